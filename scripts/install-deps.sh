@@ -1,0 +1,34 @@
+#!/bin/sh
+# scripts/install-deps.sh - install every Debian package sliceleak needs to
+# build, test and benchmark. Idempotent: when everything is present it does
+# nothing (no apt-get update, no network). Needs root (or sudo) otherwise.
+set -eu
+
+packages="
+	gcc g++ clang libclang-rt-14-dev
+	meson ninja-build pkg-config
+	libunwind-dev uthash-dev libdw-dev libelf-dev
+	python3 perl git coreutils binutils
+"
+
+missing=""
+for p in $packages; do
+	# dpkg-query prints "install ok installed" only for a fully installed package.
+	if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" != "install ok installed" ]; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	echo "install-deps: all packages present"
+	exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+	sudo="sudo"
+fi
+echo "install-deps: installing:$missing"
+$sudo apt-get update -q
+# shellcheck disable=SC2086 # word splitting of the package list is intended
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $missing
