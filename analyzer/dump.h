@@ -1,0 +1,23 @@
+/*
+ * analyzer/dump.h - `sliceleak dump`: every record of a log as one text line.
+ *
+ * The agreed format (the shim's tests parse it):
+ *   <offset> <KIND> <field>=<value> ... tid=<tid> time_ns=<ns>
+ * field names as in format.h, numbers in decimal, addresses (addr fields,
+ * bias, ip, owner) as 0x-hex, strings quoted with C escapes, build_id as a
+ * quoted hex string; a MODULE's segments as repeated vaddr= memsz= flags=
+ * triples. Unknown kinds: `UNKNOWN(<kind>) len=<n>`. Last line:
+ *   # records=<n> end=<yes|no> truncated=<yes|no>
+ */
+#pragma once
+
+#include <stdio.h>
+
+#include "reader.h"
+
+/*
+ * Prints every record of an opened reader to `out`. Returns 0 after the
+ * summary line, or the reader's negative error (nothing more printed: the
+ * caller reports r->err_offset and r->err_msg).
+ */
+int sla_dump_log(FILE *out, struct sla_reader *r);

@@ -1,0 +1,185 @@
+/*
+ * analyzer/reader.h - bytes of a .sllog -> validated, decoded records.
+ *
+ * The reader is the only code of the analyzer that touches the bytes of a
+ * log. It checks the file header (magic, version: a newer major version is
+ * refused with a message naming both versions), then hands out one record at
+ * a time, fully decoded with format.h's codecs and bounds-checked field by
+ * field. It keeps the format's decoding state (prev_addr, tid, time,
+ * next_stack) so that callers see absolute values only.
+ *
+ * Memory: a file is mmap()ed read-only (a pipe or other non-seekable file is
+ * read into memory) and walked once, front to back, with MADV_SEQUENTIAL:
+ * the reader itself allocates nothing per record, so a log of any size is
+ * read in memory proportional to the largest MODULE record.
+ *
+ * Strings in a record (struct sla_str) point into the mapping: they are valid
+ * until sla_reader_close() and are NOT NUL-terminated. MODULE segments point
+ * into a reader-owned array valid until the next call of sla_reader_next().
+ *
+ * End of a log, three cases (sla_reader_next() returns 0 for the first two):
+ *   - END record seen, nothing after it:   r->ended = true
+ *   - end of file without END, or a record cut by the end of the file:
+ *     r->truncated = true, r->trunc_offset = where the incomplete part starts
+ *     (a killed process's log: valid up to its last complete record)
+ *   - bytes that cannot be a record (bad length, bad varint, a field past
+ *     its payload, a stack id never defined, data after END, ...): returns
+ *     -EBADMSG with r->err_offset (byte offset of the offending byte) and
+ *     r->err_msg (what is wrong, no path, no offset).
+ *
+ * Typical use:
+ *
+ *	struct sla_reader r;
+ *	struct sla_record rec;
+ *	int err;
+ *
+ *	if (sla_reader_open(&r, path) < 0)
+ *		die("%s: %s", path, r.err_msg);   // or offset too, see main.c
+ *	while ((err = sla_reader_next(&r, &rec)) > 0)
+ *		use(&rec);
+ *	if (err < 0)
+ *		die("%s: offset %llu: %s", path, r.err_offset, r.err_msg);
+ *	// r.ended / r.truncated say how the log ended
+ *	sla_reader_close(&r);
+ *
+ * The fuzz harness uses sla_reader_init_mem() over its input buffer; the
+ * unit tests build logs in memory with struct sla_writer (tests/logbuf.h).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sliceleak/format.h>
+
+/* A string field of a record: points into the log, not NUL-terminated. */
+struct sla_str {
+	const char *ptr;
+	size_t len;
+};
+
+/* One PT_LOAD segment of a MODULE record. */
+struct sla_seg {
+	uint64_t vaddr; /* p_vaddr */
+	uint64_t memsz; /* p_memsz */
+	uint64_t flags; /* p_flags */
+};
+
+/*
+ * One decoded record. `kind` selects the member of the union; a kind this
+ * reader does not know (a newer minor version) comes back with kind set and
+ * no member filled: skip it.
+ */
+struct sla_record {
+	uint64_t offset;      /* byte offset of the record's kind byte in the file */
+	uint64_t index;       /* 0-based position of the record in the log */
+	unsigned kind;	      /* enum slf_kind, or an unknown value */
+	uint32_t payload_len; /* bytes of payload */
+	uint64_t tid;	      /* decoding context after this record: current thread */
+	uint64_t time_ns;     /* decoding context after this record: current time */
+	union {
+		struct {
+			uint64_t pid, ppid, start_ns, stack_depth;
+			struct sla_str exe, cmdline;
+		} process;
+		struct {
+			uint64_t bias;
+			struct sla_str path, build_id;
+			uint64_t nsegs;
+			const struct sla_seg *segs; /* nsegs entries, reader-owned */
+		} module;
+		struct {
+			uint64_t id; /* the stack id this edge defines (not a field) */
+			uint64_t parent;
+			uint64_t ip;
+		} stack;
+		struct {
+			uint64_t tid;
+		} thread;
+		struct {
+			uint64_t ns;
+		} time;
+		struct {
+			unsigned fn; /* enum slf_alloc_fn, checked */
+			uint64_t addr, size, align, stack;
+		} alloc;
+		struct {
+			uint64_t addr;
+		} free;
+		struct {
+			unsigned fn; /* SLF_FN_REALLOC or SLF_FN_REALLOCARRAY, checked */
+			uint64_t old_addr, new_addr, size, stack;
+		} realloc;
+		struct {
+			uint64_t block, ptr, len, cap, stack;
+		} slice_new;
+		struct {
+			uint64_t block, ptr, len;
+		} slice_drop;
+		struct {
+			uint64_t owner, ptr, len, stack;
+		} view_acquire;
+		struct {
+			uint64_t owner, stack;
+		} view_release;
+		struct {
+			struct sla_str label;
+			uint64_t stack;
+		} snapshot;
+		struct {
+			uint64_t records, dropped;
+		} end;
+	};
+};
+
+/* The state of reading one log. Fields below the line are private. */
+struct sla_reader {
+	const char *name;   /* for messages: the path, or the name given to _mem */
+	uint16_t major;	    /* version of the writer, from the header */
+	uint16_t minor;
+	uint64_t size;	    /* bytes in the log */
+	uint64_t records;   /* complete records returned so far */
+	bool ended;	    /* the END record was read */
+	bool truncated;	    /* the log ends without END (set when next() returns 0) */
+	uint64_t trunc_offset; /* where the incomplete tail starts when truncated */
+	uint64_t err_offset;   /* offset of the problem after an error */
+	char err_msg[160];     /* the problem after an error */
+
+	/* ---- private ---- */
+	const uint8_t *base; /* the whole log */
+	uint64_t pos;	     /* offset of the next record */
+	uint64_t prev_addr, tid, time_ns, next_stack;
+	struct sla_seg *segs; /* scratch for MODULE records */
+	size_t segs_cap;
+	void *map;	      /* what to munmap (or free) on close; NULL for _mem */
+	size_t map_len;
+	bool map_is_heap;
+};
+
+/*
+ * Opens `path` and checks its header. Returns 0, or -errno with r->err_msg
+ * set ("cannot open: ...", "not a sliceleak log (bad magic)", "log format
+ * version 2.0 is newer than this sliceleak reads (1.0)", ...); r->err_offset
+ * says where a header problem is. Close with sla_reader_close() in both cases.
+ * Context: analyzer, any time; allocates the mapping.
+ */
+int sla_reader_open(struct sla_reader *r, const char *path);
+
+/*
+ * Same over a caller-owned buffer that must outlive the reader; `name` is
+ * used in messages. Returns 0 or -EBADMSG / -EPROTONOSUPPORT (newer major).
+ */
+int sla_reader_init_mem(struct sla_reader *r, const uint8_t *data, size_t size, const char *name);
+
+/*
+ * Decodes the next record into *out. Returns 1 with a record, 0 at the end of
+ * the log (r->ended or r->truncated says which), -EBADMSG on a corrupt record
+ * (r->err_offset, r->err_msg). After 0 or an error it keeps returning the
+ * same. Never reads outside the log, never allocates except to grow the
+ * segment scratch array of a MODULE record.
+ */
+int sla_reader_next(struct sla_reader *r, struct sla_record *out);
+
+/* Releases the mapping and scratch. Safe after a failed open. */
+void sla_reader_close(struct sla_reader *r);

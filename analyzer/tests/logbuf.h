@@ -1,0 +1,229 @@
+/*
+ * analyzer/tests/logbuf.h - builds .sllog bytes in memory for the tests.
+ *
+ * A tiny writer on top of format.h's put functions: the tests, the golden
+ * log generator and the benchmark generator describe a log as calls
+ * (lb_alloc(&b, ...)) and get exactly the bytes the shim would write. Only
+ * the tests use it; it keeps its own prev_addr and next_stack like a writer.
+ */
+#pragma once
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sliceleak/format.h>
+
+struct logbuf {
+	uint8_t *data;	    /* the log so far (header included) */
+	size_t len, cap;
+	uint64_t prev_addr; /* encoding state, as in format.h */
+	uint64_t next_stack;
+	uint64_t records;   /* records written, for END */
+	uint8_t pay[4096];  /* payload being built */
+	size_t plen;
+};
+
+static inline void lb_reserve(struct logbuf *b, size_t n)
+{
+	if (b->len + n <= b->cap)
+		return;
+	while (b->len + n > b->cap)
+		b->cap = b->cap ? b->cap * 2 : 4096;
+	b->data = realloc(b->data, b->cap);
+	if (!b->data)
+		abort();
+}
+
+static inline void lb_raw(struct logbuf *b, const void *p, size_t n)
+{
+	lb_reserve(b, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+/* Starts a log with a header of the given version. */
+static inline void lb_init_version(struct logbuf *b, uint16_t major, uint16_t minor)
+{
+	struct slf_file_header h = { .major = major, .minor = minor };
+
+	memset(b, 0, sizeof(*b));
+	memcpy(h.magic, SLF_MAGIC, SLF_MAGIC_LEN);
+	b->next_stack = 1;
+	lb_raw(b, &h, sizeof(h));
+}
+
+static inline void lb_init(struct logbuf *b)
+{
+	lb_init_version(b, SLF_VERSION_MAJOR, SLF_VERSION_MINOR);
+}
+
+static inline void lb_free(struct logbuf *b)
+{
+	free(b->data);
+	b->data = NULL;
+}
+
+static inline void p_uv(struct logbuf *b, uint64_t v)
+{
+	b->plen += slf_put_uv(b->pay + b->plen, v);
+}
+
+static inline void p_addr(struct logbuf *b, uint64_t v)
+{
+	b->plen += slf_put_addr(b->pay + b->plen, v, &b->prev_addr);
+}
+
+static inline void p_u8(struct logbuf *b, unsigned v)
+{
+	b->pay[b->plen++] = (uint8_t)v;
+}
+
+static inline void p_str(struct logbuf *b, const char *s, size_t n)
+{
+	p_uv(b, n);
+	memcpy(b->pay + b->plen, s, n);
+	b->plen += n;
+}
+
+/* Appends a record of `kind` with the payload built by the p_* calls since the last one. */
+static inline void lb_emit(struct logbuf *b, unsigned kind)
+{
+	uint8_t hdr[1 + SLF_MAX_UV_LEN];
+	size_t n = 1;
+
+	hdr[0] = (uint8_t)kind;
+	n += slf_put_uv(hdr + 1, b->plen);
+	lb_raw(b, hdr, n);
+	lb_raw(b, b->pay, b->plen);
+	b->plen = 0;
+	b->records++;
+}
+
+static inline void lb_process(struct logbuf *b, uint64_t pid, uint64_t ppid, const char *exe)
+{
+	p_uv(b, pid);
+	p_uv(b, ppid);
+	p_uv(b, 1700000000000000000ull);
+	p_uv(b, 32);
+	p_str(b, exe, strlen(exe));
+	p_str(b, exe, strlen(exe) + 1); /* cmdline: argv[0] and its NUL */
+	lb_emit(b, SLF_REC_PROCESS);
+}
+
+static inline void lb_modules_reset(struct logbuf *b)
+{
+	lb_emit(b, SLF_REC_MODULES_RESET);
+}
+
+/* A module with one executable segment [vaddr, vaddr + memsz). */
+static inline void lb_module(struct logbuf *b, uint64_t bias, const char *path, uint64_t vaddr,
+			     uint64_t memsz)
+{
+	p_uv(b, bias);
+	p_str(b, path, strlen(path));
+	p_str(b, "\x12\x34", 2);
+	p_uv(b, 1);
+	p_uv(b, vaddr);
+	p_uv(b, memsz);
+	p_uv(b, 5);
+	lb_emit(b, SLF_REC_MODULE);
+}
+
+/* Defines a stack edge; returns its id. */
+static inline uint64_t lb_stack(struct logbuf *b, uint64_t parent, uint64_t ip)
+{
+	p_uv(b, parent);
+	p_uv(b, ip);
+	lb_emit(b, SLF_REC_STACK);
+	return b->next_stack++;
+}
+
+static inline void lb_thread(struct logbuf *b, uint64_t tid)
+{
+	p_uv(b, tid);
+	lb_emit(b, SLF_REC_THREAD);
+}
+
+static inline void lb_time(struct logbuf *b, uint64_t ns)
+{
+	p_uv(b, ns);
+	lb_emit(b, SLF_REC_TIME);
+}
+
+static inline void lb_alloc(struct logbuf *b, uint64_t addr, uint64_t size, uint64_t stack)
+{
+	p_u8(b, SLF_FN_MALLOC);
+	p_addr(b, addr);
+	p_uv(b, size);
+	p_uv(b, 0);
+	p_uv(b, stack);
+	lb_emit(b, SLF_REC_ALLOC);
+}
+
+static inline void lb_free_rec(struct logbuf *b, uint64_t addr)
+{
+	p_addr(b, addr);
+	lb_emit(b, SLF_REC_FREE);
+}
+
+static inline void lb_realloc(struct logbuf *b, uint64_t old_addr, uint64_t new_addr,
+			      uint64_t size, uint64_t stack)
+{
+	p_u8(b, SLF_FN_REALLOC);
+	p_addr(b, old_addr);
+	p_addr(b, new_addr);
+	p_uv(b, size);
+	p_uv(b, stack);
+	lb_emit(b, SLF_REC_REALLOC);
+}
+
+static inline void lb_slice_new(struct logbuf *b, uint64_t block, uint64_t ptr, uint64_t len,
+				uint64_t cap, uint64_t stack)
+{
+	p_addr(b, block);
+	p_addr(b, ptr);
+	p_uv(b, len);
+	p_uv(b, cap);
+	p_uv(b, stack);
+	lb_emit(b, SLF_REC_SLICE_NEW);
+}
+
+static inline void lb_slice_drop(struct logbuf *b, uint64_t block, uint64_t ptr, uint64_t len)
+{
+	p_addr(b, block);
+	p_addr(b, ptr);
+	p_uv(b, len);
+	lb_emit(b, SLF_REC_SLICE_DROP);
+}
+
+static inline void lb_view_acquire(struct logbuf *b, uint64_t owner, uint64_t ptr, uint64_t len,
+				   uint64_t stack)
+{
+	p_uv(b, owner);
+	p_addr(b, ptr);
+	p_uv(b, len);
+	p_uv(b, stack);
+	lb_emit(b, SLF_REC_VIEW_ACQUIRE);
+}
+
+static inline void lb_view_release(struct logbuf *b, uint64_t owner, uint64_t stack)
+{
+	p_uv(b, owner);
+	p_uv(b, stack);
+	lb_emit(b, SLF_REC_VIEW_RELEASE);
+}
+
+static inline void lb_snapshot(struct logbuf *b, const char *label, uint64_t stack)
+{
+	p_str(b, label, strlen(label));
+	p_uv(b, stack);
+	lb_emit(b, SLF_REC_SNAPSHOT);
+}
+
+static inline void lb_end(struct logbuf *b, uint64_t dropped)
+{
+	p_uv(b, b->records);
+	p_uv(b, dropped);
+	lb_emit(b, SLF_REC_END);
+}
