@@ -19,8 +19,10 @@
  *
  * Conventions of this implementation, where Go gives no direct answer:
  *  - The nil slice: ptr == NULL and backing == NULL. It may carry an element
- *    size (a "typed nil", e.g. (sl_slice){.elem_size = 4}); SL_NIL carries
- *    none, and appending raw elements to it appends bytes.
+ *    size (a "typed nil", e.g. (sl_slice){.elem_size = sizeof(int)}). SL_NIL
+ *    carries none, so sl_append(SL_NIL, elems, n > 0) cannot know how big an
+ *    element is and aborts, naming the fix; guessing bytes would silently
+ *    corrupt every non-byte caller. sl_append_slice(SL_NIL, t) takes t's size.
  *  - Every non-nil slice owns a backing block, even an empty one (make(0),
  *    []T{}, clone of an empty slice): such a block is the header alone, and
  *    ptr points just past it.
@@ -379,15 +381,16 @@ SL_EXPORT void sl_release(sl_slice *s)
  * sl_append - append(s, elems[0:n]...). Takes over s's reference and returns
  * the result's (the same block when cap sufficed, else a new one; on failure
  * SL_NIL with errno = ENOMEM, s's reference dropped). The elements are
- * s.elem_size bytes each; bytes for the untyped SL_NIL.
+ * s.elem_size bytes each, so appending to nil needs a typed nil.
  */
 SL_EXPORT sl_slice sl_append(sl_slice s, const void *elems, size_t n)
 {
-	size_t elem_size = s.elem_size ? s.elem_size : 1;
-
-	if (!elems && n)
+	if (n && !s.elem_size)
+		die(__func__, "element size is 0 (append to a typed nil: "
+			      "(sl_slice){.elem_size = sizeof(T)})");
+	if (n && !elems)
 		die(__func__, "elems is NULL with n = %zu", n);
-	return append_elems(s, elem_size, elems, n);
+	return append_elems(s, s.elem_size, elems, n);
 }
 
 /*

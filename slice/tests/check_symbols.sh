@@ -46,7 +46,9 @@ direct=$(objdump -d --no-show-raw-insn "$lib" | awk '
 
 if ! $calls_only; then
 	header=$2
-	want=$(grep -oE '\bsl_[a-z0-9_]+\(' "$header" | tr -d '(' | sort -u)
+	# Declarations only: a return type at the start of the line, then the name.
+	want=$(grep -oE '^[a-z_]+[ *]+sl_[a-z0-9_]+\(' "$header" |
+		sed 's/.*[ *]\(sl_[a-z0-9_]*\)($/\1/' | sort -u)
 	have=$(nm -D --defined-only "$lib" | awk '{ print $3 }' | sort -u)
 	[ -n "$want" ] || fail "no functions found in $header"
 	[ "$want" = "$have" ] ||

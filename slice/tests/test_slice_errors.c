@@ -146,6 +146,11 @@ static void append_null_elems(void)
 	(void)sl_append(fx, NULL, 2);
 }
 
+static void append_untyped_nil(void)
+{
+	(void)sl_append(SL_NIL, "ab", 2);
+}
+
 static void append_slice_mismatch(void)
 {
 	sl_slice t = sl_make(4, 1, 1);
@@ -181,6 +186,8 @@ static void test_aborts(void)
 	CHECK(aborts_with(from_null_src, "sl_from: src is NULL with n = 2"));
 	CHECK(aborts_with(from_str_null, "sl_from_str: s is NULL"));
 	CHECK(aborts_with(append_null_elems, "sl_append: elems is NULL with n = 2"));
+	CHECK(aborts_with(append_untyped_nil, "sl_append: element size is 0 (append to a typed "
+						  "nil: (sl_slice){.elem_size = sizeof(T)})"));
 	CHECK(aborts_with(append_slice_mismatch,
 			  "sl_append_slice: element size mismatch: s has 8-byte elements, t has 4"));
 	CHECK(aborts_with(copy_mismatch,
