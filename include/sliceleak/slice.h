@@ -27,7 +27,19 @@
 extern "C" {
 #endif
 
-struct sl_backing; /* opaque: the refcounted backing block */
+/*
+ * Opaque: the refcounted backing block. CONTRACT with allocation trackers
+ * (libsliceleak.so relies on it; slice/slice.c keeps it):
+ *  - `backing` is exactly the pointer malloc() returned for the block, called
+ *    through the PLT from libslice.so; the size requested is a header of at
+ *    most 64 bytes (16 on x86-64) plus cap * elem_size bytes of elements,
+ *    aligned to alignof(max_align_t). free(backing) happens once, when the
+ *    last reference is dropped.
+ *  - Every non-nil slice owns a block, even an empty one (a header-only block),
+ *    and ptr may be the block's end (a zero-length view such as s[cap:cap]):
+ *    find the block by `backing`, never by ptr.
+ */
+struct sl_backing;
 
 typedef struct sl_slice {
 	void *ptr;		    /* element 0 of this view; NULL for the nil slice */
@@ -37,13 +49,18 @@ typedef struct sl_slice {
 	struct sl_backing *backing; /* opaque, refcounted; NULL for the nil slice */
 } sl_slice;
 
+/*
+ * The nil slice. It carries no element size; a "typed nil" does, e.g.
+ * (sl_slice){.elem_size = sizeof(T)}, and is what sl_append() needs to start
+ * a slice from nothing (sl_append(SL_NIL, elems, n > 0) aborts).
+ */
 #define SL_NIL ((sl_slice){0})
 
-/* make([]T, len, cap): a new zeroed backing of cap elements. */
+/* make([]T, len, cap): a new zeroed backing of cap elements; len > cap aborts. */
 sl_slice sl_make(size_t elem_size, size_t len, size_t cap);
 /* []T{...}: a new backing holding a copy of n elements of src. */
 sl_slice sl_from(const void *src, size_t elem_size, size_t n);
-/* []byte(s): the bytes of s, without the terminating NUL. */
+/* []byte(s): the bytes of s, without the terminating NUL ("" gives an empty non-nil slice). */
 sl_slice sl_from_str(const char *s);
 /* s[lo:hi]: a new reference to the same backing. */
 sl_slice sl_sub(sl_slice s, size_t lo, size_t hi);
@@ -53,11 +70,21 @@ sl_slice sl_sub3(sl_slice s, size_t lo, size_t hi, size_t max);
 sl_slice sl_retain(sl_slice s);
 /* Drops the reference *s owns (nothing for the nil slice); *s becomes SL_NIL. */
 void sl_release(sl_slice *s);
-/* append(s, elems...): takes over s's reference, returns the result's. */
+/*
+ * append(s, elems...): takes over s's reference, returns the result's. In
+ * place when cap suffices (other views of the block see the write, as in
+ * Go); otherwise a new block grown by Go 1.20's rule (double below 256
+ * elements, then += (cap + 768) / 4 until enough; no size-class rounding) and
+ * the old reference is dropped. On failure returns SL_NIL with errno = ENOMEM
+ * and s's reference is dropped too, so `s = sl_append(s, ...)` never leaks.
+ */
 sl_slice sl_append(sl_slice s, const void *elems, size_t n);
-/* append(s, t...): takes over s's reference (not t's). */
+/* append(s, t...): as sl_append; takes over s's reference (not t's). Element
+ * sizes must match; appending to SL_NIL takes t's. */
 sl_slice sl_append_slice(sl_slice s, sl_slice t);
-/* A new backing of exactly len elements holding a copy of s. */
+/* A new backing of exactly len elements holding a copy of s; like Go's
+ * slices.Clone, nil gives nil and empty gives empty non-nil. Never shares s's
+ * block, so it is the fix for a small view pinning a big one. */
 sl_slice sl_clone(sl_slice s);
 /* copy(dst, src): copies min(dst.len, src.len) elements, returns that count. */
 size_t sl_copy(sl_slice dst, sl_slice src);
