@@ -1,0 +1,304 @@
+/*
+ * analyzer/replay.c - validated records -> the live state of one log.
+ *
+ * One handler per record kind, in a table indexed by kind; unknown kinds
+ * (a newer minor version) have no handler and are skipped.
+ */
+#include <string.h>
+
+#include <sliceleak/format.h>
+
+#include "replay.h"
+#include "xalloc.h"
+#include "state.h"
+
+typedef void (*replay_fn)(struct sla_state *st, const struct sla_record *rec);
+
+static inline void anomaly(struct sla_state *st, enum sla_anomaly a)
+{
+	st->anomalies[a]++;
+}
+
+/*
+ * Before a stack's live figures change: if they have not been saved since
+ * the latest heap peak, they are what the stack held at that peak.
+ */
+static inline void site_save_peak(struct sla_state *st, struct sla_site *s)
+{
+	if (s->peak_epoch != st->peak_epoch) {
+		s->peak_bytes = s->live_bytes;
+		s->peak_blocks = s->live_blocks;
+		s->peak_epoch = st->peak_epoch;
+	}
+}
+
+void sla_site_at_peak(const struct sla_state *st, uint32_t stack, uint64_t *bytes,
+		      uint64_t *blocks)
+{
+	const struct sla_site *s = &st->sites[stack];
+	bool saved = s->peak_epoch == st->peak_epoch;
+
+	*bytes = saved ? s->peak_bytes : s->live_bytes;
+	*blocks = saved ? s->peak_blocks : s->live_blocks;
+}
+
+/* Makes a block live and does all the accounting of an allocation. */
+static void add_block(struct sla_state *st, uint64_t addr, uint64_t size, uint32_t stack,
+		      uint64_t time)
+{
+	struct sla_site *s = &st->sites[stack];
+
+	sla_state_add_block(st, addr, size, stack, time);
+	site_save_peak(st, s);
+	s->allocs++;
+	s->alloc_bytes += size;
+	s->live_bytes += size;
+	s->live_blocks++;
+	st->allocs++;
+	st->bytes_allocated += size;
+	st->live_bytes += size;
+	st->live_blocks++;
+	st->last_alloc = addr;
+	if (st->live_bytes > st->peak_bytes) {
+		/* a new peak: every stack's current figures are its peak figures now */
+		st->peak_bytes = st->live_bytes;
+		st->peak_blocks = st->live_blocks;
+		st->peak_time_ns = time;
+		st->peak_epoch++;
+	}
+}
+
+/* Ends a live block and does the accounting of a free. */
+static void remove_block(struct sla_state *st, struct sla_block *b)
+{
+	struct sla_site *s = &st->sites[b->stack];
+
+	if (b->nviews)
+		anomaly(st, SLA_ANOM_free_with_views);
+	site_save_peak(st, s);
+	s->live_bytes -= b->size;
+	s->live_blocks--;
+	st->live_bytes -= b->size;
+	st->live_blocks--;
+	st->frees++;
+	sla_state_remove_block(st, b);
+}
+
+static void on_process(struct sla_state *st, const struct sla_record *rec)
+{
+	if (st->exe) {
+		anomaly(st, SLA_ANOM_extra_process); /* the first one describes the log */
+		return;
+	}
+	st->pid = rec->process.pid;
+	st->ppid = rec->process.ppid;
+	st->start_ns = rec->process.start_ns;
+	st->exe = sla_xstrndup(rec->process.exe.ptr, rec->process.exe.len);
+}
+
+static void on_modules_reset(struct sla_state *st, const struct sla_record *rec)
+{
+	(void)rec;
+	sla_state_reset_modules(st);
+}
+
+static void on_module(struct sla_state *st, const struct sla_record *rec)
+{
+	sla_state_add_module(st, rec);
+}
+
+static void on_stack(struct sla_state *st, const struct sla_record *rec)
+{
+	sla_state_add_stack(st, (uint32_t)rec->stack.parent, rec->stack.ip);
+}
+
+static void on_thread(struct sla_state *st, const struct sla_record *rec)
+{
+	(void)st;
+	(void)rec; /* the reader carries the thread in every record's context */
+}
+
+/* Time never decreases in a correct log; if it does, keep the later time. */
+static void on_time(struct sla_state *st, const struct sla_record *rec)
+{
+	if (rec->time.ns < st->time_ns)
+		anomaly(st, SLA_ANOM_time_backwards);
+	else
+		st->time_ns = rec->time.ns;
+}
+
+/* An allocation at a live address: the old block was lost; replace it. */
+static void on_alloc(struct sla_state *st, const struct sla_record *rec)
+{
+	struct sla_block *old = sla_state_find_block(st, rec->alloc.addr);
+
+	if (old) {
+		anomaly(st, SLA_ANOM_alloc_on_live);
+		remove_block(st, old);
+	}
+	sla_state_forget_freed(st, rec->alloc.addr);
+	add_block(st, rec->alloc.addr, rec->alloc.size, (uint32_t)rec->alloc.stack, st->time_ns);
+}
+
+/*
+ * A free of an address that is not live is a double free when we saw it
+ * freed, else a foreign block (a fork child freeing its parent's blocks).
+ * free(NULL) is not an event.
+ */
+static void on_free(struct sla_state *st, const struct sla_record *rec)
+{
+	uint64_t addr = rec->free.addr;
+	struct sla_block *b;
+
+	if (!addr)
+		return;
+	b = sla_state_find_block(st, addr);
+	if (!b) {
+		if (sla_state_forget_freed(st, addr)) {
+			anomaly(st, SLA_ANOM_double_free);
+			sla_state_remember_freed(st, addr);
+		} else {
+			anomaly(st, SLA_ANOM_free_unknown);
+		}
+		return;
+	}
+	/* heaptrack's temporary: freed with no other allocation in between */
+	if (st->last_alloc == addr) {
+		st->temps++;
+		st->sites[b->stack].temps++;
+	}
+	st->last_alloc = UINT64_MAX;
+	remove_block(st, b);
+	sla_state_remember_freed(st, addr);
+}
+
+/*
+ * A realloc is the free of the old block and an allocation of the new one
+ * (counted in both totals). An old address that is not live (a parent's
+ * block in a fork child) still yields the new block.
+ */
+static void on_realloc(struct sla_state *st, const struct sla_record *rec)
+{
+	struct sla_block *b = NULL;
+
+	if (rec->realloc.old_addr) {
+		b = sla_state_find_block(st, rec->realloc.old_addr);
+		if (b)
+			remove_block(st, b);
+		else
+			anomaly(st, SLA_ANOM_realloc_unknown);
+	}
+	b = sla_state_find_block(st, rec->realloc.new_addr);
+	if (b) {
+		anomaly(st, SLA_ANOM_alloc_on_live);
+		remove_block(st, b);
+	}
+	sla_state_forget_freed(st, rec->realloc.new_addr);
+	add_block(st, rec->realloc.new_addr, rec->realloc.size, (uint32_t)rec->realloc.stack,
+		  st->time_ns);
+}
+
+/* True when [ptr, ptr + len) does not fit in the block (overflow-safe). */
+static bool outside(const struct sla_block *b, uint64_t ptr, uint64_t len)
+{
+	return ptr < b->addr || ptr - b->addr > b->size || len > b->size - (ptr - b->addr);
+}
+
+/* A reference on no live block cannot pin anything: counted, not kept. */
+static void on_slice_new(struct sla_state *st, const struct sla_record *rec)
+{
+	struct sla_block *b = sla_state_find_block(st, rec->slice_new.block);
+
+	if (!b) {
+		anomaly(st, SLA_ANOM_slice_no_block);
+		return;
+	}
+	if (outside(b, rec->slice_new.ptr, rec->slice_new.len))
+		anomaly(st, SLA_ANOM_view_outside_block);
+	sla_state_slice_add(st, b, rec->slice_new.ptr, rec->slice_new.len,
+			    (uint32_t)rec->slice_new.stack, st->time_ns);
+}
+
+static void on_slice_drop(struct sla_state *st, const struct sla_record *rec)
+{
+	if (!sla_state_slice_drop(st, rec->slice_drop.block, rec->slice_drop.ptr,
+				  rec->slice_drop.len))
+		anomaly(st, SLA_ANOM_slice_drop_unknown);
+}
+
+/*
+ * The block is the live block holding ptr. With none, the owner's previous
+ * view is still replaced (released): the owner moved on.
+ */
+static void on_view_acquire(struct sla_state *st, const struct sla_record *rec)
+{
+	uint64_t ptr = rec->view_acquire.ptr, len = rec->view_acquire.len;
+	struct sla_block *b = sla_state_block_containing(st, ptr);
+
+	if (!b) {
+		anomaly(st, SLA_ANOM_view_no_block);
+		sla_state_owner_release(st, rec->view_acquire.owner);
+		return;
+	}
+	if (outside(b, ptr, len))
+		anomaly(st, SLA_ANOM_view_outside_block);
+	sla_state_owner_set(st, rec->view_acquire.owner, b, ptr, len,
+			    (uint32_t)rec->view_acquire.stack, st->time_ns);
+}
+
+static void on_view_release(struct sla_state *st, const struct sla_record *rec)
+{
+	if (!sla_state_owner_release(st, rec->view_release.owner))
+		anomaly(st, SLA_ANOM_release_without_acquire);
+}
+
+static void on_snapshot(struct sla_state *st, const struct sla_record *rec)
+{
+	(void)st;
+	(void)rec; /* evaluation points are the driver's (analysis.c) business */
+}
+
+static void on_end(struct sla_state *st, const struct sla_record *rec)
+{
+	st->ended = true;
+	st->dropped = rec->end.dropped;
+}
+
+static const replay_fn replay_table[SLF_REC_KIND_COUNT] = {
+	[SLF_REC_PROCESS] = on_process,
+	[SLF_REC_MODULES_RESET] = on_modules_reset,
+	[SLF_REC_MODULE] = on_module,
+	[SLF_REC_STACK] = on_stack,
+	[SLF_REC_THREAD] = on_thread,
+	[SLF_REC_TIME] = on_time,
+	[SLF_REC_ALLOC] = on_alloc,
+	[SLF_REC_FREE] = on_free,
+	[SLF_REC_REALLOC] = on_realloc,
+	[SLF_REC_SLICE_NEW] = on_slice_new,
+	[SLF_REC_SLICE_DROP] = on_slice_drop,
+	[SLF_REC_VIEW_ACQUIRE] = on_view_acquire,
+	[SLF_REC_VIEW_RELEASE] = on_view_release,
+	[SLF_REC_SNAPSHOT] = on_snapshot,
+	[SLF_REC_END] = on_end,
+};
+
+void sla_replay_record(struct sla_state *st, const struct sla_record *rec)
+{
+	if (rec->kind < SLF_REC_KIND_COUNT && replay_table[rec->kind])
+		replay_table[rec->kind](st, rec);
+	st->records++;
+}
+
+int sla_replay_run(struct sla_state *st, struct sla_reader *r, uint64_t max_records)
+{
+	struct sla_record rec;
+	int err = 0;
+
+	while (st->records < max_records && (err = sla_reader_next(r, &rec)) > 0)
+		sla_replay_record(st, &rec);
+	if (err < 0)
+		return err;
+	if (r->truncated)
+		st->truncated = true;
+	return 0;
+}

@@ -1,0 +1,430 @@
+/*
+ * analyzer/state.c - the data structures of one log's live state.
+ *
+ * Pure bookkeeping: which blocks, views, stacks and modules exist. What a
+ * record means (and which situations are anomalies) is replay.c's business.
+ */
+#include <search.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "state.h"
+#include "xalloc.h"
+
+static const char *const anomaly_names[SLA_ANOM_COUNT] = {
+#define SLA_ANOM_NAME(name, desc) #name,
+	SLA_ANOMALIES(SLA_ANOM_NAME)
+#undef SLA_ANOM_NAME
+};
+
+static const char *const anomaly_descs[SLA_ANOM_COUNT] = {
+#define SLA_ANOM_DESC(name, desc) desc,
+	SLA_ANOMALIES(SLA_ANOM_DESC)
+#undef SLA_ANOM_DESC
+};
+
+const char *sla_anomaly_name(enum sla_anomaly a)
+{
+	return anomaly_names[a];
+}
+
+const char *sla_anomaly_desc(enum sla_anomaly a)
+{
+	return anomaly_descs[a];
+}
+
+struct sla_state *sla_state_new(const char *path)
+{
+	struct sla_state *st = sla_xcalloc(1, sizeof(*st));
+
+	st->path = sla_xstrndup(path, strlen(path));
+	/* id 0: the empty stack */
+	sla_xgrow(&st->stacks, &st->stacks_cap, 1, sizeof(*st->stacks));
+	sla_xgrow(&st->sites, &st->sites_cap, 1, sizeof(*st->sites));
+	memset(&st->stacks[0], 0, sizeof(st->stacks[0]));
+	memset(&st->sites[0], 0, sizeof(st->sites[0]));
+	st->nstacks = 1;
+	st->last_alloc = UINT64_MAX;
+	return st;
+}
+
+static void free_view(struct sla_view *v)
+{
+	if (v->refs != &v->one)
+		free(v->refs);
+	free(v);
+}
+
+static void noop_free(void *p)
+{
+	(void)p;
+}
+
+void sla_state_free(struct sla_state *st)
+{
+	struct sla_block *b, *btmp;
+	struct sla_view *v, *vtmp;
+
+	if (!st)
+		return;
+	if (st->tree)
+		tdestroy(st->tree, noop_free);
+	HASH_ITER(hh, st->slice_views, v, vtmp) {
+		HASH_DELETE(hh, st->slice_views, v);
+		free_view(v);
+	}
+	HASH_ITER(hh, st->owner_views, v, vtmp) {
+		HASH_DELETE(hh, st->owner_views, v);
+		free_view(v);
+	}
+	HASH_ITER(hh, st->blocks, b, btmp) {
+		HASH_DELETE(hh, st->blocks, b);
+		free(b);
+	}
+	free(st->freed);
+	for (size_t i = 0; i < st->nmods; i++) {
+		free(st->mods[i].path);
+		free(st->mods[i].build_id);
+		free(st->mods[i].segs);
+	}
+	free(st->mods);
+	free(st->stacks);
+	free(st->sites);
+	free(st->exe);
+	free(st->path);
+	free(st);
+}
+
+void sla_state_add_stack(struct sla_state *st, uint32_t parent, uint64_t ip)
+{
+	size_t id = st->nstacks;
+
+	sla_xgrow(&st->stacks, &st->stacks_cap, id + 1, sizeof(*st->stacks));
+	sla_xgrow(&st->sites, &st->sites_cap, id + 1, sizeof(*st->sites));
+	st->stacks[id] = (struct sla_stack_node){ .ip = ip, .parent = parent, .gen = st->gen };
+	memset(&st->sites[id], 0, sizeof(st->sites[id]));
+	st->nstacks++;
+}
+
+void sla_state_reset_modules(struct sla_state *st)
+{
+	st->gen++;
+}
+
+void sla_state_add_module(struct sla_state *st, const struct sla_record *rec)
+{
+	struct sla_mod *m;
+
+	sla_xgrow(&st->mods, &st->mods_cap, st->nmods + 1, sizeof(*st->mods));
+	m = &st->mods[st->nmods++];
+	memset(m, 0, sizeof(*m));
+	m->path = sla_xstrndup(rec->module.path.ptr, rec->module.path.len);
+	m->build_id = sla_xmalloc(rec->module.build_id.len);
+	memcpy(m->build_id, rec->module.build_id.ptr, rec->module.build_id.len);
+	m->gen = st->gen;
+	m->nsegs = (size_t)rec->module.nsegs;
+	m->segs = sla_xmalloc(m->nsegs * sizeof(*m->segs));
+	memcpy(m->segs, rec->module.segs, m->nsegs * sizeof(*m->segs));
+	m->m.path = m->path;
+	m->m.bias = rec->module.bias;
+	m->m.build_id = m->build_id;
+	m->m.build_id_len = rec->module.build_id.len;
+}
+
+/*
+ * Only printed stacks are resolved, so a linear scan over the modules is
+ * cheap enough (a few hundred modules times the printed frames).
+ */
+const struct sla_mod *sla_state_find_module(const struct sla_state *st, uint32_t gen, uint64_t ip)
+{
+	for (size_t i = 0; i < st->nmods; i++) {
+		const struct sla_mod *m = &st->mods[i];
+
+		if (m->gen != gen)
+			continue;
+		for (size_t s = 0; s < m->nsegs; s++) {
+			uint64_t start = m->m.bias + m->segs[s].vaddr;
+
+			if (ip >= start && ip - start < m->segs[s].memsz)
+				return m;
+		}
+	}
+	return NULL;
+}
+
+/* Orders blocks by start address (insertion, deletion). */
+static int cmp_block_start(const void *a, const void *b)
+{
+	const struct sla_block *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/*
+ * Lookup comparator: the key is a fake block whose addr is the pointer
+ * sought; it compares equal to the block whose range holds it. Consistent
+ * with cmp_block_start because live blocks are disjoint.
+ */
+static int cmp_ptr_in_block(const void *key, const void *node)
+{
+	const struct sla_block *k = key, *b = node;
+	uint64_t span = b->size ? b->size : 1;
+
+	if (k->addr < b->addr)
+		return -1;
+	return k->addr - b->addr >= span ? 1 : 0;
+}
+
+static void tree_add(struct sla_state *st, struct sla_block *b)
+{
+	if (!tsearch(b, &st->tree, cmp_block_start))
+		sla_die("out of memory (block index)");
+}
+
+static void enable_tree(struct sla_state *st)
+{
+	struct sla_block *b, *tmp;
+
+	st->tree_on = true;
+	HASH_ITER(hh, st->blocks, b, tmp)
+		tree_add(st, b);
+}
+
+struct sla_block *sla_state_find_block(const struct sla_state *st, uint64_t addr)
+{
+	struct sla_block *b;
+
+	HASH_FIND(hh, st->blocks, &addr, sizeof(addr), b);
+	return b;
+}
+
+struct sla_block *sla_state_add_block(struct sla_state *st, uint64_t addr, uint64_t size,
+				      uint32_t stack, uint64_t time)
+{
+	struct sla_block *b = sla_xmalloc(sizeof(*b));
+
+	memset(b, 0, sizeof(*b));
+	b->addr = addr;
+	b->size = size;
+	b->stack = stack;
+	b->time = time;
+	HASH_ADD(hh, st->blocks, addr, sizeof(b->addr), b);
+	if (st->tree_on)
+		tree_add(st, b);
+	return b;
+}
+
+/* Unlinks a view from its block and its hash, then frees it. */
+static void drop_view(struct sla_state *st, struct sla_view *v)
+{
+	struct sla_block *b = v->block;
+
+	if (v->bprev)
+		v->bprev->bnext = v->bnext;
+	else
+		b->views = v->bnext;
+	if (v->bnext)
+		v->bnext->bprev = v->bprev;
+	b->nviews--;
+	if (v->kind == SLA_VIEW_SLICE)
+		HASH_DELETE(hh, st->slice_views, v);
+	else
+		HASH_DELETE(hh, st->owner_views, v);
+	st->views_live -= v->count;
+	free_view(v);
+}
+
+/* Marks a block whose views changed, for the retention peak scan. */
+static inline void touch(struct sla_state *st, struct sla_block *b)
+{
+	if (st->track_dirty && !b->dirty) {
+		b->dirty = true;
+		b->dirty_next = st->dirty;
+		st->dirty = b;
+	}
+}
+
+void sla_state_remove_block(struct sla_state *st, struct sla_block *b)
+{
+	while (b->views)
+		drop_view(st, b->views);
+	if (st->tree_on)
+		tdelete(b, &st->tree, cmp_block_start);
+	HASH_DELETE(hh, st->blocks, b);
+	if (b->dirty) {
+		/* still on the dirty list: unlink it (rare, so a walk is fine) */
+		struct sla_block **pp = &st->dirty;
+
+		while (*pp != b)
+			pp = &(*pp)->dirty_next;
+		*pp = b->dirty_next;
+	}
+	free(b);
+}
+
+struct sla_block *sla_state_block_containing(struct sla_state *st, uint64_t ptr)
+{
+	struct sla_block key, *b = sla_state_find_block(st, ptr);
+	void *node;
+
+	if (b)
+		return b;
+	if (!st->tree_on)
+		enable_tree(st);
+	key.addr = ptr;
+	node = tfind(&key, &st->tree, cmp_ptr_in_block);
+	return node ? *(struct sla_block **)node : NULL;
+}
+
+/* Creates a view on b's list with one reference. */
+static struct sla_view *new_view(struct sla_block *b, enum sla_view_kind kind, uint64_t ptr,
+				 uint64_t len, uint32_t stack, uint64_t time)
+{
+	struct sla_view *v = sla_xmalloc(sizeof(*v));
+
+	memset(v, 0, sizeof(*v));
+	v->kind = kind;
+	v->block = b;
+	v->ptr = ptr;
+	v->len = len;
+	v->count = 1;
+	v->cap = 1;
+	v->refs = &v->one;
+	v->one = (struct sla_ref){ .time = time, .stack = stack };
+	v->bnext = b->views;
+	if (b->views)
+		b->views->bprev = v;
+	b->views = v;
+	b->nviews++;
+	return v;
+}
+
+void sla_state_slice_add(struct sla_state *st, struct sla_block *b, uint64_t ptr, uint64_t len,
+			 uint32_t stack, uint64_t time)
+{
+	uint64_t key[3] = { b->addr, ptr, len };
+	struct sla_view *v;
+
+	HASH_FIND(hh, st->slice_views, key, sizeof(key), v);
+	if (!v) {
+		v = new_view(b, SLA_VIEW_SLICE, ptr, len, stack, time);
+		memcpy(v->key, key, sizeof(key));
+		HASH_ADD(hh, st->slice_views, key, sizeof(v->key), v);
+	} else {
+		if (v->count == v->cap) {
+			size_t cap = v->cap;
+			struct sla_ref *refs = v->refs == &v->one ? NULL : v->refs;
+
+			sla_xgrow(&refs, &cap, (size_t)v->count + 1, sizeof(*refs));
+			if (v->refs == &v->one)
+				refs[0] = v->one;
+			v->refs = refs;
+			v->cap = (uint32_t)(cap > UINT32_MAX ? UINT32_MAX : cap);
+		}
+		if (v->count == UINT32_MAX)
+			return; /* 4 billion identical references: stop counting */
+		v->refs[v->count++] = (struct sla_ref){ .time = time, .stack = stack };
+	}
+	st->views_live++;
+	touch(st, b);
+}
+
+bool sla_state_slice_drop(struct sla_state *st, uint64_t block, uint64_t ptr, uint64_t len)
+{
+	uint64_t key[3] = { block, ptr, len };
+	struct sla_view *v;
+
+	HASH_FIND(hh, st->slice_views, key, sizeof(key), v);
+	if (!v)
+		return false;
+	touch(st, v->block);
+	if (v->count > 1) {
+		v->count--; /* LIFO: the most recent reference goes */
+		st->views_live--;
+	} else {
+		drop_view(st, v);
+	}
+	return true;
+}
+
+struct sla_view *sla_state_owner_find(const struct sla_state *st, uint64_t owner)
+{
+	uint64_t key[3] = { owner, 0, 0 };
+	struct sla_view *v;
+
+	HASH_FIND(hh, st->owner_views, key, sizeof(key), v);
+	return v;
+}
+
+void sla_state_owner_set(struct sla_state *st, uint64_t owner, struct sla_block *b, uint64_t ptr,
+			 uint64_t len, uint32_t stack, uint64_t time)
+{
+	struct sla_view *v = sla_state_owner_find(st, owner);
+
+	if (v) {
+		touch(st, v->block);
+		drop_view(st, v);
+	}
+	v = new_view(b, SLA_VIEW_OWNER, ptr, len, stack, time);
+	v->key[0] = owner;
+	HASH_ADD(hh, st->owner_views, key, sizeof(v->key), v);
+	st->views_live++;
+	touch(st, b);
+}
+
+bool sla_state_owner_release(struct sla_state *st, uint64_t owner)
+{
+	struct sla_view *v = sla_state_owner_find(st, owner);
+
+	if (!v)
+		return false;
+	touch(st, v->block);
+	drop_view(st, v);
+	return true;
+}
+
+/* Slot of an address in the direct-mapped set of recently freed addresses. */
+static inline size_t freed_slot(uint64_t addr)
+{
+	return (size_t)((addr >> 4) * 0x9e3779b97f4a7c15ull >> (64 - SLA_FREED_BITS));
+}
+
+/*
+ * A direct-mapped cache, not a complete set: O(1), no allocation, bounded
+ * memory. An address evicted by a colliding free is later counted as a
+ * foreign free instead of a double free.
+ */
+void sla_state_remember_freed(struct sla_state *st, uint64_t addr)
+{
+	if (!st->freed)
+		st->freed = sla_xcalloc((size_t)1 << SLA_FREED_BITS, sizeof(*st->freed));
+	st->freed[freed_slot(addr)] = addr;
+}
+
+bool sla_state_forget_freed(struct sla_state *st, uint64_t addr)
+{
+	uint64_t *slot;
+
+	if (!st->freed)
+		return false;
+	slot = &st->freed[freed_slot(addr)];
+	if (*slot != addr)
+		return false;
+	*slot = 0;
+	return true;
+}
+
+const struct sla_ref *sla_block_oldest_ref(const struct sla_block *b, enum sla_view_kind *kind)
+{
+	const struct sla_ref *best = NULL;
+
+	for (const struct sla_view *v = b->views; v; v = v->bnext) {
+		/* refs are in creation order: refs[0] is the view's oldest live one */
+		if (!best || v->refs[0].time <= best->time) { /* ties: the older view (list is newest first) */
+			best = &v->refs[0];
+			if (kind)
+				*kind = v->kind;
+		}
+	}
+	return best;
+}

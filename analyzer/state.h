@@ -1,0 +1,219 @@
+/*
+ * analyzer/state.h - what is live in one process at one point of its log.
+ *
+ * One struct sla_state per log. Dense ids (stacks) live in growable arrays,
+ * sparse keys (block addresses, slice references, annotation owners) in
+ * uthash tables. Memory is proportional to live blocks, live views, unique
+ * stacks and modules, never to the number of records.
+ *
+ * Views (DESIGN.md section 5):
+ *   - a libslice reference is anonymous: views are keyed by (block, ptr, len)
+ *     with a count; each reference keeps its creation stack and time on a
+ *     small LIFO stack, and a drop removes the most recent one;
+ *   - an annotation view is keyed by its owner; acquiring again replaces it.
+ * Every view hangs on the list of its block, so evaluating a block needs no
+ * search.
+ *
+ * Finding the block that contains an interior pointer (VIEW_ACQUIRE gives a
+ * pointer, not a block): an address-ordered index of live blocks, a glibc
+ * tsearch() tree (red-black) with an interval comparator. It is built lazily,
+ * on the first acquire whose pointer is not a block start, and maintained on
+ * every alloc/free from then on: logs without interior annotations never pay
+ * for it. Blocks are disjoint in a sane log; if a corrupt one overlaps them,
+ * a lookup finds one of the candidates (never crashes).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uthash.h>
+
+#include "reader.h"
+#include "symbolize.h"
+
+/* One stack-tree edge: the stack `id` is `parent` plus the frame `ip`. */
+struct sla_stack_node {
+	uint64_t ip;	 /* return address as recorded */
+	uint32_t parent; /* smaller id; 0 is the empty stack */
+	uint32_t gen;	 /* module map generation current when this edge was recorded */
+};
+
+/* Allocation statistics per allocation stack (indexed by stack id). */
+struct sla_site {
+	uint64_t allocs;      /* ALLOC + REALLOC records with this stack */
+	uint64_t alloc_bytes; /* their requested sizes */
+	uint64_t temps;	      /* temporary allocations (freed before any other allocation) */
+	uint64_t live_bytes;  /* blocks of this stack live now */
+	uint64_t live_blocks;
+	uint64_t peak_bytes;  /* live_* at the heap peak, if peak_epoch is current */
+	uint64_t peak_blocks;
+	uint64_t peak_epoch;
+};
+
+/* One loaded ELF object of one module map generation. */
+struct sla_mod {
+	struct sla_module m;  /* for the symbolizer; strings owned below */
+	char *path;
+	uint8_t *build_id;
+	uint32_t gen;	      /* the map generation it belongs to */
+	struct sla_seg *segs; /* PT_LOAD segments (p_vaddr, p_memsz) */
+	size_t nsegs;
+};
+
+enum sla_view_kind {
+	SLA_VIEW_SLICE, /* a libslice reference (SLICE_NEW) */
+	SLA_VIEW_OWNER, /* an annotation (VIEW_ACQUIRE) */
+};
+
+/* One reference's origin: where and when it was created. */
+struct sla_ref {
+	uint64_t time;
+	uint32_t stack;
+};
+
+struct sla_block;
+
+/*
+ * A live view. Slice views: key = {block, ptr, len}, count = live references,
+ * refs[0..count) oldest first. Owner views: key = {owner, 0, 0}, count = 1.
+ */
+struct sla_view {
+	uint64_t key[3];
+	enum sla_view_kind kind;
+	struct sla_block *block;
+	uint64_t ptr, len;
+	uint32_t count, cap;
+	struct sla_ref *refs;		 /* points to `one` while cap == 1 */
+	struct sla_ref one;
+	struct sla_view *bnext, *bprev;	 /* the block's view list */
+	UT_hash_handle hh;		 /* in slice_views or owner_views */
+};
+
+/* A live heap block. */
+struct sla_block {
+	uint64_t addr;
+	uint64_t size;
+	uint64_t time;		  /* when it was allocated */
+	uint32_t stack;		  /* allocation stack */
+	uint32_t nviews;	  /* distinct live views on it */
+	struct sla_view *views;	  /* list of them */
+	uint64_t counted;	  /* retained bytes counted in the running total (peak scan) */
+	bool dirty;		  /* on the dirty list (peak scan) */
+	struct sla_block *dirty_next;
+	UT_hash_handle hh;
+};
+
+/* Anomalies: counted and shown, never fatal. X-macro: name, description. */
+#define SLA_ANOMALIES(X)                                                                       \
+	X(free_unknown, "free of an address that is not live (expected in a fork child)")   \
+	X(double_free, "free of an address already freed")                                   \
+	X(alloc_on_live, "allocation at an address that is still live")                       \
+	X(realloc_unknown, "realloc of an address that is not live")                          \
+	X(free_with_views, "block freed while views of it were live")                         \
+	X(slice_no_block, "slice reference on no live block")                                 \
+	X(slice_drop_unknown, "slice drop without a matching reference")                      \
+	X(view_no_block, "view acquired on no live block")                                    \
+	X(view_outside_block, "view range reaching outside its block")                        \
+	X(release_without_acquire, "view release without acquire")                            \
+	X(time_backwards, "time going backwards")                                             \
+	X(extra_process, "more than one PROCESS record")
+
+enum sla_anomaly {
+#define SLA_ANOM_ENUM(name, desc) SLA_ANOM_##name,
+	SLA_ANOMALIES(SLA_ANOM_ENUM)
+#undef SLA_ANOM_ENUM
+	SLA_ANOM_COUNT
+};
+
+const char *sla_anomaly_name(enum sla_anomaly a);
+const char *sla_anomaly_desc(enum sla_anomaly a);
+
+/* log2 of the slots remembering freed addresses (double-free detection). */
+#define SLA_FREED_BITS 16
+
+/* Everything known about one log. */
+struct sla_state {
+	/* the process (PROCESS record) */
+	char *path; /* the log file, as given */
+	uint64_t pid, ppid, start_ns;
+	char *exe;
+
+	/* stacks and modules */
+	struct sla_stack_node *stacks; /* [0] is the empty stack */
+	struct sla_site *sites;	       /* parallel to stacks */
+	size_t nstacks, stacks_cap, sites_cap;
+	struct sla_mod *mods;
+	size_t nmods, mods_cap;
+	uint32_t gen; /* current module map generation */
+
+	/* live objects */
+	struct sla_block *blocks;      /* by addr */
+	struct sla_view *slice_views;  /* by {block, ptr, len} */
+	struct sla_view *owner_views;  /* by {owner} */
+	uint64_t *freed;	       /* recently freed addresses, direct-mapped, 2^SLA_FREED_BITS */
+	void *tree;		       /* tsearch index of blocks by address, once enabled */
+	bool tree_on;
+
+	/* running figures */
+	uint64_t time_ns;	       /* time of the last record */
+	uint64_t live_bytes, live_blocks;
+	uint64_t peak_bytes, peak_blocks, peak_time_ns, peak_epoch;
+	uint64_t allocs, frees, bytes_allocated, temps;
+	uint64_t last_alloc;	       /* address of the last allocation (temporaries) */
+	uint64_t views_live;
+
+	/* retention peak scan (only when track_dirty) */
+	bool track_dirty;
+	struct sla_block *dirty;       /* blocks whose views changed */
+
+	/* the log itself */
+	uint64_t records;	       /* records replayed */
+	bool ended, truncated;
+	uint64_t dropped;	       /* END's count of events the writer lost */
+	uint64_t anomalies[SLA_ANOM_COUNT];
+};
+
+/* Constructor/destructor. `path` is copied. */
+struct sla_state *sla_state_new(const char *path);
+void sla_state_free(struct sla_state *st);
+
+/* Stacks: appends the edge with the next id (the reader checked parent < id). */
+void sla_state_add_stack(struct sla_state *st, uint32_t parent, uint64_t ip);
+
+/* Modules: a new generation (MODULES_RESET), and one module of it. */
+void sla_state_reset_modules(struct sla_state *st);
+void sla_state_add_module(struct sla_state *st, const struct sla_record *rec);
+
+/* The module of map generation `gen` whose PT_LOAD segment holds `ip`, or NULL. */
+const struct sla_mod *sla_state_find_module(const struct sla_state *st, uint32_t gen, uint64_t ip);
+
+/* Blocks. add() expects no live block at addr; remove() frees the block and its views. */
+struct sla_block *sla_state_find_block(const struct sla_state *st, uint64_t addr);
+struct sla_block *sla_state_add_block(struct sla_state *st, uint64_t addr, uint64_t size,
+				      uint32_t stack, uint64_t time);
+void sla_state_remove_block(struct sla_state *st, struct sla_block *b);
+/* The live block whose range holds `ptr` (a zero-size block holds its own address), or NULL. */
+struct sla_block *sla_state_block_containing(struct sla_state *st, uint64_t ptr);
+
+/* Slice references: add one; drop the most recent one (false: there was none). */
+void sla_state_slice_add(struct sla_state *st, struct sla_block *b, uint64_t ptr, uint64_t len,
+			 uint32_t stack, uint64_t time);
+bool sla_state_slice_drop(struct sla_state *st, uint64_t block, uint64_t ptr, uint64_t len);
+
+/* Annotation views: set (replacing the owner's previous view) and release (false: none). */
+void sla_state_owner_set(struct sla_state *st, uint64_t owner, struct sla_block *b, uint64_t ptr,
+			 uint64_t len, uint32_t stack, uint64_t time);
+bool sla_state_owner_release(struct sla_state *st, uint64_t owner);
+/* The owner's current view, or NULL. */
+struct sla_view *sla_state_owner_find(const struct sla_state *st, uint64_t owner);
+
+/*
+ * Recently freed addresses, to tell a double free from a foreign one.
+ * forget() returns whether addr was remembered (and forgets it).
+ */
+void sla_state_remember_freed(struct sla_state *st, uint64_t addr);
+bool sla_state_forget_freed(struct sla_state *st, uint64_t addr);
+
+/* The oldest live reference among the block's views (NULL when it has none). */
+const struct sla_ref *sla_block_oldest_ref(const struct sla_block *b, enum sla_view_kind *kind);
