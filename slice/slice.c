@@ -86,6 +86,8 @@ static _Noreturn __attribute__((cold, format(printf, 2, 3))) void die(const char
 	va_start(ap, fmt);
 	m = vsnprintf(msg + n, sizeof(msg) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
+	if (m < 0)
+		m = 0; /* an encoding error: the function name alone still says where */
 	if (m > (int)(sizeof(msg) - (size_t)n - 2))
 		m = (int)(sizeof(msg) - (size_t)n - 2); /* truncated: keep the newline */
 	n += m;
