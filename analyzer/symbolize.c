@@ -50,6 +50,20 @@ struct sym_str {
 	char s[];	   /* NUL-terminated */
 };
 
+/* One function symbol of a file, in the file's sorted lookup table. */
+struct sym_elfsym {
+	uint64_t addr;	  /* runtime start (libdwfl applies the bias) */
+	uint64_t size;	  /* st_size; 0 when the symbol has none */
+	const char *name; /* owned by libelf, valid until dwfl_end() */
+	int rank;	  /* among symbols at one address the highest is kept */
+};
+
+/* The address range of one compile unit, in the file's CU table. */
+struct sym_cu {
+	uint64_t lo, hi; /* [lo, hi) in DWARF addresses (runtime minus cu_bias) */
+	Dwarf_Die die;	 /* the CU DIE; valid until dwfl_end() */
+};
+
 /* One ELF file reported to libdwfl: one per (path, bias), reported once. */
 struct sym_file {
 	UT_hash_handle hh;		/* in sla_symbolizer.files, keyed by key */
@@ -57,6 +71,13 @@ struct sym_file {
 	Dwfl_Module *dwmod;		/* NULL when the file could not be read as ELF */
 	const unsigned char *build_id;	/* the file's NT_GNU_BUILD_ID, owned by libdwfl */
 	int build_id_len;		/* <= 0: the file has none */
+	struct sym_elfsym *syms;	/* function symbols by address, built on first use */
+	size_t nsyms;
+	bool syms_loaded;		/* syms was built (possibly empty) */
+	struct sym_cu *cus;		/* CU ranges by lo, when .debug_aranges is missing */
+	size_t ncus;
+	Dwarf_Addr cu_bias;		/* runtime = DWARF address + cu_bias */
+	bool cus_loaded;		/* cus was built (possibly empty) */
 };
 
 /* The cache key of one lookup; no padding, so uthash can hash its bytes. */
@@ -122,6 +143,12 @@ static const char *intern(struct sla_symbolizer *sym, const char *s)
 	return e->s;
 }
 
+/* Whether name is an Itanium C++ ABI mangled name. */
+static bool is_mangled(const char *name)
+{
+	return name && name[0] == '_' && name[1] == 'Z';
+}
+
 /* Interns a function name, demangled when it is an Itanium C++ mangled name. */
 static const char *intern_function(struct sla_symbolizer *sym, const char *name)
 {
@@ -129,7 +156,7 @@ static const char *intern_function(struct sla_symbolizer *sym, const char *name)
 	char *demangled;
 	int status = -1;
 
-	if (!name || name[0] != '_' || name[1] != 'Z')
+	if (!is_mangled(name))
 		return intern(sym, name);
 	demangled = __cxa_demangle(name, NULL, NULL, &status);
 	if (!demangled || status != 0) {
@@ -229,6 +256,173 @@ static struct sym_file *get_file(struct sla_symbolizer *sym, const char *path, u
 	return f;
 }
 
+/* Orders by address, the best-ranked first among equal addresses, then by name. */
+static int cmp_elfsym(const void *a, const void *b)
+{
+	const struct sym_elfsym *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank > y->rank ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * Builds f's table of function symbols sorted by address. libdwfl's own
+ * dwfl_module_addrinfo() scans the whole symbol table on every call (about
+ * 0.25 ms per lookup in libc); a sorted table makes a lookup a binary
+ * search. At one address (aliases) a global name beats a weak one, which
+ * beats a local one: `malloc`, not `__libc_malloc`.
+ */
+static void load_symbols(struct sym_file *f)
+{
+	int n = dwfl_module_getsymtab(f->dwmod);
+	size_t k = 0, out = 0;
+
+	f->syms_loaded = true;
+	if (n <= 0)
+		return;
+	f->syms = xalloc((size_t)n * sizeof(*f->syms));
+	for (int i = 0; i < n; i++) {
+		GElf_Sym s;
+		GElf_Addr addr;
+		GElf_Word shndx;
+		Elf *elf;
+		Dwarf_Addr bias;
+		const char *name =
+			dwfl_module_getsym_info(f->dwmod, i, &s, &addr, &shndx, &elf, &bias);
+		int type = GELF_ST_TYPE(s.st_info), bind = GELF_ST_BIND(s.st_info);
+
+		if (!name || !*name || shndx == SHN_UNDEF ||
+		    (type != STT_FUNC && type != STT_GNU_IFUNC))
+			continue;
+		f->syms[k++] = (struct sym_elfsym){
+			.addr = addr,
+			.size = s.st_size,
+			.name = name,
+			.rank = bind == STB_GLOBAL ? 2 : bind == STB_WEAK ? 1 : 0,
+		};
+	}
+	qsort(f->syms, k, sizeof(*f->syms), cmp_elfsym);
+	for (size_t i = 0; i < k; i++) /* keep the first (best) of each address */
+		if (out == 0 || f->syms[out - 1].addr != f->syms[i].addr)
+			f->syms[out++] = f->syms[i];
+	f->nsyms = out;
+}
+
+/*
+ * The name of the function symbol that holds pc, or NULL. A symbol whose
+ * range ends before pc may be nested in a larger one just before it (a few
+ * are tried); a sizeless symbol holds everything up to the next one.
+ */
+static const char *lookup_symbol(struct sym_file *f, uint64_t pc)
+{
+	size_t lo = 0, hi;
+
+	if (!f->syms_loaded)
+		load_symbols(f);
+	hi = f->nsyms;
+	while (lo < hi) { /* lo = the first symbol starting after pc */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->syms[mid].addr <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	for (size_t j = lo; j > 0 && lo - j < 16; j--)
+		if (pc - f->syms[j - 1].addr < f->syms[j - 1].size)
+			return f->syms[j - 1].name;
+	return f->syms[lo - 1].size == 0 ? f->syms[lo - 1].name : NULL;
+}
+
+static int cmp_cu(const void *a, const void *b)
+{
+	const struct sym_cu *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/*
+ * Builds f's table of compile-unit ranges sorted by start. libdw 0.188
+ * finds the CU of an address only through .debug_aranges, which clang does
+ * not emit by default: without this table a clang-built program would get
+ * function names but no files, lines or inlined frames.
+ */
+static void load_cus(struct sym_file *f)
+{
+	Dwarf *dw = dwfl_module_getdwarf(f->dwmod, &f->cu_bias);
+	Dwarf_CU *cu = NULL;
+	Dwarf_Die cudie, subdie;
+	Dwarf_Half version;
+	uint8_t unit_type;
+	size_t cap = 0;
+
+	f->cus_loaded = true;
+	if (!dw)
+		return;
+	while (dwarf_get_units(dw, cu, &cu, &version, &unit_type, &cudie, &subdie) == 0) {
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t off = 0;
+
+		if (unit_type != DW_UT_compile)
+			continue; /* type, partial and skeleton units hold no code of their own */
+		while ((off = dwarf_ranges(&cudie, off, &base, &lo, &hi)) > 0) {
+			if (lo >= hi)
+				continue;
+			if (f->ncus == cap) {
+				struct sym_cu *n;
+
+				cap = cap ? 2 * cap : 64;
+				n = realloc(f->cus, cap * sizeof(*f->cus));
+				if (!n) {
+					fputs("sliceleak: out of memory while symbolizing\n", stderr);
+					exit(2);
+				}
+				f->cus = n;
+			}
+			f->cus[f->ncus++] = (struct sym_cu){ .lo = lo, .hi = hi, .die = cudie };
+		}
+	}
+	qsort(f->cus, f->ncus, sizeof(*f->cus), cmp_cu);
+}
+
+/*
+ * The CU DIE that holds runtime address pc, and the bias to subtract from
+ * pc for DWARF addresses; NULL when the file has no DWARF for pc. Asks
+ * libdwfl (.debug_aranges) first, then the CU table.
+ */
+static Dwarf_Die *find_cu(struct sym_file *f, Dwarf_Addr pc, Dwarf_Addr *bias)
+{
+	Dwarf_Die *cudie = dwfl_module_addrdie(f->dwmod, pc, bias);
+	size_t lo = 0, hi;
+
+	if (cudie)
+		return cudie;
+	if (!f->cus_loaded)
+		load_cus(f);
+	*bias = f->cu_bias;
+	if (pc < f->cu_bias)
+		return NULL;
+	pc -= f->cu_bias;
+	hi = f->ncus;
+	while (lo < hi) { /* lo = the first CU range starting after pc */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->cus[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t j = lo; j > 0 && lo - j < 16; j--)
+		if (pc < f->cus[j - 1].hi)
+			return &f->cus[j - 1].die;
+	return NULL;
+}
+
 static bool build_id_matches(const struct sym_file *f, const struct sla_module *mod)
 {
 	if (mod->build_id_len == 0)
@@ -293,30 +487,30 @@ static const char *die_string(Dwarf_Die *die, unsigned name)
 	return dwarf_formstring(dwarf_attr_integrate(die, name, &attr));
 }
 
-static const char *die_linkage_name(Dwarf_Die *die)
-{
-	const char *s = die_string(die, DW_AT_linkage_name);
-
-	return s ? s : die_string(die, DW_AT_MIPS_linkage_name);
-}
-
 /*
- * The name of the outermost (not inlined) function. The DWARF linkage name
- * is the most precise; a C++ symbol from the symbol table comes next (it
- * carries namespaces and parameters that DW_AT_name lacks); then DW_AT_name,
- * which is clean for C (no ".cold" or ".constprop.0" suffixes); then
- * whatever symbol holds the address.
+ * The name of a function DIE; `symname` is the ELF symbol holding the
+ * address for the outermost function, NULL for inlined ones. A mangled C++
+ * name carries namespaces and parameters that DW_AT_name lacks, so it comes
+ * first, from DWARF or else from the symbol table. Otherwise DW_AT_name is
+ * the clean source name: a C linkage name is an asm label (glibc's
+ * `__GI_qsort` for `qsort`) and a C symbol may carry a `.cold` or
+ * `.constprop.0` suffix.
  */
-static const char *outer_name(Dwarf_Die *die, const char *symname)
+static const char *die_function_name(Dwarf_Die *die, const char *symname)
 {
-	const char *s = die_linkage_name(die);
+	const char *linkage = die_string(die, DW_AT_linkage_name);
+	const char *name;
 
-	if (s)
-		return s;
-	if (symname && symname[0] == '_' && symname[1] == 'Z')
+	if (!linkage)
+		linkage = die_string(die, DW_AT_MIPS_linkage_name);
+	if (is_mangled(linkage))
+		return linkage;
+	if (is_mangled(symname))
 		return symname;
-	s = die_string(die, DW_AT_name);
-	return s ? s : symname;
+	name = die_string(die, DW_AT_name);
+	if (name)
+		return name;
+	return linkage ? linkage : symname;
 }
 
 /* A udata attribute of a DIE (not integrated: call sites are concrete). */
@@ -328,27 +522,23 @@ static bool die_udata(Dwarf_Die *die, unsigned name, Dwarf_Word *out)
 }
 
 /*
- * Fills fr[0..cap) with the function frames that hold `pc`, innermost
- * first, from the DWARF scopes. fr[0]'s file and line must already be set
+ * Fills fr[0..cap) with the function frames that hold DWARF address
+ * `dwpc` of CU `cudie`, innermost first, from the DWARF scopes. fr[0]'s file and line must already be set
  * from the line table; the outer frames get theirs from the call site of
  * the inlined subroutine inside them. Returns the number of frames, 0 when
  * the module has no DWARF for pc.
  */
-static size_t inline_chain(struct sla_symbolizer *sym, Dwfl_Module *dm, Dwarf_Addr pc,
+static size_t inline_chain(struct sla_symbolizer *sym, Dwarf_Die *cudie, Dwarf_Addr dwpc,
 			   const char *symname, struct sla_frame *fr, size_t cap)
 {
-	Dwarf_Die *scopes = NULL, *cudie, inner, cu;
+	Dwarf_Die *scopes = NULL, inner, cu;
 	Dwarf_Files *files = NULL;
 	const char *call_file = NULL;
 	Dwarf_Word call_line = 0;
-	Dwarf_Addr dwbias;
 	size_t n = 0;
 	int nscopes;
 
-	cudie = dwfl_module_addrdie(dm, pc, &dwbias);
-	if (!cudie)
-		return 0;
-	nscopes = dwarf_getscopes(cudie, pc - dwbias, &scopes);
+	nscopes = dwarf_getscopes(cudie, dwpc, &scopes);
 	if (nscopes <= 0) {
 		free(scopes);
 		return 0;
@@ -383,12 +573,10 @@ static size_t inline_chain(struct sla_symbolizer *sym, Dwfl_Module *dm, Dwarf_Ad
 			fr[n].line = (unsigned)call_line;
 		}
 		if (tag != DW_TAG_inlined_subroutine) {
-			fr[n++].function = intern_function(sym, outer_name(die, symname));
+			fr[n++].function = intern_function(sym, die_function_name(die, symname));
 			break; /* the outermost function: done */
 		}
-		fr[n].function = intern_function(sym, die_linkage_name(die) ?
-								die_linkage_name(die) :
-								die_string(die, DW_AT_name));
+		fr[n].function = intern_function(sym, die_function_name(die, NULL));
 		fr[n++].inlined = true;
 
 		/* Where this inlined body was called from: the next frame's location. */
@@ -407,24 +595,32 @@ static size_t inline_chain(struct sla_symbolizer *sym, Dwfl_Module *dm, Dwarf_Ad
  * Resolves runtime address `pc` (already minus 1 for return addresses) in a
  * module that has a usable file. Returns the number of frames (>= 1).
  */
-static size_t resolve(struct sla_symbolizer *sym, Dwfl_Module *dm, Dwarf_Addr pc,
+static size_t resolve(struct sla_symbolizer *sym, struct sym_file *f, Dwarf_Addr pc,
 		      struct sla_frame *fr, size_t cap)
 {
 	const char *symname, *file = NULL;
+	Dwarf_Addr dwbias = 0;
+	Dwarf_Die *cudie;
 	Dwfl_Line *line;
-	GElf_Off symoff;
-	GElf_Sym elfsym;
 	int lineno = 0;
-	size_t n;
+	size_t n = 0;
 
-	symname = dwfl_module_addrinfo(dm, pc, &symoff, &elfsym, NULL, NULL, NULL);
-	line = dwfl_module_getsrc(dm, pc);
-	if (line)
+	symname = lookup_symbol(f, pc);
+	cudie = find_cu(f, pc, &dwbias);
+	line = dwfl_module_getsrc(f->dwmod, pc);
+	if (line) {
 		file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+	} else if (cudie) { /* no .debug_aranges: libdwfl cannot find the CU itself */
+		Dwarf_Line *dl = dwarf_getsrc_die(cudie, pc - dwbias);
+
+		if (dl && dwarf_lineno(dl, &lineno) == 0)
+			file = dwarf_linesrc(dl, NULL, NULL);
+	}
 	fr[0].file = intern(sym, file);
 	fr[0].line = file && lineno > 0 ? (unsigned)lineno : 0;
 
-	n = inline_chain(sym, dm, pc, symname, fr, cap);
+	if (cudie)
+		n = inline_chain(sym, cudie, pc - dwbias, symname, fr, cap);
 	if (n == 0) {
 		fr[0].function = intern_function(sym, symname);
 		n = 1;
@@ -461,6 +657,8 @@ void sla_symbolizer_free(struct sla_symbolizer *sym)
 	}
 	HASH_ITER(hh, sym->files, f, ftmp) {
 		HASH_DEL(sym->files, f);
+		free(f->syms);
+		free(f->cus);
 		free(f->key);
 		free(f);
 	}
@@ -501,7 +699,7 @@ size_t sla_symbolize(struct sla_symbolizer *sym, const struct sla_module *mod, u
 	HASH_FIND(hh, m->cache, &key, sizeof(key), e);
 	if (!e) {
 		memset(tmp, 0, sizeof(tmp));
-		n = resolve(sym, m->file->dwmod, is_return_address ? address - 1 : address, tmp,
+		n = resolve(sym, m->file, is_return_address ? address - 1 : address, tmp,
 			    SYM_MAX_FRAMES);
 		e = xalloc(sizeof(*e) + n * sizeof(e->frames[0]));
 		e->key = key;

@@ -313,6 +313,20 @@ static void test_demangle(const struct test_mod *self)
 		n = sla_symbolize(sym, &cm, (uint64_t)(uintptr_t)fn, false, f, 8);
 		CHECK(n >= 1);
 		CHECK(str_eq(f[n - 1].function, "std::chrono::_V2::system_clock::now()"));
+
+		/* Inside functions, not at their start: the symbol that holds the address. */
+		static const char *const known[][2] = {
+			{ "_Znwm", "operator new(unsigned long)" },
+			{ "_ZdlPv", "operator delete(void*)" },
+			{ "_ZNSt9exceptionD2Ev", "std::exception::~exception()" },
+		};
+		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+			uint64_t a = (uint64_t)(uintptr_t)dlsym(lib, known[i][0]);
+
+			CHECK(a != 0);
+			n = a ? sla_symbolize(sym, &cm, a + 2, false, f, 8) : 0;
+			CHECK(n >= 1 && str_eq(f[n - 1].function, known[i][1]));
+		}
 	} else {
 		CHECK(!"libstdc++ module not found");
 	}
@@ -407,6 +421,44 @@ static void test_fallbacks(const struct test_mod *self)
 	sla_symbolizer_free(sym);
 }
 
+/*
+ * libc's DWARF lives in a separate file, found by build-id under
+ * /usr/lib/debug/.build-id/ (Debian's libc6-dbg). Checked only where that
+ * file is installed.
+ */
+static void test_separate_debuginfo(const struct test_mod *libc)
+{
+	struct sla_symbolizer *sym = sla_symbolizer_new(SLA_SYM_DWARF);
+	struct sla_module mod = as_sla(libc);
+	char debug[256];
+	struct sla_frame f[8];
+	void *h, *fn;
+	int len;
+	size_t n;
+
+	len = snprintf(debug, sizeof(debug), "/usr/lib/debug/.build-id/%02x/", libc->build_id[0]);
+	for (size_t i = 1; i < libc->build_id_len; i++)
+		len += snprintf(debug + len, sizeof(debug) - (size_t)len, "%02x",
+				libc->build_id[i]);
+	snprintf(debug + len, sizeof(debug) - (size_t)len, ".debug");
+	if (libc->build_id_len == 0 || access(debug, R_OK) != 0) {
+		printf("skip: no separate debug file %s\n", debug);
+		sla_symbolizer_free(sym);
+		return;
+	}
+	h = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	fn = h ? dlsym(h, "qsort") : NULL;
+	CHECK(fn != NULL);
+	if (fn) {
+		n = sla_symbolize(sym, &mod, (uint64_t)(uintptr_t)fn, false, f, 8);
+		CHECK(n >= 1 && str_eq(f[n - 1].function, "qsort"));
+		CHECK(n >= 1 && f[0].file != NULL && f[0].line > 0);
+	}
+	if (h)
+		dlclose(h);
+	sla_symbolizer_free(sym);
+}
+
 /* Symbolizes 1000 addresses spread over m's code, twice; prints both times. */
 static void time_module(const char *what, const struct test_mod *m)
 {
@@ -447,9 +499,10 @@ int main(void)
 	test_demangle(&self);
 	test_fallbacks(&self);
 	time_module("test binary", &self);
-	if (find_module(0, "libc.so", &libc))
+	if (find_module(0, "libc.so", &libc)) {
+		test_separate_debuginfo(&libc);
 		time_module("libc", &libc);
-	else
+	} else
 		CHECK(!"libc not found");
 
 	printf("%d passed, %d failed\n", checks - failures, failures);
