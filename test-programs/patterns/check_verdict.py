@@ -1,0 +1,533 @@
+#!/usr/bin/env python3
+"""check_verdict.py - run a pattern program under sliceleak and check the
+verdict its header states.
+
+Usage:
+  check_verdict.py --shim LIB --analyzer EXE --source SRC [--keep] -- PROG VARIANT [N...]
+      Runs PROG without the shim, then under it, checks that stdout and the
+      exit status are the same, runs `EXE report --format json` on the log(s)
+      and compares the report with the EXPECT lines of SRC for VARIANT.
+  check_verdict.py --source SRC --report JSON -- PROG VARIANT [N...]
+      Compares an existing report only (the checker's own tests use this).
+
+The header language (in the source's comments; a leading " * " is stripped,
+a trailing backslash joins the next line):
+
+  PARAMS: count=1000 size=1048576   the numbers after VARIANT, in order, and
+                                    their defaults (the seeds' sizes)
+  DEFINE: foo=40                    constants of the program (a sizeof the
+                                    program _Static_asserts)
+  EXPECT leaky,copy: CLAUSE         checked for the variants listed (* = all)
+  PENDING leaky: TEXT               stated, not checkable yet: printed only
+  ... /* VIEW-SITE tag */           marks the line of the call creating the
+  ... /* ALLOC-SITE tag */          kept view (the allocation); EXPECT clauses
+                                    name the tag, never a line number
+
+CLAUSE is a kind followed by checks KEY OP VALUE, where OP is one of
+  =    equal                 >=  at least               <=  at most
+  ~    at least VALUE and at most VALUE + 64 * blocks: libslice puts a header
+       of at most 64 bytes in each backing block (block = header + cap*elem)
+and VALUE an integer expression over PARAMS and DEFINEs (+ - * // min max),
+or a name for the keys view_function, alloc_function, view_site, alloc_site,
+function and kind. The kinds:
+
+  findings=N          the number of findings, of any kind
+  finding ...         the findings (default kind view_pinned) whose view stack
+                      names view_function within its first VIEW_WINDOW frames
+                      (and whose allocation stack names alloc_function within
+                      its first ALLOC_WINDOW frames, if given), summed. No
+                      match sums to zero, so "finding ... blocks=0" says there
+                      is no such finding. view_site/alloc_site: the frame
+                      naming the function must be at the marked file and line.
+  leak function=F     the groups of "leaks" whose stack names F (any frame),
+                      summed (a clause without function= checks the totals)
+  peak function=F     the same over "peak"
+  hotspot function=F  the same over "hotspots"
+  totals ...          the "totals" object
+
+A function name matches a frame's function exactly, or without its
+parameter list (demangled C++), or as a mangled C++ name holding each
+"::"-separated component. Frames are innermost first; inlined frames count.
+
+Exit status: 0 all checks passed, 1 a check failed, 2 usage error. The last
+line printed is "N passed, N failed".
+"""
+
+import argparse
+import ast
+import glob
+import json
+import operator
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+VIEW_WINDOW = 4    # a view stack's first frame is in the caller of the slice API
+ALLOC_WINDOW = 8   # allocation stacks start in malloc's callers: libslice, operator new
+HEADER_SLACK = 64  # libslice's per-block metadata, at most (DESIGN.md section 3)
+RUN_TIMEOUT = 120  # seconds per program or analyzer run
+SCHEMA = "sliceleak-report/1"
+
+NAME_KEYS = {"view_function", "alloc_function", "view_site", "alloc_site", "function", "kind"}
+OPS = ("<=", ">=", "=", "~")
+
+
+class HeaderError(Exception):
+    """The program's header is malformed: a bug in the test, not in sliceleak."""
+
+
+# --- the header ------------------------------------------------------------
+
+def header_lines(text):
+    """The comment lines of a source with " * " stripped and continuations joined."""
+    out, pending = [], ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        for prefix in ("/*", "*/", "*", "//"):
+            if line.startswith(prefix):
+                line = line[len(prefix):].strip()
+                break
+        if line.endswith("\\"):
+            pending += line[:-1].strip() + " "
+            continue
+        out.append(pending + line)
+        pending = ""
+    if pending:
+        out.append(pending)
+    return out
+
+
+def parse_assignments(text, what):
+    """"a=1 b=2" -> {"a": 1, "b": 2}."""
+    result = {}
+    for item in text.split():
+        name, sep, value = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise HeaderError("bad %s item %r" % (what, item))
+        try:
+            result[name] = int(value, 0)
+        except ValueError:
+            raise HeaderError("%s %s: %r is not an integer" % (what, name, value)) from None
+    return result
+
+
+def parse_clause(text):
+    """"finding blocks=count view_function=f" -> ("finding", [("blocks", "=", "count"), ...])."""
+    words = text.split()
+    if not words:
+        raise HeaderError("empty EXPECT clause")
+    kind, checks = words[0], []
+    # findings=N: a kind and a check in one word.
+    if "=" in kind:
+        kind, _, value = kind.partition("=")
+        checks.append(("count", "=", value))
+    if kind not in ("findings", "finding", "leak", "peak", "hotspot", "totals"):
+        raise HeaderError("unknown EXPECT kind %r" % kind)
+    for word in words[1:]:
+        m = re.match(r"^([a-z_]+)(<=|>=|=|~)([^<>=~].*)$", word)
+        if not m:
+            raise HeaderError("bad check %r in %r" % (word, text))
+        checks.append((m.group(1), m.group(2), m.group(3)))
+    return kind, checks
+
+
+def parse_header(text):
+    """The PARAMS, DEFINEs, EXPECT and PENDING lines and the site markers of a source."""
+    spec = {"params": [], "defines": {}, "expect": [], "pending": [], "sites": {}}
+    for line in header_lines(text):
+        key, sep, rest = line.partition(":")
+        if not sep:
+            continue
+        key, rest = key.strip(), rest.strip()
+        if key == "PARAMS":
+            spec["params"] = list(parse_assignments(rest, "PARAMS").items())
+        elif key == "DEFINE":
+            spec["defines"].update(parse_assignments(rest, "DEFINE"))
+        elif key.startswith("EXPECT ") or key.startswith("PENDING "):
+            variants = [v.strip() for v in key.split(None, 1)[1].split(",")]
+            if key.startswith("EXPECT "):
+                spec["expect"].append((variants, parse_clause(rest), rest))
+            else:
+                spec["pending"].append((variants, rest))
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        for m in re.finditer(r"/\*\s*(VIEW-SITE|ALLOC-SITE)\s+([\w.-]+)\s*\*/", raw):
+            tag = (m.group(1), m.group(2))
+            if tag in spec["sites"]:
+                raise HeaderError("%s %s marked twice" % tag)
+            spec["sites"][tag] = lineno
+    return spec
+
+
+def applies(variants, variant):
+    return "*" in variants or variant in variants
+
+
+def bind_params(spec, args):
+    """The values of PARAMS (from the numbers after the variant) and DEFINEs."""
+    env = dict(spec["defines"])
+    params = spec["params"]
+    if len(args) > len(params):
+        raise HeaderError("%d numbers given, PARAMS names only %d" % (len(args), len(params)))
+    for i, (name, default) in enumerate(params):
+        env[name] = int(args[i], 0) if i < len(args) else default
+    return env
+
+
+_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+           ast.FloorDiv: operator.floordiv}
+_FUNCS = {"min": min, "max": max}
+
+
+def evaluate(expr, env):
+    """An integer expression over env: literals, names, + - * //, min(), max()."""
+    def ev(node):
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id not in env:
+                raise HeaderError("unknown name %r in %r" % (node.id, expr))
+            return env[node.id]
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            return _BINOPS[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -ev(node.operand)
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in _FUNCS and not node.keywords):
+            return _FUNCS[node.func.id](*[ev(a) for a in node.args])
+        raise HeaderError("unsupported expression %r" % expr)
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError:
+        raise HeaderError("bad expression %r" % expr) from None
+    return ev(tree)
+
+
+# --- frames ----------------------------------------------------------------
+
+def function_matches(frame_function, wanted):
+    """Whether a frame's function is `wanted` (C name, demangled or mangled C++)."""
+    if not frame_function:
+        return False
+    if frame_function == wanted:
+        return True
+    plain = frame_function.split("(", 1)[0].strip()
+    if plain == wanted or plain.endswith(" " + wanted):  # "void ns::f" forms
+        return True
+    if frame_function.startswith("_Z"):
+        parts = wanted.split("::")
+        return all("%d%s" % (len(p), p) in frame_function for p in parts)
+    return False
+
+
+def frame_text(frame):
+    return "%s at %s:%s%s" % (frame.get("function"), frame.get("file"), frame.get("line"),
+                              " (inlined)" if frame.get("inlined") else "")
+
+
+def stack_text(stack, n=6):
+    return " <- ".join(frame_text(f) for f in (stack or [])[:n]) or "(empty stack)"
+
+
+def find_frame(stack, function, window):
+    """The first frame among the first `window` that names function, or None."""
+    for frame in (stack or [])[:window]:
+        if function_matches(frame.get("function"), function):
+            return frame
+    return None
+
+
+def stack_names(stack, function):
+    return any(function_matches(f.get("function"), function) for f in (stack or []))
+
+
+# --- the comparison --------------------------------------------------------
+
+class Verdict:
+    """Collects check results; failures carry a message."""
+
+    def __init__(self, out=sys.stdout):
+        self.passed, self.failed, self.out = 0, 0, out
+
+    def check(self, ok, what):
+        if ok:
+            self.passed += 1
+            print("ok:   %s" % what, file=self.out)
+        else:
+            self.failed += 1
+            print("FAIL: %s" % what, file=self.out)
+        return ok
+
+
+def compare(verdict, actual, op, expected, blocks, what):
+    """One numeric check; `blocks` sets the ~ tolerance."""
+    if op == "=":
+        ok = actual == expected
+    elif op == ">=":
+        ok = actual >= expected
+    elif op == "<=":
+        ok = actual <= expected
+    else:
+        ok = expected <= actual <= expected + HEADER_SLACK * blocks
+    detail = "%s: %s, expected %s%s" % (what, actual, "" if op == "=" else op, expected)
+    if op == "~":
+        detail += " (up to +%d)" % (HEADER_SLACK * blocks)
+    verdict.check(ok, detail)
+
+
+def split_checks(checks, env):
+    """Separates names from numeric checks and evaluates the latter."""
+    names, numbers = {}, []
+    for key, op, value in checks:
+        if key in NAME_KEYS:
+            if op != "=":
+                raise HeaderError("%s takes '=', not %r" % (key, op))
+            names[key] = value
+        else:
+            numbers.append((key, op, evaluate(value, env)))
+    return names, numbers
+
+
+def numeric_checks(verdict, numbers, totals, label):
+    """Compares summed fields; the ~ tolerance counts the blocks expected (or found)."""
+    expected_blocks = [v for k, op, v in numbers if k == "blocks" and op == "="]
+    blocks = expected_blocks[0] if expected_blocks else totals.get("blocks", 0)
+    for key, op, value in numbers:
+        if key not in totals:
+            verdict.check(False, "%s: the report has no field %r" % (label, key))
+            continue
+        compare(verdict, totals[key], op, value, blocks, "%s %s" % (label, key))
+
+
+def sum_fields(records):
+    totals = {}
+    for r in records:
+        for k, v in r.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                totals[k] = totals.get(k, 0) + v
+    return totals
+
+
+def check_site(verdict, frame, tag_kind, tag, spec, source_name, label):
+    """The frame must be at the line marked `/* tag_kind tag */` in the source."""
+    line = spec["sites"].get((tag_kind, tag))
+    if line is None:
+        raise HeaderError("no /* %s %s */ marker in the source" % (tag_kind, tag))
+    where = "%s:%d" % (source_name, line)
+    if frame is None:
+        verdict.check(False, "%s at %s: no frame names the function" % (label, where))
+        return
+    ok = (os.path.basename(frame.get("file") or "") == source_name
+          and frame.get("line") == line)
+    verdict.check(ok, "%s at %s (%s)" % (label, where, frame_text(frame)))
+
+
+def check_finding(verdict, report, names, numbers, spec, source_name, clause):
+    kind = names.get("kind", "view_pinned")
+    view_fn, alloc_fn = names.get("view_function"), names.get("alloc_function")
+    if not view_fn:
+        raise HeaderError("a finding clause needs view_function=: %r" % clause)
+    matched = []
+    for f in report.get("findings", []):
+        if f.get("kind") != kind or not find_frame(f.get("view_stack"), view_fn, VIEW_WINDOW):
+            continue
+        if alloc_fn and not find_frame(f.get("alloc_stack"), alloc_fn, ALLOC_WINDOW):
+            continue
+        matched.append(f)
+    label = "finding %s viewed by %s" % (kind, view_fn)
+    if not matched and any(v != 0 for k, op, v in numbers if k == "blocks"):
+        print("      findings in the report:", file=verdict.out)
+        for f in report.get("findings", []):
+            print("        %s %s blocks, view stack: %s; alloc stack: %s" % (
+                f.get("kind"), f.get("blocks"), stack_text(f.get("view_stack")),
+                stack_text(f.get("alloc_stack"))), file=verdict.out)
+    numeric_checks(verdict, numbers, sum_fields(matched) or {k: 0 for k, _, _ in numbers},
+                   "%s (%d)" % (label, len(matched)))
+    for f in matched:
+        if "view_site" in names:
+            check_site(verdict, find_frame(f.get("view_stack"), view_fn, VIEW_WINDOW),
+                       "VIEW-SITE", names["view_site"], spec, source_name, label + " view site")
+        if "alloc_site" in names:
+            check_site(verdict, find_frame(f.get("alloc_stack"), alloc_fn, ALLOC_WINDOW),
+                       "ALLOC-SITE", names["alloc_site"], spec, source_name,
+                       label + " alloc site")
+
+
+def check_groups(verdict, section, names, numbers, what):
+    """leak/peak/hotspot: the groups naming function=, or the section's totals."""
+    if section is None:
+        verdict.check(False, "the report has no %r" % what)
+        return
+    fn = names.get("function")
+    if fn is None:
+        numeric_checks(verdict, numbers, sum_fields([section]), what)
+        return
+    groups = section if isinstance(section, list) else section.get("groups", [])
+    matched = [g for g in groups if stack_names(g.get("stack"), fn)]
+    numeric_checks(verdict, numbers, sum_fields(matched) or {k: 0 for k, _, _ in numbers},
+                   "%s groups naming %s (%d)" % (what, fn, len(matched)))
+
+
+def check_report_shape(verdict, report):
+    """What every report must satisfy, whatever the program."""
+    verdict.check(report.get("schema") == SCHEMA, "schema is %r" % report.get("schema"))
+    logs = report.get("logs", [])
+    verdict.check(len(logs) == 1, "one log analysed (%d)" % len(logs))
+    for log in logs:
+        verdict.check(log.get("truncated") is False,
+                      "log %s not truncated" % os.path.basename(str(log.get("path"))))
+        anomalies = {k: v for k, v in (log.get("anomalies") or {}).items() if v}
+        if anomalies:
+            print("note: log anomalies %s" % anomalies, file=verdict.out)
+    findings = report.get("findings", [])
+    total = 0
+    for i, f in enumerate(findings):
+        total += f.get("retained_bytes", 0)
+        verdict.check(f.get("retained_bytes") == f.get("block_bytes", 0) - f.get("used_bytes", 0),
+                      "finding %d: retained = block - used" % i)
+    verdict.check(report.get("retained_bytes") == total,
+                  "retained_bytes %s = sum over findings %d" % (report.get("retained_bytes"),
+                                                               total))
+
+
+def check_report(report, spec, variant, env, source_name, out=sys.stdout):
+    """Compares a parsed report with the spec's EXPECT lines for variant."""
+    verdict = Verdict(out)
+    check_report_shape(verdict, report)
+    for variants, (kind, checks), clause in spec["expect"]:
+        if not applies(variants, variant):
+            continue
+        print("--    EXPECT %s" % clause, file=out)
+        names, numbers = split_checks(checks, env)
+        if kind == "findings":
+            for _, op, value in numbers:
+                compare(verdict, len(report.get("findings", [])), op, value, 0, "findings")
+        elif kind == "finding":
+            check_finding(verdict, report, names, numbers, spec, source_name, clause)
+        elif kind == "leak":
+            check_groups(verdict, report.get("leaks"), names, numbers, "leaks")
+        elif kind == "peak":
+            check_groups(verdict, report.get("peak"), names, numbers, "peak")
+        elif kind == "hotspot":
+            check_groups(verdict, report.get("hotspots"), names, numbers, "hotspots")
+        elif kind == "totals":
+            numeric_checks(verdict, numbers, report.get("totals") or {}, "totals")
+    for variants, text in spec["pending"]:
+        if applies(variants, variant):
+            print("pending (not checked): %s" % text, file=out)
+    return verdict
+
+
+# --- running ---------------------------------------------------------------
+
+def run(cmd, env=None):
+    return subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=RUN_TIMEOUT)
+
+
+def analyzer_threshold_flags(analyzer):
+    """Pins the finding thresholds when the analyzer has the flags (its defaults may move)."""
+    try:
+        text = run([analyzer, "report", "--help"])
+        helptext = (text.stdout + text.stderr).decode(errors="replace")
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    flags = []
+    if "--min-block-size" in helptext:
+        flags += ["--min-block-size", "4KiB"]
+    if "--max-used-percent" in helptext:
+        flags += ["--max-used-percent", "25"]
+    if not flags:
+        print("note: the analyzer has no threshold flags; relying on its defaults")
+    return flags
+
+
+def run_under_shim(verdict, args, cmd, tmpdir):
+    """Runs cmd without and with the shim; returns the logs written."""
+    plain = run(cmd)
+    env = dict(os.environ)
+    env["LD_PRELOAD"] = os.path.abspath(args.shim) + (
+        " " + env["LD_PRELOAD"] if env.get("LD_PRELOAD") else "")
+    env["SLICELEAK_OPTIONS"] = "output=%s/x.%%p.sllog:quiet=1" % tmpdir
+    traced = run(cmd, env)
+    verdict.check(plain.returncode == 0, "exit status without the shim is 0 (%d)"
+                  % plain.returncode)
+    verdict.check(traced.returncode == plain.returncode,
+                  "same exit status under the shim (%d, %d)" % (plain.returncode,
+                                                                traced.returncode))
+    verdict.check(traced.stdout == plain.stdout, "same stdout under the shim")
+    if traced.stdout != plain.stdout:
+        print("  without: %r\n  with:    %r" % (plain.stdout[:300], traced.stdout[:300]))
+    if traced.stderr:
+        sys.stdout.write("stderr under the shim:\n" + traced.stderr.decode(errors="replace"))
+    return sorted(glob.glob(os.path.join(tmpdir, "*.sllog")))
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--source", required=True, help="the program's source file")
+    ap.add_argument("--shim", help="libsliceleak.so")
+    ap.add_argument("--analyzer", help="the sliceleak executable")
+    ap.add_argument("--report", help="compare this JSON report instead of running")
+    ap.add_argument("--keep", action="store_true", help="keep the logs and the report")
+    ap.add_argument("command", nargs=argparse.REMAINDER, help="-- PROG VARIANT [N...]")
+    args = ap.parse_args(argv)
+    cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if len(cmd) < 2 or not (args.report or (args.shim and args.analyzer)):
+        ap.print_usage(sys.stderr)
+        return 2
+
+    with open(args.source, encoding="utf-8") as f:
+        spec = parse_header(f.read())
+    variant, numbers = cmd[1], cmd[2:]
+    env = bind_params(spec, numbers)
+    if not any(applies(v, variant) for v, _, _ in spec["expect"]):
+        raise HeaderError("no EXPECT line for variant %r" % variant)
+    source_name = os.path.basename(args.source)
+    print("== %s (%s)" % (" ".join(cmd), ", ".join("%s=%d" % kv for kv in sorted(env.items()))))
+
+    if args.report:
+        with open(args.report, encoding="utf-8") as f:
+            verdict = check_report(json.load(f), spec, variant, env, source_name)
+    else:
+        tmpdir = tempfile.mkdtemp(prefix="sliceleak-pattern-")
+        verdict = Verdict()
+        logs = run_under_shim(verdict, args, cmd, tmpdir)
+        if verdict.check(len(logs) >= 1, "log written (%d)" % len(logs)):
+            rep = run([args.analyzer, "report", "--format", "json"]
+                      + analyzer_threshold_flags(args.analyzer) + logs)
+            if rep.stderr:
+                sys.stdout.write(rep.stderr.decode(errors="replace"))
+            report = None
+            if verdict.check(rep.returncode == 0, "analyzer exit status 0 (%d)"
+                             % rep.returncode):
+                try:
+                    report = json.loads(rep.stdout)
+                except ValueError as e:
+                    verdict.check(False, "the analyzer's output is JSON (%s)" % e)
+            if report is not None:
+                if args.keep:
+                    with open(os.path.join(tmpdir, "report.json"), "wb") as f:
+                        f.write(rep.stdout)
+                sub = check_report(report, spec, variant, env, source_name)
+                verdict.passed += sub.passed
+                verdict.failed += sub.failed
+        if args.keep or verdict.failed:
+            print("logs kept in %s" % tmpdir)
+        else:
+            for path in glob.glob(os.path.join(tmpdir, "*")):
+                os.unlink(path)
+            os.rmdir(tmpdir)
+    print("%d passed, %d failed" % (verdict.passed, verdict.failed))
+    return 1 if verdict.failed else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except HeaderError as e:
+        print("check_verdict: %s" % e, file=sys.stderr)
+        sys.exit(2)

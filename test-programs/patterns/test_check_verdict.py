@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""test_check_verdict.py - the checker's own tests, without shim or analyzer.
+
+testdata/sample_report.json is a hand-written report that satisfies the
+header of testdata/sample.c for "sample leaky 4 4096". Each test breaks one
+thing the checker must catch (a count, a size outside the metadata slack,
+a view site, a function outside the first frames, a truncated log...) and
+asserts that the verdict turns to failure; the unbroken sample must pass.
+"""
+
+import copy
+import importlib.util
+import io
+import json
+import os
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_spec = importlib.util.spec_from_file_location("check_verdict",
+                                               os.path.join(HERE, "check_verdict.py"))
+cv = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cv)
+
+with open(os.path.join(HERE, "testdata", "sample.c"), encoding="utf-8") as _f:
+    SAMPLE_SOURCE = _f.read()
+with open(os.path.join(HERE, "testdata", "sample_report.json"), encoding="utf-8") as _f:
+    SAMPLE_REPORT = json.load(_f)
+
+
+def verdict_of(report, variant="leaky", args=("4", "4096")):
+    spec = cv.parse_header(SAMPLE_SOURCE)
+    env = cv.bind_params(spec, list(args))
+    out = io.StringIO()
+    v = cv.check_report(report, spec, variant, env, "sample.c", out=out)
+    return v, out.getvalue()
+
+
+class HeaderTests(unittest.TestCase):
+    def test_params_defaults_and_arguments(self):
+        spec = cv.parse_header(SAMPLE_SOURCE)
+        self.assertEqual(cv.bind_params(spec, []),
+                         {"count": 1000, "size": 1048576, "typelen": 5})
+        self.assertEqual(cv.bind_params(spec, ["4"])["count"], 4)
+        with self.assertRaises(cv.HeaderError):
+            cv.bind_params(spec, ["1", "2", "3"])
+
+    def test_continuation_lines_are_joined(self):
+        spec = cv.parse_header(SAMPLE_SOURCE)
+        finding = [c for _, (kind, c), _ in spec["expect"] if kind == "finding"][0]
+        keys = [k for k, _, _ in finding]
+        self.assertIn("alloc_site", keys)  # on the third physical line
+        self.assertIn(("block_bytes", "~", "count*size"), finding)
+
+    def test_site_markers(self):
+        spec = cv.parse_header(SAMPLE_SOURCE)
+        lines = SAMPLE_SOURCE.splitlines()
+        view = spec["sites"][("VIEW-SITE", "prefix")]
+        self.assertIn("sl_sub", lines[view - 1])
+        self.assertIn("sl_make", lines[spec["sites"][("ALLOC-SITE", "msg")] - 1])
+        with self.assertRaises(cv.HeaderError):
+            cv.parse_header(SAMPLE_SOURCE + "\nx(); /* VIEW-SITE prefix */\n")
+
+    def test_variant_lists(self):
+        self.assertTrue(cv.applies(["leaky", "copy"], "copy"))
+        self.assertTrue(cv.applies(["*"], "anything"))
+        self.assertFalse(cv.applies(["leaky"], "copy"))
+
+    def test_expressions(self):
+        env = {"count": 10, "size": 100, "keep": 3}
+        self.assertEqual(cv.evaluate("min(count,1000)*(size-5)", env), 950)
+        self.assertEqual(cv.evaluate("(count+keep-1)//keep", env), 4)
+        self.assertEqual(cv.evaluate("-count+2*size", env), 190)
+        for bad in ("__import__('os')", "count.real", "count/2", "unknown", "1 if 1 else 2"):
+            with self.assertRaises(cv.HeaderError, msg=bad):
+                cv.evaluate(bad, env)
+
+    def test_bad_clauses(self):
+        for bad in ("frobs=1", "finding blocks", "leak blocks=>1"):
+            with self.assertRaises(cv.HeaderError, msg=bad):
+                cv.parse_clause(bad)
+
+
+class FunctionMatchTests(unittest.TestCase):
+    def test_names(self):
+        self.assertTrue(cv.function_matches("keep_type", "keep_type"))
+        self.assertFalse(cv.function_matches("keep_type2", "keep_type"))
+        self.assertFalse(cv.function_matches(None, "keep_type"))
+        self.assertTrue(cv.function_matches("SessionTable::open(unsigned int, unsigned long)",
+                                            "SessionTable::open"))
+        self.assertFalse(cv.function_matches("OwningSessionTable::open(unsigned int)",
+                                             "SessionTable::open"))
+        self.assertTrue(cv.function_matches("_ZN12SessionTable4openEjm", "SessionTable::open"))
+        self.assertTrue(cv.function_matches("_ZN7Session10open_inboxEm", "Session::open_inbox"))
+        self.assertFalse(cv.function_matches("_ZN7Session5closeEv", "Session::open_inbox"))
+
+
+class ReportTests(unittest.TestCase):
+    def assertPasses(self, report, variant="leaky"):
+        v, text = verdict_of(report, variant)
+        self.assertEqual(v.failed, 0, text)
+        self.assertGreaterEqual(v.passed, 8, text)
+
+    def assertFails(self, report, variant="leaky", needle=None):
+        v, text = verdict_of(report, variant)
+        self.assertGreater(v.failed, 0, text)
+        if needle:
+            self.assertIn(needle, [l for l in text.splitlines() if l.startswith("FAIL")][0],
+                          text)
+
+    def mutated(self, fn):
+        r = copy.deepcopy(SAMPLE_REPORT)
+        fn(r)
+        return r
+
+    def test_sample_passes(self):
+        self.assertPasses(SAMPLE_REPORT)
+
+    def test_sample_fails_the_fixed_variant(self):
+        v, _ = verdict_of(SAMPLE_REPORT, "copy")
+        self.assertEqual(v.failed, 3)
+
+    def test_fixed_variant_passes_without_the_finding(self):
+        def fix(r):
+            r["findings"] = []
+            r["retained_bytes"] = 0
+            r["leaks"]["groups"] = r["leaks"]["groups"][1:]
+        self.assertPasses(self.mutated(fix), "copy")
+
+    def test_block_count_is_exact(self):
+        def more(r):
+            r["findings"][0]["blocks"] = 5
+        self.assertFails(self.mutated(more), needle="blocks: 5, expected 4")
+
+    def test_used_bytes_are_exact(self):
+        def used(r):
+            f = r["findings"][0]
+            f["used_bytes"] += 1
+            f["retained_bytes"] -= 1
+            r["retained_bytes"] -= 1
+        self.assertFails(self.mutated(used), needle="used_bytes")
+
+    def test_block_bytes_beyond_the_metadata_slack(self):
+        def big(r):
+            f = r["findings"][0]
+            f["block_bytes"] = 4 * (4096 + 65)
+            f["retained_bytes"] = f["block_bytes"] - f["used_bytes"]
+            r["retained_bytes"] = f["retained_bytes"]
+        self.assertFails(self.mutated(big), needle="block_bytes")
+
+    def test_block_bytes_below_the_payload(self):
+        def small(r):
+            f = r["findings"][0]
+            f["block_bytes"] = 4 * 4096 - 1
+            f["retained_bytes"] = f["block_bytes"] - f["used_bytes"]
+            r["retained_bytes"] = f["retained_bytes"]
+        self.assertFails(self.mutated(small), needle="block_bytes")
+
+    def test_inconsistent_retained_bytes(self):
+        def wrong(r):
+            r["findings"][0]["retained_bytes"] += 8
+        self.assertFails(self.mutated(wrong), needle="retained = block - used")
+
+    def test_view_site_line(self):
+        def off_by_one(r):
+            r["findings"][0]["view_stack"][0]["line"] = 30
+        self.assertFails(self.mutated(off_by_one), needle="view site")
+
+    def test_view_site_file(self):
+        def other_file(r):
+            r["findings"][0]["view_stack"][0]["file"] = "/src/other.c"
+        self.assertFails(self.mutated(other_file), needle="view site")
+
+    def test_view_function_must_be_in_the_first_frames(self):
+        def deep(r):
+            stack = r["findings"][0]["view_stack"]
+            filler = {"address": "0x1", "module": None, "offset": "0x1", "function": None,
+                      "file": None, "line": None, "inlined": False}
+            stack[0:0] = [dict(filler) for _ in range(cv.VIEW_WINDOW)]
+        self.assertFails(self.mutated(deep), needle="blocks: 0, expected 4")
+
+    def test_wrong_alloc_function(self):
+        def other(r):
+            r["findings"][0]["alloc_stack"][2]["function"] = "receive_other"
+        self.assertFails(self.mutated(other))
+
+    def test_leak_group_is_matched_by_function(self):
+        def gone(r):
+            r["leaks"]["groups"][0]["stack"][1]["function"] = "elsewhere"
+        self.assertFails(self.mutated(gone), needle="leaks groups naming receive (0) blocks")
+
+    def test_runtime_leaks_do_not_count(self):
+        def more_runtime(r):
+            r["leaks"]["groups"][1]["blocks"] = 50
+        self.assertPasses(self.mutated(more_runtime))
+
+    def test_truncated_log(self):
+        def cut(r):
+            r["logs"][0]["truncated"] = True
+        self.assertFails(self.mutated(cut), needle="not truncated")
+
+    def test_schema(self):
+        def other(r):
+            r["schema"] = "sliceleak-report/2"
+        self.assertFails(self.mutated(other), needle="schema")
+
+    def test_missing_field(self):
+        def drop(r):
+            del r["findings"][0]["views"]
+        self.assertFails(self.mutated(drop), needle="no field 'views'")
+
+    def test_main_compares_a_report_file(self):
+        src = os.path.join(HERE, "testdata", "sample.c")
+        rep = os.path.join(HERE, "testdata", "sample_report.json")
+        out = io.StringIO()
+        import contextlib
+        with contextlib.redirect_stdout(out):
+            ok = cv.main(["--source", src, "--report", rep, "--", "sample", "leaky", "4", "4096"])
+            bad = cv.main(["--source", src, "--report", rep, "--", "sample", "copy", "4", "4096"])
+        self.assertEqual((ok, bad), (0, 1), out.getvalue())
+        self.assertRegex(out.getvalue().splitlines()[-1], r"^\d+ passed, [1-9]\d* failed$")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=1)
