@@ -1,0 +1,165 @@
+/*
+ * preload/hooks.c - the malloc family, the only libc allocator symbols we
+ * define. Each wrapper is: resolve, call through, record.
+ *
+ * Hot-path contract: no stdio, no malloc except through slp_real, no lock
+ * other than the writer lock (taken inside record.c), no TLS other than
+ * initial-exec, no #if inside wrappers.
+ *
+ * Event order rules (format.h, "Order"):
+ *  - malloc, calloc, the aligned family: record after the real call
+ *    returned a block, so nobody can free it before its ALLOC is written.
+ *  - free: record BEFORE the real free; once libc owns the block again
+ *    another thread may be handed the same address, and its ALLOC must not
+ *    reach the log ahead of our FREE.
+ *  - realloc, reallocarray: the real call runs under the writer lock and
+ *    one REALLOC record is written (record.c).
+ * A call made while the thread is already inside sliceleak (libunwind,
+ * dl_iterate_phdr, a signal handler interrupting us) goes straight to libc.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+
+#include "guard.h"
+#include "internal.h"
+
+static inline void record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align)
+{
+	if (SLP_LIKELY(p != NULL) && slp_guard_enter()) {
+		slp_record_alloc(fn, p, size, align);
+		slp_guard_leave();
+	}
+}
+
+SLP_EXPORT void *malloc(size_t size)
+{
+	void *p;
+
+	if (SLP_UNLIKELY(!slp_real.malloc))
+		return slp_boot_alloc(size, 0, false); /* dlsym() has not answered yet */
+	p = slp_real.malloc(size);
+	record_alloc(SLF_FN_MALLOC, p, size, 0);
+	return p;
+}
+
+SLP_EXPORT void free(void *p)
+{
+	if (!p || SLP_UNLIKELY(slp_boot_owns(p)))
+		return; /* the bootstrap arena is never reused */
+	if (SLP_UNLIKELY(!slp_real.free)) {
+		slp_resolve();
+		if (!slp_real.free)
+			return; /* freed mid-resolution: leak it, never crash */
+	}
+	if (slp_guard_enter()) {
+		slp_record_free(p);
+		slp_guard_leave();
+	}
+	slp_real.free(p);
+}
+
+SLP_EXPORT void *calloc(size_t n, size_t size)
+{
+	size_t bytes;
+	void *p;
+
+	if (SLP_UNLIKELY(__builtin_mul_overflow(n, size, &bytes))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (SLP_UNLIKELY(!slp_real.malloc))
+		return slp_boot_alloc(bytes, 0, true);
+	p = slp_real.calloc(n, size);
+	record_alloc(SLF_FN_CALLOC, p, bytes, 0);
+	return p;
+}
+
+SLP_EXPORT void *realloc(void *old, size_t size)
+{
+	void *p;
+
+	if (SLP_UNLIKELY(slp_boot_owns(old) || !slp_real.malloc))
+		return slp_boot_realloc(old, size);
+	if (!slp_guard_enter())
+		return slp_real.realloc(old, size);
+	p = slp_record_realloc(SLF_FN_REALLOC, old, 1, size);
+	slp_guard_leave();
+	return p;
+}
+
+SLP_EXPORT void *reallocarray(void *old, size_t n, size_t size)
+{
+	size_t bytes;
+	void *p;
+
+	if (SLP_UNLIKELY(__builtin_mul_overflow(n, size, &bytes))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (SLP_UNLIKELY(slp_boot_owns(old) || !slp_real.malloc))
+		return slp_boot_realloc(old, bytes);
+	if (!slp_guard_enter())
+		return slp_real.reallocarray(old, n, size);
+	p = slp_record_realloc(SLF_FN_REALLOCARRAY, old, n, size);
+	slp_guard_leave();
+	return p;
+}
+
+SLP_EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	int rc;
+
+	if (SLP_UNLIKELY(!slp_real.malloc)) {
+		*out = slp_boot_alloc(size, align, false);
+		return *out ? 0 : ENOMEM;
+	}
+	rc = slp_real.posix_memalign(out, align, size);
+	if (rc == 0)
+		record_alloc(SLF_FN_POSIX_MEMALIGN, *out, size, align);
+	return rc;
+}
+
+SLP_EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+	void *p;
+
+	if (SLP_UNLIKELY(!slp_real.malloc))
+		return slp_boot_alloc(size, align, false);
+	p = slp_real.aligned_alloc(align, size);
+	record_alloc(SLF_FN_ALIGNED_ALLOC, p, size, align);
+	return p;
+}
+
+SLP_EXPORT void *memalign(size_t align, size_t size)
+{
+	void *p;
+
+	if (SLP_UNLIKELY(!slp_real.malloc))
+		return slp_boot_alloc(size, align, false);
+	p = slp_real.memalign(align, size);
+	record_alloc(SLF_FN_MEMALIGN, p, size, align);
+	return p;
+}
+
+SLP_EXPORT void *valloc(size_t size)
+{
+	void *p;
+
+	if (SLP_UNLIKELY(!slp_real.malloc))
+		return slp_boot_alloc(size, 4096, false);
+	p = slp_real.valloc(size);
+	record_alloc(SLF_FN_VALLOC, p, size, slp_st.page_size);
+	return p;
+}
+
+SLP_EXPORT void *pvalloc(size_t size)
+{
+	void *p;
+
+	if (SLP_UNLIKELY(!slp_real.malloc))
+		return slp_boot_alloc(size, 4096, false);
+	p = slp_real.pvalloc(size);
+	record_alloc(SLF_FN_PVALLOC, p, size, slp_st.page_size);
+	return p;
+}

@@ -1,0 +1,32 @@
+/*
+ * preload/hooks_dl.c - dlclose(), and why not dlopen().
+ *
+ * After dlclose the unwind caches may describe unmapped code (libunwind
+ * would then read garbage) and the module map is stale, so we flush the
+ * caches and mark the map dirty: it is rewritten before the next record.
+ *
+ * dlopen() is deliberately NOT wrapped: glibc resolves a relative name
+ * against the RUNPATH of the calling object, found from the return address;
+ * a wrapper would make that libsliceleak.so and break real programs. New
+ * objects are noticed when a new stack edge has an ip outside every known
+ * segment (modules.c).
+ */
+#include <dlfcn.h>
+
+#include "guard.h"
+#include "internal.h"
+
+SLP_EXPORT int dlclose(void *handle)
+{
+	int rc;
+
+	if (SLP_UNLIKELY(!slp_real.dlclose))
+		slp_resolve();
+	rc = slp_real.dlclose(handle);
+	if (slp_guard_enter()) {
+		slp_unwind_flush();
+		slp_guard_leave();
+	}
+	atomic_store(&slp_st.mods.dirty, true);
+	return rc;
+}

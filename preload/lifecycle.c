@@ -1,0 +1,291 @@
+/*
+ * preload/lifecycle.c - start, exit, fork and exec.
+ *
+ * Start: from our constructor, or from the first intercepted call if a
+ * library constructor allocates before ours runs. Resolve libc, parse the
+ * options, open the log, write PROCESS and the module map, register the
+ * fork handlers and the exit handler. Any failure leaves the shim off and
+ * the program untouched.
+ *
+ * Exit: atexit(slp_fini) registered at start (so it runs after most of the
+ * program's own exit handlers) plus a destructor; idempotent. It writes END
+ * and flushes; it never frees tracker state, so a late free() from another
+ * exit handler still finds everything in place (and is simply not logged).
+ *
+ * Fork: prepare flushes and holds the writer lock, so no record is half
+ * written and no thread of ours holds the lock at the fork; the child drops
+ * what it inherited and opens its own log with a fresh PROCESS (ppid = the
+ * parent), module map, stack table and decoding state.
+ *
+ * Exec and _exit (hooks_process.c): END and flush before the image is
+ * replaced or ends; a new image inherits LD_PRELOAD and writes its own log.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guard.h"
+#include "internal.h"
+
+static _Thread_local bool fork_entered __attribute__((tls_model("initial-exec")));
+static bool handlers_registered; /* per process image; inherited by fork children */
+
+uint64_t slp_now_ns(void)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return now > slp_st.start_mono_ns ? now - slp_st.start_mono_ns : 0;
+}
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Reads a whole small file with open/read (no stdio). Returns bytes read. */
+static size_t read_file(const char *path, char *buf, size_t size)
+{
+	size_t n = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	while (n < size) {
+		ssize_t k = read(fd, buf + n, size - n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	return n;
+}
+
+/* Who we are: executable, command line, starting directory, stderr. */
+static void learn_process(void)
+{
+	struct stat sb;
+	ssize_t n = readlink("/proc/self/exe", slp_st.exe, sizeof(slp_st.exe) - 1);
+
+	if (n > 0) {
+		slp_st.exe[n] = '\0';
+	} else {
+		const char *fn = (const char *)getauxval(AT_EXECFN);
+
+		slp_format(slp_st.exe, sizeof(slp_st.exe), "%s", fn ? fn : "");
+	}
+	if (!getcwd(slp_st.cwd, sizeof(slp_st.cwd)))
+		slp_st.cwd[0] = '\0';
+	if (!slp_st.cmdline) {
+		void *p = mmap(NULL, SLF_MAX_STR, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		slp_st.cmdline = p == MAP_FAILED ? NULL : p;
+	}
+	if (slp_st.cmdline)
+		slp_st.cmdline_len = read_file("/proc/self/cmdline", slp_st.cmdline,
+					       SLF_MAX_STR - 1);
+	slp_st.stderr_ok = fstat(STDERR_FILENO, &sb) == 0;
+	slp_st.stderr_dev = sb.st_dev;
+	slp_st.stderr_ino = sb.st_ino;
+}
+
+/* PROCESS + the module map: the head of every log. Context: lock held or single thread. */
+static void write_head(void)
+{
+	size_t elen = strnlen(slp_st.exe, sizeof(slp_st.exe));
+	uint8_t *p;
+
+	p = slp_rec_begin(SLF_REC_PROCESS, 6 * SLF_MAX_UV_LEN + elen + slp_st.cmdline_len);
+	p = slp_put_uv(p, (uint64_t)slp_st.pid);
+	p = slp_put_uv(p, (uint64_t)getppid());
+	p = slp_put_uv(p, realtime_ns());
+	p = slp_put_uv(p, slp_st.depth);
+	p = slp_put_str(p, slp_st.exe, elen);
+	slp_rec_end(slp_put_str(p, slp_st.cmdline ? slp_st.cmdline : "", slp_st.cmdline_len));
+	slp_modules_write();
+}
+
+static void start_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	slp_st.start_mono_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Opens this process's log and writes its head. Returns false (warned) on failure. */
+static bool open_log(void)
+{
+	int err = slp_writer_open();
+
+	if (err) {
+		slp_warn("cannot create the log %s (%s); this process is not traced",
+			 slp_st.w.path, strerrorname_np(-err));
+		return false;
+	}
+	start_clock();
+	slp_stacks_reset();
+	write_head();
+	slp_writer_flush(); /* a process that dies at once still leaves a valid log */
+	if (slp_opt.verbose)
+		slp_warn("tracing pid %d into %s", (int)slp_st.pid, slp_st.w.path);
+	return true;
+}
+
+static void fork_prepare(void)
+{
+	fork_entered = slp_guard_enter();
+	pthread_mutex_lock(&slp_st.lock);
+	if (slp_on())
+		slp_writer_flush();
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&slp_st.lock);
+	if (fork_entered)
+		slp_guard_leave();
+}
+
+/*
+ * The child is single-threaded here and malloc works again (glibc runs the
+ * child handlers after resetting its own locks).
+ */
+static void fork_child(void)
+{
+	pthread_mutex_init(&slp_st.lock, NULL);
+	slp_tid = 0;
+	slp_st.pid = getpid();
+	if (slp_on()) {
+		slp_writer_drop_buffer(); /* the parent writes those events, not us */
+		slp_writer_close();	  /* our copy shares the parent's file offset */
+		if (!slp_opt.follow_fork || !open_log())
+			atomic_store(&slp_st.phase, SLP_PHASE_OFF);
+	}
+	if (fork_entered)
+		slp_guard_leave();
+}
+
+static void atexit_handler(void)
+{
+	slp_fini();
+}
+
+/* One line at exit, on the stderr we started with only. */
+static void say_where(void)
+{
+	struct stat sb;
+
+	if (slp_opt.quiet || !slp_st.stderr_ok || fstat(STDERR_FILENO, &sb) < 0 ||
+	    sb.st_dev != slp_st.stderr_dev || sb.st_ino != slp_st.stderr_ino)
+		return;
+	slp_warn("%lu records in %s; analyze with: sliceleak report %s",
+		 (unsigned long)slp_st.w.records, slp_st.w.path, slp_st.w.path);
+}
+
+/*
+ * The whole start-up. Context: the first thread to get here, guard held,
+ * phase is STARTING (we own it).
+ */
+static enum slp_phase start(void)
+{
+	if (getauxval(AT_SECURE)) {
+		slp_st.inert = true; /* setuid/setgid/capabilities: never write files */
+		return SLP_PHASE_OFF;
+	}
+	slp_resolve();
+	slp_options_parse();
+	if (slp_opt.help)
+		slp_options_print_help();
+	slp_st.page_size = (size_t)sysconf(_SC_PAGESIZE);
+	slp_st.pid = getpid();
+	slp_st.depth = (unsigned)slp_opt.depth;
+	learn_process();
+	slp_modules_find_self();
+	slp_unwind_setup();
+	if (!open_log())
+		return SLP_PHASE_OFF;
+	if (!handlers_registered) {
+		handlers_registered = true;
+		pthread_atfork(fork_prepare, fork_parent, fork_child);
+		atexit(atexit_handler);
+	}
+	return SLP_PHASE_ON;
+}
+
+bool slp_ensure_started(void)
+{
+	int idle = SLP_PHASE_IDLE;
+
+	if (atomic_compare_exchange_strong(&slp_st.phase, &idle, SLP_PHASE_STARTING)) {
+		atomic_store(&slp_st.phase, start());
+		return slp_on();
+	}
+	if (idle == SLP_PHASE_STARTING)
+		__atomic_fetch_add(&slp_st.dropped, 1, __ATOMIC_RELAXED);
+	return idle == SLP_PHASE_ON;
+}
+
+/* Writes END and flushes; later events are not recorded. Idempotent. */
+void slp_fini(void)
+{
+	bool entered = slp_guard_enter();
+	bool was_on = false;
+	uint8_t *p;
+
+	pthread_mutex_lock(&slp_st.lock);
+	if (slp_on()) {
+		was_on = true;
+		p = slp_rec_begin(SLF_REC_END, 2 * SLF_MAX_UV_LEN);
+		p = slp_put_uv(p, slp_st.w.records);
+		slp_rec_end(slp_put_uv(p, __atomic_load_n(&slp_st.dropped, __ATOMIC_RELAXED)));
+		slp_writer_flush();
+		if (slp_on()) {
+			atomic_store(&slp_st.phase, SLP_PHASE_OFF);
+			slp_writer_close();
+		} else {
+			was_on = false; /* the final write failed: already warned */
+		}
+	}
+	pthread_mutex_unlock(&slp_st.lock);
+	if (was_on)
+		say_where();
+	if (entered)
+		slp_guard_leave();
+}
+
+void slp_disable_locked(void)
+{
+	atomic_store(&slp_st.phase, SLP_PHASE_OFF);
+	slp_writer_drop_buffer();
+	slp_writer_close();
+}
+
+__attribute__((constructor(101))) static void slp_constructor(void)
+{
+	bool entered = slp_guard_enter();
+
+	slp_ensure_started();
+	if (entered)
+		slp_guard_leave();
+}
+
+__attribute__((destructor)) static void slp_destructor(void)
+{
+	slp_fini();
+}

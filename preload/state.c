@@ -1,0 +1,27 @@
+/*
+ * preload/state.c - the one struct slp_state and the per-thread variables.
+ *
+ * All module state of the shim lives here (SQLite's "mem" pattern), so a
+ * fork child knows exactly what it inherited and what to reset.
+ */
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "guard.h"
+#include "internal.h"
+
+struct slp_state slp_st = {
+	.phase = SLP_PHASE_IDLE,
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.w = { .fd = -1 },
+};
+
+_Thread_local bool slp_busy __attribute__((tls_model("initial-exec")));
+_Thread_local uint32_t slp_tid __attribute__((tls_model("initial-exec")));
+
+/* First event of a thread: one gettid syscall, then the TLS copy. */
+uint32_t slp_tid_slow(void)
+{
+	slp_tid = (uint32_t)syscall(SYS_gettid);
+	return slp_tid;
+}

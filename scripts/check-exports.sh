@@ -1,0 +1,54 @@
+#!/bin/sh
+# scripts/check-exports.sh LIB - the dynamic symbols libsliceleak.so defines
+# must be exactly the interposed ones and the annotation API: anything more
+# would interpose on the program by accident, anything less means a hook was
+# lost. Update ALLOWED on purpose only (and DESIGN.md/README if public).
+set -eu
+lib=${1:?usage: check-exports.sh path/to/libsliceleak.so}
+
+ALLOWED='aligned_alloc
+calloc
+dlclose
+execv
+execve
+execvp
+execvpe
+_exit
+_Exit
+free
+malloc
+memalign
+posix_memalign
+pvalloc
+realloc
+reallocarray
+sl_append
+sl_append_slice
+sl_clone
+sl_from
+sl_from_str
+sl_make
+sl_release
+sl_retain
+sl_sub
+sl_sub3
+sliceleak_snapshot
+sliceleak_view_acquire
+sliceleak_view_release
+valloc'
+
+# Defined (not U), global or weak, not versioned-local.
+actual=$(nm -D --defined-only "$lib" | awk '$2 ~ /^[TtWwDdBbVv]$/ && $2 != "t" { print $3 }' \
+	| sed 's/@.*//' | sort -u)
+expected=$(printf '%s\n' "$ALLOWED" | sort -u)
+
+if [ "$actual" = "$expected" ]; then
+	echo "exports: $(printf '%s\n' "$actual" | wc -l) symbols, as allowed"
+	echo "1 passed, 0 failed"
+	exit 0
+fi
+echo "exports of $lib differ from the allowed list:"
+echo "  missing: $(printf '%s\n' "$expected" | grep -vxF "$actual" | tr '\n' ' ')"
+echo "  extra:   $(printf '%s\n' "$actual" | grep -vxF "$expected" | tr '\n' ' ')"
+echo "0 passed, 1 failed"
+exit 1
