@@ -160,6 +160,28 @@ def parse_header(text):
     return spec
 
 
+def lint_spec(spec):
+    """Raises HeaderError unless every EXPECT clause evaluates with the default
+    PARAMS and names only sites that are marked; returns the variants named."""
+    env = bind_params(spec, [])
+    variants = set()
+    for names_of_variants, (kind, checks), clause in spec["expect"]:
+        variants.update(names_of_variants)
+        names, _ = split_checks(checks, env)
+        for key, marker in (("view_site", "VIEW-SITE"), ("alloc_site", "ALLOC-SITE")):
+            if key in names and (marker, names[key]) not in spec["sites"]:
+                raise HeaderError("no /* %s %s */ marker for %r" % (marker, names[key], clause))
+        fn_key = {"view_site": "view_function", "alloc_site": "alloc_function"}
+        for site, fn in fn_key.items():
+            if site in names and fn not in names:
+                raise HeaderError("%s needs %s: %r" % (site, fn, clause))
+        if kind in ("hotspot",) and "function" not in names:
+            raise HeaderError("a hotspot clause needs function=: %r" % clause)
+    if not variants:
+        raise HeaderError("no EXPECT line")
+    return variants
+
+
 def applies(variants, variant):
     return "*" in variants or variant in variants
 
@@ -328,16 +350,16 @@ def check_site(verdict, frame, tag_kind, tag, spec, source_name, label):
 def check_finding(verdict, report, names, numbers, spec, source_name, clause):
     kind = names.get("kind", "view_pinned")
     view_fn, alloc_fn = names.get("view_function"), names.get("alloc_function")
-    if not view_fn:
-        raise HeaderError("a finding clause needs view_function=: %r" % clause)
     matched = []
     for f in report.get("findings", []):
-        if f.get("kind") != kind or not find_frame(f.get("view_stack"), view_fn, VIEW_WINDOW):
+        if f.get("kind") != kind:
+            continue
+        if view_fn and not find_frame(f.get("view_stack"), view_fn, VIEW_WINDOW):
             continue
         if alloc_fn and not find_frame(f.get("alloc_stack"), alloc_fn, ALLOC_WINDOW):
             continue
         matched.append(f)
-    label = "finding %s viewed by %s" % (kind, view_fn)
+    label = "finding %s" % kind + (" viewed by %s" % view_fn if view_fn else "")
     if not matched and any(v != 0 for k, op, v in numbers if k == "blocks"):
         print("      findings in the report:", file=verdict.out)
         for f in report.get("findings", []):
@@ -482,6 +504,7 @@ def main(argv):
 
     with open(args.source, encoding="utf-8") as f:
         spec = parse_header(f.read())
+    lint_spec(spec)
     variant, numbers = cmd[1], cmd[2:]
     env = bind_params(spec, numbers)
     if not any(applies(v, variant) for v, _, _ in spec["expect"]):

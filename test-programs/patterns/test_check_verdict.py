@@ -80,6 +80,32 @@ class HeaderTests(unittest.TestCase):
                 cv.parse_clause(bad)
 
 
+class ProgramHeaderTests(unittest.TestCase):
+    """Every pattern program's header must be well formed (a typo would
+    otherwise show up only when the shim and the analyzer exist)."""
+
+    def test_every_program_header_lints(self):
+        sources = sorted(f for f in os.listdir(HERE) if f.endswith((".c", ".cpp")))
+        self.assertGreaterEqual(len(sources), 10)
+        for name in sources:
+            with open(os.path.join(HERE, name), encoding="utf-8") as f:
+                spec = cv.parse_header(f.read())
+            with self.subTest(program=name):
+                variants = cv.lint_spec(spec)
+                self.assertTrue(variants - {"*"}, name)
+                self.assertTrue(spec["params"], name)
+
+    def test_lint_catches_a_missing_marker(self):
+        spec = cv.parse_header(SAMPLE_SOURCE.replace("VIEW-SITE prefix", "VIEW-SITE other"))
+        with self.assertRaises(cv.HeaderError):
+            cv.lint_spec(spec)
+
+    def test_lint_catches_an_unknown_name(self):
+        spec = cv.parse_header(SAMPLE_SOURCE.replace("blocks=count views", "blocks=cont views"))
+        with self.assertRaises(cv.HeaderError):
+            cv.lint_spec(spec)
+
+
 class FunctionMatchTests(unittest.TestCase):
     def test_names(self):
         self.assertTrue(cv.function_matches("keep_type", "keep_type"))
