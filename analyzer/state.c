@@ -248,6 +248,7 @@ void sla_state_remove_block(struct sla_state *st, struct sla_block *b)
 {
 	while (b->views)
 		drop_view(st, b->views);
+	st->retained_total -= b->counted;
 	if (st->tree_on)
 		tdelete(b, &st->tree, cmp_block_start);
 	HASH_DELETE(hh, st->blocks, b);

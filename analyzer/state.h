@@ -166,6 +166,7 @@ struct sla_state {
 	/* retention peak scan (only when track_dirty) */
 	bool track_dirty;
 	struct sla_block *dirty;       /* blocks whose views changed */
+	uint64_t retained_total;       /* sum of the blocks' `counted` */
 
 	/* the log itself */
 	uint64_t records;	       /* records replayed */

@@ -1,0 +1,171 @@
+/* analyzer/analysis.c - runs the passes over a set of logs. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "reader.h"
+#include "replay.h"
+#include "retention.h"
+#include "tracker.h"
+#include "xalloc.h"
+
+static struct sla_state *keep_state(struct sla_analysis *an, const char *path)
+{
+	struct sla_state *st = sla_state_new(path);
+
+	an->states = sla_xrealloc(an->states, (an->nstates + 1) * sizeof(*an->states));
+	an->states[an->nstates++] = st;
+	return st;
+}
+
+static void reader_error(const struct sla_reader *r, int ret, char *err, size_t errlen)
+{
+	if (ret == -EBADMSG || ret == -EPROTONOSUPPORT)
+		snprintf(err, errlen, "%s: offset %llu: %s", r->name,
+			 (unsigned long long)r->err_offset, r->err_msg);
+	else
+		snprintf(err, errlen, "%s: %s", r->name, r->err_msg);
+}
+
+static bool label_is(const struct sla_record *rec, const char *label)
+{
+	size_t n = strlen(label);
+
+	return rec->snapshot.label.len == n && !memcmp(rec->snapshot.label.ptr, label, n);
+}
+
+/*
+ * Pass 1: the whole log. Sets *stop_at to the number of records after which
+ * retention is evaluated (UINT64_MAX: at the end). Returns 0 or the reader's
+ * error (left in r).
+ */
+static int pass1(struct sla_state *st, struct sla_reader *r, const struct sla_analysis_opts *o,
+		 uint64_t *stop_at, bool *found)
+{
+	struct sla_record rec;
+	uint64_t best = 0, last_sample = 0;
+	int ret;
+
+	*stop_at = UINT64_MAX;
+	*found = o->at != SLA_AT_LABEL;
+	st->track_dirty = o->at == SLA_AT_PEAK;
+	while ((ret = sla_reader_next(r, &rec)) > 0) {
+		if (o->at == SLA_AT_PEAK &&
+		    ((rec.kind == SLF_REC_TIME && rec.time.ns - last_sample >= SLA_PEAK_SAMPLE_NS) ||
+		     rec.kind == SLF_REC_SNAPSHOT || rec.kind == SLF_REC_END)) {
+			uint64_t total = sla_retention_flush(st, &o->th);
+
+			if (total > best) {
+				best = total;
+				*stop_at = st->records;
+			}
+			if (rec.kind == SLF_REC_TIME)
+				last_sample = rec.time.ns;
+		}
+		sla_replay_record(st, &rec);
+		if (o->at == SLA_AT_LABEL && !*found && rec.kind == SLF_REC_SNAPSHOT &&
+		    label_is(&rec, o->label)) {
+			*found = true;
+			*stop_at = st->records;
+		}
+	}
+	if (ret == 0 && r->truncated)
+		st->truncated = true;
+	if (o->at == SLA_AT_PEAK && sla_retention_flush(st, &o->th) > best)
+		*stop_at = UINT64_MAX; /* the end is the peak */
+	return ret;
+}
+
+/* One log: pass 1, tracker figures, then retention at the evaluation point. */
+static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *o,
+		       const char *path, char *err, size_t errlen)
+{
+	struct sla_reader r;
+	struct sla_state *st = keep_state(an, path), *eval = st;
+	struct sla_log_info *li = sla_results_add_log(&an->res);
+	uint64_t stop_at = UINT64_MAX;
+	bool found = false;
+	int ret;
+
+	ret = sla_reader_open(&r, path);
+	if (ret == 0)
+		ret = pass1(st, &r, o, &stop_at, &found);
+	if (ret < 0 && !(o->lenient && r.err_offset >= sizeof(struct slf_file_header) &&
+			 ret == -EBADMSG)) {
+		reader_error(&r, ret, err, errlen);
+		sla_reader_close(&r);
+		return ret;
+	}
+	li->path = st->path;
+	li->pid = st->pid;
+	li->ppid = st->ppid;
+	li->exe = st->exe;
+	li->ended = st->ended;
+	li->truncated = !st->ended;
+	if (ret < 0) {
+		li->corrupt = true;
+		li->corrupt_offset = r.err_offset;
+		snprintf(li->corrupt_msg, sizeof(li->corrupt_msg), "%s", r.err_msg);
+	}
+	li->records = r.records;
+	li->dropped = st->dropped;
+	memcpy(li->anomalies, st->anomalies, sizeof(li->anomalies));
+	li->at_found = found;
+	li->duration_s = (double)st->time_ns / 1e9;
+	sla_reader_close(&r);
+
+	sla_tracker_collect(&an->res, st, an->set);
+	if (!found)
+		return 0;
+	if (stop_at != UINT64_MAX) {
+		eval = keep_state(an, path);
+		ret = sla_reader_open(&r, path);
+		if (ret == 0)
+			ret = sla_replay_run(eval, &r, stop_at);
+		if (ret < 0) { /* the file changed under us */
+			reader_error(&r, ret, err, errlen);
+			sla_reader_close(&r);
+			return ret;
+		}
+		sla_reader_close(&r);
+	}
+	li->eval_time_s = (double)eval->time_ns / 1e9;
+	sla_retention_collect(&an->res, eval, an->set, &o->th, eval->time_ns);
+	return 0;
+}
+
+int sla_analysis_run(struct sla_analysis *an, const struct sla_analysis_opts *o,
+		     char *const *paths, size_t npaths, char *err, size_t errlen)
+{
+	bool any_found = false;
+
+	memset(an, 0, sizeof(*an));
+	sla_results_init(&an->res, o->at == SLA_AT_END ? "end" : o->at == SLA_AT_PEAK ? "peak" : o->label);
+	an->set = sla_stackset_new();
+	for (size_t i = 0; i < npaths; i++) {
+		int ret = analyse_log(an, o, paths[i], err, errlen);
+
+		if (ret < 0)
+			return ret;
+		any_found |= an->res.logs[an->res.nlogs - 1].at_found;
+	}
+	sla_results_finish(&an->res);
+	if (!any_found && npaths) {
+		snprintf(err, errlen, "no snapshot labelled '%s' in %s", o->label,
+			 npaths == 1 ? paths[0] : "any of the logs");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+void sla_analysis_free(struct sla_analysis *an)
+{
+	sla_results_free(&an->res);
+	sla_stackset_free(an->set);
+	for (size_t i = 0; i < an->nstates; i++)
+		sla_state_free(an->states[i]);
+	free(an->states);
+	memset(an, 0, sizeof(*an));
+}

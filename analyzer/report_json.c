@@ -1,0 +1,149 @@
+/* analyzer/report_json.c - the results as JSON (schema sliceleak-report/1). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "report.h"
+
+static void json_str(FILE *out, const char *s, size_t len)
+{
+	fputc('"', out);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+static void json_cstr(FILE *out, const char *s)
+{
+	if (s)
+		json_str(out, s, strlen(s));
+	else
+		fputs("null", out);
+}
+
+static void json_stack(FILE *out, struct sla_stackset *set, struct sla_symbolizer *sym,
+		       uint32_t gid)
+{
+	const struct sla_frame *f;
+	size_t n = sla_stackset_frames(set, gid, sym, &f);
+
+	fputc('[', out);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(out, "%s{\"address\": \"0x%" PRIx64 "\", \"module\": ", i ? ", " : "",
+			f[i].address);
+		json_cstr(out, f[i].module);
+		fprintf(out, ", \"offset\": \"0x%" PRIx64 "\", \"function\": ", f[i].offset);
+		json_cstr(out, f[i].function);
+		fputs(", \"file\": ", out);
+		json_cstr(out, f[i].file);
+		if (f[i].line)
+			fprintf(out, ", \"line\": %u", f[i].line);
+		else
+			fputs(", \"line\": null", out);
+		fprintf(out, ", \"inlined\": %s}", f[i].inlined ? "true" : "false");
+	}
+	fputc(']', out);
+}
+
+static void json_groups(FILE *out, const struct sla_group *g, size_t n, size_t top,
+			struct sla_stackset *set, struct sla_symbolizer *sym)
+{
+	size_t shown = top && top < n ? top : n;
+
+	fputs("\"groups\": [", out);
+	for (size_t i = 0; i < shown; i++) {
+		fprintf(out, "%s\n      {\"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64 ", \"stack\": ",
+			i ? "," : "", g[i].bytes, g[i].blocks);
+		json_stack(out, set, sym, g[i].gid);
+		fputc('}', out);
+	}
+	fputs(shown ? "\n    ]" : "]", out);
+}
+
+static void json_logs(FILE *out, const struct sla_results *res)
+{
+	fputs("  \"logs\": [", out);
+	for (size_t i = 0; i < res->nlogs; i++) {
+		const struct sla_log_info *l = &res->logs[i];
+		bool first = true;
+
+		fprintf(out, "%s\n    {\"path\": ", i ? "," : "");
+		json_cstr(out, l->path);
+		fprintf(out, ", \"pid\": %" PRIu64 ", \"ppid\": %" PRIu64 ", \"exe\": ", l->pid,
+			l->ppid);
+		json_cstr(out, l->exe);
+		fprintf(out, ", \"truncated\": %s, \"corrupt\": %s, \"records\": %" PRIu64
+			     ", \"dropped\": %" PRIu64 ", \"duration_seconds\": %.6f"
+			     ", \"evaluated\": %s, \"eval_time_seconds\": %.6f, \"anomalies\": {",
+			l->truncated ? "true" : "false", l->corrupt ? "true" : "false", l->records,
+			l->dropped, l->duration_s, l->at_found ? "true" : "false", l->eval_time_s);
+		for (int k = 0; k < SLA_ANOM_COUNT; k++) {
+			if (!l->anomalies[k])
+				continue;
+			fprintf(out, "%s\"%s\": %" PRIu64, first ? "" : ", ", sla_anomaly_name(k),
+				l->anomalies[k]);
+			first = false;
+		}
+		fputs("}}", out);
+	}
+	fputs(res->nlogs ? "\n  ],\n" : "],\n", out);
+}
+
+void sla_report_json(FILE *out, const struct sla_results *res, struct sla_stackset *set,
+		     struct sla_symbolizer *sym, const struct sla_report_opts *o)
+{
+	size_t nhot = o->top && o->top < res->nhotspots ? o->top : res->nhotspots;
+
+	fputs("{\n  \"schema\": \"sliceleak-report/1\",\n  \"at\": ", out);
+	json_cstr(out, res->at);
+	fprintf(out, ",\n  \"retained_bytes\": %" PRIu64 ",\n", res->retained_bytes);
+	json_logs(out, res);
+
+	fputs("  \"findings\": [", out);
+	for (size_t i = 0; i < res->nfindings; i++) {
+		const struct sla_finding *f = &res->findings[i];
+
+		fprintf(out, "%s\n    {\"kind\": \"view_pinned\", \"view_kind\": \"%s\", \"blocks\": %" PRIu64
+			     ", \"block_bytes\": %" PRIu64 ", \"used_bytes\": %" PRIu64
+			     ", \"retained_bytes\": %" PRIu64 ", \"views\": %" PRIu64
+			     ", \"pinned_seconds\": %.6f,\n     \"alloc_stack\": ",
+			i ? "," : "", f->view_kind == SLA_VIEW_SLICE ? "slice" : "annotation",
+			f->blocks, f->block_bytes, f->used_bytes, f->retained_bytes, f->views,
+			f->pinned_max_s);
+		json_stack(out, set, sym, f->alloc_gid);
+		fputs(",\n     \"view_stack\": ", out);
+		json_stack(out, set, sym, f->view_gid);
+		fputc('}', out);
+	}
+	fputs(res->nfindings ? "\n  ],\n" : "],\n", out);
+
+	fprintf(out, "  \"leaks\": {\"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64 ", ",
+		res->leak_bytes, res->leak_blocks);
+	json_groups(out, res->leaks, res->nleaks, o->top, set, sym);
+	fprintf(out, "},\n  \"peak\": {\"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64
+		     ", \"time_seconds\": %.6f, ",
+		res->peak_bytes, res->peak_blocks, res->peak_time_s);
+	json_groups(out, res->peak, res->npeak, o->top, set, sym);
+	fputs("},\n  \"hotspots\": [", out);
+	for (size_t i = 0; i < nhot; i++) {
+		const struct sla_hotspot *h = &res->hotspots[i];
+
+		fprintf(out, "%s\n    {\"allocations\": %" PRIu64 ", \"bytes\": %" PRIu64
+			     ", \"temporaries\": %" PRIu64 ", \"stack\": ",
+			i ? "," : "", h->allocations, h->bytes, h->temporaries);
+		json_stack(out, set, sym, h->gid);
+		fputc('}', out);
+	}
+	fputs(nhot ? "\n  ],\n" : "],\n", out);
+	fprintf(out, "  \"totals\": {\"allocations\": %" PRIu64 ", \"frees\": %" PRIu64
+		     ", \"bytes_allocated\": %" PRIu64 ", \"temporaries\": %" PRIu64 "}\n}\n",
+		res->allocations, res->frees, res->bytes_allocated, res->temporaries);
+}

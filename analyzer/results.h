@@ -1,0 +1,120 @@
+/*
+ * analyzer/results.h - what an analysis found, ready to print or to gate.
+ *
+ * Filled by retention.c (findings) and tracker.c (leaks, peak, hot spots,
+ * totals) from one or more logs' states, summed over the logs with stacks
+ * merged by their canonical id (stacks.h), then sorted by sla_results_finish().
+ * Reports and the gate read only this (and stacks.h to print stacks).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uthash.h>
+
+#include "state.h"
+
+/* Which view-pinned blocks are findings. */
+struct sla_thresholds {
+	uint64_t min_block_size;  /* blocks smaller than this are ignored (default 4 KiB) */
+	double max_used_percent;  /* blocks using more than this share are fine (default 25) */
+};
+
+#define SLA_DEFAULT_MIN_BLOCK_SIZE 4096
+#define SLA_DEFAULT_MAX_USED_PERCENT 25.0
+
+/*
+ * View-pinned blocks of one (allocation stack, view stack) pair, the view
+ * stack being the one of each block's oldest live view.
+ */
+struct sla_finding {
+	uint32_t alloc_gid, view_gid;  /* canonical stacks (the group key) */
+	enum sla_view_kind view_kind;  /* of the oldest view of the first block seen */
+	uint64_t blocks;
+	uint64_t block_bytes;	       /* sum of the blocks' sizes */
+	uint64_t used_bytes;	       /* sum of the union of each block's live view ranges */
+	uint64_t retained_bytes;       /* block_bytes - used_bytes */
+	uint64_t views;		       /* live references on these blocks */
+	uint64_t min_size, max_size;   /* of one block */
+	uint64_t min_used, max_used;   /* of one block */
+	double pinned_max_s;	       /* longest time a block has been pinned (max, not median) */
+	UT_hash_handle hh;
+};
+
+/* Blocks of one allocation stack (leaks, peak holders). */
+struct sla_group {
+	uint32_t gid;
+	uint64_t bytes, blocks;
+	UT_hash_handle hh;
+};
+
+/* Allocations of one stack over the whole run. */
+struct sla_hotspot {
+	uint32_t gid;
+	uint64_t allocations, bytes, temporaries;
+	UT_hash_handle hh;
+};
+
+/* One analysed log, as listed in reports. */
+struct sla_log_info {
+	const char *path;
+	uint64_t pid, ppid;
+	const char *exe;	      /* NULL when the log had no PROCESS record */
+	bool ended;		      /* END record seen */
+	bool truncated;		      /* no END: analysed up to the last complete record */
+	bool corrupt;		      /* --lenient: analysed up to a corrupt record */
+	uint64_t corrupt_offset;
+	char corrupt_msg[160];
+	uint64_t records;	      /* records read (pass 1) */
+	uint64_t dropped;	      /* events the writer could not record */
+	uint64_t anomalies[SLA_ANOM_COUNT];
+	bool at_found;		      /* the evaluation point (--at) exists in this log */
+	double eval_time_s;	      /* log time of the evaluation point */
+	double duration_s;	      /* log time of its last record */
+};
+
+struct sla_results {
+	const char *at; /* "end", "peak" or a snapshot label */
+	struct sla_log_info *logs;
+	size_t nlogs;
+
+	struct sla_finding *findings;	/* sorted by retained bytes, after finish() */
+	size_t nfindings;
+	uint64_t retained_bytes;	/* sum over findings */
+	uint64_t pinned_blocks;		/* all view-pinned blocks, findings or not */
+
+	struct sla_group *leaks;	/* sorted by bytes */
+	size_t nleaks;
+	uint64_t leak_bytes, leak_blocks;
+
+	uint64_t peak_bytes, peak_blocks; /* sum of each log's heap peak */
+	double peak_time_s;		  /* of the log with the largest peak */
+	struct sla_group *peak;		  /* holders at the peak, sorted by bytes */
+	size_t npeak;
+
+	struct sla_hotspot *hotspots;	/* sorted by allocations */
+	size_t nhotspots;
+
+	uint64_t allocations, frees, bytes_allocated, temporaries;
+
+	/* ---- private: accumulators until finish() ---- */
+	struct sla_finding *acc_findings;
+	struct sla_group *acc_leaks, *acc_peak;
+	struct sla_hotspot *acc_hot;
+	uint64_t peak_log_max; /* the largest single log's peak */
+};
+
+void sla_results_init(struct sla_results *res, const char *at);
+/* Adds one log's entry; returns it for the caller to fill. */
+struct sla_log_info *sla_results_add_log(struct sla_results *res);
+/* Turns the accumulators into sorted arrays. Call once, after all logs. */
+void sla_results_finish(struct sla_results *res);
+void sla_results_free(struct sla_results *res);
+
+/* Accumulators (used by retention.c and tracker.c). */
+struct sla_finding *sla_results_finding(struct sla_results *res, uint32_t alloc_gid,
+					uint32_t view_gid);
+void sla_results_add_group(struct sla_group **acc, uint32_t gid, uint64_t bytes, uint64_t blocks);
+struct sla_hotspot *sla_results_hotspot(struct sla_results *res, uint32_t gid);

@@ -1,0 +1,45 @@
+/* analyzer/tracker.c - the allocation tracker's reports (heaptrack's core). */
+#include "replay.h"
+#include "tracker.h"
+
+void sla_tracker_collect(struct sla_results *res, struct sla_state *st, struct sla_stackset *set)
+{
+	struct sla_block *b, *tmp;
+	double peak_s = (double)st->peak_time_ns / 1e9;
+
+	HASH_ITER(hh, st->blocks, b, tmp) {
+		sla_results_add_group(&res->acc_leaks, sla_stackset_intern(set, st, b->stack),
+				      b->size, 1);
+		res->leak_bytes += b->size;
+		res->leak_blocks++;
+	}
+	for (uint32_t id = 0; id < st->nstacks; id++) {
+		const struct sla_site *s = &st->sites[id];
+		uint64_t bytes, blocks;
+
+		if (!s->allocs && !s->live_blocks && !s->peak_blocks)
+			continue;
+		sla_site_at_peak(st, id, &bytes, &blocks);
+		if (blocks)
+			sla_results_add_group(&res->acc_peak, sla_stackset_intern(set, st, id),
+					      bytes, blocks);
+		if (s->allocs) {
+			struct sla_hotspot *h =
+				sla_results_hotspot(res, sla_stackset_intern(set, st, id));
+
+			h->allocations += s->allocs;
+			h->bytes += s->alloc_bytes;
+			h->temporaries += s->temps;
+		}
+	}
+	if (st->peak_bytes > res->peak_log_max) {
+		res->peak_log_max = st->peak_bytes;
+		res->peak_time_s = peak_s;
+	}
+	res->peak_bytes += st->peak_bytes;
+	res->peak_blocks += st->peak_blocks;
+	res->allocations += st->allocs;
+	res->frees += st->frees;
+	res->bytes_allocated += st->bytes_allocated;
+	res->temporaries += st->temps;
+}
