@@ -162,12 +162,15 @@ static void on_free(struct sla_state *st, const struct sla_record *rec)
 		}
 		return;
 	}
-	/* heaptrack's temporary: freed with no other allocation in between */
+	/*
+	 * A temporary: freed with no other allocation in between (frees of
+	 * other blocks in between do not matter).
+	 */
 	if (st->last_alloc == addr) {
 		st->temps++;
 		st->sites[b->stack].temps++;
+		st->last_alloc = UINT64_MAX;
 	}
-	st->last_alloc = UINT64_MAX;
 	remove_block(st, b);
 	sla_state_remember_freed(st, addr);
 }
