@@ -1,0 +1,194 @@
+/*
+ * analyzer/fuzz/seeds.c - the seed logs (see seeds.h).
+ */
+#include <stdlib.h>
+
+#include "logbuf.h"
+#include "seeds.h"
+
+#define EXE_BIAS 0x555555554000ull
+#define LIB_BIAS 0x7ffff7a00000ull
+#define DL_BIAS	 0x7ffff7400000ull
+
+/* The common start: process, module map, thread, time, a two-frame stack. */
+static uint64_t prologue(struct logbuf *b)
+{
+	uint64_t s;
+
+	lb_process(b, 4242, 1, "/usr/bin/seed");
+	lb_modules_reset(b);
+	lb_module(b, EXE_BIAS, "/usr/bin/seed", 0x1000, 0x4000);
+	lb_module(b, LIB_BIAS, "/usr/lib/x86_64-linux-gnu/libc.so.6", 0x28000, 0x150000);
+	lb_thread(b, 4242);
+	lb_time(b, 1000);
+	s = lb_stack(b, 0, LIB_BIAS + 0x29d90);
+	return lb_stack(b, s, EXE_BIAS + 0x1234);
+}
+
+/* Every record kind once or more, balanced: nothing live at the end but a leak. */
+static void seed_all_kinds(struct logbuf *b)
+{
+	uint64_t s = prologue(b), s2 = lb_stack(b, s, EXE_BIAS + 0x1300);
+
+	lb_alloc(b, 0x5555555a0000ull, 100, s);
+	lb_alloc(b, 0x5555555a1000ull, 4096, s2);
+	lb_time(b, 2000);
+	lb_realloc(b, 0x5555555a0000ull, 0x5555555b0000ull, 300, s2);
+	lb_slice_new(b, 0x5555555a1000ull, 0x5555555a1010ull, 16, 4080, s);
+	lb_view_acquire(b, 0x7ffffffde000ull, 0x5555555a1100ull, 32, s2);
+	lb_snapshot(b, "after-setup", s);
+	lb_slice_drop(b, 0x5555555a1000ull, 0x5555555a1010ull, 16);
+	lb_view_release(b, 0x7ffffffde000ull, s2);
+	lb_free_rec(b, 0x5555555a1000ull);
+	lb_time(b, 3000);
+	lb_end(b, 0);
+}
+
+/* The headline pattern: 1 MiB messages kept alive by 5-byte slices. */
+static void seed_slice_pin(struct logbuf *b)
+{
+	uint64_t s = prologue(b), sv = lb_stack(b, s, EXE_BIAS + 0x1400);
+
+	for (uint64_t i = 0; i < 8; i++) {
+		uint64_t blk = 0x7fffe0000000ull + i * 0x110000;
+
+		lb_time(b, 10000 + i * 1000);
+		lb_alloc(b, blk, 1 << 20, s);
+		lb_slice_new(b, blk, blk, 1 << 20, 1 << 20, s);
+		lb_slice_new(b, blk, blk, 5, 1 << 20, sv);
+		lb_slice_drop(b, blk, blk, 1 << 20);
+	}
+	lb_snapshot(b, "pinned", sv);
+	lb_end(b, 0);
+}
+
+/* Annotation views: interior pointers, replacement, zero-length views. */
+static void seed_views(struct logbuf *b)
+{
+	uint64_t s = prologue(b);
+
+	lb_alloc(b, 0x555555600000ull, 65536, s);
+	lb_view_acquire(b, 1, 0x555555600010ull, 16, s);
+	lb_view_acquire(b, 2, 0x555555608000ull, 0, s);
+	lb_view_acquire(b, 1, 0x555555600100ull, 64, s); /* replaces owner 1's view */
+	lb_alloc(b, 0x555555700000ull, 128, s);
+	lb_view_acquire(b, 3, 0x555555700000ull, 128, s);
+	lb_view_release(b, 3, s);
+	lb_free_rec(b, 0x555555700000ull);
+	lb_end(b, 0);
+}
+
+/* Threads switching, a dlopen (module map replaced), a deep stack, many edges. */
+static void seed_threads_modules(struct logbuf *b)
+{
+	uint64_t s = prologue(b), deep = s;
+
+	for (unsigned i = 0; i < 40; i++)
+		deep = lb_stack(b, deep, EXE_BIAS + 0x1000 + 16 * i);
+	for (unsigned t = 0; t < 4; t++) {
+		lb_thread(b, 5000 + t);
+		lb_time(b, 20000 + t);
+		lb_alloc(b, 0x7fffd0000000ull + t * 0x1000, 64 + t, t & 1 ? deep : s);
+	}
+	lb_modules_reset(b);
+	lb_module(b, EXE_BIAS, "/usr/bin/seed", 0x1000, 0x4000);
+	lb_module(b, LIB_BIAS, "/usr/lib/x86_64-linux-gnu/libc.so.6", 0x28000, 0x150000);
+	lb_module(b, DL_BIAS, "/usr/lib/plugin.so", 0x1000, 0x2000);
+	s = lb_stack(b, deep, DL_BIAS + 0x1800);
+	lb_thread(b, 5001);
+	lb_free_rec(b, 0x7fffd0000000ull); /* freed on another thread */
+	lb_alloc(b, 0x7fffd0100000ull, 1000, s);
+	lb_end(b, 0);
+}
+
+/* Things a correct log never contains, which replay must count, not trip on. */
+static void seed_anomalies(struct logbuf *b)
+{
+	uint64_t s = prologue(b);
+
+	lb_free_rec(b, 0x1000);				     /* free of unknown */
+	lb_alloc(b, 0x2000, 16, s);
+	lb_alloc(b, 0x2000, 16, s);			     /* alloc on live */
+	lb_free_rec(b, 0x2000);
+	lb_free_rec(b, 0x2000);				     /* double free */
+	lb_realloc(b, 0x3000, 0x4000, 32, s);		     /* realloc of unknown */
+	lb_slice_new(b, 0x9000, 0x9000, 4, 4, s);	     /* slice on no block */
+	lb_slice_drop(b, 0x9000, 0x9000, 4);		     /* drop unknown */
+	lb_view_release(b, 77, s);			     /* release without acquire */
+	lb_alloc(b, 0x5000, 64, s);
+	lb_view_acquire(b, 8, 0x5030, 1000, s);		     /* reaching outside */
+	lb_slice_new(b, 0x5000, 0x5000, 64, 64, s);
+	lb_free_rec(b, 0x5000);				     /* freed with views */
+	lb_time(b, 500);				     /* time going backwards */
+	lb_process(b, 4243, 1, "/usr/bin/again");	     /* a second PROCESS */
+	lb_end(b, 0);
+}
+
+/* A killed process: no END, the last record cut in the middle. */
+static void seed_truncated(struct logbuf *b)
+{
+	uint64_t s = prologue(b);
+
+	for (uint64_t i = 0; i < 10; i++)
+		lb_alloc(b, 0x600000 + 64 * i, 48, s);
+	lb_snapshot(b, "about-to-die", s);
+	b->len -= 3;
+}
+
+/* A newer minor version: an unknown record kind, skipped by its length. */
+static void seed_newer_minor(struct logbuf *b)
+{
+	uint64_t s;
+
+	lb_init_version(b, SLF_VERSION_MAJOR, SLF_VERSION_MINOR + 1);
+	s = prologue(b);
+	lb_alloc(b, 0x700000, 32, s);
+	p_uv(b, 12345);
+	p_str(b, "future", 6);
+	lb_emit(b, 200); /* a kind from the future */
+	lb_free_rec(b, 0x700000);
+	lb_end(b, 0);
+}
+
+static const struct {
+	const char *name;
+	void (*build)(struct logbuf *b);
+	bool ended;
+	bool own_header; /* build() writes its own file header */
+} seeds[] = {
+	{ "all_kinds", seed_all_kinds, true, false },
+	{ "slice_pin", seed_slice_pin, true, false },
+	{ "views", seed_views, true, false },
+	{ "threads_modules", seed_threads_modules, true, false },
+	{ "anomalies", seed_anomalies, true, false },
+	{ "truncated", seed_truncated, false, false },
+	{ "newer_minor", seed_newer_minor, true, true },
+};
+
+size_t fuzz_seed_count(void)
+{
+	return sizeof(seeds) / sizeof(seeds[0]);
+}
+
+struct fuzz_seed fuzz_seed_build(size_t i)
+{
+	struct logbuf b;
+
+	if (seeds[i].own_header)
+		memset(&b, 0, sizeof(b));
+	else
+		lb_init(&b);
+	seeds[i].build(&b);
+	return (struct fuzz_seed){
+		.name = seeds[i].name,
+		.data = b.data,
+		.size = b.len,
+		.ended = seeds[i].ended,
+	};
+}
+
+void fuzz_seed_free(struct fuzz_seed *s)
+{
+	free(s->data);
+	s->data = NULL;
+}
