@@ -1,0 +1,125 @@
+/*
+ * scripts/bench/alloc_bench.c - the allocation-heavy microbenchmark.
+ *
+ * N malloc/free pairs in total, split evenly over T threads. Every malloc is
+ * made 16 noinline frames below the thread's entry function (lvl1 .. lvl15,
+ * leaf), so a tracker has to unwind a real call chain on every event.
+ * Built with -O2 -g and without frame pointers, as distributions build.
+ *
+ * Sizes: STEP * (1 + i % (MAX / STEP)), i = 0 .. N-1 (i runs over the
+ * whole benchmark: thread t does i = t*N/T .. (t+1)*N/T - 1).
+ *   -s 16 -m 4096     sizes 16, 32, .., 4096 (256 distinct sizes; default)
+ *   -s 1  -m N        sizes 1, 2, .., N: every allocation has its own size
+ *
+ * usage: alloc_bench [-n PAIRS] [-t THREADS] [-s STEP] [-m MAX]
+ * Prints one line "alloc_bench: pairs=.. threads=.. checksum=.." on stdout.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* noipa: no inlining, no cloning, no interprocedural shortcuts, so every
+ * level is a real frame; the work after each call keeps it from being a
+ * tail call. */
+#define NOIPA __attribute__((noipa))
+
+static size_t g_step = 16, g_max = 4096;
+
+NOIPA static size_t leaf(size_t i)
+{
+	size_t size = g_step * (1 + i % (g_max / g_step));
+	char *p = malloc(size);
+
+	if (!p)
+		abort();
+	p[0] = (char)i; /* touch it: a malloc that is never used can be elided */
+	size_t r = (size_t)(unsigned char)((volatile char *)p)[0];
+	free(p);
+	return r + size;
+}
+
+#define LEVEL(k, next)                                                   \
+	NOIPA static size_t lvl##k(size_t i)                             \
+	{                                                                \
+		size_t r = next(i);                                      \
+		__asm__ volatile("" : "+r"(r));                          \
+		return r + k;                                            \
+	}
+LEVEL(15, leaf)
+LEVEL(14, lvl15)
+LEVEL(13, lvl14)
+LEVEL(12, lvl13)
+LEVEL(11, lvl12)
+LEVEL(10, lvl11)
+LEVEL(9, lvl10)
+LEVEL(8, lvl9)
+LEVEL(7, lvl8)
+LEVEL(6, lvl7)
+LEVEL(5, lvl6)
+LEVEL(4, lvl5)
+LEVEL(3, lvl4)
+LEVEL(2, lvl3)
+LEVEL(1, lvl2)
+
+struct job {
+	size_t from, to, sum;
+};
+
+static void *worker(void *arg)
+{
+	struct job *j = arg;
+	size_t sum = 0;
+
+	for (size_t i = j->from; i < j->to; i++)
+		sum += lvl1(i);
+	j->sum = sum;
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	size_t n = 10000000, threads = 1;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "n:t:s:m:")) != -1) {
+		switch (opt) {
+		case 'n': n = strtoull(optarg, NULL, 0); break;
+		case 't': threads = strtoull(optarg, NULL, 0); break;
+		case 's': g_step = strtoull(optarg, NULL, 0); break;
+		case 'm': g_max = strtoull(optarg, NULL, 0); break;
+		default:
+			fprintf(stderr, "usage: %s [-n PAIRS] [-t THREADS] [-s STEP] [-m MAX]\n", argv[0]);
+			return 2;
+		}
+	}
+	if (threads < 1 || threads > 64 || g_step < 1 || g_max < g_step) {
+		fprintf(stderr, "%s: bad arguments\n", argv[0]);
+		return 2;
+	}
+
+	struct job jobs[64];
+	pthread_t tid[64];
+	size_t sum = 0;
+
+	for (size_t t = 0; t < threads; t++) {
+		jobs[t].from = n * t / threads;
+		jobs[t].to = n * (t + 1) / threads;
+		jobs[t].sum = 0;
+	}
+	if (threads == 1) {
+		worker(&jobs[0]);
+	} else {
+		for (size_t t = 0; t < threads; t++)
+			if (pthread_create(&tid[t], NULL, worker, &jobs[t]) != 0)
+				abort();
+		for (size_t t = 0; t < threads; t++)
+			pthread_join(tid[t], NULL);
+	}
+	for (size_t t = 0; t < threads; t++)
+		sum += jobs[t].sum;
+	printf("alloc_bench: pairs=%zu threads=%zu step=%zu max=%zu checksum=%zu\n", n, threads,
+	       g_step, g_max, sum);
+	return 0;
+}
