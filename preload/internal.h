@@ -86,6 +86,13 @@ struct slp_real {
 extern struct slp_real slp_real;
 
 void slp_resolve(void);
+
+/* Resolves if needed; false while dlsym() is still answering (use the arena). */
+static inline bool slp_resolved(void)
+{
+	slp_resolve();
+	return slp_real.malloc != NULL;
+}
 /* Serves allocations while dlsym() has not answered yet. */
 void *slp_boot_alloc(size_t size, size_t align, bool zero);
 void *slp_boot_realloc(void *old, size_t size);
@@ -222,11 +229,19 @@ void slp_unwind_flush(void);
 uint32_t slp_stacks_intern(const struct slp_trace *t);
 /* Forget every stack (fork child, new log). Context: lock held or single thread. */
 void slp_stacks_reset(void);
+/*
+ * Stop reusing the stacks interned so far (objects were unloaded: an ip may
+ * now mean other code); ids keep counting up. Context: lock held.
+ */
+void slp_stacks_forget(void);
 
 /* ---- modules.c ------------------------------------------------------- */
 
-/* Writes MODULES_RESET + one MODULE per object. Context: lock held. */
-void slp_modules_write(void);
+/*
+ * Writes MODULES_RESET + one MODULE per object; true when objects were
+ * unloaded since the last map. Context: lock held.
+ */
+bool slp_modules_write(void);
 /* Rescans when the loader's object list changed since the last scan. Context: lock held. */
 void slp_modules_refresh_if_changed(void);
 bool slp_modules_knows(uintptr_t ip);

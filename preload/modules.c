@@ -177,8 +177,14 @@ void slp_modules_find_self(void)
 	scan(false);
 }
 
-void slp_modules_write(void)
+/*
+ * Returns true when objects were unloaded since the previous map: their
+ * addresses may now hold other code, so stack ids interned before must
+ * not be reused for new events (the caller forgets them).
+ */
+bool slp_modules_write(void)
 {
+	unsigned long long subs = slp_st.mods.subs;
 	uint8_t *p;
 
 	atomic_store_explicit(&slp_st.mods.dirty, false, memory_order_relaxed);
@@ -187,6 +193,7 @@ void slp_modules_write(void)
 	scan(true);
 	if (slp_opt.verbose)
 		slp_warn("module map written (%zu executable segments)", slp_st.mods.nranges);
+	return slp_st.mods.subs != subs;
 }
 
 static int counters_cb(struct dl_phdr_info *info, size_t size, void *data)

@@ -259,8 +259,8 @@ void slp_record_snapshot(const char *label)
 		now = now > slp_st.start_mono_ns ? now - slp_st.start_mono_ns : 0;
 		if (now <= slp_st.w.time_ns)
 			now = slp_st.w.time_ns + 1; /* strictly after: "preceded by a TIME record" */
-		slp_writer_context(slp_current_tid(), now);
 		stack = slp_stacks_intern(&t);
+		slp_writer_context(slp_current_tid(), now); /* TIME right before SNAPSHOT */
 		r = slp_rec_begin(SLF_REC_SNAPSHOT, 2 * SLF_MAX_UV_LEN + n);
 		r = slp_put_str(r, label ? label : "", n);
 		slp_rec_end(slp_put_uv(r, stack));

@@ -15,6 +15,10 @@
  *
  * parent[] and ip[] are indexed by id, so the verification walk and a fork
  * child's reset are plain array work.
+ *
+ * After an unload (dlclose) both tables are forgotten and edges are written
+ * again under new ids: the same ip may now be code of another object, and
+ * an id must keep meaning what the module map said when it was defined.
  */
 #include <string.h>
 #include <sys/mman.h>
@@ -217,7 +221,7 @@ uint32_t slp_stacks_intern(const struct slp_trace *t)
  * Forgets every stack: a new log (fork child) starts its ids at 1 again.
  * The memory is kept. Context: single-threaded (fork child) or lock held.
  */
-void slp_stacks_reset(void)
+void slp_stacks_forget(void)
 {
 	struct slp_stacks *s = &slp_st.stacks;
 
@@ -227,5 +231,12 @@ void slp_stacks_reset(void)
 		memset(s->cache, 0, (s->cache_mask + 1) * sizeof(*s->cache));
 	s->edges_used = 0;
 	s->cache_used = 0;
+}
+
+void slp_stacks_reset(void)
+{
+	struct slp_stacks *s = &slp_st.stacks;
+
+	slp_stacks_forget();
 	s->next_id = 1;
 }

@@ -236,8 +236,9 @@ void slp_writer_context(uint32_t tid, uint64_t now_ns)
 	struct slp_writer *w = &slp_st.w;
 	uint8_t *p;
 
-	if (SLP_UNLIKELY(atomic_load_explicit(&slp_st.mods.dirty, memory_order_relaxed)))
-		slp_modules_write();
+	if (SLP_UNLIKELY(atomic_load_explicit(&slp_st.mods.dirty, memory_order_relaxed)) &&
+	    slp_modules_write())
+		slp_stacks_forget();
 	if (w->tid != tid) {
 		p = slp_rec_begin(SLF_REC_THREAD, SLF_MAX_UV_LEN);
 		slp_rec_end(slp_put_uv(p, tid));
