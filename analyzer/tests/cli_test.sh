@@ -1,0 +1,73 @@
+#!/bin/sh
+# analyzer/tests/cli_test.sh - the command line's contract: exit codes 0/1/2,
+# the agreed error format, truncated logs reported (not errors), `check`
+# limits, `run` passing the command's exit status through.
+#   cli_test.sh SLICELEAK GEN_LOG
+set -u
+sliceleak=$1 gen_log=$2
+pass=0 fail=0
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+
+expect() { # expected exit code, description, command...
+	want=$1 name=$2; shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	got=$?
+	if [ "$got" -eq "$want" ]; then pass=$((pass + 1)); else
+		fail=$((fail + 1)); echo "FAIL: $name: exit $got, want $want"; cat "$tmp/err"; fi
+}
+grep_out() { # description, pattern, file
+	if grep -q -- "$2" "$3"; then pass=$((pass + 1)); else
+		fail=$((fail + 1)); echo "FAIL: $1: no '$2' in $3:"; cat "$3"; fi
+}
+
+"$gen_log" golden "$tmp/g.sllog"
+size=$(wc -c <"$tmp/g.sllog")
+
+expect 0 "--help" "$sliceleak" --help
+grep_out "--help lists exit codes" "exit codes" "$tmp/out"
+expect 0 "--version" "$sliceleak" --version
+expect 2 "no command" "$sliceleak"
+expect 2 "unknown command" "$sliceleak" frobnicate
+expect 2 "unknown option" "$sliceleak" report --frob "$tmp/g.sllog"
+expect 2 "bad size" "$sliceleak" check --max-retained 10parsecs "$tmp/g.sllog"
+expect 2 "check without a limit" "$sliceleak" check "$tmp/g.sllog"
+expect 2 "report without logs" "$sliceleak" report
+expect 2 "missing log" "$sliceleak" report "$tmp/missing.sllog"
+grep_out "missing log names the file" "missing.sllog" "$tmp/err"
+
+# the gate: the golden log retains 3.1 MiB and leaks 3.1 MiB
+expect 0 "check within limits" "$sliceleak" check --no-symbols --max-retained 10MiB "$tmp/g.sllog"
+grep_out "check prints SUMMARY" "^SUMMARY: sliceleak: " "$tmp/out"
+expect 1 "check above the retained limit" "$sliceleak" check --no-symbols --max-retained 1MiB "$tmp/g.sllog"
+grep_out "check prints the top offender" "kept alive by 5-byte views" "$tmp/out"
+expect 1 "check above the leak limit" "$sliceleak" check --no-symbols --max-retained 10MiB --max-leaked 1KB "$tmp/g.sllog"
+expect 0 "thresholds change findings" "$sliceleak" check --no-symbols --max-retained 0 --min-block-size 2MiB "$tmp/g.sllog"
+
+# a truncated log is evidence, not an error
+head -c $((size - 3)) "$tmp/g.sllog" >"$tmp/cut.sllog"
+expect 0 "report of a truncated log" "$sliceleak" report --no-symbols "$tmp/cut.sllog"
+grep_out "truncation warned" "truncated" "$tmp/out"
+expect 0 "dump of a truncated log" "$sliceleak" dump "$tmp/cut.sllog"
+grep_out "dump says truncated" "^# records=52 end=no truncated=yes" "$tmp/out"
+
+# a corrupt log: exit 2 and "sliceleak: <path>: offset <n>: <problem>"
+{ head -c 300 "$tmp/g.sllog"; printf '\377\377\377\377\377\377\377\377\377\377\377\377'; } >"$tmp/bad.sllog"
+expect 2 "report of a corrupt log" "$sliceleak" report "$tmp/bad.sllog"
+grep_out "corrupt error format" "^sliceleak: $tmp/bad.sllog: offset [0-9]*: " "$tmp/err"
+expect 2 "dump of a corrupt log" "$sliceleak" dump "$tmp/bad.sllog"
+grep_out "dump printed what it could read" "^16 PROCESS" "$tmp/out"
+expect 0 "report --lenient of a corrupt log" "$sliceleak" report --lenient --no-symbols "$tmp/bad.sllog"
+grep_out "lenient warns" "corrupt at offset" "$tmp/out"
+
+# a newer major version is refused, naming both versions
+printf 'SLLEAK\r\n\002\000\000\000\000\000\000\000' >"$tmp/new.sllog"
+expect 2 "too-new log" "$sliceleak" report "$tmp/new.sllog"
+grep_out "too-new names both versions" "2.0 is newer than this sliceleak reads (1.0)" "$tmp/err"
+
+# run: the command's exit status goes through, shim or not
+expect 3 "run passes the exit status" "$sliceleak" run -o "$tmp/run.%p.sllog" -- sh -c 'exit 3'
+expect 2 "run without a command" "$sliceleak" run
+
+echo "$pass passed, $fail failed"
+test "$fail" -eq 0
