@@ -122,9 +122,10 @@ struct slp_edge {
 };
 
 struct slp_hit {
-	uint64_t hash; /* hash of the whole ip array; 0 marks an empty slot */
-	uint32_t id;   /* leaf stack id of that array */
-	uint32_t n;    /* frames in it */
+	uint64_t hash;	/* hash of the whole ip array; 0 marks an empty slot */
+	uint64_t hash2; /* the second hash of the same array */
+	uint32_t id;	/* leaf stack id of that array */
+	uint32_t n;	/* frames in it */
 };
 
 struct slp_writer {
@@ -143,9 +144,6 @@ struct slp_writer {
 
 struct slp_stacks {
 	uint32_t next_id;	/* id the next STACK record defines (1-based) */
-	uint32_t nodes_cap;	/* capacity of parent[] and ip[] */
-	uint32_t *parent;	/* per id: parent id (for cache verification) */
-	uint64_t *ip;		/* per id: its innermost frame */
 	struct slp_edge *edges; /* open addressing on (parent, ip) */
 	size_t edges_mask;
 	size_t edges_used;
@@ -216,6 +214,7 @@ struct slp_trace {
 	unsigned n;	/* frames in ip[first .. first + n) */
 	unsigned first; /* index of the innermost frame that is not ours */
 	uint64_t hash;	/* of those frames, never 0 */
+	uint64_t hash2; /* a second, independent hash: the cache key is 128 bits */
 	void *ip[SLP_MAX_DEPTH + SLP_MAX_SKIP];
 };
 

@@ -26,19 +26,39 @@ void slp_unwind_setup(void)
 }
 
 /*
- * A word-wise hash of the frames (a multiply-xorshift per word); never 0,
- * because 0 marks an empty slot in the stack cache.
+ * Two 64-bit hashes of the frames, the key of the whole-stack cache
+ * (stacks.c). Multilinear: each frame is multiplied by its own odd
+ * constant and the products summed, so the multiplications do not wait on
+ * each other (a chained hash costs ~2 ns per frame here, this ~0.5 ns);
+ * a final avalanche mixes the sums. Together 128 bits: the chance that two
+ * different stacks of one process share both is far below that of a bit
+ * flip in RAM. h1 is never 0 (0 marks an empty cache slot).
  */
-static uint64_t hash_frames(void *const *ip, unsigned n)
+static inline uint64_t mix64(uint64_t h)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
+}
+
+static void hash_frames(void *const *ip, unsigned n, uint64_t *h1, uint64_t *h2)
+{
+	uint64_t a = n, b = ~(uint64_t)n;
+	uint64_t ka = 0x9e3779b97f4a7c15ull, kb = 0xd6e8feb86659fd93ull;
 
 	for (unsigned i = 0; i < n; i++) {
-		h ^= (uint64_t)(uintptr_t)ip[i];
-		h *= 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
+		uint64_t x = (uint64_t)(uintptr_t)ip[i];
+
+		a += x * ka;
+		b += ((x << 29) | (x >> 35)) * kb;
+		ka += 0x6a09e667f3bcc90aull; /* even step: ka, kb stay odd */
+		kb += 0xbb67ae8584caa73cull;
 	}
-	return h ? h : 1;
+	a = mix64(a);
+	*h1 = a ? a : 1;
+	*h2 = mix64(b ^ a);
 }
 
 /*
@@ -62,7 +82,7 @@ void slp_unwind_capture(struct slp_trace *t)
 		n = slp_st.depth;
 	t->first = first;
 	t->n = n;
-	t->hash = hash_frames(t->ip + first, n);
+	hash_frames(t->ip + first, n, &t->hash, &t->hash2);
 }
 
 /* After dlclose: cached unwind info may describe code that is gone. */
