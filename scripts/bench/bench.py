@@ -47,6 +47,7 @@ import time
 GIB = 1 << 30
 
 TOOLS = ["plain", "heaptrack-raw", "heaptrack", "massif", "sliceleak"]
+SKIP = {("massif", "alloc1-big")}  # (tool, workload) pairs not run: massif needs > 10 min there
 
 
 # --------------------------------------------------------------------------
@@ -59,6 +60,7 @@ def workloads(args):
     q = args.quick
     n = args.pairs or (200_000 if q else 10_000_000)
     n1 = args.pairs1 or (200_000 if q else 10_000_000)
+    nbig = args.pairs_big or (400_000 if q else 100_000_000)
     rounds = args.rounds or (100_000 if q else 5_000_000)
     recs = args.records or (10_000 if q else 100_000)
     lines = args.lines or (50_000 if q else 2_000_000)
@@ -71,6 +73,9 @@ def workloads(args):
         "alloc1-1t": ("%s malloc/free pairs, 16 frames deep, sizes 1..%s step 1 (every size distinct), 1 thread"
                       % (fmt_count(n1), fmt_count(n1)),
                       [ab, "-n", str(n1), "-t", "1", "-s", "1", "-m", str(n1)], 2 * n1),
+        "alloc1-big": ("%s malloc/free pairs, 16 frames deep, sizes 1..%s step 1 (every size distinct), 1 thread; "
+                       "massif not run (it would take well over the timeout)" % (fmt_count(nbig), fmt_count(nbig)),
+                       [ab, "-n", str(nbig), "-t", "1", "-s", "1", "-m", str(nbig)], 2 * nbig),
         "slice": ("%s rounds of 2 sl_sub + 2 sl_release on 4 blocks of 16 MiB, 1024 views kept, 8 frames deep"
                   % fmt_count(rounds),
                   [os.path.join(b, "slice_bench"), "-n", str(rounds)], None),
@@ -118,9 +123,33 @@ def parse_rx(path):
             "maxrss": int(d["maxrss_kib"]) * 1024, "status": d["status"]}
 
 
-def run_limited(argv, env, cwd, timeout, mem_limit, stdout_path, stderr_path):
+def session_anon_rss(sid):
+    """Sum of RssAnon over the live processes of session sid, in bytes."""
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                st = f.read()
+            if int(st[st.rindex(")") + 2:].split()[3]) != sid:  # field 6: session
+                continue
+            with open("/proc/%s/status" % pid) as f:
+                for line in f:
+                    if line.startswith("RssAnon:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def run_limited(argv, env, cwd, timeout, mem_limit, stdout_path, stderr_path, sample=None):
     """Runs argv in its own session under RLIMIT_AS; kills the session at the
-    timeout. Returns (returncode or None on timeout, wall seconds)."""
+    timeout. Returns (returncode or None on timeout, wall seconds). With
+    sample (a dict), polls the session's anonymous RSS every 50 ms and leaves
+    its peak in sample["anon_peak"] (file-backed pages such as an mmap'ed
+    input are not counted there; ru_maxrss counts them)."""
 
     def limit():
         resource.setrlimit(resource.RLIMIT_AS, (mem_limit, mem_limit))
@@ -131,7 +160,19 @@ def run_limited(argv, env, cwd, timeout, mem_limit, stdout_path, stderr_path):
         p = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                              preexec_fn=limit, start_new_session=True)
         try:
-            rc = p.wait(timeout=timeout)
+            if sample is None:
+                rc = p.wait(timeout=timeout)
+            else:
+                sample["anon_peak"] = 0
+                deadline = time.monotonic() + timeout
+                while True:
+                    try:
+                        rc = p.wait(timeout=0.05)
+                        break
+                    except subprocess.TimeoutExpired:
+                        if time.monotonic() > deadline:
+                            raise
+                        sample["anon_peak"] = max(sample["anon_peak"], session_anon_rss(p.pid))
         except subprocess.TimeoutExpired:
             rc = None
             try:
@@ -170,48 +211,53 @@ def classify(rc, wall, timeout, rxs, stderr_text, mem_limit):
 # counting events in the files
 
 
-def count_lines_by_first_char(cmd):
-    """Counts '+' and '-' lines of a heaptrack data stream."""
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    counts = {}
-    for line in p.stdout:
-        c = line[:1]
-        counts[c] = counts.get(c, 0) + 1
-    p.wait()
-    return counts
+AWK = shutil.which("mawk") or "awk"  # mawk is several times faster on 10^7 lines
+
+
+def awk_counts(cmd, key):
+    """Runs `cmd | awk` counting lines per awk expression `key`; returns
+    ({key: count}, total bytes of the stream)."""
+    prog = '{c[%s]++; n += length($0) + 1} END {for (k in c) print "k", k, c[k]; print "bytes", n + 0}' % key
+    p1 = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    p2 = subprocess.Popen([AWK, prog], stdin=p1.stdout, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          env=dict(os.environ, LC_ALL="C"))
+    p1.stdout.close()
+    out = p2.communicate()[0].decode(errors="replace")
+    rc = p1.wait()
+    counts, total = {}, 0
+    for line in out.splitlines():
+        f = line.split(" ")
+        if f[0] == "k" and len(f) >= 3:
+            counts[" ".join(f[1:-1])] = int(f[-1])
+        elif f[0] == "bytes":
+            total = int(f[1])
+    return counts, total, rc
 
 
 def heaptrack_events(path):
-    c = count_lines_by_first_char(["zstd", "-dcq", path])
-    return c.get(b"+", 0) + c.get(b"-", 0)
+    """(events, uncompressed bytes): '+' and '-' lines of a heaptrack data file."""
+    c, total, _ = awk_counts(["zstd", "-dcq", path], "substr($0, 1, 1)")
+    return c.get("+", 0) + c.get("-", 0), total
 
 
 SL_EVENT_KINDS = ("ALLOC", "FREE", "REALLOC", "SLICE_NEW", "SLICE_DROP", "VIEW_ACQUIRE", "VIEW_RELEASE")
 
 
 def sliceleak_events(sliceleak, logs):
-    """(events, records, end_ok) summed over logs, from `sliceleak dump`."""
+    """(events, records, end_ok) summed over logs, from `sliceleak dump`,
+    whose last line is '# records=N end=yes|no truncated=yes|no'."""
     events = records = 0
     end_ok = True
     for log in logs:
-        p = subprocess.Popen([sliceleak, "dump", log], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        kinds = {}
-        last = b""
-        for line in p.stdout:
-            if line.startswith(b"#"):
-                last = line
-                continue
-            sp = line.find(b" ")
-            k = line[sp + 1:line.find(b" ", sp + 1)] if sp >= 0 else b""
-            kinds[k] = kinds.get(k, 0) + 1
-        rc = p.wait()
-        m = re.search(rb"records=(\d+) end=(\w+) truncated=(\w+)", last)
+        c, _, rc = awk_counts([sliceleak, "dump", log], "($1 == \"#\") ? $0 : $2")
+        last = next((k for k in c if k.startswith("# records=")), "")
+        m = re.search(r"records=(\d+) end=(\w+) truncated=(\w+)", last)
         if rc != 0 or not m:
             end_ok = False
         else:
             records += int(m.group(1))
-            end_ok = end_ok and m.group(2) == b"yes" and m.group(3) == b"no"
-        events += sum(v for k, v in kinds.items() if k.decode(errors="replace") in SL_EVENT_KINDS)
+            end_ok = end_ok and m.group(2) == "yes" and m.group(3) == "no"
+        events += sum(v for k, v in c.items() if k in SL_EVENT_KINDS)
     return events, records, end_ok
 
 
@@ -282,7 +328,9 @@ def run_tool(tool, wname, wl_argv, run, args, count_events):
     res["files"] = files
     res["log_bytes"] = sum(os.path.getsize(f) for f in files) if files else None
     if count_events and files and tool in ("heaptrack-raw", "heaptrack"):
-        res["events"] = sum(heaptrack_events(f) for f in files)
+        counted = [heaptrack_events(f) for f in files]
+        res["events"] = sum(e for e, _ in counted)
+        res["uncompressed_bytes"] = sum(b for _, b in counted)
     if count_events and files and tool == "sliceleak":
         ev, recs, end_ok = sliceleak_events(args.sliceleak, files)
         res["events"], res["records"], res["log_complete"] = ev, recs, end_ok
@@ -314,8 +362,9 @@ def analyse(kind, res, args):
                 res["files"][0], interp, os.path.join(d, "interpreted.zst")]
     else:
         raise ValueError(kind)
+    sample = {}
     rc, wall = run_limited(argv, env, d, args.timeout, args.mem_limit,
-                           os.path.join(d, "an.%s.out" % kind), os.path.join(d, "an.%s.err" % kind))
+                           os.path.join(d, "an.%s.out" % kind), os.path.join(d, "an.%s.err" % kind), sample)
     rx = parse_rx(out)
     with open(os.path.join(d, "an.%s.err" % kind), errors="replace") as f:
         err = f.read()
@@ -327,7 +376,7 @@ def analyse(kind, res, args):
     if kind == "sliceleak-report" and fail and "unknown command" in err:
         fail = "no 'report' subcommand in this build"
     return {"kind": kind, "fail": fail, "wall": rx["wall"] if rx else wall,
-            "rss": rx["maxrss"] if rx else None}
+            "rss": rx["maxrss"] if rx else None, "anon": sample.get("anon_peak") or None}
 
 
 # --------------------------------------------------------------------------
@@ -435,14 +484,17 @@ def print_report(results, analyses, wls, args, info, started, out):
     p()
     p("## Recording")
     p()
-    p("| workload | tool | wall s | slowdown | traced RSS | tool RSS | log size | events | B/event | result |")
-    p("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    p("| workload | tool | wall s | slowdown | traced RSS | tool RSS | log size | events | B/event | "
+      "B/event uncompr. | result |")
+    p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for wname in wls:
         base = med([r["wall"] for r in results if r["workload"] == wname and r["tool"] == "plain"
                     and not r["fail"]])
         for tool in args.tools:
             rs = [r for r in results if r["workload"] == wname and r["tool"] == tool]
             if not rs:
+                if (tool, wname) in SKIP:
+                    p("| %s | %s | | | | | | | | | not run |" % (wname, tool))
                 continue
             ok = [r for r in rs if not r["fail"]]
             fail = describe_failures(rs)
@@ -450,19 +502,21 @@ def print_report(results, analyses, wls, args, info, started, out):
             slow = (wall / base) if (wall is not None and base) else None
             ev = med([r.get("events") for r in rs])
             lb = med([r.get("log_bytes") for r in ok]) if ok else None
+            ub = med([r.get("uncompressed_bytes") for r in rs]) if tool.startswith("heaptrack") else lb
             bpe = (lb / ev) if (lb and ev) else None
+            upe = (ub / ev) if (ub and ev) else None
             rss = med([r["rss"] for r in ok]) if ok else max([r["rss"] or 0 for r in rs])
             tree = med([r["rss_tree"] for r in ok]) if ok else max([r["rss_tree"] or 0 for r in rs])
-            p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 wname, tool, fmt_s(wall), ("%.1fx" % slow) if slow else "-", fmt_bytes(rss),
                 fmt_bytes(tree) if tool in ("heaptrack", "heaptrack-raw") else "",
                 fmt_bytes(lb) if lb else "-", fmt_count(int(ev)) if ev else "-",
-                ("%.2f" % bpe) if bpe else "-", fail or "ok"))
+                ("%.2f" % bpe) if bpe else "-", ("%.2f" % upe) if upe else "-", fail or "ok"))
     p()
     p("## Analysis (of each run's files)")
     p()
-    p("| workload | analysis | input | events | wall s | events/s | peak RSS | result |")
-    p("|---|---|---|---:|---:|---:|---:|---|")
+    p("| workload | analysis | input | events | wall s | events/s | peak RSS | peak anon RSS | result |")
+    p("|---|---|---|---:|---:|---:|---:|---:|---|")
     src = {"sliceleak-report": "sliceleak", "heaptrack_print": "heaptrack", "heaptrack_interpret": "heaptrack-raw"}
     label = {"sliceleak-report": "sliceleak report", "heaptrack_print": "heaptrack_print",
              "heaptrack_interpret": "heaptrack_interpret (of --raw)"}
@@ -476,15 +530,17 @@ def print_report(results, analyses, wls, args, info, started, out):
             lb = med([r.get("log_bytes") for r in recs if not r["fail"]])
             if not an:
                 why = describe_failures(recs) or "no file"
-                p("| %s | %s | - | - | - | - | - | not run: recording %s |" % (wname, label[kind], why))
+                p("| %s | %s | - | - | - | - | - | - | not run: recording %s |" % (wname, label[kind], why))
                 continue
             ok = [a for a in an if not a["fail"]]
             wall = med([a["wall"] for a in ok])
             rss = med([a["rss"] for a in ok]) if ok else max([a["rss"] or 0 for a in an])
+            anon = med([a["anon"] for a in ok]) if ok else max([a["anon"] or 0 for a in an])
             rate = (ev / wall) if (ev and wall) else None
-            p("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            p("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 wname, label[kind], fmt_bytes(lb), fmt_count(int(ev)) if ev else "-", fmt_s(wall),
-                fmt_rate(rate), fmt_bytes(rss), describe_failures(an) or "ok"))
+                fmt_rate(rate), fmt_bytes(rss), fmt_bytes(anon) if anon else "-",
+                describe_failures(an) or "ok"))
     p()
 
 
@@ -503,6 +559,7 @@ def main():
     ap.add_argument("--mem-limit-gib", type=float, default=8.0)
     ap.add_argument("--pairs", type=int, default=None, help="alloc16 pairs (default 10M)")
     ap.add_argument("--pairs1", type=int, default=None, help="alloc1 pairs = distinct sizes (default 10M)")
+    ap.add_argument("--pairs-big", type=int, default=None, help="alloc1-big pairs = distinct sizes (default 100M)")
     ap.add_argument("--rounds", type=int, default=None, help="slice rounds (default 5M)")
     ap.add_argument("--records", type=int, default=None, help="python records (default 100k)")
     ap.add_argument("--lines", type=int, default=None, help="sort lines (default 2M)")
@@ -524,11 +581,12 @@ def main():
     if "plain" not in args.tools:
         args.tools.insert(0, "plain")
     args.srcdir = os.path.dirname(os.path.abspath(__file__))
+    args.bin = os.path.abspath(args.bin)
     args.rx = os.path.join(args.bin, "rx")
     args.shim = os.path.join(os.path.abspath(args.build), "preload", "libsliceleak.so")
     args.sliceleak = os.path.join(os.path.abspath(args.build), "analyzer", "sliceleak")
     args.python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
-    args.work = args.work or tempfile.mkdtemp(prefix="sliceleak-bench.")
+    args.work = os.path.abspath(args.work or tempfile.mkdtemp(prefix="sliceleak-bench."))
     os.makedirs(args.work, exist_ok=True)
 
     started = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M")
@@ -552,7 +610,7 @@ def main():
         given_up = {}
         for run in range(1, args.runs + 1):
             for tool in args.tools:
-                if tool in given_up:
+                if tool in given_up or (tool, wname) in SKIP:
                     continue
                 res = run_tool(tool, wname, wl_argv, run, args, count_events=(run == 1))
                 results.append(res)
