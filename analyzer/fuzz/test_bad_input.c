@@ -125,18 +125,15 @@ static size_t record_ends(const struct fuzz_seed *s, uint64_t *ends, size_t max)
 	struct sla_reader r;
 	struct sla_record rec;
 	size_t n = 0;
-	uint64_t prev = 0;
 	bool have = false;
 
 	if (sla_reader_init_mem(&r, s->data, s->size, s->name) < 0)
 		return 0;
 	while (sla_reader_next(&r, &rec) > 0 && n < max) {
-		if (have)
+		if (have) /* a record ends where the next one starts */
 			ends[n++] = rec.offset;
-		prev = rec.offset;
 		have = true;
 	}
-	(void)prev;
 	if (have && n < max)
 		ends[n++] = r.truncated ? r.trunc_offset : s->size;
 	sla_reader_close(&r);
