@@ -60,6 +60,19 @@ static int create_log(const char *path)
 	return open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 }
 
+/* Moves fd to a high number with close-on-exec; returns the fd to use. */
+static int move_high(int fd)
+{
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, HIGH_FD);
+
+	if (high < 0)
+		high = fcntl(fd, F_DUPFD_CLOEXEC, 100); /* low RLIMIT_NOFILE */
+	if (high < 0)
+		return fd;
+	close(fd);
+	return high;
+}
+
 /*
  * Creates this process's log (never following a symlink, never clobbering)
  * and writes the file header. If the name is taken, <name>.1, <name>.2, ...
@@ -72,7 +85,7 @@ int slp_writer_open(void)
 	struct slf_file_header hdr = { .major = SLF_VERSION_MAJOR, .minor = SLF_VERSION_MINOR };
 	struct slp_writer *w = &slp_st.w;
 	struct stat sb;
-	int fd, high;
+	int fd;
 
 	expand_path(w->path, sizeof(w->path), slp_opt.output, slp_st.pid);
 	fd = create_log(w->path);
@@ -87,13 +100,7 @@ int slp_writer_open(void)
 	}
 	if (fd < 0)
 		return -errno;
-	high = fcntl(fd, F_DUPFD_CLOEXEC, HIGH_FD);
-	if (high < 0)
-		high = fcntl(fd, F_DUPFD_CLOEXEC, 100); /* low RLIMIT_NOFILE */
-	if (high >= 0) {
-		close(fd);
-		fd = high;
-	}
+	fd = move_high(fd);
 	if (fstat(fd, &sb) < 0) {
 		close(fd);
 		return -EIO;
@@ -148,6 +155,31 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 }
 
 /*
+ * The program closed our fd (closefrom, close_range, a daemon's "close
+ * everything") or put another file on its number. That number is not ours
+ * any more: never write or close it. Reopen our own file by name, append
+ * only, and accept it only if it is the very file we created.
+ */
+static bool reopen(void)
+{
+	struct slp_writer *w = &slp_st.w;
+	struct stat sb;
+	int fd = open(w->path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+
+	w->fd = -1;
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &sb) < 0 || sb.st_dev != w->dev || sb.st_ino != w->ino) {
+		close(fd);
+		return false;
+	}
+	w->fd = move_high(fd);
+	if (slp_opt.verbose)
+		slp_warn("%s: the program closed the log's file descriptor; reopened", w->path);
+	return true;
+}
+
+/*
  * Writes the buffer out. On any failure (full disk, the program closed or
  * replaced our fd) tracking stops with one warning and the program goes on.
  */
@@ -159,10 +191,10 @@ void slp_writer_flush(void)
 
 	if (w->fd < 0 || w->used == 0)
 		return;
-	if (fstat(w->fd, &sb) < 0 || sb.st_dev != w->dev || sb.st_ino != w->ino) {
-		slp_warn("%s: the log's file descriptor was closed or replaced by the program; "
+	if (SLP_UNLIKELY(fstat(w->fd, &sb) < 0 || sb.st_dev != w->dev || sb.st_ino != w->ino) &&
+	    !reopen()) {
+		slp_warn("%s: the program closed the log's file descriptor and the file is gone; "
 			 "tracking stopped", w->path);
-		w->fd = -1; /* not ours any more: never write or close it */
 		slp_disable_locked();
 		errno = saved;
 		return;

@@ -2,10 +2,12 @@
  * close_fds.c OUTFILE - closes fds 0, 1 and 2, opens OUTFILE (which gets a
  * low fd, as daemons' files do), allocates enough to make the shim flush
  * several times, writes its own text, and checks that the file holds
- * exactly that text: the shim never writes to a program's fds.
+ * exactly that text: the shim never writes to a program's fds. Halfway it
+ * also closes every fd above 2 (closefrom), the shim's log included.
  *
  * Expected under the shim: exit 0, OUTFILE holds only our lines, the log
- * is complete (END).
+ * is complete (END) and holds the ALLOCs of 99999 bytes made before and
+ * after the closefrom.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -36,6 +38,10 @@ int main(int argc, char **argv)
 		free(p);
 		if (i % 100000 == 0 && write(fd, line, sizeof(line) - 1) != sizeof(line) - 1)
 			return 4;
+		if (i == 100000 || i == 200000)
+			free(escape(malloc(99999)));
+		if (i == 150000)
+			closefrom(1); /* everything but OUTFILE (fd 0) */
 	}
 	if (lseek(fd, 0, SEEK_SET) != 0)
 		return 5;

@@ -410,7 +410,20 @@ def t_close_fds(ctx):
     rc, _, _, logs = ctx.run([ctx.prog('close_fds'), out])
     check(rc == 0, 'close_fds exit %d (3: fd, 6/7: the file holds foreign bytes)' % rc)
     check(len(logs) == 1, 'logs: %s' % logs)
-    all_complete(ctx, logs)
+    recs = all_complete(ctx, logs)[0]
+    big = sum(r['kind'] == 'ALLOC' and r['size'] == '99999' for r in recs)
+    check(big == 2, '%d of the 2 marker ALLOCs around closefrom() in the log' % big)
+
+
+def t_fork_threads(ctx):
+    logs, _ = same_behaviour(ctx, [ctx.prog('fork_threads')], timeout=120)
+    recs = all_complete(ctx, logs)
+    check(len(recs) == 31, '%d logs, expected the parent and 30 children' % len(recs))
+    children = [rs for rs in recs if any(r['kind'] == 'ALLOC' and r['size'] == '4321'
+                                         for r in rs)]
+    check(len(children) == 30, '%d child logs hold the child ALLOC' % len(children))
+    for rs in recs:
+        check(not replay(rs, child=rs in children), 'anomalies in pid %s' % rs[0]['pid'])
 
 
 def t_signal_malloc(ctx):
