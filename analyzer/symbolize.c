@@ -394,13 +394,18 @@ static void load_cus(struct sym_file *f)
  * The CU DIE that holds runtime address pc, and the bias to subtract from
  * pc for DWARF addresses; NULL when the file has no DWARF for pc. Asks
  * libdwfl (.debug_aranges) first, then the CU table.
+ *
+ * libdwfl's lookup treats the address ranges as if they had no gaps: an
+ * address in code without DWARF (_start from crt1.o, hand-written assembly)
+ * lands in the CU before it, and its line table then yields that CU's last
+ * line. So the CU must really contain pc.
  */
 static Dwarf_Die *find_cu(struct sym_file *f, Dwarf_Addr pc, Dwarf_Addr *bias)
 {
 	Dwarf_Die *cudie = dwfl_module_addrdie(f->dwmod, pc, bias);
 	size_t lo = 0, hi;
 
-	if (cudie)
+	if (cudie && dwarf_haspc(cudie, pc - *bias) > 0)
 		return cudie;
 	if (!f->cus_loaded)
 		load_cus(f);
@@ -601,16 +606,12 @@ static size_t resolve(struct sla_symbolizer *sym, struct sym_file *f, Dwarf_Addr
 	const char *symname, *file = NULL;
 	Dwarf_Addr dwbias = 0;
 	Dwarf_Die *cudie;
-	Dwfl_Line *line;
 	int lineno = 0;
 	size_t n = 0;
 
 	symname = lookup_symbol(f, pc);
 	cudie = find_cu(f, pc, &dwbias);
-	line = dwfl_module_getsrc(f->dwmod, pc);
-	if (line) {
-		file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
-	} else if (cudie) { /* no .debug_aranges: libdwfl cannot find the CU itself */
+	if (cudie) { /* the line table of the CU that holds pc, never a neighbour's */
 		Dwarf_Line *dl = dwarf_getsrc_die(cudie, pc - dwbias);
 
 		if (dl && dwarf_lineno(dl, &lineno) == 0)

@@ -75,6 +75,9 @@ __attribute__((noinline)) int mangled_fn(int x)
 	return x * 3 + (int)(uintptr_t)g_ra;
 }
 
+/* The program's entry point, from crt1.o: code without DWARF. */
+extern void _start(void);
+
 /* ---- finding modules as the shim records them --------------------------- */
 
 /* A module found in this process; fields as in SLF_REC_MODULE. */
@@ -248,6 +251,12 @@ static void test_plain(const struct test_mod *self)
 	CHECK(str_eq(f[0].function, "plain_fn"));
 	CHECK(str_eq(base_name(f[0].file), "test_symbolize.c"));
 	CHECK(f[0].line > PLAIN_FIRST_LINE && f[0].line < PLAIN_LAST_LINE);
+
+	/* Code without DWARF (crt1.o's _start): its symbol, and no borrowed file or line. */
+	n = sla_symbolize(sym, &mod, (uint64_t)(uintptr_t)&_start + 8, false, f, 8);
+	CHECK(n == 1);
+	CHECK(str_eq(f[0].function, "_start"));
+	CHECK(f[0].file == NULL && f[0].line == 0);
 
 	/* No build-id recorded: nothing to compare, still symbolized. */
 	mod.build_id_len = 0;
