@@ -405,6 +405,22 @@ static int decode_payload(struct sla_reader *r, struct cursor *c, struct sla_rec
 	return 0;
 }
 
+/*
+ * Drops the pages already read from the mapping: without this, a mapped
+ * log counts whole in the analyzer's resident memory. They are clean file
+ * pages, so touching them again (nobody does) would just read them back.
+ */
+#define RELEASE_CHUNK (32u << 20)
+
+static void release_behind(struct sla_reader *r)
+{
+	uint64_t to = r->pos & ~(uint64_t)4095;
+
+	if (r->map && !r->map_is_heap && to > r->released)
+		madvise((uint8_t *)r->map + r->released, (size_t)(to - r->released), MADV_DONTNEED);
+	r->released = to;
+}
+
 int sla_reader_next(struct sla_reader *r, struct sla_record *out)
 {
 	const uint8_t *p, *end;
@@ -425,6 +441,8 @@ int sla_reader_next(struct sla_reader *r, struct sla_record *out)
 		fail_at(r, r->pos, "data after the END record");
 		return -EBADMSG;
 	}
+	if (__builtin_expect(r->pos - r->released >= RELEASE_CHUNK, 0))
+		release_behind(r);
 	p = r->base + r->pos;
 	end = r->base + r->size;
 	/* kind byte, then the length varint: running out of file here is truncation. */

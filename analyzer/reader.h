@@ -11,7 +11,8 @@
  * Memory: a file is mmap()ed read-only (a pipe or other non-seekable file is
  * read into memory) and walked once, front to back, with MADV_SEQUENTIAL:
  * the reader itself allocates nothing per record, so a log of any size is
- * read in memory proportional to the largest MODULE record.
+ * read in memory proportional to the largest MODULE record; pages already
+ * read are given back to the kernel every 32 MiB (MADV_DONTNEED).
  *
  * Strings in a record (struct sla_str) point into the mapping: they are valid
  * until sla_reader_close() and are NOT NUL-terminated. MODULE segments point
@@ -155,6 +156,7 @@ struct sla_reader {
 	void *map;	      /* what to munmap (or free) on close; NULL for _mem */
 	size_t map_len;
 	bool map_is_heap;
+	uint64_t released;    /* pages before this offset were given back */
 };
 
 /*

@@ -75,9 +75,9 @@ void sla_retention_collect(struct sla_results *res, struct sla_state *st,
 			   struct sla_stackset *set, const struct sla_thresholds *th,
 			   uint64_t eval_ns)
 {
-	struct sla_block *b, *tmp;
+	struct sla_block *b;
 
-	HASH_ITER(hh, st->blocks, b, tmp) {
+	for (size_t i = 0; (b = sla_state_next_block(st, &i));) {
 		const struct sla_ref *oldest;
 		enum sla_view_kind kind = SLA_VIEW_SLICE;
 		struct sla_finding *f;
@@ -118,17 +118,19 @@ void sla_retention_collect(struct sla_results *res, struct sla_state *st,
 
 uint64_t sla_retention_flush(struct sla_state *st, const struct sla_thresholds *th)
 {
-	while (st->dirty) {
-		struct sla_block *b = st->dirty;
+	for (size_t i = 0; i < st->ndirty; i++) {
+		/* the block may be gone (its counted bytes left with it) or be a new one */
+		struct sla_block *b = sla_state_find_block(st, st->dirty[i]);
 		uint64_t used = 0, now = 0;
 
-		st->dirty = b->dirty_next;
+		if (!b || !b->dirty)
+			continue;
 		b->dirty = false;
-		b->dirty_next = NULL;
 		if (sla_block_is_finding(b, th, &used))
 			now = b->size - used;
 		st->retained_total += now - b->counted;
 		b->counted = now;
 	}
+	st->ndirty = 0;
 	return st->retained_total;
 }

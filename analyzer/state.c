@@ -48,11 +48,49 @@ struct sla_state *sla_state_new(const char *path)
 	return st;
 }
 
-static void free_view(struct sla_view *v)
+/*
+ * Blocks and views are recycled through free lists: a freed node is reused
+ * by the next allocation while it is still in the cache, and the analyzer
+ * does not pay malloc/free per record. The lists hold at most the peak of
+ * live nodes.
+ */
+struct sla_free_node {
+	struct sla_free_node *next;
+};
+
+static void *pool_get(struct sla_free_node **pool, size_t size)
+{
+	struct sla_free_node *n = *pool;
+
+	if (!n)
+		return sla_xmalloc(size);
+	*pool = n->next;
+	return n;
+}
+
+static void pool_put(struct sla_free_node **pool, void *p)
+{
+	struct sla_free_node *n = p;
+
+	n->next = *pool;
+	*pool = n;
+}
+
+static void pool_free(struct sla_free_node **pool)
+{
+	while (*pool) {
+		struct sla_free_node *n = *pool;
+
+		*pool = n->next;
+		free(n);
+	}
+}
+
+static void put_view(struct sla_state *st, struct sla_view *v)
 {
 	if (v->refs != &v->one)
 		free(v->refs);
-	free(v);
+	pool_put(&st->view_pool, v);
 }
 
 static void noop_free(void *p)
@@ -62,25 +100,28 @@ static void noop_free(void *p)
 
 void sla_state_free(struct sla_state *st)
 {
-	struct sla_block *b, *btmp;
-	struct sla_view *v, *vtmp;
+	struct sla_block *b;
 
 	if (!st)
 		return;
 	if (st->tree)
 		tdestroy(st->tree, noop_free);
-	HASH_ITER(hh, st->slice_views, v, vtmp) {
-		HASH_DELETE(hh, st->slice_views, v);
-		free_view(v);
+	/* every view is on exactly one block's list */
+	for (size_t i = 0; (b = sla_state_next_block(st, &i));) {
+		while (b->views) {
+			struct sla_view *v = b->views;
+
+			b->views = v->bnext;
+			put_view(st, v);
+		}
+		pool_put(&st->block_pool, b);
 	}
-	HASH_ITER(hh, st->owner_views, v, vtmp) {
-		HASH_DELETE(hh, st->owner_views, v);
-		free_view(v);
-	}
-	HASH_ITER(hh, st->blocks, b, btmp) {
-		HASH_DELETE(hh, st->blocks, b);
-		free(b);
-	}
+	pool_free(&st->view_pool);
+	pool_free(&st->block_pool);
+	sla_ptrmap_free(&st->blocks);
+	sla_ptrmap_free(&st->slice_views);
+	sla_ptrmap_free(&st->owner_views);
+	free(st->dirty);
 	free(st->freed);
 	for (size_t i = 0; i < st->nmods; i++) {
 		free(st->mods[i].path);
@@ -183,38 +224,52 @@ static void tree_add(struct sla_state *st, struct sla_block *b)
 
 static void enable_tree(struct sla_state *st)
 {
-	struct sla_block *b, *tmp;
+	struct sla_block *b;
 
 	st->tree_on = true;
-	HASH_ITER(hh, st->blocks, b, tmp)
+	for (size_t i = 0; (b = sla_state_next_block(st, &i));)
 		tree_add(st, b);
+}
+
+static bool block_eq(const void *item, const void *key)
+{
+	return ((const struct sla_block *)item)->addr == *(const uint64_t *)key;
+}
+
+static bool view_eq(const void *item, const void *key)
+{
+	const uint64_t *k = key, *v = ((const struct sla_view *)item)->key;
+
+	return v[0] == k[0] && v[1] == k[1] && v[2] == k[2];
+}
+
+static inline uint64_t view_hash(const uint64_t key[3])
+{
+	return sla_hash64(key[0] ^ sla_hash64(key[1] ^ sla_hash64(key[2])));
 }
 
 struct sla_block *sla_state_find_block(const struct sla_state *st, uint64_t addr)
 {
-	struct sla_block *b;
-
-	HASH_FIND(hh, st->blocks, &addr, sizeof(addr), b);
-	return b;
+	return sla_ptrmap_find(&st->blocks, sla_hash64(addr), block_eq, &addr);
 }
 
 struct sla_block *sla_state_add_block(struct sla_state *st, uint64_t addr, uint64_t size,
 				      uint32_t stack, uint64_t time)
 {
-	struct sla_block *b = sla_xmalloc(sizeof(*b));
+	struct sla_block *b = pool_get(&st->block_pool, sizeof(*b));
 
 	memset(b, 0, sizeof(*b));
 	b->addr = addr;
 	b->size = size;
 	b->stack = stack;
 	b->time = time;
-	HASH_ADD(hh, st->blocks, addr, sizeof(b->addr), b);
+	sla_ptrmap_insert(&st->blocks, sla_hash64(addr), b);
 	if (st->tree_on)
 		tree_add(st, b);
 	return b;
 }
 
-/* Unlinks a view from its block and its hash, then frees it. */
+/* Unlinks a view from its block and its map (if it is in one), then frees it. */
 static void drop_view(struct sla_state *st, struct sla_view *v)
 {
 	struct sla_block *b = v->block;
@@ -226,12 +281,12 @@ static void drop_view(struct sla_state *st, struct sla_view *v)
 	if (v->bnext)
 		v->bnext->bprev = v->bprev;
 	b->nviews--;
-	if (v->kind == SLA_VIEW_SLICE)
-		HASH_DELETE(hh, st->slice_views, v);
-	else
-		HASH_DELETE(hh, st->owner_views, v);
+	if (v->kind == SLA_VIEW_OWNER)
+		sla_ptrmap_remove(&st->owner_views, view_hash(v->key), v);
+	else if (b->indexed)
+		sla_ptrmap_remove(&st->slice_views, view_hash(v->key), v);
 	st->views_live -= v->count;
-	free_view(v);
+	put_view(st, v);
 }
 
 /* Marks a block whose views changed, for the retention peak scan. */
@@ -239,8 +294,8 @@ static inline void touch(struct sla_state *st, struct sla_block *b)
 {
 	if (st->track_dirty && !b->dirty) {
 		b->dirty = true;
-		b->dirty_next = st->dirty;
-		st->dirty = b;
+		sla_xgrow(&st->dirty, &st->dirty_cap, st->ndirty + 1, sizeof(*st->dirty));
+		st->dirty[st->ndirty++] = b->addr;
 	}
 }
 
@@ -251,16 +306,9 @@ void sla_state_remove_block(struct sla_state *st, struct sla_block *b)
 	st->retained_total -= b->counted;
 	if (st->tree_on)
 		tdelete(b, &st->tree, cmp_block_start);
-	HASH_DELETE(hh, st->blocks, b);
-	if (b->dirty) {
-		/* still on the dirty list: unlink it (rare, so a walk is fine) */
-		struct sla_block **pp = &st->dirty;
-
-		while (*pp != b)
-			pp = &(*pp)->dirty_next;
-		*pp = b->dirty_next;
-	}
-	free(b);
+	sla_ptrmap_remove(&st->blocks, sla_hash64(b->addr), b);
+	/* a dirty entry left behind finds no block, or a new one: both harmless */
+	pool_put(&st->block_pool, b);
 }
 
 struct sla_block *sla_state_block_containing(struct sla_state *st, uint64_t ptr)
@@ -278,10 +326,11 @@ struct sla_block *sla_state_block_containing(struct sla_state *st, uint64_t ptr)
 }
 
 /* Creates a view on b's list with one reference. */
-static struct sla_view *new_view(struct sla_block *b, enum sla_view_kind kind, uint64_t ptr,
-				 uint64_t len, uint32_t stack, uint64_t time)
+static struct sla_view *new_view(struct sla_state *st, struct sla_block *b,
+				 enum sla_view_kind kind, uint64_t ptr, uint64_t len, uint32_t stack,
+				 uint64_t time)
 {
-	struct sla_view *v = sla_xmalloc(sizeof(*v));
+	struct sla_view *v = pool_get(&st->view_pool, sizeof(*v));
 
 	memset(v, 0, sizeof(*v));
 	v->kind = kind;
@@ -300,17 +349,50 @@ static struct sla_view *new_view(struct sla_block *b, enum sla_view_kind kind, u
 	return v;
 }
 
+/*
+ * The slice view (ptr, len) of block b. A block with few views is searched
+ * along its list; past SLICE_SCAN_MAX views its slice views go into the
+ * slice_views map for good (a parser holding thousands of sub-slices of one
+ * buffer must not make every lookup linear).
+ */
+#define SLICE_SCAN_MAX 8
+
+static struct sla_view *find_slice(const struct sla_state *st, const struct sla_block *b,
+				   uint64_t ptr, uint64_t len)
+{
+	if (b->indexed) {
+		uint64_t key[3] = { b->addr, ptr, len };
+
+		return sla_ptrmap_find(&st->slice_views, view_hash(key), view_eq, key);
+	}
+	for (struct sla_view *v = b->views; v; v = v->bnext)
+		if (v->ptr == ptr && v->len == len && v->kind == SLA_VIEW_SLICE)
+			return v;
+	return NULL;
+}
+
+static void index_slices(struct sla_state *st, struct sla_block *b)
+{
+	b->indexed = true;
+	for (struct sla_view *v = b->views; v; v = v->bnext)
+		if (v->kind == SLA_VIEW_SLICE)
+			sla_ptrmap_insert(&st->slice_views, view_hash(v->key), v);
+}
+
 void sla_state_slice_add(struct sla_state *st, struct sla_block *b, uint64_t ptr, uint64_t len,
 			 uint32_t stack, uint64_t time)
 {
-	uint64_t key[3] = { b->addr, ptr, len };
-	struct sla_view *v;
+	struct sla_view *v = find_slice(st, b, ptr, len);
 
-	HASH_FIND(hh, st->slice_views, key, sizeof(key), v);
 	if (!v) {
-		v = new_view(b, SLA_VIEW_SLICE, ptr, len, stack, time);
-		memcpy(v->key, key, sizeof(key));
-		HASH_ADD(hh, st->slice_views, key, sizeof(v->key), v);
+		v = new_view(st, b, SLA_VIEW_SLICE, ptr, len, stack, time);
+		v->key[0] = b->addr;
+		v->key[1] = ptr;
+		v->key[2] = len;
+		if (b->indexed)
+			sla_ptrmap_insert(&st->slice_views, view_hash(v->key), v);
+		else if (b->nviews > SLICE_SCAN_MAX)
+			index_slices(st, b);
 	} else {
 		if (v->count == v->cap) {
 			size_t cap = v->cap;
@@ -332,13 +414,12 @@ void sla_state_slice_add(struct sla_state *st, struct sla_block *b, uint64_t ptr
 
 bool sla_state_slice_drop(struct sla_state *st, uint64_t block, uint64_t ptr, uint64_t len)
 {
-	uint64_t key[3] = { block, ptr, len };
-	struct sla_view *v;
+	struct sla_block *b = sla_state_find_block(st, block);
+	struct sla_view *v = b ? find_slice(st, b, ptr, len) : NULL;
 
-	HASH_FIND(hh, st->slice_views, key, sizeof(key), v);
 	if (!v)
 		return false;
-	touch(st, v->block);
+	touch(st, b);
 	if (v->count > 1) {
 		v->count--; /* LIFO: the most recent reference goes */
 		st->views_live--;
@@ -351,10 +432,8 @@ bool sla_state_slice_drop(struct sla_state *st, uint64_t block, uint64_t ptr, ui
 struct sla_view *sla_state_owner_find(const struct sla_state *st, uint64_t owner)
 {
 	uint64_t key[3] = { owner, 0, 0 };
-	struct sla_view *v;
 
-	HASH_FIND(hh, st->owner_views, key, sizeof(key), v);
-	return v;
+	return sla_ptrmap_find(&st->owner_views, view_hash(key), view_eq, key);
 }
 
 void sla_state_owner_set(struct sla_state *st, uint64_t owner, struct sla_block *b, uint64_t ptr,
@@ -366,9 +445,9 @@ void sla_state_owner_set(struct sla_state *st, uint64_t owner, struct sla_block 
 		touch(st, v->block);
 		drop_view(st, v);
 	}
-	v = new_view(b, SLA_VIEW_OWNER, ptr, len, stack, time);
+	v = new_view(st, b, SLA_VIEW_OWNER, ptr, len, stack, time);
 	v->key[0] = owner;
-	HASH_ADD(hh, st->owner_views, key, sizeof(v->key), v);
+	sla_ptrmap_insert(&st->owner_views, view_hash(v->key), v);
 	st->views_live++;
 	touch(st, b);
 }

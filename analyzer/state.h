@@ -3,8 +3,10 @@
  *
  * One struct sla_state per log. Dense ids (stacks) live in growable arrays,
  * sparse keys (block addresses, slice references, annotation owners) in
- * uthash tables. Memory is proportional to live blocks, live views, unique
+ * hash maps. Memory is proportional to live blocks, live views, unique
  * stacks and modules, never to the number of records.
+ *
+ * Tables by key are open-addressing hash maps (ptrmap.h: why not uthash).
  *
  * Views (DESIGN.md section 5):
  *   - a libslice reference is anonymous: views are keyed by (block, ptr, len)
@@ -27,8 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <uthash.h>
-
+#include "ptrmap.h"
 #include "reader.h"
 #include "symbolize.h"
 
@@ -87,7 +88,6 @@ struct sla_view {
 	struct sla_ref *refs;		 /* points to `one` while cap == 1 */
 	struct sla_ref one;
 	struct sla_view *bnext, *bprev;	 /* the block's view list */
-	UT_hash_handle hh;		 /* in slice_views or owner_views */
 };
 
 /* A live heap block. */
@@ -100,8 +100,7 @@ struct sla_block {
 	struct sla_view *views;	  /* list of them */
 	uint64_t counted;	  /* retained bytes counted in the running total (peak scan) */
 	bool dirty;		  /* on the dirty list (peak scan) */
-	struct sla_block *dirty_next;
-	UT_hash_handle hh;
+	bool indexed;		  /* its slice views are in st->slice_views (many views) */
 };
 
 /* Anomalies: counted and shown, never fatal. X-macro: name, description. */
@@ -132,6 +131,8 @@ const char *sla_anomaly_desc(enum sla_anomaly a);
 /* log2 of the slots remembering freed addresses (double-free detection). */
 #define SLA_FREED_BITS 16
 
+struct sla_free_node;
+
 /* Everything known about one log. */
 struct sla_state {
 	/* the process (PROCESS record) */
@@ -148,12 +149,13 @@ struct sla_state {
 	uint32_t gen; /* current module map generation */
 
 	/* live objects */
-	struct sla_block *blocks;      /* by addr */
-	struct sla_view *slice_views;  /* by {block, ptr, len} */
-	struct sla_view *owner_views;  /* by {owner} */
+	struct sla_ptrmap blocks;      /* struct sla_block by addr */
+	struct sla_ptrmap slice_views; /* struct sla_view by {block, ptr, len}, of indexed blocks */
+	struct sla_ptrmap owner_views; /* struct sla_view by {owner} */
 	uint64_t *freed;	       /* recently freed addresses, direct-mapped, 2^SLA_FREED_BITS */
 	void *tree;		       /* tsearch index of blocks by address, once enabled */
 	bool tree_on;
+	struct sla_free_node *block_pool, *view_pool; /* freed nodes for reuse (state.c) */
 
 	/* running figures */
 	uint64_t time_ns;	       /* time of the last record */
@@ -165,7 +167,8 @@ struct sla_state {
 
 	/* retention peak scan (only when track_dirty) */
 	bool track_dirty;
-	struct sla_block *dirty;       /* blocks whose views changed */
+	uint64_t *dirty;	       /* addresses of blocks whose views changed */
+	size_t ndirty, dirty_cap;
 	uint64_t retained_total;       /* sum of the blocks' `counted` */
 
 	/* the log itself */
@@ -188,6 +191,23 @@ void sla_state_add_module(struct sla_state *st, const struct sla_record *rec);
 
 /* The module of map generation `gen` whose PT_LOAD segment holds `ip`, or NULL. */
 const struct sla_mod *sla_state_find_module(const struct sla_state *st, uint32_t gen, uint64_t ip);
+
+/*
+ * Iterates the live blocks, in no particular order:
+ *	for (size_t i = 0; (b = sla_state_next_block(st, &i));)
+ */
+static inline struct sla_block *sla_state_next_block(const struct sla_state *st, size_t *i)
+{
+	size_t n = sla_ptrmap_size(&st->blocks);
+
+	while (*i < n) {
+		void *item = st->blocks.slots[(*i)++].item;
+
+		if (item)
+			return item;
+	}
+	return NULL;
+}
 
 /* Blocks. add() expects no live block at addr; remove() frees the block and its views. */
 struct sla_block *sla_state_find_block(const struct sla_state *st, uint64_t addr);

@@ -4,10 +4,10 @@
 
 void sla_tracker_collect(struct sla_results *res, struct sla_state *st, struct sla_stackset *set)
 {
-	struct sla_block *b, *tmp;
+	struct sla_block *b;
 	double peak_s = (double)st->peak_time_ns / 1e9;
 
-	HASH_ITER(hh, st->blocks, b, tmp) {
+	for (size_t i = 0; (b = sla_state_next_block(st, &i));) {
 		sla_results_add_group(&res->acc_leaks, sla_stackset_intern(set, st, b->stack),
 				      b->size, 1);
 		res->leak_bytes += b->size;

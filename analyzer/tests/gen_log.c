@@ -116,7 +116,8 @@ static void bench(FILE *f, uint64_t n)
 			lb_free_rec(&b, live[slot]);
 			done += 2;
 		}
-		live[slot] = 0x7f0000000000ull + ((seed >> 16) & 0xffffff0ull) * 16 + slot * 16;
+		/* unique per slot, alternating between two addresses like a reused heap */
+		live[slot] = 0x7f0000000000ull + slot * 0x4000 + (i / WINDOW % 2) * 0x2000;
 		if (i % 16 == 0)
 			lb_time(&b, t += 1000), done++;
 		lb_alloc(&b, live[slot], size, st);

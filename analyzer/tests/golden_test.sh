@@ -6,7 +6,8 @@
 # Regenerate after an intended change: gen_log golden golden.sllog, then the
 # three outputs with the commands below (run inside GOLDEN_DIR).
 set -u
-sliceleak=$1 gen_log=$2 dir=$3
+abs() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+sliceleak=$(abs "$1") gen_log=$(abs "$2") dir=$3
 pass=0 fail=0
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
