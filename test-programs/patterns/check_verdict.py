@@ -464,6 +464,8 @@ def analyzer_threshold_flags(analyzer):
         flags += ["--max-used-percent", "25"]
     if not flags:
         print("note: the analyzer has no threshold flags; relying on its defaults")
+    if "--top" in helptext:
+        flags += ["--top", "0"]  # every leak group and hot spot, not the first ten
     return flags
 
 

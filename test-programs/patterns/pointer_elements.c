@@ -99,8 +99,7 @@ static sl_slice keep_first_two(sl_slice foos, enum variant v)
 {
 	sl_slice two;
 
-	switch (v) {
-	case V_COPY:
+	if (v == V_COPY) {
 		two = sl_make(sizeof(struct foo), 2, 2);
 		if (!two.ptr)
 			pattern_die("sl_make");
@@ -109,16 +108,11 @@ static sl_slice keep_first_two(sl_slice foos, enum variant v)
 		/* What the garbage collector does once foos is unreachable. */
 		for (size_t i = 0; i < foos.len; i++)
 			sl_release(&foo_at(foos, i)->v);
-		break;
-	case V_RELEASE:
-		for (size_t i = 2; i < foos.len; i++)
-			sl_release(&foo_at(foos, i)->v); /* foos[i].v = nil */
-		two = sl_sub(foos, 0, 2);
-		break;
-	case V_LEAKY:
-	default:
+	} else {
+		if (v == V_RELEASE)
+			for (size_t i = 2; i < foos.len; i++)
+				sl_release(&foo_at(foos, i)->v); /* foos[i].v = nil */
 		two = sl_sub(foos, 0, 2); /* VIEW-SITE first-two */
-		break;
 	}
 	sl_release(&foos);
 	return two;
