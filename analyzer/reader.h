@@ -44,7 +44,7 @@
  *	sla_reader_close(&r);
  *
  * The fuzz harness uses sla_reader_init_mem() over its input buffer; the
- * unit tests build logs in memory with struct sla_writer (tests/logbuf.h).
+ * unit tests build logs in memory with struct logbuf (tests/logbuf.h).
  */
 #pragma once
 
