@@ -12,6 +12,7 @@
  */
 #include <dlfcn.h>
 #include <elf.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <link.h>
 #include <stdint.h>
@@ -34,6 +35,8 @@ static int checks, failures;
 				#cond);                                                   \
 		}                                                                         \
 	} while (0)
+
+#define CHECK_EQ(a, b) CHECK((a) == (b))
 
 /* ---- the code under inspection ----------------------------------------- */
 
@@ -211,6 +214,29 @@ static void check_bare(const struct sla_frame *f, const char *path, uint64_t bia
 	CHECK(f->file == NULL);
 	CHECK(f->line == 0);
 	CHECK(!f->inlined);
+}
+
+/*
+ * Every connect() of the process comes here (the executable's definition
+ * wins over libc's): a debuginfod query through libcurl would be counted,
+ * and refused without touching the network.
+ */
+static int connect_calls;
+
+/*
+ * Declared here, not from <sys/socket.h>: glibc's prototype uses a GNU
+ * transparent union that -Wpedantic will not let a definition match. The
+ * ABI is the same (int, pointer, 32-bit length).
+ */
+int connect(int fd, const void *addr, unsigned len);
+int connect(int fd, const void *addr, unsigned len)
+{
+	(void)fd;
+	(void)addr;
+	(void)len;
+	connect_calls++;
+	errno = ECONNREFUSED;
+	return -1;
 }
 
 /* ---- tests -------------------------------------------------------------- */
@@ -468,6 +494,41 @@ static void test_separate_debuginfo(const struct test_mod *libc)
 	sla_symbolizer_free(sym);
 }
 
+/*
+ * With DEBUGINFOD_URLS set, libdwfl's standard search asks the server for
+ * any file without local debug info (checked by hand with strace: it
+ * connects). The symbolizer must not: analysing a log in CI never goes to
+ * the network. libstdc++ has no local debug info here; a missing file has
+ * none either.
+ */
+static void test_no_debuginfod(void)
+{
+	struct sla_symbolizer *sym = sla_symbolizer_new(SLA_SYM_DWARF);
+	struct sla_frame f[8];
+	struct test_mod cxx;
+	void *lib = dlopen("libstdc++.so.6", RTLD_NOW);
+	void *fn = lib ? dlsym(lib, "_ZdlPv") : NULL;
+	struct sla_module missing = { .path = "/nonexistent/sliceleak-test/libgone.so",
+				      .bias = 0x7f0000000000ull,
+				      .build_id = (const uint8_t *)"\x01\x02\x03\x04",
+				      .build_id_len = 4 };
+
+	setenv("DEBUGINFOD_URLS", "http://127.0.0.1:9", 1);
+	connect_calls = 0;
+	CHECK(fn != NULL);
+	if (fn && find_module((uintptr_t)fn, NULL, &cxx)) {
+		struct sla_module cm = as_sla(&cxx);
+
+		CHECK(sla_symbolize(sym, &cm, (uint64_t)(uintptr_t)fn + 2, true, f, 8) >= 1);
+	}
+	CHECK(sla_symbolize(sym, &missing, missing.bias + 0x10, true, f, 8) == 1);
+	CHECK_EQ(connect_calls, 0);
+	unsetenv("DEBUGINFOD_URLS");
+	if (lib)
+		dlclose(lib);
+	sla_symbolizer_free(sym);
+}
+
 /* Symbolizes 1000 addresses spread over m's code, twice; prints both times. */
 static void time_module(const char *what, const struct test_mod *m)
 {
@@ -507,6 +568,7 @@ int main(void)
 	test_inlined(&self);
 	test_demangle(&self);
 	test_fallbacks(&self);
+	test_no_debuginfod();
 	time_module("test binary", &self);
 	if (find_module(0, "libc.so", &libc)) {
 		test_separate_debuginfo(&libc);
