@@ -487,7 +487,8 @@ def run_under_shim(verdict, args, cmd, tmpdir):
         print("  without: %r\n  with:    %r" % (plain.stdout[:300], traced.stdout[:300]))
     if traced.stderr:
         sys.stdout.write("stderr under the shim:\n" + traced.stderr.decode(errors="replace"))
-    return sorted(glob.glob(os.path.join(tmpdir, "*.sllog")))
+    # An exec'd image writes NAME.sllog.1 beside NAME.sllog: take every log.
+    return sorted(glob.glob(os.path.join(tmpdir, "*.sllog*")))
 
 
 def main(argv):
