@@ -147,9 +147,16 @@ static bool open_log(void)
 	return true;
 }
 
+/*
+ * fork() from a signal handler that interrupted this very thread inside
+ * the shim (guard already set) must not take the lock this thread may
+ * hold: then the parent goes on untouched and the child stops tracking.
+ */
 static void fork_prepare(void)
 {
 	fork_entered = slp_guard_enter();
+	if (!fork_entered)
+		return;
 	pthread_mutex_lock(&slp_st.lock);
 	if (slp_on())
 		slp_writer_flush();
@@ -157,9 +164,10 @@ static void fork_prepare(void)
 
 static void fork_parent(void)
 {
+	if (!fork_entered)
+		return;
 	pthread_mutex_unlock(&slp_st.lock);
-	if (fork_entered)
-		slp_guard_leave();
+	slp_guard_leave();
 }
 
 /*
@@ -168,17 +176,23 @@ static void fork_parent(void)
  */
 static void fork_child(void)
 {
-	pthread_mutex_init(&slp_st.lock, NULL);
 	slp_tid = 0;
 	slp_st.pid = getpid();
+	if (!fork_entered) {
+		/* the interrupted code may still append: give it nowhere to write */
+		atomic_store(&slp_st.phase, SLP_PHASE_OFF);
+		slp_writer_close();
+		slp_writer_drop_buffer();
+		return;
+	}
+	pthread_mutex_init(&slp_st.lock, NULL);
 	if (slp_on()) {
 		slp_writer_drop_buffer(); /* the parent writes those events, not us */
 		slp_writer_close();	  /* our copy shares the parent's file offset */
 		if (!slp_opt.follow_fork || !open_log())
 			atomic_store(&slp_st.phase, SLP_PHASE_OFF);
 	}
-	if (fork_entered)
-		slp_guard_leave();
+	slp_guard_leave();
 }
 
 static void atexit_handler(void)
@@ -241,13 +255,19 @@ bool slp_ensure_started(void)
 	return idle == SLP_PHASE_ON;
 }
 
-/* Writes END and flushes; later events are not recorded. Idempotent. */
+/*
+ * Writes END and flushes; later events are not recorded. Idempotent.
+ * Context: any thread. Not from a signal handler that interrupted this
+ * thread inside the shim (exit or _exit in a handler): that thread may
+ * hold the lock, so the log is left as it is (truncated).
+ */
 void slp_fini(void)
 {
-	bool entered = slp_guard_enter();
 	bool was_on = false;
 	uint8_t *p;
 
+	if (!slp_guard_enter())
+		return;
 	pthread_mutex_lock(&slp_st.lock);
 	if (slp_on()) {
 		was_on = true;
@@ -265,8 +285,7 @@ void slp_fini(void)
 	pthread_mutex_unlock(&slp_st.lock);
 	if (was_on)
 		say_where();
-	if (entered)
-		slp_guard_leave();
+	slp_guard_leave();
 }
 
 void slp_disable_locked(void)

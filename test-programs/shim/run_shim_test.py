@@ -432,6 +432,16 @@ def t_signal_malloc(ctx):
     check(sum(r['kind'] == 'ALLOC' for r in recs) > 1000, 'too few events')
 
 
+def t_signal_exit(ctx):
+    cmd = [ctx.prog('signal_malloc'), 'exit']
+    rc0, out0, _, _ = ctx.run(cmd, shim=False, timeout=60)
+    rc1, out1, err1, logs = ctx.run(cmd, timeout=60)
+    check(rc0 == rc1 == 3 and out0 == out1, 'exit %d/%d: %s' % (rc0, rc1, err1[-500:]))
+    check(len(logs) == 1, 'logs: %s' % logs)
+    recs, summary = ctx.dump(logs[0])
+    check(not replay(recs), 'anomalies in the log')
+
+
 def t_early_calloc(ctx):
     rc, out, err, logs = ctx.run([ctx.prog('early_calloc')])
     check(rc == 0, 'exit %d %s' % (rc, err))
@@ -593,7 +603,7 @@ def t_atsecure(ctx):
 
 def t_bytes_per_event(ctx):
     """Measures: bytes of log per event and time, microbenchmark and a real program."""
-    n = 1000000
+    n = 300000
     t0 = time.monotonic()
     rc, _, _, _ = ctx.run([ctx.prog('alloc_bench'), str(n)], shim=False)
     plain = time.monotonic() - t0

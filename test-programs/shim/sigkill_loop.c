@@ -1,13 +1,14 @@
 /*
- * sigkill_loop.c - allocates forever; prints "ready" once it has made
- * enough events to fill the shim's buffer several times, then keeps going
- * until the test kills it with SIGKILL.
+ * sigkill_loop.c - allocates; prints "ready" once it has made enough
+ * events to fill the shim's buffer several times, then waits (with events
+ * still unflushed in the buffer) until the test kills it with SIGKILL.
  *
  * Expected under the shim: the log reads cleanly up to its last flushed
  * record and is reported truncated (no END), with many records.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 int main(void)
 {
@@ -21,6 +22,8 @@ int main(void)
 		if (i == 200000) {
 			printf("ready\n");
 			fflush(stdout);
+			for (;;)
+				pause();
 		}
 	}
 }
