@@ -18,7 +18,8 @@
  * EXPECT leaky: findings=1
  * EXPECT leaky: finding blocks=count views=count used_bytes=count*2*8 \
  *	block_bytes~count*jobs*8 retained_bytes~count*(jobs-2)*8 \
- *	view_function=batch_head view_site=head alloc_function=receive_batch
+ *	view_function=batch_head view_site=head alloc_function=receive_batch \
+ *	alloc_site=batch
  * EXPECT leaky: leak function=receive_batch blocks=count bytes~count*jobs*8
  * EXPECT append: findings=0
  * EXPECT append: leak function=receive_batch blocks=0

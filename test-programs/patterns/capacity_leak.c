@@ -23,12 +23,12 @@
  * EXPECT leaky: finding blocks=min(count,1000) views=min(count,1000) \
  *	used_bytes=min(count,1000)*5 block_bytes~min(count,1000)*size \
  *	retained_bytes~min(count,1000)*(size-5) \
- *	view_function=message_type view_site=prefix alloc_function=receive_message
+ *	view_function=message_type view_site=prefix alloc_function=receive_message alloc_site=message
  * EXPECT full-slice-expr: finding blocks=min(count,1000) views=min(count,1000) \
  *	used_bytes=min(count,1000)*5 block_bytes~min(count,1000)*size \
  *	retained_bytes~min(count,1000)*(size-5) \
  *	view_function=message_type_full_slice view_site=full-slice \
- *	alloc_function=receive_message
+ *	alloc_function=receive_message alloc_site=message
  * EXPECT leaky,full-slice-expr: leak function=receive_message \
  *	blocks=min(count,1000) bytes~min(count,1000)*size
  * EXPECT copy: findings=0

@@ -15,7 +15,8 @@
  * EXPECT leaky: findings=1
  * EXPECT leaky: finding blocks=count views=count used_bytes=count*50 \
  *	block_bytes~count*size retained_bytes~count*(size-50) \
- *	view_function=first_trace_id view_site=trace-id alloc_function=read_chunk
+ *	view_function=first_trace_id view_site=trace-id alloc_function=read_chunk \
+ *	alloc_site=chunk
  * EXPECT leaky: leak function=read_chunk blocks=count bytes~count*size
  * EXPECT clone: findings=0
  * EXPECT clone: leak function=read_chunk blocks=0

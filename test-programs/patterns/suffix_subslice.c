@@ -15,7 +15,8 @@
  * EXPECT leaky: findings=1
  * EXPECT leaky: finding blocks=count views=count used_bytes=count*30*8 \
  *	block_bytes~count*samples*8 retained_bytes~count*(samples-30)*8 \
- *	view_function=keep_recent view_site=suffix alloc_function=read_batch
+ *	view_function=keep_recent view_site=suffix alloc_function=read_batch \
+ *	alloc_site=batch
  * EXPECT leaky: leak function=read_batch blocks=count bytes~count*samples*8
  * EXPECT copy: findings=0
  * EXPECT copy: leak function=read_batch blocks=0

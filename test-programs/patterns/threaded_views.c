@@ -24,7 +24,8 @@
  *	used_bytes=readers*((packets+keep-1)//keep)*header \
  *	block_bytes~readers*((packets+keep-1)//keep)*size \
  *	retained_bytes~readers*((packets+keep-1)//keep)*(size-header) \
- *	view_function=packet_header view_site=header alloc_function=receive_packet
+ *	view_function=packet_header view_site=header alloc_function=receive_packet \
+ *	alloc_site=packet
  * EXPECT leaky: leak function=receive_packet blocks=readers*((packets+keep-1)//keep)
  * EXPECT copy: findings=0
  * EXPECT copy: leak function=receive_packet blocks=0
