@@ -29,7 +29,7 @@
  * for a PIE and for a shared library, with and without the shim.)
  *
  * Define SLICELEAK_NO_ANNOTATIONS before including this header to compile
- * the macros to nothing. Call the macros, not the functions: a direct call
+ * the macros to nothing (arguments evaluated and discarded). Call the macros, not the functions: a direct call
  * of an absent weak function jumps to address 0.
  */
 #pragma once
@@ -40,8 +40,20 @@
 extern "C" {
 #endif
 
-void sliceleak_view_acquire(const void *owner, const void *ptr, size_t len) __attribute__((weak));
-void sliceleak_view_release(const void *owner) __attribute__((weak));
+/*
+ * The pointers are keys and addresses, never read: saying so keeps gcc's
+ * -Wmaybe-uninitialized quiet when a view of a not-yet-filled buffer is
+ * declared (clang has no such attribute and no such warning).
+ */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+#define SLICELEAK_NOT_READ_(...) __attribute__((access(none, __VA_ARGS__)))
+#else
+#define SLICELEAK_NOT_READ_(...)
+#endif
+
+void sliceleak_view_acquire(const void *owner, const void *ptr, size_t len) __attribute__((weak))
+SLICELEAK_NOT_READ_(1) SLICELEAK_NOT_READ_(2);
+void sliceleak_view_release(const void *owner) __attribute__((weak)) SLICELEAK_NOT_READ_(1);
 void sliceleak_snapshot(const char *label) __attribute__((weak));
 
 #ifdef __cplusplus
@@ -49,9 +61,10 @@ void sliceleak_snapshot(const char *label) __attribute__((weak));
 #endif
 
 #ifdef SLICELEAK_NO_ANNOTATIONS
-#define SLICELEAK_VIEW_ACQUIRE(owner, ptr, len) ((void)0)
-#define SLICELEAK_VIEW_RELEASE(owner) ((void)0)
-#define SLICELEAK_SNAPSHOT(label) ((void)0)
+/* The arguments still count as used (no unused-variable warnings). */
+#define SLICELEAK_VIEW_ACQUIRE(owner, ptr, len) ((void)(owner), (void)(ptr), (void)(len))
+#define SLICELEAK_VIEW_RELEASE(owner) ((void)(owner))
+#define SLICELEAK_SNAPSHOT(label) ((void)(label))
 #else
 #define SLICELEAK_VIEW_ACQUIRE(owner, ptr, len)                                          \
 	(__builtin_expect(sliceleak_view_acquire != NULL, 0) ?                           \

@@ -289,6 +289,22 @@ def t_annotate(ctx):
             check(prev['kind'] == 'TIME', 'SNAPSHOT not preceded by TIME')
 
 
+def t_annotate_header(ctx):
+    for exe, shim, want in (('annotate_header', False, b'views=0\n'),
+                            ('annotate_header_off', True, b'views=0\n'),
+                            ('annotate_header', True, b'views=1\n')):
+        rc, out, err, logs = ctx.run([ctx.prog(exe)], shim=shim)
+        check(rc == 0 and out == want, '%s (shim=%s): exit %d, %r' % (exe, shim, rc, out))
+        if shim:
+            recs = ctx.complete(logs[0])
+            acq = [r for r in recs if r['kind'] == 'VIEW_ACQUIRE']
+            rel = [r for r in recs if r['kind'] == 'VIEW_RELEASE']
+            n = 1 if want == b'views=1\n' else 0
+            check(len(acq) == n and len(rel) == n, '%s: %d acquire, %d release records'
+                  % (exe, len(acq), len(rel)))
+            check(not acq or acq[0]['len'] == '64', 'wrong view length')
+
+
 def threaded(ctx, name):
     logs, _ = same_behaviour(ctx, [ctx.prog(name)])
     recs = all_complete(ctx, logs)[0]
