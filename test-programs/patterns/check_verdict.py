@@ -8,7 +8,8 @@ Usage:
       exit status are the same, runs `EXE report --format json` on the log(s)
       and compares the report with the EXPECT lines of SRC for VARIANT.
   check_verdict.py --source SRC --report JSON -- PROG VARIANT [N...]
-      Compares an existing report only (the checker's own tests use this).
+      Compares an existing report only (the checker's own tests use this),
+      with the EXPECT lines of the report's evaluation point ("at").
 
 The header language (in the source's comments; a leading " * " is stripped,
 a trailing backslash joins the next line):
@@ -18,6 +19,8 @@ a trailing backslash joins the next line):
   DEFINE: foo=40                    constants of the program (a sizeof the
                                     program _Static_asserts)
   EXPECT leaky,copy: CLAUSE         checked for the variants listed (* = all)
+  EXPECT leaky: @peak CLAUSE        checked on `report --at peak` (@LABEL: at the
+                                    sliceleak_snapshot(LABEL)); no @: at the end
   PENDING leaky: TEXT               stated, not checkable yet: printed only
   ... /* VIEW-SITE tag */           marks the line of the call creating the
   ... /* ALLOC-SITE tag */          kept view (the allocation); EXPECT clauses
@@ -148,7 +151,12 @@ def parse_header(text):
         elif key.startswith("EXPECT ") or key.startswith("PENDING "):
             variants = [v.strip() for v in key.split(None, 1)[1].split(",")]
             if key.startswith("EXPECT "):
-                spec["expect"].append((variants, parse_clause(rest), rest))
+                at = "end"
+                if rest.startswith("@"):
+                    at, _, rest = rest[1:].partition(" ")
+                    if not at:
+                        raise HeaderError("empty @ in %r" % line)
+                spec["expect"].append((variants, at, parse_clause(rest), rest))
             else:
                 spec["pending"].append((variants, rest))
     for lineno, raw in enumerate(text.splitlines(), 1):
@@ -165,7 +173,7 @@ def lint_spec(spec):
     PARAMS and names only sites that are marked; returns the variants named."""
     env = bind_params(spec, [])
     variants = set()
-    for names_of_variants, (kind, checks), clause in spec["expect"]:
+    for names_of_variants, _, (kind, checks), clause in spec["expect"]:
         variants.update(names_of_variants)
         names, _ = split_checks(checks, env)
         for key, marker in (("view_site", "VIEW-SITE"), ("alloc_site", "ALLOC-SITE")):
@@ -415,14 +423,23 @@ def check_report_shape(verdict, report):
                                                                total))
 
 
-def check_report(report, spec, variant, env, source_name, out=sys.stdout):
-    """Compares a parsed report with the spec's EXPECT lines for variant."""
+def report_points(spec, variant):
+    """The --at values the variant's EXPECT lines need ("end" first)."""
+    points = {at for v, at, _, _ in spec["expect"] if applies(v, variant)}
+    return sorted(points, key=lambda at: (at != "end", at))
+
+
+def check_report(report, spec, variant, env, source_name, out=sys.stdout, at=None):
+    """Compares a parsed report with the spec's EXPECT lines for variant that
+    speak of the report's evaluation point (at, else the report's "at")."""
     verdict = Verdict(out)
+    at = at or report.get("at", "end")
+    verdict.check(report.get("at") == at, "evaluated at %r (%r)" % (at, report.get("at")))
     check_report_shape(verdict, report)
-    for variants, (kind, checks), clause in spec["expect"]:
-        if not applies(variants, variant):
+    for variants, clause_at, (kind, checks), clause in spec["expect"]:
+        if not applies(variants, variant) or clause_at != at:
             continue
-        print("--    EXPECT %s" % clause, file=out)
+        print("--    EXPECT %s%s" % ("" if at == "end" else "@%s " % at, clause), file=out)
         names, numbers = split_checks(checks, env)
         if kind == "findings":
             for _, op, value in numbers:
@@ -491,6 +508,27 @@ def run_under_shim(verdict, args, cmd, tmpdir):
     return sorted(glob.glob(os.path.join(tmpdir, "*.sllog*")))
 
 
+def analyse(verdict, args, spec, variant, env, source_name, tmpdir, logs, flags, at):
+    """Runs `sliceleak report --format json --at AT` and checks its report."""
+    rep = run([args.analyzer, "report", "--format", "json", "--at", at] + flags + logs)
+    if rep.stderr:
+        sys.stdout.write(rep.stderr.decode(errors="replace"))
+    if not verdict.check(rep.returncode == 0, "analyzer --at %s exit status 0 (%d)"
+                         % (at, rep.returncode)):
+        return
+    try:
+        report = json.loads(rep.stdout)
+    except ValueError as e:
+        verdict.check(False, "the analyzer's output is JSON (%s)" % e)
+        return
+    if args.keep:
+        with open(os.path.join(tmpdir, "report.%s.json" % at), "wb") as f:
+            f.write(rep.stdout)
+    sub = check_report(report, spec, variant, env, source_name, at=at)
+    verdict.passed += sub.passed
+    verdict.failed += sub.failed
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--source", required=True, help="the program's source file")
@@ -510,7 +548,7 @@ def main(argv):
     lint_spec(spec)
     variant, numbers = cmd[1], cmd[2:]
     env = bind_params(spec, numbers)
-    if not any(applies(v, variant) for v, _, _ in spec["expect"]):
+    if not any(applies(v, variant) for v, _, _, _ in spec["expect"]):
         raise HeaderError("no EXPECT line for variant %r" % variant)
     source_name = os.path.basename(args.source)
     print("== %s (%s)" % (" ".join(cmd), ", ".join("%s=%d" % kv for kv in sorted(env.items()))))
@@ -523,24 +561,9 @@ def main(argv):
         verdict = Verdict()
         logs = run_under_shim(verdict, args, cmd, tmpdir)
         if verdict.check(len(logs) >= 1, "log written (%d)" % len(logs)):
-            rep = run([args.analyzer, "report", "--format", "json"]
-                      + analyzer_threshold_flags(args.analyzer) + logs)
-            if rep.stderr:
-                sys.stdout.write(rep.stderr.decode(errors="replace"))
-            report = None
-            if verdict.check(rep.returncode == 0, "analyzer exit status 0 (%d)"
-                             % rep.returncode):
-                try:
-                    report = json.loads(rep.stdout)
-                except ValueError as e:
-                    verdict.check(False, "the analyzer's output is JSON (%s)" % e)
-            if report is not None:
-                if args.keep:
-                    with open(os.path.join(tmpdir, "report.json"), "wb") as f:
-                        f.write(rep.stdout)
-                sub = check_report(report, spec, variant, env, source_name)
-                verdict.passed += sub.passed
-                verdict.failed += sub.failed
+            flags = analyzer_threshold_flags(args.analyzer)
+            for at in report_points(spec, variant):
+                analyse(verdict, args, spec, variant, env, source_name, tmpdir, logs, flags, at)
         if args.keep or verdict.failed:
             print("logs kept in %s" % tmpdir)
         else:

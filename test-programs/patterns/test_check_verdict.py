@@ -46,7 +46,7 @@ class HeaderTests(unittest.TestCase):
 
     def test_continuation_lines_are_joined(self):
         spec = cv.parse_header(SAMPLE_SOURCE)
-        finding = [c for _, (kind, c), _ in spec["expect"] if kind == "finding"][0]
+        finding = [c for _, _, (kind, c), _ in spec["expect"] if kind == "finding"][0]
         keys = [k for k, _, _ in finding]
         self.assertIn("alloc_site", keys)  # on the third physical line
         self.assertIn(("block_bytes", "~", "count*size"), finding)
@@ -187,8 +187,11 @@ class ReportTests(unittest.TestCase):
         self.assertFails(self.mutated(wrong), needle="retained = block - used")
 
     def test_view_site_line(self):
+        line = cv.parse_header(SAMPLE_SOURCE)["sites"][("VIEW-SITE", "prefix")]
+        self.assertEqual(SAMPLE_REPORT["findings"][0]["view_stack"][0]["line"], line)
+
         def off_by_one(r):
-            r["findings"][0]["view_stack"][0]["line"] = 30
+            r["findings"][0]["view_stack"][0]["line"] = line + 1
         self.assertFails(self.mutated(off_by_one), needle="view site")
 
     def test_view_site_file(self):
@@ -233,6 +236,26 @@ class ReportTests(unittest.TestCase):
         def drop(r):
             del r["findings"][0]["views"]
         self.assertFails(self.mutated(drop), needle="no field 'views'")
+
+    def test_evaluation_points(self):
+        # The sample is an "at end" report: the @peak clause is not checked...
+        spec = cv.parse_header(SAMPLE_SOURCE)
+        self.assertEqual(cv.report_points(spec, "leaky"), ["end", "peak"])
+        self.assertEqual(cv.report_points(spec, "copy"), ["end"])
+        # ...but the same figures at the peak are one block short of it.
+        def at_peak(r):
+            r["at"] = "peak"
+        v, text = verdict_of(self.mutated(at_peak))
+        self.assertEqual(v.failed, 1, text)
+        self.assertIn("@peak finding", text)
+        self.assertNotIn("EXPECT findings=1", text)
+
+    def test_evaluation_point_must_be_the_one_asked(self):
+        spec = cv.parse_header(SAMPLE_SOURCE)
+        env = cv.bind_params(spec, ["4", "4096"])
+        v = cv.check_report(SAMPLE_REPORT, spec, "leaky", env, "sample.c", out=io.StringIO(),
+                            at="peak")
+        self.assertGreater(v.failed, 0)
 
     def test_main_compares_a_report_file(self):
         src = os.path.join(HERE, "testdata", "sample.c")
