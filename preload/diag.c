@@ -76,13 +76,16 @@ static size_t vformat(char *buf, size_t size, const char *fmt, va_list ap)
 		case 'd': {
 			long long v = lng ? va_arg(ap, long) : va_arg(ap, int);
 
-			out_num(&o, v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v, 10,
-				v < 0);
+			unsigned long long mag = v < 0 ? 0ull - (unsigned long long)v :
+							 (unsigned long long)v;
+
+			out_num(&o, mag, 10, v < 0);
 			break;
 		}
 		case 'u':
 		case 'x': {
-			unsigned long long v = lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned);
+			unsigned long long v = lng ? va_arg(ap, unsigned long) :
+						     va_arg(ap, unsigned);
 
 			out_num(&o, v, *f == 'x' ? 16 : 10, false);
 			break;

@@ -40,7 +40,8 @@ static SLP_COLD void resolve_slice(void)
 	bool ok = slp_resolve_next(&real.make, "sl_make") &&
 		  slp_resolve_next(&real.from, "sl_from") &&
 		  slp_resolve_next(&real.from_str, "sl_from_str") &&
-		  slp_resolve_next(&real.sub, "sl_sub") && slp_resolve_next(&real.sub3, "sl_sub3") &&
+		  slp_resolve_next(&real.sub, "sl_sub") &&
+		  slp_resolve_next(&real.sub3, "sl_sub3") &&
 		  slp_resolve_next(&real.retain, "sl_retain") &&
 		  slp_resolve_next(&real.release, "sl_release") &&
 		  slp_resolve_next(&real.append, "sl_append") &&

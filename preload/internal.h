@@ -64,7 +64,8 @@ void slp_options_print_help(void);
  */
 void slp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Formats into buf (always NUL-terminated); returns the length. */
-size_t slp_format(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+size_t slp_format(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 _Noreturn void slp_die(const char *msg);
 
 /* ---- bootstrap.c ----------------------------------------------------- */
@@ -139,6 +140,7 @@ struct slp_writer {
 	uint64_t tid;	     /* THREAD context of the last record */
 	uint64_t time_ns;    /* TIME context of the last record */
 	uint64_t records;    /* records written, for END */
+	uint64_t flush_due;  /* time_ns at which a non-empty buffer goes out anyway */
 	char path[PATH_MAX]; /* absolute path of the log */
 };
 

@@ -94,8 +94,8 @@ static void set_one(const char *s, size_t n)
 			break;
 		}
 		if (!ok)
-			slp_warn("SLICELEAK_OPTIONS: bad value for '%s', ignored (help=1 lists options)",
-				 d->name);
+			slp_warn("SLICELEAK_OPTIONS: bad value for '%s', ignored "
+				 "(help=1 lists options)", d->name);
 		return;
 	}
 	{

@@ -258,7 +258,7 @@ void slp_record_snapshot(const char *label)
 		now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 		now = now > slp_st.start_mono_ns ? now - slp_st.start_mono_ns : 0;
 		if (now <= slp_st.w.time_ns)
-			now = slp_st.w.time_ns + 1; /* strictly after: "preceded by a TIME record" */
+			now = slp_st.w.time_ns + 1; /* "preceded by a TIME record" */
 		stack = slp_stacks_intern(&t);
 		slp_writer_context(slp_current_tid(), now); /* TIME right before SNAPSHOT */
 		r = slp_rec_begin(SLF_REC_SNAPSHOT, 2 * SLF_MAX_UV_LEN + n);

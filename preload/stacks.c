@@ -62,8 +62,9 @@ static bool grow_edges(void)
 
 		if (!old->ip)
 			continue;
-		for (j = edge_slot(old->parent, old->ip) & (slots - 1); e[j].ip; j = (j + 1) & (slots - 1))
-			;
+		j = edge_slot(old->parent, old->ip) & (slots - 1);
+		while (e[j].ip)
+			j = (j + 1) & (slots - 1);
 		e[j] = *old;
 	}
 	if (s->edges)
@@ -110,7 +111,8 @@ static uint32_t edge_intern(uint32_t parent, uint64_t ip, bool *map_checked)
 
 	if (SLP_UNLIKELY(!s->edges || s->edges_used * 2 >= s->edges_mask + 1) && !grow_edges())
 		return 0;
-	for (j = edge_slot(parent, ip) & s->edges_mask; s->edges[j].ip; j = (j + 1) & s->edges_mask) {
+	for (j = edge_slot(parent, ip) & s->edges_mask; s->edges[j].ip;
+	     j = (j + 1) & s->edges_mask) {
 		if (s->edges[j].ip == ip && s->edges[j].parent == parent)
 			return s->edges[j].id;
 	}

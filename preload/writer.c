@@ -4,7 +4,8 @@
  * One buffer and one ordered stream for the whole process: every record is
  * appended under slp_st.lock, so the file order is the order in which the
  * events were serialised (format.h, "Order"). The buffer goes out with
- * write(2) when full, at snapshots, at fork and at exit; a record is never
+ * write(2) when full, at snapshots, at fork, at exit and when flush_ms
+ * passed since the last flush (checked when the clock ticks); a record is never
  * split between two writes, so a killed process leaves whole records up to
  * its last flush.
  *
@@ -110,7 +111,8 @@ int slp_writer_open(void)
 	w->ino = sb.st_ino;
 	if (!w->buf) {
 		size_t size = slp_opt.buffer_kib * 1024;
-		void *buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void *buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				 -1, 0);
 
 		if (buf == MAP_FAILED) {
 			close(fd);
@@ -127,6 +129,7 @@ int slp_writer_open(void)
 	w->tid = 0;
 	w->time_ns = 0;
 	w->records = 0;
+	w->flush_due = slp_opt.flush_ms * 1000000u;
 	return 0;
 }
 
@@ -277,6 +280,14 @@ void slp_writer_context(uint32_t tid, uint64_t now_ns)
 		w->tid = tid;
 	}
 	if (now_ns > w->time_ns) {
+		/*
+		 * A quiet process (a server between requests) must not keep
+		 * minutes of events in memory, where SIGKILL would lose them.
+		 */
+		if (SLP_UNLIKELY(now_ns >= w->flush_due) && slp_opt.flush_ms) {
+			slp_writer_flush();
+			w->flush_due = now_ns + slp_opt.flush_ms * 1000000u;
+		}
 		p = slp_rec_begin(SLF_REC_TIME, SLF_MAX_UV_LEN);
 		slp_rec_end(slp_put_uv(p, now_ns));
 		w->time_ns = now_ns;

@@ -29,8 +29,9 @@
  * for a PIE and for a shared library, with and without the shim.)
  *
  * Define SLICELEAK_NO_ANNOTATIONS before including this header to compile
- * the macros to nothing (arguments evaluated and discarded). Call the macros, not the functions: a direct call
- * of an absent weak function jumps to address 0.
+ * the macros to nothing (arguments evaluated and discarded). Call the
+ * macros, not the functions: a direct call of an absent weak function
+ * jumps to address 0.
  */
 #pragma once
 

@@ -33,7 +33,9 @@ int main()
 		std::ostringstream key;
 		key << "key-" << (i % 97);
 		index[key.str()].push_back(i);
-		owned.push_back(std::make_unique<std::string>(key.str() + std::string(i % 50, 'x')));
+		std::string padded = key.str() + std::string(i % 50, 'x');
+
+		owned.push_back(std::make_unique<std::string>(padded));
 	}
 	std::thread t([&] {
 		for (auto &kv : index)

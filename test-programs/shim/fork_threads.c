@@ -55,7 +55,8 @@ int main(void)
 			free(escape(malloc(4321)));
 			exit(0);
 		}
-		if (waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		if (waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0)
 			ok++;
 	}
 	atomic_store(&stop, true);

@@ -402,11 +402,12 @@ def t_dlopen_loop(ctx):
     check(hits == 50, '%d plugin ALLOCs, expected 50' % hits)
 
 
-def t_sigkill(ctx):
+def killed_log(ctx, args):
+    """Runs sigkill_loop ARGS until it says ready, SIGKILLs it, dumps its log."""
     logdir = tempfile.mkdtemp(dir=ctx.tmp)
     env = dict(os.environ, LD_PRELOAD=ctx.shim,
                SLICELEAK_OPTIONS='output=' + os.path.join(logdir, 'k.%p.sllog'))
-    p = subprocess.Popen([ctx.prog('sigkill_loop')], env=env, stdout=subprocess.PIPE)
+    p = subprocess.Popen([ctx.prog('sigkill_loop')] + args, env=env, stdout=subprocess.PIPE)
     line = p.stdout.readline()
     check(line == b'ready\n', 'no ready line')
     time.sleep(0.1)
@@ -417,8 +418,19 @@ def t_sigkill(ctx):
     recs, summary = ctx.dump(os.path.join(logdir, logs[0]))
     check(summary.get('end') == 'no' and summary.get('truncated') == 'yes',
           'a killed process must leave a truncated log: %s' % summary)
+    return recs
+
+
+def t_sigkill(ctx):
+    recs = killed_log(ctx, [])
     check(len(recs) > 100000, 'only %d records before the kill' % len(recs))
     check(not replay(recs), 'anomalies in the flushed part')
+
+
+def t_sigkill_idle(ctx):
+    recs = killed_log(ctx, ['slow'])
+    n = sum(r['kind'] == 'ALLOC' and r['size'] == '777' for r in recs)
+    check(n == 100, '%d of the 100 ALLOCs made 1.5 s before the kill are on disk' % n)
 
 
 def t_close_fds(ctx):
