@@ -137,6 +137,10 @@ uint32_t sla_stackset_intern(struct sla_stackset *set, struct sla_state *st, uin
 			put_key(set, &len, &n->ip, sizeof(n->ip));
 		}
 	}
+	if (len == 0) {
+		c = set->by_gid[0]; /* every frame trimmed: the empty stack */
+		goto out_cache;
+	}
 	HASH_FIND(hh, set->by_key, set->buf, len, c);
 	if (!c) {
 		c = sla_xcalloc(1, sizeof(*c));
@@ -150,6 +154,7 @@ uint32_t sla_stackset_intern(struct sla_stackset *set, struct sla_state *st, uin
 		sla_xgrow(&set->by_gid, &set->gid_cap, set->ngid + 1, sizeof(*set->by_gid));
 		set->by_gid[set->ngid++] = c;
 	}
+out_cache:
 	if (id >= pl->cap) {
 		size_t old = pl->cap;
 

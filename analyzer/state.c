@@ -161,11 +161,13 @@ void sla_state_add_module(struct sla_state *st, const struct sla_record *rec)
 	memset(m, 0, sizeof(*m));
 	m->path = sla_xstrndup(rec->module.path.ptr, rec->module.path.len);
 	m->build_id = sla_xmalloc(rec->module.build_id.len);
-	memcpy(m->build_id, rec->module.build_id.ptr, rec->module.build_id.len);
+	if (rec->module.build_id.len) /* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(m->build_id, rec->module.build_id.ptr, rec->module.build_id.len);
 	m->gen = st->gen;
 	m->nsegs = (size_t)rec->module.nsegs;
 	m->segs = sla_xmalloc(m->nsegs * sizeof(*m->segs));
-	memcpy(m->segs, rec->module.segs, m->nsegs * sizeof(*m->segs));
+	if (m->nsegs)
+		memcpy(m->segs, rec->module.segs, m->nsegs * sizeof(*m->segs));
 	m->m.path = m->path;
 	m->m.bias = rec->module.bias;
 	m->m.build_id = m->build_id;

@@ -65,7 +65,7 @@ static void test_module_generations(void)
 	struct sla_stackset *set = sla_stackset_new();
 	struct sla_symbolizer *sym = sla_symbolizer_new(SLA_SYM_NONE);
 	const struct sla_frame *f;
-	uint64_t s1, s2, s3, s4;
+	uint64_t s1, s2, s3, s4, s5;
 	size_t n;
 
 	lb_init(&b);
@@ -81,6 +81,7 @@ static void test_module_generations(void)
 	lb_module(&b, 0x7e0000000000, "/usr/lib/libslice.so.0", 0, 0x10000);
 	s3 = lb_stack(&b, s1, 0x7f0000000500);
 	s4 = lb_stack(&b, s3, 0x7e0000000040); /* inside libslice: trimmed */
+	s5 = lb_stack(&b, 0, 0x7e0000000040);  /* nothing but libslice: the empty stack */
 	st = replay_buf(&b);
 
 	n = sla_stackset_frames(set, sla_stackset_intern(set, st, (uint32_t)s2), sym, &f);
@@ -90,6 +91,7 @@ static void test_module_generations(void)
 	CHECK(sla_stackset_intern(set, st, (uint32_t)s4) ==
 	      sla_stackset_intern(set, st, (uint32_t)s3));
 	CHECK(sla_stackset_trimmed(set) >= 1);
+	CHECK_EQ_U(sla_stackset_intern(set, st, (uint32_t)s5), 0);
 	/* an address in no module: the raw address, no module */
 	sla_state_add_stack(st, 0, 0x12345);
 	n = sla_stackset_frames(set, sla_stackset_intern(set, st, (uint32_t)st->nstacks - 1), sym,
