@@ -2,8 +2,8 @@
  * scripts/bench/alloc_bench.c - the allocation-heavy microbenchmark.
  *
  * N malloc/free pairs in total, split evenly over T threads. Every malloc is
- * made 16 noinline frames below the thread's entry function (lvl1 .. lvl15,
- * leaf), so a tracker has to unwind a real call chain on every event.
+ * made 16 noinline frames below the thread's entry function (lvl1 .. lvl14,
+ * leaf, leafK), so a tracker has to unwind a real call chain on every event.
  * Built with -O2 -g and without frame pointers, as distributions build.
  *
  * Sizes: STEP * (1 + i % (MAX / STEP)), i = 0 .. N-1 (i runs over the
@@ -11,7 +11,14 @@
  *   -s 16 -m 4096     sizes 16, 32, .., 4096 (256 distinct sizes; default)
  *   -s 1  -m N        sizes 1, 2, .., N: every allocation has its own size
  *
- * usage: alloc_bench [-n PAIRS] [-t THREADS] [-s STEP] [-m MAX]
+ * Chains: with -c C (default 1), allocation i is made by leaf number
+ * (i / (MAX / STEP)) % C, each with its own malloc call site: every pass
+ * over the size range comes from a different stack, so -s 1 -m M -c C
+ * -n M*C makes M*C distinct (size, stack) pairs while no size exceeds M
+ * (sizes past glibc's 32 MiB mmap threshold ceiling would turn the
+ * benchmark into an mmap/munmap benchmark).
+ *
+ * usage: alloc_bench [-n PAIRS] [-t THREADS] [-s STEP] [-m MAX] [-c CHAINS]
  * Prints one line "alloc_bench: pairs=.. threads=.. checksum=.." on stdout.
  */
 #include <pthread.h>
@@ -27,17 +34,49 @@
 
 static size_t g_step = 16, g_max = 4096;
 
+static size_t g_chains = 1;
+
+/* One allocation site per chain: the same body, a different call site. */
+#define LEAF(k)                                                                  \
+	NOIPA static size_t leaf##k(size_t i)                                    \
+	{                                                                        \
+		size_t size = g_step * (1 + i % (g_max / g_step));               \
+		char *p = malloc(size);                                          \
+                                                                                 \
+		if (!p)                                                          \
+			abort();                                                 \
+		p[0] = (char)i; /* touch it: an unused malloc may be elided */   \
+		size_t r = (size_t)(unsigned char)((volatile char *)p)[0] + k;   \
+		free(p);                                                         \
+		return r + size;                                                 \
+	}
+LEAF(0)
+LEAF(1)
+LEAF(2)
+LEAF(3)
+LEAF(4)
+LEAF(5)
+LEAF(6)
+LEAF(7)
+
+/* The 15th level: picks the chain's leaf (a switch, not a table, so each
+ * leaf is called from its own return address). */
 NOIPA static size_t leaf(size_t i)
 {
-	size_t size = g_step * (1 + i % (g_max / g_step));
-	char *p = malloc(size);
+	size_t r;
 
-	if (!p)
-		abort();
-	p[0] = (char)i; /* touch it: a malloc that is never used can be elided */
-	size_t r = (size_t)(unsigned char)((volatile char *)p)[0];
-	free(p);
-	return r + size;
+	switch ((i / (g_max / g_step)) % g_chains) {
+	case 0: r = leaf0(i); break;
+	case 1: r = leaf1(i); break;
+	case 2: r = leaf2(i); break;
+	case 3: r = leaf3(i); break;
+	case 4: r = leaf4(i); break;
+	case 5: r = leaf5(i); break;
+	case 6: r = leaf6(i); break;
+	default: r = leaf7(i); break;
+	}
+	__asm__ volatile("" : "+r"(r));
+	return r + 16;
 }
 
 #define LEVEL(k, next)                                                   \
@@ -47,8 +86,7 @@ NOIPA static size_t leaf(size_t i)
 		__asm__ volatile("" : "+r"(r));                          \
 		return r + k;                                            \
 	}
-LEVEL(15, leaf)
-LEVEL(14, lvl15)
+LEVEL(14, leaf)
 LEVEL(13, lvl14)
 LEVEL(12, lvl13)
 LEVEL(11, lvl12)
@@ -83,18 +121,20 @@ int main(int argc, char **argv)
 	size_t n = 10000000, threads = 1;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:t:s:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:t:s:m:c:")) != -1) {
 		switch (opt) {
 		case 'n': n = strtoull(optarg, NULL, 0); break;
 		case 't': threads = strtoull(optarg, NULL, 0); break;
 		case 's': g_step = strtoull(optarg, NULL, 0); break;
 		case 'm': g_max = strtoull(optarg, NULL, 0); break;
+		case 'c': g_chains = strtoull(optarg, NULL, 0); break;
 		default:
-			fprintf(stderr, "usage: %s [-n PAIRS] [-t THREADS] [-s STEP] [-m MAX]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-n PAIRS] [-t THREADS] [-s STEP] [-m MAX] [-c CHAINS]\n", argv[0]);
 			return 2;
 		}
 	}
-	if (threads < 1 || threads > 64 || g_step < 1 || g_max < g_step) {
+	if (threads < 1 || threads > 64 || g_step < 1 || g_max < g_step || g_chains < 1 ||
+	    g_chains > 8) {
 		fprintf(stderr, "%s: bad arguments\n", argv[0]);
 		return 2;
 	}
@@ -119,7 +159,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t t = 0; t < threads; t++)
 		sum += jobs[t].sum;
-	printf("alloc_bench: pairs=%zu threads=%zu step=%zu max=%zu checksum=%zu\n", n, threads,
-	       g_step, g_max, sum);
+	printf("alloc_bench: pairs=%zu threads=%zu step=%zu max=%zu chains=%zu checksum=%zu\n", n,
+	       threads, g_step, g_max, g_chains, sum);
 	return 0;
 }
