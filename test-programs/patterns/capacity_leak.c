@@ -36,6 +36,9 @@
  *	alloc_function=receive_message alloc_site=message
  * EXPECT leaky,full-slice-expr: leak function=receive_message \
  *	blocks=min(count,1000) bytes~min(count,1000)*size
+ * EXPECT leaky,full-slice-expr: check max_retained=min(count,1000)*(size-5) status=1
+ * EXPECT leaky,full-slice-expr: check max_retained=min(count,1000)*(size+64) status=0
+ * EXPECT copy,leaky-shutdown: check max_retained=0 status=0
  * EXPECT copy: findings=0
  * EXPECT copy: leak function=receive_message blocks=0
  * EXPECT copy: leak function=message_type_copy blocks=min(count,1000)

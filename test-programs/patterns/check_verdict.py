@@ -47,6 +47,10 @@ function and kind. The kinds:
   peak function=F     the same over "peak"
   hotspot function=F  the same over "hotspots"
   totals ...          the "totals" object
+  check max_retained=N [max_leaked=N] status=S
+                      `sliceleak check --max-retained NB [--max-leaked NB]`
+                      exits with status S and ends with the SUMMARY line (not
+                      checked when comparing a report file)
 
 A function name matches a frame's function exactly, or without its
 parameter list (demangled C++), or as a mangled C++ name holding each
@@ -126,7 +130,7 @@ def parse_clause(text):
     if "=" in kind:
         kind, _, value = kind.partition("=")
         checks.append(("count", "=", value))
-    if kind not in ("findings", "finding", "leak", "peak", "hotspot", "totals"):
+    if kind not in ("findings", "finding", "leak", "peak", "hotspot", "totals", "check"):
         raise HeaderError("unknown EXPECT kind %r" % kind)
     for word in words[1:]:
         m = re.match(r"^([a-z_]+)(<=|>=|=|~)([^<>=~].*)$", word)
@@ -185,6 +189,12 @@ def lint_spec(spec):
                 raise HeaderError("%s needs %s: %r" % (site, fn, clause))
         if kind in ("hotspot",) and "function" not in names:
             raise HeaderError("a hotspot clause needs function=: %r" % clause)
+        if kind == "check":
+            keys = {k for k, _, _ in checks}
+            if not {"max_retained", "status"} <= keys or keys - {"max_retained", "max_leaked",
+                                                                  "status"}:
+                raise HeaderError("check takes max_retained=, status= [max_leaked=]: %r"
+                                  % clause)
     if not variants:
         raise HeaderError("no EXPECT line")
     return variants
@@ -437,7 +447,7 @@ def check_report(report, spec, variant, env, source_name, out=sys.stdout, at=Non
     verdict.check(report.get("at") == at, "evaluated at %r (%r)" % (at, report.get("at")))
     check_report_shape(verdict, report)
     for variants, clause_at, (kind, checks), clause in spec["expect"]:
-        if not applies(variants, variant) or clause_at != at:
+        if not applies(variants, variant) or clause_at != at or kind == "check":
             continue
         print("--    EXPECT %s%s" % ("" if at == "end" else "@%s " % at, clause), file=out)
         names, numbers = split_checks(checks, env)
@@ -472,14 +482,15 @@ def run(cmd, env=None):
                                            (e.stderr or b"") + b"\n(timed out)\n")
 
 
-def analyzer_threshold_flags(analyzer):
-    """Pins the finding thresholds when the analyzer has the flags (its defaults may move)."""
+def analyzer_flags(analyzer):
+    """The flags for every analysis (the finding thresholds, pinned when the
+    analyzer has the flags: its defaults may move) and those for `report` only."""
     try:
         text = run([analyzer, "report", "--help"])
         helptext = (text.stdout + text.stderr).decode(errors="replace")
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    flags = []
+    except OSError:
+        return [], []
+    flags, report_only = [], []
     if "--min-block-size" in helptext:
         flags += ["--min-block-size", "4KiB"]
     if "--max-used-percent" in helptext:
@@ -487,8 +498,8 @@ def analyzer_threshold_flags(analyzer):
     if not flags:
         print("note: the analyzer has no threshold flags; relying on its defaults")
     if "--top" in helptext:
-        flags += ["--top", "0"]  # every leak group and hot spot, not the first ten
-    return flags
+        report_only += ["--top", "0"]  # every leak group and hot spot, not the first ten
+    return flags, report_only
 
 
 def run_under_shim(verdict, args, cmd, tmpdir):
@@ -515,7 +526,8 @@ def run_under_shim(verdict, args, cmd, tmpdir):
 
 def analyse(verdict, args, spec, variant, env, source_name, tmpdir, logs, flags, at):
     """Runs `sliceleak report --format json --at AT` and checks its report."""
-    rep = run([args.analyzer, "report", "--format", "json", "--at", at] + flags + logs)
+    rep = run([args.analyzer, "report", "--format", "json", "--at", at] + flags[0] + flags[1]
+              + logs)
     if rep.stderr:
         sys.stdout.write(rep.stderr.decode(errors="replace"))
     if not verdict.check(rep.returncode == 0, "analyzer --at %s exit status 0 (%d)"
@@ -532,6 +544,24 @@ def analyse(verdict, args, spec, variant, env, source_name, tmpdir, logs, flags,
     sub = check_report(report, spec, variant, env, source_name, at=at)
     verdict.passed += sub.passed
     verdict.failed += sub.failed
+
+
+def gate(verdict, args, spec, variant, env, logs, flags):
+    """Runs `sliceleak check` for each check clause and compares its exit status."""
+    for variants, _, (kind, checks), clause in spec["expect"]:
+        if kind != "check" or not applies(variants, variant):
+            continue
+        print("--    EXPECT %s" % clause)
+        _, numbers = split_checks(checks, env)
+        values = {k: v for k, _, v in numbers}
+        cmd = [args.analyzer, "check", "--max-retained", "%dB" % values["max_retained"]]
+        if "max_leaked" in values:
+            cmd += ["--max-leaked", "%dB" % values["max_leaked"]]
+        res = run(cmd + flags[0] + logs)
+        verdict.check(res.returncode == values["status"], "sliceleak check exit status %d, "
+                      "expected %d" % (res.returncode, values["status"]))
+        last = (res.stdout.decode(errors="replace").rstrip("\n").split("\n") or [""])[-1]
+        verdict.check(last.startswith("SUMMARY: sliceleak: "), "last line %r" % last)
 
 
 def main(argv):
@@ -561,14 +591,18 @@ def main(argv):
     if args.report:
         with open(args.report, encoding="utf-8") as f:
             verdict = check_report(json.load(f), spec, variant, env, source_name)
+        for v, _, (kind, _), clause in spec["expect"]:
+            if kind == "check" and applies(v, variant):
+                print("not checked (needs the analyzer): %s" % clause)
     else:
         tmpdir = tempfile.mkdtemp(prefix="sliceleak-pattern-")
         verdict = Verdict()
         logs = run_under_shim(verdict, args, cmd, tmpdir)
         if verdict.check(len(logs) >= 1, "log written (%d)" % len(logs)):
-            flags = analyzer_threshold_flags(args.analyzer)
+            flags = analyzer_flags(args.analyzer)
             for at in report_points(spec, variant):
                 analyse(verdict, args, spec, variant, env, source_name, tmpdir, logs, flags, at)
+            gate(verdict, args, spec, variant, env, logs, flags)
         if args.keep or verdict.failed:
             print("logs kept in %s" % tmpdir)
         else:

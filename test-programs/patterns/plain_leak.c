@@ -20,6 +20,8 @@
  * EXPECT leaky: leak function=entry_set_value blocks=2*count bytes=2*count*size
  * EXPECT *: leak function=entry_new blocks=0
  * EXPECT fixed: leak function=entry_set_value blocks=0
+ * EXPECT leaky: check max_retained=0 max_leaked=2*count*size-1 status=1
+ * EXPECT fixed: check max_retained=0 max_leaked=count*size status=0
  * EXPECT *: hotspot function=entry_set_value allocations=2*count bytes=2*count*size
  * EXPECT *: totals allocations>=4*count frees>=2*count bytes_allocated>=2*count*size
  */

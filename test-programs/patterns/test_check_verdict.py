@@ -106,6 +106,24 @@ class ProgramHeaderTests(unittest.TestCase):
             cv.lint_spec(spec)
 
 
+class GateClauseTests(unittest.TestCase):
+    def with_clause(self, clause):
+        return cv.parse_header(SAMPLE_SOURCE.replace(
+            " * PENDING leaky", " * EXPECT leaky: %s\n * PENDING leaky" % clause))
+
+    def test_check_clause_lint(self):
+        cv.lint_spec(self.with_clause("check max_retained=count*size max_leaked=0 status=1"))
+        for bad in ("check max_retained=1", "check status=0", "check max_retained=1 status=0 x=1"):
+            with self.assertRaises(cv.HeaderError, msg=bad):
+                cv.lint_spec(self.with_clause(bad))
+
+    def test_check_clause_is_not_judged_on_a_report(self):
+        spec = self.with_clause("check max_retained=0 status=0")
+        env = cv.bind_params(spec, ["4", "4096"])
+        v = cv.check_report(SAMPLE_REPORT, spec, "leaky", env, "sample.c", out=io.StringIO())
+        self.assertEqual(v.failed, 0)
+
+
 class FunctionMatchTests(unittest.TestCase):
     def test_names(self):
         self.assertTrue(cv.function_matches("keep_type", "keep_type"))
