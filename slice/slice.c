@@ -19,7 +19,7 @@
  *
  * Conventions of this implementation, where Go gives no direct answer:
  *  - The nil slice: ptr == NULL and backing == NULL. It may carry an element
- *    size (a "typed nil", e.g. (sl_slice){.elem_size = sizeof(int)}). SL_NIL
+ *    size (a "typed nil", SL_NIL_OF(T)). SL_NIL
  *    carries none, so sl_append(SL_NIL, elems, n > 0) cannot know how big an
  *    element is and aborts, naming the fix; guessing bytes would silently
  *    corrupt every non-byte caller. sl_append_slice(SL_NIL, t) takes t's size.
@@ -388,8 +388,7 @@ SL_EXPORT void sl_release(sl_slice *s)
 SL_EXPORT sl_slice sl_append(sl_slice s, const void *elems, size_t n)
 {
 	if (n && !s.elem_size)
-		die(__func__, "element size is 0 (append to a typed nil: "
-			      "(sl_slice){.elem_size = sizeof(T)})");
+		die(__func__, "element size is 0 (append to a typed nil: SL_NIL_OF(T))");
 	if (n && !elems)
 		die(__func__, "elems is NULL with n = %zu", n);
 	return append_elems(s, s.elem_size, elems, n);

@@ -50,11 +50,13 @@ typedef struct sl_slice {
 } sl_slice;
 
 /*
- * The nil slice. It carries no element size; a "typed nil" does, e.g.
- * (sl_slice){.elem_size = sizeof(T)}, and is what sl_append() needs to start
- * a slice from nothing (sl_append(SL_NIL, elems, n > 0) aborts).
+ * The nil slice. It carries no element size; a "typed nil" does,
+ * SL_NIL_OF(T), and is what sl_append() needs to start a slice from nothing
+ * (Go knows T statically; C cannot, so sl_append(SL_NIL, elems, n > 0)
+ * aborts with a message instead of guessing).
  */
 #define SL_NIL ((sl_slice){0})
+#define SL_NIL_OF(T) ((sl_slice){.elem_size = sizeof(T)})
 
 /* make([]T, len, cap): a new zeroed backing of cap elements; len > cap aborts. */
 sl_slice sl_make(size_t elem_size, size_t len, size_t cap);

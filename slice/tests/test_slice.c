@@ -328,7 +328,7 @@ static void test_append_nil(void)
 	s = sl_append(s, "ab", 0);
 	CHECK(s.backing == NULL && alloc_count_mallocs() == mallocs);
 
-	s = (sl_slice){ .elem_size = sizeof(long) };
+	s = SL_NIL_OF(long);
 	s = sl_append(s, vals, 2);
 	CHECK(alloc_count_mallocs() == mallocs + 1);
 	CHECK(s.backing != NULL && s.elem_size == sizeof(long) && s.len == 2 && s.cap == 2);

@@ -187,7 +187,7 @@ static void test_aborts(void)
 	CHECK(aborts_with(from_str_null, "sl_from_str: s is NULL"));
 	CHECK(aborts_with(append_null_elems, "sl_append: elems is NULL with n = 2"));
 	CHECK(aborts_with(append_untyped_nil, "sl_append: element size is 0 (append to a typed "
-						  "nil: (sl_slice){.elem_size = sizeof(T)})"));
+						  "nil: SL_NIL_OF(T))"));
 	CHECK(aborts_with(append_slice_mismatch,
 			  "sl_append_slice: element size mismatch: s has 8-byte elements, t has 4"));
 	CHECK(aborts_with(copy_mismatch,
