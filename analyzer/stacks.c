@@ -1,21 +1,37 @@
-/* analyzer/stacks.c - stacks shared by all the logs of one analysis. */
+/*
+ * analyzer/stacks.c - stacks shared by all the logs of one analysis.
+ *
+ * Canonical stacks form a tree like the logs' own stacks: a canonical stack
+ * is (canonical parent, module, offset), interned in a hash map. Interning a
+ * log's stack therefore costs one module lookup and one map probe per edge,
+ * once per edge, whatever the depth: the tracker interns every stack that
+ * allocated, which for a large program is hundreds of thousands of edges.
+ */
 #include <string.h>
 
 #include <uthash.h>
 
+#include "ptrmap.h"
 #include "stacks.h"
 #include "xalloc.h"
 
-/* One canonical stack. */
+/* One canonical stack: its last (innermost) frame on top of its parent. */
 struct canon {
-	uint8_t *key;		  /* frames as (path NUL offset) or (NUL ip) */
-	size_t keylen;
+	uint32_t parent;	  /* canonical parent, 0 = root */
+	uint32_t mod;		  /* module path id, 0 = no module */
+	uint64_t offset;	  /* in that module, or the address without one */
 	uint32_t gid;
 	struct sla_state *st;	  /* a representative: the first log seen with it */
 	uint32_t id;		  /* its id there */
 	struct sla_frame *frames; /* symbolized on first print */
 	size_t nframes;
 	bool symbolized;
+};
+
+/* A module path, interned: the same library in several logs is one module. */
+struct modname {
+	char *path;
+	uint32_t id;
 	UT_hash_handle hh;
 };
 
@@ -27,48 +43,50 @@ struct per_log {
 };
 
 struct sla_stackset {
-	struct canon *by_key;
-	struct canon **by_gid; /* [gid] */
+	struct sla_ptrmap by_key; /* struct canon by (parent, mod, offset) */
+	struct canon **by_gid;	  /* [gid]; [0] is the empty stack */
 	size_t ngid, gid_cap;
+	struct modname *mods;
+	uint32_t nmods;
 	struct per_log *logs;
 	size_t nlogs, logs_cap;
 	uint64_t trimmed;
-	uint8_t *buf; /* key being built */
-	size_t buf_cap;
+	uint32_t *walk; /* scratch: ids on the way up to an interned ancestor */
+	size_t walk_cap;
 };
 
 struct sla_stackset *sla_stackset_new(void)
 {
 	struct sla_stackset *set = sla_xcalloc(1, sizeof(*set));
-	struct canon *empty = sla_xcalloc(1, sizeof(*empty));
 
-	/* gid 0: the empty stack, with an empty key */
-	empty->key = sla_xmalloc(1);
-	empty->symbolized = true;
 	sla_xgrow(&set->by_gid, &set->gid_cap, 1, sizeof(*set->by_gid));
-	set->by_gid[0] = empty;
+	set->by_gid[0] = sla_xcalloc(1, sizeof(struct canon));
+	set->by_gid[0]->symbolized = true;
 	set->ngid = 1;
-	HASH_ADD_KEYPTR(hh, set->by_key, empty->key, 0, empty);
 	return set;
 }
 
 void sla_stackset_free(struct sla_stackset *set)
 {
-	struct canon *c, *tmp;
+	struct modname *m, *tmp;
 
 	if (!set)
 		return;
-	HASH_ITER(hh, set->by_key, c, tmp) {
-		HASH_DELETE(hh, set->by_key, c);
-		free(c->key);
-		free(c->frames);
-		free(c);
+	for (size_t i = 0; i < set->ngid; i++) {
+		free(set->by_gid[i]->frames);
+		free(set->by_gid[i]);
+	}
+	HASH_ITER(hh, set->mods, m, tmp) {
+		HASH_DELETE(hh, set->mods, m);
+		free(m->path);
+		free(m);
 	}
 	for (size_t i = 0; i < set->nlogs; i++)
 		free(set->logs[i].gids);
+	sla_ptrmap_free(&set->by_key);
 	free(set->logs);
 	free(set->by_gid);
-	free(set->buf);
+	free(set->walk);
 	free(set);
 }
 
@@ -87,82 +105,108 @@ static bool is_own_module(const char *path)
 }
 
 /* Return addresses point after the call: look up ip - 1 (any byte of the call). */
-static const struct sla_mod *module_of(const struct sla_state *st, const struct sla_stack_node *n)
+static const struct sla_mod *module_of(struct sla_state *st, const struct sla_stack_node *n)
 {
 	return sla_state_find_module(st, n->gen, n->ip ? n->ip - 1 : 0);
 }
 
-static void put_key(struct sla_stackset *set, size_t *len, const void *p, size_t n)
+static uint32_t module_id(struct sla_stackset *set, const char *path)
 {
-	sla_xgrow(&set->buf, &set->buf_cap, *len + n, 1);
-	memcpy(set->buf + *len, p, n);
-	*len += n;
+	struct modname *m;
+
+	HASH_FIND_STR(set->mods, path, m);
+	if (!m) {
+		m = sla_xcalloc(1, sizeof(*m));
+		m->path = sla_xstrndup(path, strlen(path));
+		m->id = ++set->nmods;
+		HASH_ADD_KEYPTR(hh, set->mods, m->path, strlen(m->path), m);
+	}
+	return m->id;
 }
 
 static struct per_log *log_of(struct sla_stackset *set, struct sla_state *st)
 {
+	struct per_log *pl;
+
 	for (size_t i = 0; i < set->nlogs; i++)
 		if (set->logs[i].st == st)
 			return &set->logs[i];
 	sla_xgrow(&set->logs, &set->logs_cap, set->nlogs + 1, sizeof(*set->logs));
-	set->logs[set->nlogs] = (struct per_log){ .st = st };
-	return &set->logs[set->nlogs++];
+	pl = &set->logs[set->nlogs++];
+	*pl = (struct per_log){ .st = st };
+	/* every stack of the log gets an entry, zeroed: "not interned yet" */
+	pl->cap = st->nstacks;
+	pl->gids = sla_xcalloc(pl->cap, sizeof(*pl->gids));
+	return pl;
+}
+
+static bool canon_eq(const void *item, const void *key)
+{
+	const struct canon *c = item, *k = key;
+
+	return c->parent == k->parent && c->mod == k->mod && c->offset == k->offset;
+}
+
+static uint64_t canon_hash(const struct canon *k)
+{
+	return sla_hash64(((uint64_t)k->parent << 32 | k->mod) ^ sla_hash64(k->offset));
+}
+
+/* The canonical id of edge `id` whose parent's canonical id is `parent_gid`. */
+static uint32_t intern_edge(struct sla_stackset *set, struct sla_state *st, uint32_t id,
+			    uint32_t parent_gid)
+{
+	const struct sla_stack_node *n = &st->stacks[id];
+	const struct sla_mod *m = module_of(st, n);
+	struct canon key = { .parent = parent_gid }, *c;
+	uint64_t hash;
+
+	if (m && is_own_module(m->path)) {
+		set->trimmed++;
+		return parent_gid; /* the frame vanishes: same stack as its parent */
+	}
+	key.mod = m ? module_id(set, m->path) : 0;
+	key.offset = m ? n->ip - m->m.bias : n->ip;
+	hash = canon_hash(&key);
+	c = sla_ptrmap_find(&set->by_key, hash, canon_eq, &key);
+	if (!c) {
+		c = sla_xmalloc(sizeof(*c));
+		*c = key;
+		c->gid = (uint32_t)set->ngid;
+		c->st = st;
+		c->id = id;
+		sla_ptrmap_insert(&set->by_key, hash, c);
+		sla_xgrow(&set->by_gid, &set->gid_cap, set->ngid + 1, sizeof(*set->by_gid));
+		set->by_gid[set->ngid++] = c;
+	}
+	return c->gid;
 }
 
 uint32_t sla_stackset_intern(struct sla_stackset *set, struct sla_state *st, uint32_t id)
 {
 	struct per_log *pl = log_of(set, st);
-	struct canon *c;
-	size_t len = 0;
+	size_t n = 0;
+	uint32_t gid = 0, s;
 
-	if (id == 0)
-		return 0;
-	if (id < pl->cap && pl->gids[id])
-		return pl->gids[id] - 1;
-	for (uint32_t s = id; s; s = st->stacks[s].parent) {
-		const struct sla_stack_node *n = &st->stacks[s];
-		const struct sla_mod *m = module_of(st, n);
-
-		if (m && is_own_module(m->path)) {
-			set->trimmed++;
-			continue;
-		}
-		if (m) {
-			uint64_t off = n->ip - m->m.bias;
-
-			put_key(set, &len, m->path, strlen(m->path) + 1);
-			put_key(set, &len, &off, sizeof(off));
-		} else {
-			put_key(set, &len, "", 1);
-			put_key(set, &len, &n->ip, sizeof(n->ip));
-		}
-	}
-	if (len == 0) {
-		c = set->by_gid[0]; /* every frame trimmed: the empty stack */
-		goto out_cache;
-	}
-	HASH_FIND(hh, set->by_key, set->buf, len, c);
-	if (!c) {
-		c = sla_xcalloc(1, sizeof(*c));
-		c->key = sla_xmalloc(len);
-		memcpy(c->key, set->buf, len);
-		c->keylen = len;
-		c->gid = (uint32_t)set->ngid;
-		c->st = st;
-		c->id = id;
-		HASH_ADD_KEYPTR(hh, set->by_key, c->key, c->keylen, c);
-		sla_xgrow(&set->by_gid, &set->gid_cap, set->ngid + 1, sizeof(*set->by_gid));
-		set->by_gid[set->ngid++] = c;
-	}
-out_cache:
-	if (id >= pl->cap) {
+	if (id == 0 || id >= st->nstacks)
+		return 0; /* ids the log never defined cannot come from replay */
+	if (id >= pl->cap) { /* the state grew since: cover its new stacks */
 		size_t old = pl->cap;
 
-		sla_xgrow(&pl->gids, &pl->cap, (size_t)id + 1, sizeof(*pl->gids));
+		sla_xgrow(&pl->gids, &pl->cap, st->nstacks, sizeof(*pl->gids));
 		memset(pl->gids + old, 0, (pl->cap - old) * sizeof(*pl->gids));
 	}
-	pl->gids[id] = c->gid + 1;
-	return c->gid;
+	/* climb to the nearest interned ancestor, then intern on the way down */
+	for (s = id; s && !pl->gids[s]; s = st->stacks[s].parent) {
+		sla_xgrow(&set->walk, &set->walk_cap, n + 1, sizeof(*set->walk));
+		set->walk[n++] = s;
+	}
+	gid = s ? pl->gids[s] - 1 : 0;
+	while (n--) {
+		gid = intern_edge(set, st, set->walk[n], gid);
+		pl->gids[set->walk[n]] = gid + 1;
+	}
+	return gid;
 }
 
 size_t sla_stackset_frames(struct sla_stackset *set, uint32_t gid, struct sla_symbolizer *sym,
@@ -172,7 +216,7 @@ size_t sla_stackset_frames(struct sla_stackset *set, uint32_t gid, struct sla_sy
 	size_t cap = 0;
 
 	if (!c->symbolized) {
-		const struct sla_state *st = c->st;
+		struct sla_state *st = c->st;
 
 		for (uint32_t s = c->id; s; s = st->stacks[s].parent) {
 			const struct sla_stack_node *n = &st->stacks[s];

@@ -129,6 +129,7 @@ void sla_state_free(struct sla_state *st)
 		free(st->mods[i].segs);
 	}
 	free(st->mods);
+	free(st->segidx);
 	free(st->stacks);
 	free(st->sites);
 	free(st->exe);
@@ -174,12 +175,17 @@ void sla_state_add_module(struct sla_state *st, const struct sla_record *rec)
 	m->m.build_id_len = rec->module.build_id.len;
 }
 
-/*
- * Only printed stacks are resolved, so a linear scan over the modules is
- * cheap enough (a few hundred modules times the printed frames).
- */
-const struct sla_mod *sla_state_find_module(const struct sla_state *st, uint32_t gen, uint64_t ip)
+static int cmp_seg_start(const void *a, const void *b)
 {
+	const struct sla_segidx *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Sorts the PT_LOAD segments of map generation `gen` by runtime start. */
+static void index_generation(struct sla_state *st, uint32_t gen)
+{
+	st->nsegidx = 0;
 	for (size_t i = 0; i < st->nmods; i++) {
 		const struct sla_mod *m = &st->mods[i];
 
@@ -188,10 +194,46 @@ const struct sla_mod *sla_state_find_module(const struct sla_state *st, uint32_t
 		for (size_t s = 0; s < m->nsegs; s++) {
 			uint64_t start = m->m.bias + m->segs[s].vaddr;
 
-			if (ip >= start && ip - start < m->segs[s].memsz)
-				return m;
+			if (!m->segs[s].memsz || start + m->segs[s].memsz < start)
+				continue; /* empty or wrapping: holds no address */
+			sla_xgrow(&st->segidx, &st->segidx_cap, st->nsegidx + 1, sizeof(*st->segidx));
+			st->segidx[st->nsegidx++] = (struct sla_segidx){
+				.start = start, .end = start + m->segs[s].memsz, .mod = (uint32_t)i
+			};
 		}
 	}
+	if (st->nsegidx > 1) /* qsort(NULL, 0) is undefined */
+		qsort(st->segidx, st->nsegidx, sizeof(*st->segidx), cmp_seg_start);
+	st->segidx_gen = gen;
+	st->segidx_valid = true;
+}
+
+/*
+ * Binary search in the segment index of `gen`, rebuilt when another
+ * generation is asked for. Stack ids grow with time and so do generations,
+ * so walking stacks in id order rebuilds once per generation.
+ */
+const struct sla_mod *sla_state_find_module(struct sla_state *st, uint32_t gen, uint64_t ip)
+{
+	size_t lo = 0, hi;
+
+	if (!st->segidx_valid || st->segidx_gen != gen || st->segidx_nmods != st->nmods) {
+		index_generation(st, gen);
+		st->segidx_nmods = st->nmods;
+	}
+	hi = st->nsegidx;
+	while (lo < hi) { /* first segment starting after ip */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (st->segidx[mid].start <= ip)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* segments do not overlap in a sane map; check a few before in case they do */
+	for (size_t k = lo; k-- > 0 && lo - k <= 4;)
+		if (ip >= st->segidx[k].start && ip < st->segidx[k].end)
+			return &st->mods[st->segidx[k].mod];
 	return NULL;
 }
 

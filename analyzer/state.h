@@ -133,6 +133,12 @@ const char *sla_anomaly_desc(enum sla_anomaly a);
 
 struct sla_free_node;
 
+/* One PT_LOAD segment at its runtime address, for module lookups. */
+struct sla_segidx {
+	uint64_t start, end;
+	uint32_t mod; /* index in st->mods */
+};
+
 /* Everything known about one log. */
 struct sla_state {
 	/* the process (PROCESS record) */
@@ -147,6 +153,10 @@ struct sla_state {
 	struct sla_mod *mods;
 	size_t nmods, mods_cap;
 	uint32_t gen; /* current module map generation */
+	struct sla_segidx *segidx;     /* segments of generation segidx_gen, sorted */
+	size_t nsegidx, segidx_cap, segidx_nmods;
+	uint32_t segidx_gen;
+	bool segidx_valid;
 
 	/* live objects */
 	struct sla_ptrmap blocks;      /* struct sla_block by addr */
@@ -189,8 +199,11 @@ void sla_state_add_stack(struct sla_state *st, uint32_t parent, uint64_t ip);
 void sla_state_reset_modules(struct sla_state *st);
 void sla_state_add_module(struct sla_state *st, const struct sla_record *rec);
 
-/* The module of map generation `gen` whose PT_LOAD segment holds `ip`, or NULL. */
-const struct sla_mod *sla_state_find_module(const struct sla_state *st, uint32_t gen, uint64_t ip);
+/*
+ * The module of map generation `gen` whose PT_LOAD segment holds `ip`, or
+ * NULL. O(log segments); keeps a sorted index of one generation (not const).
+ */
+const struct sla_mod *sla_state_find_module(struct sla_state *st, uint32_t gen, uint64_t ip);
 
 /*
  * Iterates the live blocks, in no particular order:
