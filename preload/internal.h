@@ -226,8 +226,15 @@ void slp_unwind_flush(void);
 
 /* ---- stacks.c -------------------------------------------------------- */
 
-/* The stack id of t, writing STACK records for new edges. Context: lock held. */
-uint32_t slp_stacks_intern(const struct slp_trace *t);
+#define SLP_STACK_NEED_MAP UINT32_MAX
+
+/*
+ * The stack id of t, writing STACK records for new edges. Returns
+ * SLP_STACK_NEED_MAP when a new edge's ip is in no known object and
+ * !allow_unknown: the caller syncs the module map (outside the lock) and
+ * calls again with allow_unknown. Context: lock held.
+ */
+uint32_t slp_stacks_intern(const struct slp_trace *t, bool allow_unknown);
 /* Forget every stack (fork child, new log). Context: lock held or single thread. */
 void slp_stacks_reset(void);
 /*
@@ -239,14 +246,19 @@ void slp_stacks_forget(void);
 /* ---- modules.c ------------------------------------------------------- */
 
 /*
- * Writes MODULES_RESET + one MODULE per object; true when objects were
- * unloaded since the last map. Context: lock held.
+ * Writes MODULES_RESET + one MODULE per object when forced or when the
+ * loader's list changed. Context: guard held, writer lock NOT held.
  */
-bool slp_modules_write(void);
-/* Rescans when the loader's object list changed since the last scan. Context: lock held. */
-void slp_modules_refresh_if_changed(void);
+void slp_modules_sync(bool force);
+void slp_modules_after_fork(void);
+/* Context: writer lock held. */
 bool slp_modules_knows(uintptr_t ip);
 void slp_modules_find_self(void);
+
+static inline bool slp_modules_dirty(void)
+{
+	return atomic_load_explicit(&slp_st.mods.dirty, memory_order_relaxed);
+}
 
 static inline bool slp_is_self(uintptr_t ip)
 {
@@ -283,7 +295,7 @@ static inline uint8_t *slp_put_addr(uint8_t *p, uint64_t addr)
 
 uint8_t *slp_put_str(uint8_t *p, const void *s, size_t n);
 
-/* THREAD and TIME records when the context changed; module rescan if dirty. Context: lock held. */
+/* THREAD and TIME records when the context changed (and a timed flush). Context: lock held. */
 void slp_writer_context(uint32_t tid, uint64_t now_ns);
 
 /* ---- record.c -------------------------------------------------------- */

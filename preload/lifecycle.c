@@ -104,7 +104,10 @@ static void learn_process(void)
 	slp_st.stderr_ino = sb.st_ino;
 }
 
-/* PROCESS + the module map: the head of every log. Context: lock held or single thread. */
+/*
+ * PROCESS + the module map: the head of every log. Context: start-up or a
+ * fork child (nothing else writes yet), writer lock not held.
+ */
 static void write_head(void)
 {
 	size_t elen = strnlen(slp_st.exe, sizeof(slp_st.exe));
@@ -117,7 +120,7 @@ static void write_head(void)
 	p = slp_put_uv(p, slp_st.depth);
 	p = slp_put_str(p, slp_st.exe, elen);
 	slp_rec_end(slp_put_str(p, slp_st.cmdline ? slp_st.cmdline : "", slp_st.cmdline_len));
-	slp_modules_write();
+	slp_modules_sync(true);
 }
 
 static void start_clock(void)
@@ -186,6 +189,8 @@ static void fork_child(void)
 		return;
 	}
 	pthread_mutex_init(&slp_st.lock, NULL);
+	slp_modules_after_fork();
+	slp_st.dropped = 0;
 	if (slp_on()) {
 		slp_writer_drop_buffer(); /* the parent writes those events, not us */
 		slp_writer_close();	  /* our copy shares the parent's file offset */

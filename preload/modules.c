@@ -9,28 +9,51 @@
  * Change detection, without wrapping dlopen() (a dlopen wrapper would make
  * libsliceleak.so the "caller" and break the RUNPATH lookup of the real
  * caller): a new stack edge whose ip lies in no known executable segment
- * makes us compare the loader's adds/subs counters with those of our last
- * scan; a dlclose() (wrapped, see hooks_dl.c) marks the map dirty.
+ * makes the recording thread compare the loader's adds/subs counters with
+ * those of the last map (stacks.c, record.c); a dlclose() (wrapped, see
+ * hooks_dl.c) marks the map dirty.
  *
- * Context: lock held (or single-threaded start-up / fork child), guard held.
+ * Lock order. dl_iterate_phdr() holds the loader's lock while it runs its
+ * callback, and a program may allocate inside its own callback, i.e. wait
+ * for our writer lock while holding the loader's. So the loader is NEVER
+ * called with the writer lock held: slp_modules_sync() scans into a
+ * scratch buffer under map_lock (only ever try-locked, so it cannot close
+ * a cycle either), then takes the writer lock just to copy the records in.
+ *
+ * Context: guard held.
  */
 #include <elf.h>
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
 #define MAX_SEGS 64
 #define MAX_BUILD_ID 64
+#define REC_HDR 5 /* scratch framing: kind byte + 32-bit payload length */
+
+static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The last scan, built outside the writer lock. Protected by map_lock. */
+static struct scratch {
+	uint8_t *buf;	  /* framed records: kind, u32 length, payload */
+	size_t used;
+	size_t size;
+	bool oom;	  /* a record did not fit: do not emit a partial map */
+	size_t nranges;	  /* executable segments, sorted after the scan */
+	struct slp_range ranges[SLP_MAX_RANGES];
+	uintptr_t self_lo; /* our own text */
+	uintptr_t self_hi;
+	unsigned long long adds, subs; /* the loader's counters at the scan */
+} sc_buf;
 
 struct scan {
-	bool write;	     /* emit MODULE records (false: only ranges and self) */
-	unsigned index;	     /* entries seen */
-	uintptr_t vdso;	     /* AT_SYSINFO_EHDR */
-	size_t nranges;
-	unsigned long long adds, subs;
+	bool encode;	/* encode MODULE records (false: only ranges and self) */
+	unsigned index; /* entries seen */
+	uintptr_t vdso; /* AT_SYSINFO_EHDR */
 };
 
 static bool has_counters(size_t size)
@@ -70,7 +93,7 @@ static size_t find_build_id(const struct dl_phdr_info *info, const uint8_t **id)
 
 /* The path to record for an entry: real exe path, "[vdso]", or an absolute path. */
 static const char *module_path(const struct dl_phdr_info *info, const struct scan *sc,
-			       char *buf, size_t size)
+			       char *buf)
 {
 	const char *name = info->dlpi_name;
 
@@ -81,29 +104,61 @@ static const char *module_path(const struct dl_phdr_info *info, const struct sca
 		return slp_st.exe;
 	if (!name)
 		return "";
-	if (name[0] != '/' && name[0] && realpath(name, buf))
+	if (name[0] != '/' && name[0] && realpath(name, buf)) /* buf: PATH_MAX bytes */
 		return buf;
-	(void)size;
 	return name;
 }
 
-static void add_range(struct scan *sc, uintptr_t lo, uintptr_t hi)
+static void add_range(uintptr_t lo, uintptr_t hi)
 {
-	struct slp_modules *m = &slp_st.mods;
 	uintptr_t self = (uintptr_t)&slp_modules_find_self;
 
 	if (self >= lo && self < hi) {
-		m->self_lo = lo;
-		m->self_hi = hi;
+		sc_buf.self_lo = lo;
+		sc_buf.self_hi = hi;
 	}
-	if (sc->nranges < SLP_MAX_RANGES)
-		m->ranges[sc->nranges++] = (struct slp_range){ lo, hi };
+	if (sc_buf.nranges < SLP_MAX_RANGES)
+		sc_buf.ranges[sc_buf.nranges++] = (struct slp_range){ lo, hi };
 }
 
-static void write_module(const struct dl_phdr_info *info, const struct scan *sc)
+/* Room for one framed record of up to max payload bytes; NULL when out of memory. */
+static uint8_t *scratch_begin(unsigned kind, size_t max)
+{
+	size_t need = sc_buf.used + REC_HDR + max;
+
+	if (need > sc_buf.size) {
+		size_t size = sc_buf.size ? sc_buf.size : 64 * 1024;
+		void *p;
+
+		while (size < need)
+			size *= 2;
+		p = sc_buf.buf ? mremap(sc_buf.buf, sc_buf.size, size, MREMAP_MAYMOVE) :
+				 mmap(NULL, size, PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED) {
+			sc_buf.oom = true;
+			return NULL;
+		}
+		sc_buf.buf = p;
+		sc_buf.size = size;
+	}
+	sc_buf.buf[sc_buf.used] = (uint8_t)kind;
+	return sc_buf.buf + sc_buf.used + REC_HDR;
+}
+
+static void scratch_end(uint8_t *end)
+{
+	uint8_t *rec = sc_buf.buf + sc_buf.used;
+	uint32_t len = (uint32_t)(end - (rec + REC_HDR));
+
+	memcpy(rec + 1, &len, sizeof(len));
+	sc_buf.used += REC_HDR + len;
+}
+
+static void encode_module(const struct dl_phdr_info *info, const struct scan *sc)
 {
 	char buf[PATH_MAX];
-	const char *path = module_path(info, sc, buf, sizeof(buf));
+	const char *path = module_path(info, sc, buf);
 	const uint8_t *bid = NULL;
 	size_t bid_len = find_build_id(info, &bid);
 	size_t plen = strnlen(path, PATH_MAX);
@@ -112,8 +167,10 @@ static void write_module(const struct dl_phdr_info *info, const struct scan *sc)
 
 	for (int i = 0; i < info->dlpi_phnum; i++)
 		nsegs += info->dlpi_phdr[i].p_type == PT_LOAD && nsegs < MAX_SEGS;
-	p = slp_rec_begin(SLF_REC_MODULE,
+	p = scratch_begin(SLF_REC_MODULE,
 			  4 * SLF_MAX_UV_LEN + plen + bid_len + nsegs * 3 * SLF_MAX_UV_LEN);
+	if (!p)
+		return;
 	p = slp_put_uv(p, info->dlpi_addr);
 	p = slp_put_str(p, path, plen);
 	p = slp_put_str(p, bid, bid_len);
@@ -128,7 +185,7 @@ static void write_module(const struct dl_phdr_info *info, const struct scan *sc)
 		p = slp_put_uv(p, ph->p_flags);
 		k++;
 	}
-	slp_rec_end(p);
+	scratch_end(p);
 }
 
 static int scan_cb(struct dl_phdr_info *info, size_t size, void *data)
@@ -136,18 +193,18 @@ static int scan_cb(struct dl_phdr_info *info, size_t size, void *data)
 	struct scan *sc = data;
 
 	if (sc->index == 0 && has_counters(size)) {
-		sc->adds = info->dlpi_adds;
-		sc->subs = info->dlpi_subs;
+		sc_buf.adds = info->dlpi_adds;
+		sc_buf.subs = info->dlpi_subs;
 	}
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 
 		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X))
-			add_range(sc, info->dlpi_addr + ph->p_vaddr,
+			add_range(info->dlpi_addr + ph->p_vaddr,
 				  info->dlpi_addr + ph->p_vaddr + ph->p_memsz);
 	}
-	if (sc->write)
-		write_module(info, sc);
+	if (sc->encode)
+		encode_module(info, sc);
 	sc->index++;
 	return 0;
 }
@@ -159,41 +216,62 @@ static int cmp_range(const void *a, const void *b)
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-static void scan(bool write)
+/* Scans the loader's list into sc_buf. Context: map_lock held, writer lock not held. */
+static void scan(bool encode)
 {
-	struct scan sc = { .write = write, .vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR) };
-	struct slp_modules *m = &slp_st.mods;
+	struct scan sc = { .encode = encode, .vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR) };
+	uint8_t *p;
 
+	sc_buf.used = 0;
+	sc_buf.nranges = 0;
+	sc_buf.oom = false;
+	if (encode && (p = scratch_begin(SLF_REC_MODULES_RESET, 0)) != NULL)
+		scratch_end(p);
 	dl_iterate_phdr(scan_cb, &sc);
-	qsort(m->ranges, sc.nranges, sizeof(m->ranges[0]), cmp_range);
-	m->nranges = sc.nranges;
-	m->adds = sc.adds;
-	m->subs = sc.subs;
-}
-
-/* Learns our own text range (frames to skip) and the map, writing nothing. */
-void slp_modules_find_self(void)
-{
-	scan(false);
+	qsort(sc_buf.ranges, sc_buf.nranges, sizeof(sc_buf.ranges[0]), cmp_range);
 }
 
 /*
- * Returns true when objects were unloaded since the previous map: their
- * addresses may now hold other code, so stack ids interned before must
- * not be reused for new events (the caller forgets them).
+ * Learns our own text range (frames to skip), writing nothing.
+ * Context: start-up, before anything is recorded.
  */
-bool slp_modules_write(void)
+void slp_modules_find_self(void)
 {
-	unsigned long long subs = slp_st.mods.subs;
-	uint8_t *p;
+	pthread_mutex_lock(&map_lock);
+	scan(false);
+	slp_st.mods.self_lo = sc_buf.self_lo;
+	slp_st.mods.self_hi = sc_buf.self_hi;
+	pthread_mutex_unlock(&map_lock);
+}
 
-	atomic_store_explicit(&slp_st.mods.dirty, false, memory_order_relaxed);
-	p = slp_rec_begin(SLF_REC_MODULES_RESET, 0);
-	slp_rec_end(p);
-	scan(true);
+/*
+ * Copies the scanned map into the log and makes it the known one. After
+ * an unload the stacks interned so far are forgotten: their addresses may
+ * now hold other code. Context: map_lock and the writer lock held.
+ */
+static void emit_locked(void)
+{
+	struct slp_modules *m = &slp_st.mods;
+	bool unloaded = sc_buf.subs != m->subs;
+
+	for (size_t off = 0; off < sc_buf.used;) {
+		uint32_t len;
+		uint8_t *p;
+
+		memcpy(&len, sc_buf.buf + off + 1, sizeof(len));
+		p = slp_rec_begin(sc_buf.buf[off], len);
+		memcpy(p, sc_buf.buf + off + REC_HDR, len);
+		slp_rec_end(p + len);
+		off += REC_HDR + len;
+	}
+	memcpy(m->ranges, sc_buf.ranges, sc_buf.nranges * sizeof(m->ranges[0]));
+	m->nranges = sc_buf.nranges;
+	m->adds = sc_buf.adds;
+	m->subs = sc_buf.subs;
+	if (unloaded)
+		slp_stacks_forget();
 	if (slp_opt.verbose)
-		slp_warn("module map written (%zu executable segments)", slp_st.mods.nranges);
-	return slp_st.mods.subs != subs;
+		slp_warn("module map written (%zu executable segments)", m->nranges);
 }
 
 static int counters_cb(struct dl_phdr_info *info, size_t size, void *data)
@@ -207,16 +285,38 @@ static int counters_cb(struct dl_phdr_info *info, size_t size, void *data)
 	return 1; /* the first entry carries the counters: stop */
 }
 
-void slp_modules_refresh_if_changed(void)
+/*
+ * Brings the module map in the log up to date: when `force` (a new log,
+ * after dlclose) or when the loader's counters moved since the last map.
+ * Gives up at once if another thread is scanning: it writes a map at
+ * least as new. Context: guard held, writer lock NOT held.
+ */
+void slp_modules_sync(bool force)
 {
 	unsigned long long c[2] = { 0, 0 };
 
+	if (pthread_mutex_trylock(&map_lock))
+		return;
 	dl_iterate_phdr(counters_cb, c);
-	if (c[0] != slp_st.mods.adds || c[1] != slp_st.mods.subs)
-		slp_modules_write();
+	if (force || c[0] != slp_st.mods.adds || c[1] != slp_st.mods.subs) {
+		/* before the scan: a dlclose from now on marks the map dirty again */
+		atomic_store(&slp_st.mods.dirty, false);
+		scan(true);
+		pthread_mutex_lock(&slp_st.lock);
+		if (slp_st.w.fd >= 0 && !sc_buf.oom)
+			emit_locked();
+		pthread_mutex_unlock(&slp_st.lock);
+	}
+	pthread_mutex_unlock(&map_lock);
 }
 
-/* Binary search in the sorted executable segments. */
+/* Fork child: the lock may belong to a thread that does not exist here. */
+void slp_modules_after_fork(void)
+{
+	pthread_mutex_init(&map_lock, NULL);
+}
+
+/* Binary search in the sorted executable segments. Context: writer lock held. */
 bool slp_modules_knows(uintptr_t ip)
 {
 	const struct slp_modules *m = &slp_st.mods;

@@ -3,13 +3,14 @@
  *
  * The shape of every function here:
  *   1. capture the stack (slow, parallel) with no lock held;
- *   2. take the writer lock, check we are still on (fini, a write error or
- *      a fork may have happened meanwhile), intern the stack, write the
- *      THREAD/TIME context and the event, release.
+ *   2. lock_and_intern(): take the writer lock, check we are still on
+ *      (fini, a write error or a fork may have happened meanwhile), write
+ *      the THREAD/TIME context and intern the stack;
+ *   3. write the event, release the lock.
  * Everything a record refers to (stack edges, module map, context) is
- * written just before it under the same lock, so the one stream is always
- * decodable in order. errno is preserved: recording must not change what
- * the program sees.
+ * written before it, so the one stream is always decodable in order. The
+ * module map is synced with the lock released (modules.c says why). errno
+ * is preserved: recording must not change what the program sees.
  *
  * Context for all: any thread (also a signal handler), the caller holds the
  * guard, the lock is not held.
@@ -31,18 +32,31 @@ static inline void unlock(void)
 }
 
 /*
- * Takes the lock and writes the context. Returns false (lock released) when
- * recording stopped since the caller looked.
+ * Takes the lock, writes the context and interns t (NULL: no stack, *stack
+ * = 0). Returns false, with the lock released, when recording stopped.
+ * A stack that reaches into an object the log has not described yet sends
+ * us out of the lock once to write the module map first.
  */
-static inline bool begin_locked(void)
+static bool lock_and_intern(const struct slp_trace *t, uint32_t *stack)
 {
-	lock();
-	if (SLP_UNLIKELY(!slp_on())) {
+	bool allow_unknown = false;
+
+	for (;;) {
+		if (SLP_UNLIKELY(slp_modules_dirty()))
+			slp_modules_sync(true); /* a dlclose since the last map */
+		lock();
+		if (SLP_UNLIKELY(!slp_on())) {
+			unlock();
+			return false;
+		}
+		slp_writer_context(slp_current_tid(), slp_now_ns());
+		*stack = t ? slp_stacks_intern(t, allow_unknown) : 0;
+		if (SLP_LIKELY(*stack != SLP_STACK_NEED_MAP))
+			return true;
 		unlock();
-		return false;
+		slp_modules_sync(false);
+		allow_unknown = true; /* JIT code stays unknown: do not loop */
 	}
-	slp_writer_context(slp_current_tid(), slp_now_ns());
-	return true;
 }
 
 /* Rare: an event before start-up finished, or while we are off. */
@@ -66,18 +80,15 @@ void slp_record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align)
 	if (!recording())
 		return;
 	slp_unwind_capture(&t);
-	lock();
-	if (SLP_LIKELY(slp_on())) {
-		slp_writer_context(slp_current_tid(), slp_now_ns());
-		stack = slp_stacks_intern(&t);
+	if (lock_and_intern(&t, &stack)) {
 		r = slp_rec_begin(SLF_REC_ALLOC, 1 + 4 * SLF_MAX_UV_LEN);
 		r = slp_put_u8(r, (uint8_t)fn);
 		r = slp_put_addr(r, (uintptr_t)p);
 		r = slp_put_uv(r, size);
 		r = slp_put_uv(r, align);
 		slp_rec_end(slp_put_uv(r, stack));
+		unlock();
 	}
-	unlock();
 	errno = saved;
 }
 
@@ -85,11 +96,12 @@ void slp_record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align)
 void slp_record_free(void *p)
 {
 	int saved = errno;
+	uint32_t none;
 	uint8_t *r;
 
 	if (!recording())
 		return;
-	if (begin_locked()) {
+	if (lock_and_intern(NULL, &none)) {
 		r = slp_rec_begin(SLF_REC_FREE, SLF_MAX_UV_LEN);
 		slp_rec_end(slp_put_addr(r, (uintptr_t)p));
 		unlock();
@@ -120,13 +132,10 @@ void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
 	if (!recording())
 		return call_realloc(fn, old, n, size);
 	slp_unwind_capture(&t);
-	lock();
-	if (SLP_UNLIKELY(!slp_on())) {
-		unlock();
+	if (!lock_and_intern(&t, &stack)) {
+		errno = saved;
 		return call_realloc(fn, old, n, size);
 	}
-	slp_writer_context(slp_current_tid(), slp_now_ns());
-	stack = slp_stacks_intern(&t);
 	errno = 0;
 	p = call_realloc(fn, old, n, size);
 	err = errno;
@@ -158,30 +167,27 @@ void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
 void slp_record_slice(unsigned kind, const void *block, const void *ptr, size_t len, size_t cap)
 {
 	struct slp_trace t;
+	bool with_stack = kind == SLF_REC_SLICE_NEW;
 	int saved = errno;
+	uint32_t stack;
 	uint8_t *r;
 
 	if (!recording())
 		return;
-	if (kind == SLF_REC_SLICE_NEW)
+	if (with_stack)
 		slp_unwind_capture(&t);
-	lock();
-	if (SLP_LIKELY(slp_on())) {
-		uint32_t stack;
-
-		slp_writer_context(slp_current_tid(), slp_now_ns());
-		stack = kind == SLF_REC_SLICE_NEW ? slp_stacks_intern(&t) : 0;
+	if (lock_and_intern(with_stack ? &t : NULL, &stack)) {
 		r = slp_rec_begin(kind, 5 * SLF_MAX_UV_LEN);
 		r = slp_put_addr(r, (uintptr_t)block);
 		r = slp_put_addr(r, (uintptr_t)ptr);
 		r = slp_put_uv(r, len);
-		if (kind == SLF_REC_SLICE_NEW) {
+		if (with_stack) {
 			r = slp_put_uv(r, cap);
 			r = slp_put_uv(r, stack);
 		}
 		slp_rec_end(r);
+		unlock();
 	}
-	unlock();
 	errno = saved;
 }
 
@@ -189,24 +195,20 @@ void slp_record_view_acquire(const void *owner, const void *ptr, size_t len)
 {
 	struct slp_trace t;
 	int saved = errno;
+	uint32_t stack;
 	uint8_t *r;
 
 	if (!recording())
 		return;
 	slp_unwind_capture(&t);
-	lock();
-	if (SLP_LIKELY(slp_on())) {
-		uint32_t stack;
-
-		slp_writer_context(slp_current_tid(), slp_now_ns());
-		stack = slp_stacks_intern(&t);
+	if (lock_and_intern(&t, &stack)) {
 		r = slp_rec_begin(SLF_REC_VIEW_ACQUIRE, 4 * SLF_MAX_UV_LEN);
 		r = slp_put_uv(r, (uintptr_t)owner);
 		r = slp_put_addr(r, (uintptr_t)ptr);
 		r = slp_put_uv(r, len);
 		slp_rec_end(slp_put_uv(r, stack));
+		unlock();
 	}
-	unlock();
 	errno = saved;
 }
 
@@ -214,29 +216,26 @@ void slp_record_view_release(const void *owner)
 {
 	struct slp_trace t;
 	int saved = errno;
+	uint32_t stack;
 	uint8_t *r;
 
 	if (!recording())
 		return;
 	slp_unwind_capture(&t);
-	lock();
-	if (SLP_LIKELY(slp_on())) {
-		uint32_t stack;
-
-		slp_writer_context(slp_current_tid(), slp_now_ns());
-		stack = slp_stacks_intern(&t);
+	if (lock_and_intern(&t, &stack)) {
 		r = slp_rec_begin(SLF_REC_VIEW_RELEASE, 2 * SLF_MAX_UV_LEN);
 		r = slp_put_uv(r, (uintptr_t)owner);
 		slp_rec_end(slp_put_uv(r, stack));
+		unlock();
 	}
-	unlock();
 	errno = saved;
 }
 
 /*
  * A snapshot carries the exact time (CLOCK_MONOTONIC, not the coarse
- * clock of ordinary events) and flushes: a snapshot is a point the user
- * wants on disk even if the process dies right after.
+ * clock of ordinary events) in a TIME record right before it, and flushes:
+ * a snapshot is a point the user wants on disk even if the process dies
+ * right after.
  */
 void slp_record_snapshot(const char *label)
 {
@@ -244,28 +243,25 @@ void slp_record_snapshot(const char *label)
 	struct timespec ts;
 	int saved = errno;
 	size_t n = label ? strnlen(label, SLF_MAX_STR - 1) : 0;
+	uint32_t stack;
+	uint64_t now;
 	uint8_t *r;
 
 	if (!recording())
 		return;
 	slp_unwind_capture(&t);
-	lock();
-	if (SLP_LIKELY(slp_on())) {
-		uint32_t stack;
-		uint64_t now;
-
+	if (lock_and_intern(&t, &stack)) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 		now = now > slp_st.start_mono_ns ? now - slp_st.start_mono_ns : 0;
 		if (now <= slp_st.w.time_ns)
-			now = slp_st.w.time_ns + 1; /* "preceded by a TIME record" */
-		stack = slp_stacks_intern(&t);
-		slp_writer_context(slp_current_tid(), now); /* TIME right before SNAPSHOT */
+			now = slp_st.w.time_ns + 1; /* a TIME record right before, always */
+		slp_writer_context(slp_current_tid(), now);
 		r = slp_rec_begin(SLF_REC_SNAPSHOT, 2 * SLF_MAX_UV_LEN + n);
 		r = slp_put_str(r, label ? label : "", n);
 		slp_rec_end(slp_put_uv(r, stack));
 		slp_writer_flush();
+		unlock();
 	}
-	unlock();
 	errno = saved;
 }

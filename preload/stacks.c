@@ -102,7 +102,7 @@ static bool grow_cache(void)
  * The id of edge (parent, ip), defining it (and writing its STACK record)
  * if new. Returns 0 when out of memory.
  */
-static uint32_t edge_intern(uint32_t parent, uint64_t ip, bool *map_checked)
+static uint32_t edge_intern(uint32_t parent, uint64_t ip, bool allow_unknown)
 {
 	struct slp_stacks *s = &slp_st.stacks;
 	size_t j;
@@ -120,12 +120,10 @@ static uint32_t edge_intern(uint32_t parent, uint64_t ip, bool *map_checked)
 		return 0;
 	/*
 	 * A new ip from an object we have not described yet (dlopen since the
-	 * last scan): the module map must precede the first stack that uses it.
+	 * last map): the map must precede the first stack that uses it.
 	 */
-	if (!*map_checked && !slp_modules_knows((uintptr_t)ip)) {
-		slp_modules_refresh_if_changed();
-		*map_checked = true;
-	}
+	if (!allow_unknown && !slp_modules_knows((uintptr_t)ip))
+		return SLP_STACK_NEED_MAP;
 	id = s->next_id++;
 	s->edges[j] = (struct slp_edge){ .ip = ip, .parent = parent, .id = id };
 	s->edges_used++;
@@ -135,11 +133,10 @@ static uint32_t edge_intern(uint32_t parent, uint64_t ip, bool *map_checked)
 	return id;
 }
 
-uint32_t slp_stacks_intern(const struct slp_trace *t)
+uint32_t slp_stacks_intern(const struct slp_trace *t, bool allow_unknown)
 {
 	struct slp_stacks *s = &slp_st.stacks;
 	void *const *frames = t->ip + t->first;
-	bool map_checked = false;
 	uint32_t id = 0;
 	size_t j;
 
@@ -159,7 +156,9 @@ uint32_t slp_stacks_intern(const struct slp_trace *t)
 
 		if (!ip)
 			break;
-		id = edge_intern(id, ip, &map_checked);
+		id = edge_intern(id, ip, allow_unknown);
+		if (id == SLP_STACK_NEED_MAP)
+			return id; /* the edges written so far stay valid */
 		if (!id) {
 			warn_oom();
 			return 0;

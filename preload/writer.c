@@ -192,7 +192,11 @@ void slp_writer_flush(void)
 	struct stat sb;
 	int saved = errno, err;
 
-	if (w->fd < 0 || w->used == 0)
+	if (w->fd < 0) {
+		w->used = 0; /* tracking is off: keep slp_rec_begin() inside the buffer */
+		return;
+	}
+	if (w->used == 0)
 		return;
 	if (SLP_UNLIKELY(fstat(w->fd, &sb) < 0 || sb.st_dev != w->dev || sb.st_ino != w->ino) &&
 	    !reopen()) {
@@ -262,18 +266,14 @@ uint8_t *slp_put_str(uint8_t *p, const void *s, size_t n)
 }
 
 /*
- * The decoding context of the next record: module map first if a dlclose
- * made it stale, then THREAD when another thread wrote last, TIME when the
- * clock moved on.
+ * The decoding context of the next record: THREAD when another thread
+ * wrote last, TIME when the clock moved on.
  */
 void slp_writer_context(uint32_t tid, uint64_t now_ns)
 {
 	struct slp_writer *w = &slp_st.w;
 	uint8_t *p;
 
-	if (SLP_UNLIKELY(atomic_load_explicit(&slp_st.mods.dirty, memory_order_relaxed)) &&
-	    slp_modules_write())
-		slp_stacks_forget();
 	if (w->tid != tid) {
 		p = slp_rec_begin(SLF_REC_THREAD, SLF_MAX_UV_LEN);
 		slp_rec_end(slp_put_uv(p, tid));

@@ -427,6 +427,13 @@ def t_sigkill(ctx):
     check(not replay(recs), 'anomalies in the flushed part')
 
 
+def t_dl_iterate_malloc(ctx):
+    plugin = ctx.prog('libdl_plugin.so')
+    logs, _ = same_behaviour(ctx, [ctx.prog('dl_iterate_malloc'), plugin], timeout=60)
+    recs = all_complete(ctx, logs)[0]
+    check(sum(r['kind'] == 'MODULES_RESET' for r in recs) >= 2, 'module map never rewritten')
+
+
 def t_sigkill_idle(ctx):
     recs = killed_log(ctx, ['slow'])
     n = sum(r['kind'] == 'ALLOC' and r['size'] == '777' for r in recs)
