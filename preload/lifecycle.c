@@ -99,8 +99,8 @@ static void learn_process(void)
 	if (slp_st.cmdline)
 		slp_st.cmdline_len = read_file("/proc/self/cmdline", slp_st.cmdline,
 					       SLF_MAX_STR - 1);
-	if (slp_st.cmdline_len == SLF_MAX_STR - 1)
-		slp_st.cmdline[slp_st.cmdline_len - 1] = '\0'; /* cut: keep "each followed by NUL" */
+	if (slp_st.cmdline_len == SLF_MAX_STR - 1) /* cut: each argument still ends with NUL */
+		slp_st.cmdline[slp_st.cmdline_len - 1] = '\0';
 	slp_st.stderr_ok = fstat(STDERR_FILENO, &sb) == 0;
 	slp_st.stderr_dev = sb.st_dev;
 	slp_st.stderr_ino = sb.st_ino;
