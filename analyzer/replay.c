@@ -289,6 +289,8 @@ void sla_replay_record(struct sla_state *st, const struct sla_record *rec)
 {
 	if (rec->kind < SLF_REC_KIND_COUNT && replay_table[rec->kind])
 		replay_table[rec->kind](st, rec);
+	else
+		st->unknown_records++; /* a newer minor version's kind: skipped */
 	st->records++;
 }
 

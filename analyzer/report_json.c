@@ -80,11 +80,13 @@ static void json_logs(FILE *out, const struct sla_results *res)
 		fprintf(out, ", \"pid\": %" PRIu64 ", \"ppid\": %" PRIu64 ", \"exe\": ", l->pid,
 			l->ppid);
 		json_cstr(out, l->exe);
-		fprintf(out, ", \"truncated\": %s, \"corrupt\": %s, \"records\": %" PRIu64
+		fprintf(out, ", \"format_version\": \"%u.%u\", \"truncated\": %s, \"corrupt\": %s"
+			     ", \"records\": %" PRIu64 ", \"unknown_records\": %" PRIu64
 			     ", \"dropped\": %" PRIu64 ", \"duration_seconds\": %.6f"
 			     ", \"evaluated\": %s, \"eval_time_seconds\": %.6f, \"anomalies\": {",
-			l->truncated ? "true" : "false", l->corrupt ? "true" : "false", l->records,
-			l->dropped, l->duration_s, l->at_found ? "true" : "false", l->eval_time_s);
+			l->major, l->minor, l->truncated ? "true" : "false",
+			l->corrupt ? "true" : "false", l->records, l->unknown_records, l->dropped,
+			l->duration_s, l->at_found ? "true" : "false", l->eval_time_s);
 		for (int k = 0; k < SLA_ANOM_COUNT; k++) {
 			if (!l->anomalies[k])
 				continue;
@@ -139,6 +141,18 @@ void sla_report_json(FILE *out, const struct sla_results *res, struct sla_stacks
 		fprintf(out, "%s\n    {\"allocations\": %" PRIu64 ", \"bytes\": %" PRIu64
 			     ", \"temporaries\": %" PRIu64 ", \"stack\": ",
 			i ? "," : "", h->allocations, h->bytes, h->temporaries);
+		json_stack(out, set, sym, h->gid);
+		fputc('}', out);
+	}
+	fputs(nhot ? "\n  ],\n" : "],\n", out);
+	nhot = o->top && o->top < res->ntemporary ? o->top : res->ntemporary;
+	fputs("  \"temporary\": [", out);
+	for (size_t i = 0; i < nhot; i++) {
+		const struct sla_hotspot *h = &res->temporary[i];
+
+		fprintf(out, "%s\n    {\"temporaries\": %" PRIu64 ", \"allocations\": %" PRIu64
+			     ", \"bytes\": %" PRIu64 ", \"stack\": ",
+			i ? "," : "", h->temporaries, h->allocations, h->bytes);
 		json_stack(out, set, sym, h->gid);
 		fputc('}', out);
 	}

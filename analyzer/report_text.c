@@ -201,6 +201,17 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 	}
 	fputc('\n', out);
 
+	fprintf(out, "== Temporary allocations: %" PRIu64 " (freed with no other allocation in between) ==\n",
+		res->temporaries);
+	for (size_t i = 0; i < res->ntemporary && (!o->top || i < o->top); i++) {
+		const struct sla_hotspot *h = &res->temporary[i];
+
+		fprintf(out, "%" PRIu64 " of %" PRIu64 " allocation%s temporary at:\n", h->temporaries,
+			h->allocations, h->allocations == 1 ? "" : "s");
+		print_stack(out, set, sym, h->gid, "    ");
+	}
+	fputc('\n', out);
+
 	fprintf(out, "== Totals ==\n%" PRIu64 " allocations, %" PRIu64 " frees, %s allocated, %" PRIu64
 		     " temporary allocations, peak %s\n\n",
 		res->allocations, res->frees, SZ(a, res->bytes_allocated, 1), res->temporaries,
@@ -231,6 +242,9 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 		if (l->dropped)
 			fprintf(out, "WARNING: %s: the writer dropped %" PRIu64 " events\n", l->path,
 				l->dropped);
+		if (l->unknown_records)
+			fprintf(out, "NOTE: %s: %" PRIu64 " records of kinds newer than this sliceleak (log format %u.%u) were skipped\n",
+				l->path, l->unknown_records, l->major, l->minor);
 	}
 	if (sla_stackset_trimmed(set))
 		fprintf(out, "NOTE: %" PRIu64 " frames inside libslice/libsliceleak were trimmed from stacks\n",

@@ -87,6 +87,15 @@ static int cmp_group(const void *a, const void *b)
 	return x->gid < y->gid ? -1 : x->gid > y->gid;
 }
 
+static int cmp_temporary(const void *a, const void *b)
+{
+	const struct sla_hotspot *x = a, *y = b;
+
+	if (x->temporaries != y->temporaries)
+		return x->temporaries > y->temporaries ? -1 : 1;
+	return x->gid < y->gid ? -1 : x->gid > y->gid;
+}
+
 static int cmp_hotspot(const void *a, const void *b)
 {
 	const struct sla_hotspot *x = a, *y = b;
@@ -123,6 +132,11 @@ void sla_results_finish(struct sla_results *res)
 	qsort(res->leaks, res->nleaks, sizeof(*res->leaks), cmp_group);
 	qsort(res->peak, res->npeak, sizeof(*res->peak), cmp_group);
 	qsort(res->hotspots, res->nhotspots, sizeof(*res->hotspots), cmp_hotspot);
+	res->temporary = sla_xcalloc(res->nhotspots ? res->nhotspots : 1, sizeof(*res->temporary));
+	for (size_t i = 0; i < res->nhotspots; i++)
+		if (res->hotspots[i].temporaries)
+			res->temporary[res->ntemporary++] = res->hotspots[i];
+	qsort(res->temporary, res->ntemporary, sizeof(*res->temporary), cmp_temporary);
 }
 
 void sla_results_free(struct sla_results *res)
@@ -132,5 +146,6 @@ void sla_results_free(struct sla_results *res)
 	free(res->leaks);
 	free(res->peak);
 	free(res->hotspots);
+	free(res->temporary);
 	memset(res, 0, sizeof(*res));
 }

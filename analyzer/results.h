@@ -68,6 +68,8 @@ struct sla_log_info {
 	uint64_t corrupt_offset;
 	char corrupt_msg[160];
 	uint64_t records;	      /* records read (pass 1) */
+	uint64_t unknown_records;     /* of kinds this version does not know, skipped */
+	unsigned major, minor;	      /* format version of the log */
 	uint64_t dropped;	      /* events the writer could not record */
 	uint64_t anomalies[SLA_ANOM_COUNT];
 	bool at_found;		      /* the evaluation point (--at) exists in this log */
@@ -96,6 +98,8 @@ struct sla_results {
 
 	struct sla_hotspot *hotspots;	/* sorted by allocations */
 	size_t nhotspots;
+	struct sla_hotspot *temporary;	/* the stacks with temporaries, most first */
+	size_t ntemporary;
 
 	uint64_t allocations, frees, bytes_allocated, temporaries;
 

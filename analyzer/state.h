@@ -183,6 +183,7 @@ struct sla_state {
 
 	/* the log itself */
 	uint64_t records;	       /* records replayed */
+	uint64_t unknown_records;      /* of kinds this version does not know (skipped) */
 	bool ended, truncated;
 	uint64_t dropped;	       /* END's count of events the writer lost */
 	uint64_t anomalies[SLA_ANOM_COUNT];
