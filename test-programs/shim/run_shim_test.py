@@ -593,7 +593,8 @@ def t_options(ctx):
     rc, _, err, logs = ctx.run(cmd, opts='help=1:bogus=1:depth=abc')
     check(rc == 0, 'exit %d' % rc)
     e = err.decode()
-    for opt in ('output', 'depth', 'buffer_kib', 'follow_fork', 'quiet', 'verbose', 'help'):
+    for opt in ('output', 'depth', 'buffer_kib', 'flush_ms', 'follow_fork', 'quiet', 'verbose',
+                'help'):
         check(re.search(r'^sliceleak:\s+%s \[' % opt, e, re.M), 'help=1 does not list %s' % opt)
     check(e.count("unknown option 'bogus'") == 1, 'no single warning for an unknown key')
     check(e.count("bad value for 'depth'") == 1, 'no single warning for a bad value')
@@ -608,6 +609,9 @@ def t_options(ctx):
         if r['kind'] == 'STACK':
             depth[len(depth) + 1] = depth.get(num(r['parent']), 0) + 1
     check(depth and max(depth.values()) <= 4, 'a stack deeper than depth=4')
+    rc, _, err, logs = ctx.run([ctx.prog('fork_child')], opts='follow_fork=0:quiet=1')
+    check(rc == 0 and len(logs) == 1, 'follow_fork=0: exit %d, %d logs' % (rc, len(logs)))
+    ctx.complete(logs[0])
 
 
 def t_atsecure(ctx):
