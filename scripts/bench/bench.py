@@ -198,8 +198,9 @@ OOM_PATTERNS = re.compile(r"bad_alloc|out of memory|Cannot allocate memory|memor
                           r"VG_\(arena_malloc\)|failed to allocate|ENOMEM", re.I)
 
 
-def classify(rc, wall, timeout, rxs, stderr_text, mem_limit):
-    """None if the run succeeded, else a short failure text."""
+def classify(rc, wall, timeout, rxs, stderr_text, mem_limit, traced=None):
+    """None if the run succeeded, else a short failure text. traced: the
+    rx record of the traced process when the tool has helper processes."""
     if rc is None:
         return "timeout after %.0f s" % timeout
     peak = max([r["maxrss"] for r in rxs if r] or [0])
@@ -207,7 +208,15 @@ def classify(rc, wall, timeout, rxs, stderr_text, mem_limit):
     if rc == 0 and not bad and not OOM_PATTERNS.search(stderr_text):
         return None
     if OOM_PATTERNS.search(stderr_text) or peak > 0.9 * mem_limit:
-        return "out of memory after %.0f s (peak RSS %s)" % (wall, fmt_bytes(peak))
+        text = "out of memory after %.0f s (%s address-space limit; peak RSS %s)" % (
+            wall, fmt_bytes(mem_limit), fmt_bytes(peak))
+        if "bad_alloc" in stderr_text and traced:
+            text += "; the helper died of std::bad_alloc"
+            if traced["status"] == "signal:13":
+                text += " and the traced program was killed by SIGPIPE"
+            elif traced["status"] == "exit:0":
+                text += "; the traced program finished"
+        return text
     what = bad[0]["status"] if bad else "exit:%d" % rc
     first = next((ln for ln in stderr_text.splitlines() if ln.strip() and "==" not in ln[:2]), "")
     return "%s after %.0f s%s" % (what, wall, (": " + first[:80]) if first else "")
@@ -331,7 +340,7 @@ def run_tool(tool, wname, wl_argv, run, args, count_events):
         err = f.read()
     res = {"tool": tool, "workload": wname, "run": run, "dir": d}
     rxs = [rx_in, rx_out]
-    fail = classify(rc, rx_out["wall"] if rx_out else wall, args.timeout, rxs, err, args.mem_limit)
+    fail = classify(rc, rx_out["wall"] if rx_out else wall, args.timeout, rxs, err, args.mem_limit, rx_in)
     if tool == "heaptrack" and fail is None and "heaptrack stats:" not in open(os.path.join(d, "stdout"),
                                                                               errors="replace").read() + err:
         fail = "heaptrack_interpret did not finish (no 'heaptrack stats' line)"
@@ -403,8 +412,9 @@ def analyse(kind, res, args):
 def fmt_count(n):
     for div, suf in ((1_000_000, "M"), (1_000, "k")):
         if n >= div and n % (div // 10) == 0:
-            v = n / div
-            return ("%g" % v) + suf
+            return ("%g" % (n / div)) + suf
+    if n >= 1_000_000:
+        return "%.2fM" % (n / 1e6)
     return str(n)
 
 
@@ -663,11 +673,15 @@ def main():
                 kinds = {"sliceleak": ["sliceleak-report"], "heaptrack": ["heaptrack_print"],
                          "heaptrack-raw": ["heaptrack_interpret"]}.get(tool, [])
                 for kind in kinds:
+                    if kind in given_up:
+                        continue
                     a = analyse(kind, res, args)
                     a.update(workload=wname, run=run)
                     if kind == "sliceleak-report" and res.get("events") is None and not a["fail"]:
                         res["events"], res["events_are_records"] = report_records(res), True
                     analyses.append(a)
+                    if a["fail"] and ("out of memory" in a["fail"] or "timeout" in a["fail"]):
+                        given_up[kind] = a["fail"]  # the same file size next run: the same death
                     print("[%6.0fs] %-10s   %-22s run %d: %s wall=%.2fs rss=%s" % (
                         time.monotonic() - t_start, wname, kind, run, a["fail"] or "ok", a["wall"],
                         fmt_bytes(a["rss"])), file=sys.stderr)
