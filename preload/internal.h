@@ -186,6 +186,8 @@ struct slp_state {
 
 extern struct slp_state slp_st;
 
+void slp_lock_reinit(void);
+
 /* Kernel thread id of this thread; 0 until first needed (initial-exec TLS). */
 extern _Thread_local uint32_t slp_tid __attribute__((tls_model("initial-exec")));
 

@@ -190,7 +190,7 @@ static void fork_child(void)
 		slp_writer_drop_buffer();
 		return;
 	}
-	pthread_mutex_init(&slp_st.lock, NULL);
+	slp_lock_reinit();
 	slp_modules_after_fork();
 	slp_st.dropped = 0;
 	if (slp_on()) {
