@@ -286,8 +286,9 @@ static int counters_cb(struct dl_phdr_info *info, size_t size, void *data)
 }
 
 /*
- * Brings the module map in the log up to date: when `force` (a new log,
- * after dlclose) or when the loader's counters moved since the last map.
+ * Brings the module map in the log up to date: when `force` (a new log)
+ * or when the loader's counters moved since the last map (a dlclose that
+ * only dropped a reference changes nothing and writes nothing).
  * Gives up at once if another thread is scanning: it writes a map at
  * least as new. Context: guard held, writer lock NOT held.
  */
@@ -297,10 +298,10 @@ void slp_modules_sync(bool force)
 
 	if (pthread_mutex_trylock(&map_lock))
 		return;
+	/* before looking: a dlclose from now on marks the map dirty again */
+	atomic_store(&slp_st.mods.dirty, false);
 	dl_iterate_phdr(counters_cb, c);
 	if (force || c[0] != slp_st.mods.adds || c[1] != slp_st.mods.subs) {
-		/* before the scan: a dlclose from now on marks the map dirty again */
-		atomic_store(&slp_st.mods.dirty, false);
 		scan(true);
 		pthread_mutex_lock(&slp_st.lock);
 		if (slp_st.w.fd >= 0 && !sc_buf.oom)

@@ -43,7 +43,7 @@ static bool lock_and_intern(const struct slp_trace *t, uint32_t *stack)
 
 	for (;;) {
 		if (SLP_UNLIKELY(slp_modules_dirty()))
-			slp_modules_sync(true); /* a dlclose since the last map */
+			slp_modules_sync(false); /* a dlclose since the last map */
 		lock();
 		if (SLP_UNLIKELY(!slp_on())) {
 			unlock();
