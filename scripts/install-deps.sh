@@ -9,6 +9,7 @@ packages="
 	meson ninja-build pkg-config
 	libunwind-dev uthash-dev libdw-dev libelf-dev
 	python3 perl git coreutils binutils
+	libc6-dbg
 "
 
 missing=""
