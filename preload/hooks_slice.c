@@ -63,6 +63,7 @@ static inline void ensure_real(void)
 
 #define REAL(fn) (ensure_real(), real.fn)
 
+/* One SLICE_NEW/SLICE_DROP for the view s (byte offsets and lengths); nil: nothing. */
 static void record(unsigned kind, const sl_slice *s)
 {
 	if (!s->backing || !slp_guard_enter())

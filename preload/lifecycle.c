@@ -249,6 +249,12 @@ static enum slp_phase start(void)
 	return SLP_PHASE_ON;
 }
 
+/*
+ * The first caller (constructor, or the first intercepted call if a library
+ * constructor allocates before ours runs) starts tracking; everyone else
+ * learns whether it is on. Events that arrive while another thread is
+ * still starting are counted as dropped (END says how many).
+ */
 bool slp_ensure_started(void)
 {
 	int idle = SLP_PHASE_IDLE;

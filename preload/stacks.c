@@ -74,6 +74,7 @@ static bool grow_edges(void)
 	return true;
 }
 
+/* Doubles the whole-stack cache (or creates it). Returns false when out of memory. */
 static bool grow_cache(void)
 {
 	struct slp_stacks *s = &slp_st.stacks;
