@@ -4,7 +4,8 @@
  * Expected under the shim: for every line "ALLOC fn addr size align" this
  * program prints, the log holds an ALLOC (or REALLOC for the "REALLOC"
  * lines) with that fn, address, requested size and alignment, and a FREE
- * for every block it frees. malloc_usable_size keeps working. Exit 0.
+ * for every block it frees (also the one realloc(p, 0) frees).
+ * malloc_usable_size keeps working. Exit 0.
  */
 #include <malloc.h>
 #include <stdint.h>
@@ -28,6 +29,7 @@ int main(void)
 	void *blocks[16];
 	int n = 0;
 	void *volatile null = NULL; /* keeps gcc from turning realloc(NULL, n) into malloc(n) */
+	volatile size_t zero = 0;
 	uintptr_t old;
 	void *p, *q;
 
@@ -83,5 +85,15 @@ int main(void)
 		printf("FREE %p\n", blocks[i]);
 		free(blocks[i]);
 	}
+
+	/* realloc(p, 0) frees p in glibc: a FREE, no REALLOC */
+	p = malloc(55);
+	if (!p)
+		return 1;
+	report("malloc", p, 55, 0);
+	old = (uintptr_t)p;
+	if (realloc(p, zero) != NULL)
+		return 1;
+	printf("FREE %#lx\n", (unsigned long)old);
 	return 0;
 }
