@@ -232,7 +232,8 @@ AWK = shutil.which("mawk") or "awk"  # mawk is several times faster on 10^7 line
 def awk_counts(cmd, key):
     """Runs `cmd | awk` counting lines per awk expression `key`; returns
     ({key: count}, total bytes of the stream)."""
-    prog = '{c[%s]++; n += length($0) + 1} END {for (k in c) print "k", k, c[k]; print "bytes", n + 0}' % key
+    prog = ("{c[" + key + "]++; n += length($0) + 1} "
+            'END {for (k in c) printf "k %s %.0f\\n", k, c[k]; printf "bytes %.0f\\n", n}')
     p1 = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     p2 = subprocess.Popen([AWK, prog], stdin=p1.stdout, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                           env=dict(os.environ, LC_ALL="C"))
@@ -243,9 +244,9 @@ def awk_counts(cmd, key):
     for line in out.splitlines():
         f = line.split(" ")
         if f[0] == "k" and len(f) >= 3:
-            counts[" ".join(f[1:-1])] = int(f[-1])
+            counts[" ".join(f[1:-1])] = int(float(f[-1]))
         elif f[0] == "bytes":
-            total = int(f[1])
+            total = int(float(f[1]))
     return counts, total, rc
 
 
@@ -353,6 +354,14 @@ def run_tool(tool, wname, wl_argv, run, args, count_events):
     files = log_files(tool, d)
     res["files"] = files
     res["log_bytes"] = sum(os.path.getsize(f) for f in files) if files else None
+    try:
+        count_into(res, tool, files, args, count_events, fail)
+    except Exception as e:  # a counting problem must not lose the measurements
+        print("bench: counting events of %s failed: %r" % (d, e), file=sys.stderr)
+    return res
+
+
+def count_into(res, tool, files, args, count_events, fail):
     if count_events and files and tool in ("heaptrack-raw", "heaptrack"):
         counted = [heaptrack_events(f) for f in files]
         res["events"] = sum(e for e, _ in counted)
@@ -364,7 +373,6 @@ def run_tool(tool, wname, wl_argv, run, args, count_events):
             res["fail"] = "log incomplete (no END record or unreadable)"
     if tool == "sliceleak" and fail is None and not files:
         res["fail"] = "no .sllog written"
-    return res
 
 
 # --------------------------------------------------------------------------
