@@ -39,31 +39,15 @@ struct sla_finding *sla_results_finding(struct sla_results *res, uint32_t alloc_
 	return f;
 }
 
-void sla_results_add_group(struct sla_group **acc, uint32_t gid, uint64_t bytes, uint64_t blocks)
+struct sla_stack_acc *sla_results_acc(struct sla_results *res, uint32_t gid)
 {
-	struct sla_group *g;
+	if (gid >= res->acc_cap) {
+		size_t old = res->acc_cap;
 
-	HASH_FIND(hh, *acc, &gid, sizeof(gid), g);
-	if (!g) {
-		g = sla_xcalloc(1, sizeof(*g));
-		g->gid = gid;
-		HASH_ADD(hh, *acc, gid, sizeof(g->gid), g);
+		sla_xgrow(&res->acc, &res->acc_cap, (size_t)gid + 1, sizeof(*res->acc));
+		memset(res->acc + old, 0, (res->acc_cap - old) * sizeof(*res->acc));
 	}
-	g->bytes += bytes;
-	g->blocks += blocks;
-}
-
-struct sla_hotspot *sla_results_hotspot(struct sla_results *res, uint32_t gid)
-{
-	struct sla_hotspot *h;
-
-	HASH_FIND(hh, res->acc_hot, &gid, sizeof(gid), h);
-	if (!h) {
-		h = sla_xcalloc(1, sizeof(*h));
-		h->gid = gid;
-		HASH_ADD(hh, res->acc_hot, gid, sizeof(h->gid), h);
-	}
-	return h;
+	return &res->acc[gid];
 }
 
 /* Orders: biggest first, then by stack id so the output is deterministic. */
@@ -107,35 +91,54 @@ static int cmp_hotspot(const void *a, const void *b)
 	return x->gid < y->gid ? -1 : x->gid > y->gid;
 }
 
-/* Moves a uthash accumulator into a plain array (freeing the hash nodes). */
-#define FLATTEN(acc, arr, n, type)                                             \
-	do {                                                                   \
-		type *e_, *t_;                                                 \
-		size_t i_ = 0;                                                 \
-		(n) = HASH_COUNT(acc);                                         \
-		(arr) = sla_xcalloc((n) ? (n) : 1, sizeof(type));              \
-		HASH_ITER(hh, acc, e_, t_) {                                   \
-			HASH_DELETE(hh, acc, e_);                              \
-			(arr)[i_++] = *e_;                                     \
-			memset(&(arr)[i_ - 1].hh, 0, sizeof(UT_hash_handle));  \
-			free(e_);                                              \
-		}                                                              \
-	} while (0)
-
 void sla_results_finish(struct sla_results *res)
 {
-	FLATTEN(res->acc_findings, res->findings, res->nfindings, struct sla_finding);
-	FLATTEN(res->acc_leaks, res->leaks, res->nleaks, struct sla_group);
-	FLATTEN(res->acc_peak, res->peak, res->npeak, struct sla_group);
-	FLATTEN(res->acc_hot, res->hotspots, res->nhotspots, struct sla_hotspot);
+	struct sla_finding *f, *tmp;
+	size_t i = 0;
+
+	res->findings = sla_xcalloc(HASH_COUNT(res->acc_findings) + 1, sizeof(*res->findings));
+	HASH_ITER(hh, res->acc_findings, f, tmp) {
+		HASH_DELETE(hh, res->acc_findings, f);
+		res->findings[i] = *f;
+		memset(&res->findings[i++].hh, 0, sizeof(UT_hash_handle));
+		free(f);
+	}
+	res->nfindings = i;
+	/* count first: a large program has hundreds of thousands of stacks */
+	for (uint32_t gid = 0; gid < res->acc_cap; gid++) {
+		const struct sla_stack_acc *a = &res->acc[gid];
+
+		res->nleaks += a->leak_blocks != 0;
+		res->npeak += a->peak_blocks != 0;
+		res->nhotspots += a->allocations != 0;
+		res->ntemporary += a->temporaries != 0;
+	}
+	res->leaks = sla_xcalloc(res->nleaks + 1, sizeof(*res->leaks));
+	res->peak = sla_xcalloc(res->npeak + 1, sizeof(*res->peak));
+	res->hotspots = sla_xcalloc(res->nhotspots + 1, sizeof(*res->hotspots));
+	res->temporary = sla_xcalloc(res->ntemporary + 1, sizeof(*res->temporary));
+	res->nleaks = res->npeak = res->nhotspots = res->ntemporary = 0;
+	for (uint32_t gid = 0; gid < res->acc_cap; gid++) {
+		const struct sla_stack_acc *a = &res->acc[gid];
+
+		if (a->leak_blocks)
+			res->leaks[res->nleaks++] = (struct sla_group){ gid, a->leak_bytes, a->leak_blocks };
+		if (a->peak_blocks)
+			res->peak[res->npeak++] = (struct sla_group){ gid, a->peak_bytes, a->peak_blocks };
+		if (a->allocations)
+			res->hotspots[res->nhotspots++] =
+				(struct sla_hotspot){ gid, a->allocations, a->bytes, a->temporaries };
+		if (a->temporaries)
+			res->temporary[res->ntemporary++] =
+				(struct sla_hotspot){ gid, a->allocations, a->bytes, a->temporaries };
+	}
+	free(res->acc);
+	res->acc = NULL;
+	res->acc_cap = 0;
 	qsort(res->findings, res->nfindings, sizeof(*res->findings), cmp_finding);
 	qsort(res->leaks, res->nleaks, sizeof(*res->leaks), cmp_group);
 	qsort(res->peak, res->npeak, sizeof(*res->peak), cmp_group);
 	qsort(res->hotspots, res->nhotspots, sizeof(*res->hotspots), cmp_hotspot);
-	res->temporary = sla_xcalloc(res->nhotspots ? res->nhotspots : 1, sizeof(*res->temporary));
-	for (size_t i = 0; i < res->nhotspots; i++)
-		if (res->hotspots[i].temporaries)
-			res->temporary[res->ntemporary++] = res->hotspots[i];
 	qsort(res->temporary, res->ntemporary, sizeof(*res->temporary), cmp_temporary);
 }
 
@@ -147,5 +150,6 @@ void sla_results_free(struct sla_results *res)
 	free(res->peak);
 	free(res->hotspots);
 	free(res->temporary);
+	free(res->acc);
 	memset(res, 0, sizeof(*res));
 }

@@ -47,14 +47,19 @@ struct sla_finding {
 struct sla_group {
 	uint32_t gid;
 	uint64_t bytes, blocks;
-	UT_hash_handle hh;
 };
 
 /* Allocations of one stack over the whole run. */
 struct sla_hotspot {
 	uint32_t gid;
 	uint64_t allocations, bytes, temporaries;
-	UT_hash_handle hh;
+};
+
+/* Everything the allocation tracker sums per canonical stack (results.c). */
+struct sla_stack_acc {
+	uint64_t leak_bytes, leak_blocks;
+	uint64_t peak_bytes, peak_blocks;
+	uint64_t allocations, bytes, temporaries;
 };
 
 /* One analysed log, as listed in reports. */
@@ -105,8 +110,8 @@ struct sla_results {
 
 	/* ---- private: accumulators until finish() ---- */
 	struct sla_finding *acc_findings;
-	struct sla_group *acc_leaks, *acc_peak;
-	struct sla_hotspot *acc_hot;
+	struct sla_stack_acc *acc;     /* indexed by gid (dense): no hashing per stack */
+	size_t acc_cap;
 	uint64_t peak_log_max; /* the largest single log's peak */
 };
 
@@ -120,5 +125,4 @@ void sla_results_free(struct sla_results *res);
 /* Accumulators (used by retention.c and tracker.c). */
 struct sla_finding *sla_results_finding(struct sla_results *res, uint32_t alloc_gid,
 					uint32_t view_gid);
-void sla_results_add_group(struct sla_group **acc, uint32_t gid, uint64_t bytes, uint64_t blocks);
-struct sla_hotspot *sla_results_hotspot(struct sla_results *res, uint32_t gid);
+struct sla_stack_acc *sla_results_acc(struct sla_results *res, uint32_t gid);

@@ -8,29 +8,27 @@ void sla_tracker_collect(struct sla_results *res, struct sla_state *st, struct s
 	double peak_s = (double)st->peak_time_ns / 1e9;
 
 	for (size_t i = 0; (b = sla_state_next_block(st, &i));) {
-		sla_results_add_group(&res->acc_leaks, sla_stackset_intern(set, st, b->stack),
-				      b->size, 1);
+		struct sla_stack_acc *a = sla_results_acc(res, sla_stackset_intern(set, st, b->stack));
+
+		a->leak_bytes += b->size;
+		a->leak_blocks++;
 		res->leak_bytes += b->size;
 		res->leak_blocks++;
 	}
 	for (uint32_t id = 0; id < st->nstacks; id++) {
 		const struct sla_site *s = &st->sites[id];
+		struct sla_stack_acc *a;
 		uint64_t bytes, blocks;
 
 		if (!s->allocs && !s->live_blocks && !s->peak_blocks)
 			continue;
+		a = sla_results_acc(res, sla_stackset_intern(set, st, id));
 		sla_site_at_peak(st, id, &bytes, &blocks);
-		if (blocks)
-			sla_results_add_group(&res->acc_peak, sla_stackset_intern(set, st, id),
-					      bytes, blocks);
-		if (s->allocs) {
-			struct sla_hotspot *h =
-				sla_results_hotspot(res, sla_stackset_intern(set, st, id));
-
-			h->allocations += s->allocs;
-			h->bytes += s->alloc_bytes;
-			h->temporaries += s->temps;
-		}
+		a->peak_bytes += bytes;
+		a->peak_blocks += blocks;
+		a->allocations += s->allocs;
+		a->bytes += s->alloc_bytes;
+		a->temporaries += s->temps;
 	}
 	if (st->peak_bytes > res->peak_log_max) {
 		res->peak_log_max = st->peak_bytes;

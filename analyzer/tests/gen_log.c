@@ -2,7 +2,9 @@
  * analyzer/tests/gen_log.c - writes synthetic .sllog files.
  *
  *   gen_log golden OUT      the tiny log of the golden test (tests/golden/)
- *   gen_log bench N OUT     about N records of churn, for measuring records/s
+ *   gen_log bench N OUT [STACKS]
+ *                           about N records of churn over STACKS distinct
+ *                           allocation stacks (default 4096), for records/s
  *
  * Both are deterministic: the same arguments give the same bytes.
  */
@@ -87,13 +89,14 @@ static void golden(FILE *f)
 }
 
 /*
- * Churn for the benchmark: 4096 stacks, a rolling window of live blocks,
- * one slice reference on most blocks, TIME every 64 records.
+ * Churn for the benchmark: `nstacks` stacks (a 4-ary tree of edges), a
+ * rolling window of 16384 live blocks, one slice reference on every block,
+ * TIME every 16 allocations.
  */
-static void bench(FILE *f, uint64_t n)
+static void bench(FILE *f, uint64_t n, uint64_t nstacks)
 {
 	struct logbuf b;
-	uint64_t stacks[4096], t = 0, done = 0, seed = 12345;
+	uint64_t *stacks = calloc(nstacks, sizeof(*stacks)), t = 0, done = 0, seed = 12345;
 	enum { WINDOW = 16384 };
 	static uint64_t live[WINDOW];
 
@@ -102,15 +105,20 @@ static void bench(FILE *f, uint64_t n)
 	lb_modules_reset(&b);
 	lb_module(&b, EXE_BIAS, "/usr/bin/bench", 0x1000, 0x100000);
 	lb_thread(&b, 2000);
+	if (!stacks)
+		abort();
 	stacks[0] = lb_stack(&b, 0, EXE_BIAS + 0x1000);
-	for (int i = 1; i < 4096; i++)
-		stacks[i] = lb_stack(&b, stacks[(i - 1) / 4], EXE_BIAS + 0x1000 + (uint64_t)i * 16);
+	for (uint64_t i = 1; i < nstacks; i++) {
+		stacks[i] = lb_stack(&b, stacks[(i - 1) / 4], EXE_BIAS + 0x1000 + (i % 4096) * 16);
+		if (b.len > (1 << 20))
+			write_out(&b, f);
+	}
 	for (uint64_t i = 0; done < n; i++) {
 		uint64_t slot = i % WINDOW, size, st;
 
 		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
 		size = 16 + ((seed >> 33) % 4096);
-		st = stacks[(seed >> 20) % 4096];
+		st = stacks[(seed >> 20) % nstacks];
 		if (live[slot]) {
 			lb_slice_drop(&b, live[slot], live[slot], 8);
 			lb_free_rec(&b, live[slot]);
@@ -129,6 +137,7 @@ static void bench(FILE *f, uint64_t n)
 	lb_end(&b, 0);
 	write_out(&b, f);
 	lb_free(&b);
+	free(stacks);
 }
 
 int main(int argc, char **argv)
@@ -137,7 +146,7 @@ int main(int argc, char **argv)
 
 	if (argc < 3 || (strcmp(argv[1], "golden") && strcmp(argv[1], "bench")) ||
 	    (!strcmp(argv[1], "bench") && argc < 4)) {
-		fprintf(stderr, "usage: gen_log golden OUT | gen_log bench N OUT\n");
+		fprintf(stderr, "usage: gen_log golden OUT | gen_log bench N [STACKS] OUT\n");
 		return 2;
 	}
 	f = fopen(argv[argc - 1], "wb");
@@ -148,7 +157,8 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "golden"))
 		golden(f);
 	else
-		bench(f, strtoull(argv[2], NULL, 10));
+		bench(f, strtoull(argv[2], NULL, 10),
+		      argc > 4 && strtoull(argv[3], NULL, 10) ? strtoull(argv[3], NULL, 10) : 4096);
 	if (fclose(f)) {
 		perror("gen_log: close");
 		return 1;
