@@ -3,6 +3,7 @@
  */
 #pragma once
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "../reader.h"
