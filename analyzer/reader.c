@@ -445,6 +445,24 @@ int sla_reader_next(struct sla_reader *r, struct sla_record *out)
 		release_behind(r);
 	p = r->base + r->pos;
 	end = r->base + r->size;
+	if (__builtin_expect(p[0] == 0, 0)) {
+		/*
+		 * No record has kind 0. A tail of nothing but zero bytes is what a
+		 * file system leaves after a crash (allocated, never written): the
+		 * log is truncated there. Anything else is corrupt.
+		 */
+		const uint8_t *z = p;
+
+		while (z < end && !*z)
+			z++;
+		if (z == end) {
+			r->truncated = true;
+			r->trunc_offset = r->pos;
+			return 0;
+		}
+		fail_at(r, r->pos, "record kind 0 does not exist");
+		return -EBADMSG;
+	}
 	/* kind byte, then the length varint: running out of file here is truncation. */
 	n = end - p > 1 ? slf_get_uv(p + 1, end, &len) : 0;
 	if (!n) {
@@ -479,10 +497,6 @@ int sla_reader_next(struct sla_reader *r, struct sla_record *out)
 	if (r->records == 0 && out->kind != SLF_REC_PROCESS) {
 		fail_at(r, r->pos, "first record is %s, not PROCESS",
 			slf_kind_name(out->kind) ? slf_kind_name(out->kind) : "an unknown kind");
-		return -EBADMSG;
-	}
-	if (out->kind == 0) {
-		fail_at(r, r->pos, "record kind 0 does not exist");
 		return -EBADMSG;
 	}
 	if (decode_payload(r, &c, out) < 0)

@@ -20,7 +20,8 @@
  *
  * End of a log, three cases (sla_reader_next() returns 0 for the first two):
  *   - END record seen, nothing after it:   r->ended = true
- *   - end of file without END, or a record cut by the end of the file:
+ *   - end of file without END, a record cut by the end of the file, or a
+ *     tail of zero bytes only (a crashed file system's unwritten blocks):
  *     r->truncated = true, r->trunc_offset = where the incomplete part starts
  *     (a killed process's log: valid up to its last complete record)
  *   - bytes that cannot be a record (bad length, bad varint, a field past

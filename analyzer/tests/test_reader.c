@@ -119,7 +119,7 @@ static void test_truncation_everywhere(void)
 	lb_free(&b);
 }
 
-/* Reads a whole buffer; returns the final result (0 or -errno) and the reader in *r. */
+/* Reads a whole buffer; returns the final result (0 or -errno) and the closed reader in *r. */
 static int run(struct logbuf *b, struct sla_reader *r)
 {
 	struct sla_record rec;
@@ -129,6 +129,7 @@ static int run(struct logbuf *b, struct sla_reader *r)
 		return err;
 	while ((err = sla_reader_next(r, &rec)) > 0)
 		;
+	sla_reader_close(r); /* frees the scratch only: the outcome fields stay readable */
 	return err;
 }
 
@@ -163,6 +164,25 @@ static void test_header(void)
 	CHECK(r.ended);
 	CHECK_EQ_U(r.records, 4);
 	CHECK_EQ_U(r.tid, 99);
+	lb_free(&b);
+
+	/* a zero-filled tail (unwritten blocks after a crash) is a truncation */
+	build_log(&b);
+	b.len -= 4; /* drop END: kind, length, two 1-byte varints */
+	{
+		size_t good = b.len;
+		static const uint8_t zeros[100];
+
+		lb_raw(&b, zeros, sizeof(zeros));
+		CHECK(run(&b, &r) == 0);
+		CHECK(r.truncated && !r.ended);
+		CHECK_EQ_U(r.trunc_offset, good);
+		CHECK_EQ_U(r.records, 16);
+		/* but a zero kind byte followed by anything else is corrupt */
+		b.data[b.len - 1] = 1;
+		CHECK(run(&b, &r) == -EBADMSG);
+		CHECK_EQ_U(r.err_offset, good);
+	}
 	lb_free(&b);
 
 	/* cut inside the header: not analysable */
