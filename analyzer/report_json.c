@@ -5,18 +5,48 @@
 
 #include "report.h"
 
-static void json_str(FILE *out, const char *s, size_t len)
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
 {
+	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+
+	if (s[0] > 0xf4 || !len || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	/* overlong 3/4-byte forms, UTF-16 surrogates, beyond U+10FFFF */
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return len;
+}
+
+/*
+ * A JSON string. Paths and names come from the log: bytes that are not
+ * valid UTF-8 become U+FFFD so that the document stays valid JSON.
+ */
+static void json_str(FILE *out, const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
 	fputc('"', out);
 	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c = s[i];
+		size_t n;
 
-		if (c == '"' || c == '\\')
+		if (c == '"' || c == '\\') {
 			fprintf(out, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
+		} else if (c < 0x20 || c == 0x7f) {
 			fprintf(out, "\\u%04x", c);
-		else
+		} else if (c < 0x80) {
 			fputc(c, out);
+		} else if ((n = utf8_len(s + i, len - i))) {
+			fwrite(s + i, 1, n, out);
+			i += n - 1;
+		} else {
+			fputs("\\ufffd", out);
+		}
 	}
 	fputc('"', out);
 }
