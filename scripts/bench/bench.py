@@ -66,7 +66,7 @@ def workloads(args):
     n1 = args.pairs1 or (200_000 if q else 10_000_000)
     nbig = args.pairs_big or (400_000 if q else 100_000_000)  # 4 chains x nbig/4 sizes
     rounds = args.rounds or (100_000 if q else 5_000_000)
-    recs = args.records or (10_000 if q else 100_000)
+    recs = args.records or (10_000 if q else 300_000)
     lines = args.lines or (50_000 if q else 2_000_000)
     ab = os.path.join(b, "alloc_bench")
     w = {
@@ -500,6 +500,56 @@ def machine_info():
     }
 
 
+def summary_rows(results, analyses, wls):
+    """Per workload: sliceleak's slowdown against heaptrack's, and the analysers' speed and memory."""
+    rows = []
+    for wname in wls:
+        def wall(tool):
+            return med([r["wall"] for r in results if r["workload"] == wname and r["tool"] == tool
+                        and not r["fail"]])
+
+        def failed(tool):
+            rs = [r for r in results if r["workload"] == wname and r["tool"] == tool]
+            return bool(rs) and all(r["fail"] for r in rs)
+
+        def an(kind, key):
+            return med([a[key] for a in analyses if a["workload"] == wname and a["kind"] == kind
+                        and not a["fail"]])
+
+        def an_failed(kind):
+            rs = [a for a in analyses if a["workload"] == wname and a["kind"] == kind]
+            return bool(rs) and all(a["fail"] for a in rs)
+
+        def events(tool):
+            return med([r.get("events") for r in results if r["workload"] == wname and r["tool"] == tool])
+
+        base = wall("plain")
+        if not base:
+            continue
+
+        def slow(tool):
+            if failed(tool):
+                return "failed"
+            w = wall(tool)
+            return ("%.1fx" % (w / base)) if w else "-"
+
+        sl, raw = wall("sliceleak"), wall("heaptrack-raw")
+        ratio = ("%.2f" % ((sl - base) / (raw - base))) if (sl and raw and raw > base) else "-"
+        sl_rate = (events("sliceleak") / an("sliceleak-report", "wall")) if (
+            events("sliceleak") and an("sliceleak-report", "wall")) else None
+        ht_rate = (events("heaptrack") / an("heaptrack_print", "wall")) if (
+            events("heaptrack") and an("heaptrack_print", "wall")) else None
+        rate_ratio = ("%.1fx" % (sl_rate / ht_rate)) if (sl_rate and ht_rate) else (
+            "heaptrack_print not run" if failed("heaptrack") else "-")
+        if sl_rate and ht_rate and not (0.5 < events("sliceleak") / events("heaptrack") < 2):
+            rate_ratio = "n/a (different events)"
+        mem = lambda k: "failed" if an_failed(k) else fmt_bytes(an(k, "rss"))  # noqa: E731
+        rows.append((wname, slow("sliceleak"), slow("heaptrack-raw"), slow("heaptrack"), ratio,
+                     fmt_rate(sl_rate), fmt_rate(ht_rate), rate_ratio, mem("sliceleak-report"),
+                     mem("heaptrack_print"), mem("heaptrack_interpret")))
+    return rows
+
+
 def print_report(results, analyses, wls, args, info, started, out):
     p = lambda *a: print(*a, file=out)  # noqa: E731
     p("# sliceleak benchmark")
@@ -511,6 +561,21 @@ def print_report(results, analyses, wls, args, info, started, out):
     p("- load average at start: %s" % " ".join(info["loadavg"]))
     p("- tools: %s, %s, %s; sliceleak at %s" % (info["heaptrack"], info["valgrind"], info["gcc"], info["commit"]))
     p("- limits per process: %s address space (RLIMIT_AS), %d s wall" % (fmt_bytes(args.mem_limit), args.timeout))
+    p()
+    p("## Side by side")
+    p()
+    p("| workload | sliceleak | heaptrack --raw | heaptrack | overhead ratio | "
+      "sliceleak report | heaptrack_print | speed ratio | report RSS | heaptrack_print RSS | "
+      "heaptrack_interpret RSS |")
+    p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in summary_rows(results, analyses, wls):
+        p("| " + " | ".join(row) + " |")
+    p()
+    p("Slowdowns: wall time / plain wall time (medians). Overhead ratio: (sliceleak - plain) / "
+      "(heaptrack --raw - plain); below 1, sliceleak costs less than heaptrack's recording alone. "
+      "sliceleak report, heaptrack_print: events / wall time on the same runs' files; speed ratio: the first "
+      "over the second (n/a where the two tools record different events, e.g. heaptrack does not see "
+      "slice views). RSS: peak RSS of the analysis.")
     p()
     p("## Workloads")
     p()
@@ -605,7 +670,7 @@ def main():
     ap.add_argument("--pairs1", type=int, default=None, help="alloc1 pairs = distinct sizes (default 10M)")
     ap.add_argument("--pairs-big", type=int, default=None, help="alloc1-big pairs = distinct sizes (default 100M)")
     ap.add_argument("--rounds", type=int, default=None, help="slice rounds (default 5M)")
-    ap.add_argument("--records", type=int, default=None, help="python records (default 100k)")
+    ap.add_argument("--records", type=int, default=None, help="python records (default 300k)")
     ap.add_argument("--lines", type=int, default=None, help="sort lines (default 2M)")
     ap.add_argument("--repeat-limit", type=float, default=120,
                     help="a tool whose first run takes longer than this (s) runs once (default 120)")
