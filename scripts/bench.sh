@@ -40,9 +40,10 @@ ninja -C "$build" -j2 preload/libsliceleak.so analyzer/sliceleak slice/libslice.
 
 echo "== workloads: $bin" >&2
 mkdir -p "$bin"
-CFLAGS_BENCH="-O2 -g -fomit-frame-pointer -Wall -Wextra"
-gcc $CFLAGS_BENCH -pthread -o "$bin/alloc_bench" scripts/bench/alloc_bench.c
-gcc $CFLAGS_BENCH -I include -o "$bin/slice_bench" scripts/bench/slice_bench.c \
+# -O2 -g without frame pointers, as distributions build
+cc_bench() { gcc -O2 -g -fomit-frame-pointer -Wall -Wextra "$@"; }
+cc_bench -pthread -o "$bin/alloc_bench" scripts/bench/alloc_bench.c
+cc_bench -I include -o "$bin/slice_bench" scripts/bench/slice_bench.c \
 	-L "$build/slice" -lslice -Wl,-rpath,"$build/slice"
 gcc -O2 -static -Wall -Wextra -o "$bin/rx" scripts/bench/rx.c
 
