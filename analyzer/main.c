@@ -17,6 +17,7 @@
 #include "reader.h"
 #include "report.h"
 #include "run.h"
+#include "suppress.h"
 #include "symbolize.h"
 #include "units.h"
 
@@ -35,6 +36,7 @@ struct cmdline {
 	struct sla_analysis_opts an;
 	struct sla_report_opts rep;
 	struct sla_limits limits;
+	struct sla_suppressions supp;
 	bool json;
 	bool no_symbols;
 	const char *output; /* run -o */
@@ -50,6 +52,8 @@ enum {
 	OPT_LENIENT,
 	OPT_MAX_RETAINED,
 	OPT_MAX_LEAKED,
+	OPT_SUPPRESS,
+	OPT_SUPPRESSIONS,
 };
 
 static const struct option long_opts[] = {
@@ -62,6 +66,8 @@ static const struct option long_opts[] = {
 	{ "lenient", no_argument, NULL, OPT_LENIENT },
 	{ "max-retained", required_argument, NULL, OPT_MAX_RETAINED },
 	{ "max-leaked", required_argument, NULL, OPT_MAX_LEAKED },
+	{ "suppress", required_argument, NULL, OPT_SUPPRESS },
+	{ "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
 	{ "output", required_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -90,6 +96,10 @@ static void usage(FILE *out)
 		"                           (default %d; 0 = all; JSON always lists every finding)\n"
 		"  --no-symbols             module+offset frames only (deterministic, no file access)\n"
 		"  --lenient                analyse a corrupt log up to its first bad record\n"
+		"  --suppress TYPE:PATTERN  hide leak groups (leak:) or findings (view:) whose stack\n"
+		"                           has a function, file or module matching PATTERN\n"
+		"                           (LSan syntax: * wildcard, ^ and $ anchors); repeatable\n"
+		"  --suppressions FILE      one TYPE:PATTERN per line, # comments\n"
 		"  --max-retained SIZE      check: fail when findings retain more than SIZE\n"
 		"  --max-leaked SIZE        check: fail when more than SIZE is leaked at exit\n"
 		"  -o, --output PATTERN     run: log path pattern for the shim, %%p pid, %%e exe name\n"
@@ -175,6 +185,22 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 				c->limits.max_leaked = size;
 			}
 			break;
+		case OPT_SUPPRESS:
+			if (sla_suppress_add(&c->supp, optarg) < 0)
+				return usage_error("bad suppression '%s' (leak:PATTERN or view:PATTERN)",
+						   optarg);
+			break;
+		case OPT_SUPPRESSIONS: {
+			size_t line = 0;
+			int err = sla_suppress_load(&c->supp, optarg, &line);
+
+			if (err == -EINVAL)
+				return usage_error("%s:%zu: not leak:PATTERN or view:PATTERN", optarg,
+						   line);
+			if (err < 0)
+				return usage_error("%s: %s", optarg, strerror(-err));
+			break;
+		}
 		case 'o':
 			c->output = optarg;
 			break;
@@ -214,6 +240,13 @@ static struct sla_symbolizer *new_symbolizer(const struct cmdline *c)
 	return sym;
 }
 
+/* Applies the suppressions (they need symbols) before anything is printed or gated. */
+static void suppress(struct sla_analysis *an, struct cmdline *c, struct sla_symbolizer *sym)
+{
+	sla_suppress_apply(&c->supp, &an->res, an->set, sym);
+	an->res.suppressions = &c->supp;
+}
+
 static void print_report(FILE *out, const struct sla_analysis *an, const struct cmdline *c,
 			 struct sla_symbolizer *sym)
 {
@@ -239,6 +272,7 @@ static int cmd_report(int argc, char **argv, struct cmdline *c)
 		return SLA_EXIT_ERROR;
 	}
 	sym = new_symbolizer(c);
+	suppress(&an, c, sym);
 	print_report(stdout, &an, c, sym);
 	sla_symbolizer_free(sym);
 	sla_analysis_free(&an);
@@ -264,6 +298,8 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 		sla_analysis_free(&an);
 		return SLA_EXIT_ERROR;
 	}
+	sym = new_symbolizer(c);
+	suppress(&an, c, sym);
 	pass = sla_gate_check(&an.res, &c->limits, &v);
 	printf("sliceleak check: %s: %s retained (limit %s)", pass ? "OK" : "FAILED",
 	       sla_format_size(a, sizeof(a), an.res.retained_bytes, 1),
@@ -272,7 +308,6 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 		printf(", %s leaked (limit %s)", sla_format_size(a, sizeof(a), an.res.leak_bytes, 1),
 		       sla_format_size(b, sizeof(b), c->limits.max_leaked, 1));
 	printf("\n\n");
-	sym = new_symbolizer(c);
 	if (v.retained_exceeded)
 		sla_report_text_findings(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5);
 	if (v.leaked_exceeded)
@@ -311,6 +346,7 @@ static int cmd_run(int argc, char **argv, struct cmdline *c)
 		if (analyse(&an, c, run.logs, run.nlogs)) {
 			struct sla_symbolizer *sym = new_symbolizer(c);
 
+			suppress(&an, c, sym);
 			print_report(stderr, &an, c, sym);
 			sla_symbolizer_free(sym);
 		}
@@ -357,6 +393,7 @@ int main(int argc, char **argv)
 		.rep = { .top = DEFAULT_TOP },
 	};
 	const char *cmd = argc > 1 ? argv[1] : "";
+	int ret;
 
 	if (argc < 2) {
 		usage(stderr);
@@ -372,12 +409,15 @@ int main(int argc, char **argv)
 		return SLA_EXIT_OK;
 	}
 	if (!strcmp(cmd, "report"))
-		return cmd_report(argc - 1, argv + 1, &c);
-	if (!strcmp(cmd, "check"))
-		return cmd_check(argc - 1, argv + 1, &c);
-	if (!strcmp(cmd, "run"))
-		return cmd_run(argc - 1, argv + 1, &c);
-	if (!strcmp(cmd, "dump"))
-		return cmd_dump(argc - 1, argv + 1);
-	return usage_error("unknown command '%s'", cmd);
+		ret = cmd_report(argc - 1, argv + 1, &c);
+	else if (!strcmp(cmd, "check"))
+		ret = cmd_check(argc - 1, argv + 1, &c);
+	else if (!strcmp(cmd, "run"))
+		ret = cmd_run(argc - 1, argv + 1, &c);
+	else if (!strcmp(cmd, "dump"))
+		ret = cmd_dump(argc - 1, argv + 1);
+	else
+		ret = usage_error("unknown command '%s'", cmd);
+	sla_suppress_free(&c.supp);
+	return ret;
 }

@@ -25,7 +25,7 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 void sla_report_json(FILE *out, const struct sla_results *res, struct sla_stackset *set,
 		     struct sla_symbolizer *sym, const struct sla_report_opts *o);
 
-/* Pieces of the text report that `check` prints too. */
+/* Pieces of the text report that `check` prints too (the summary: suppressions used, SUMMARY). */
 void sla_report_text_findings(FILE *out, const struct sla_results *res, struct sla_stackset *set,
 			      struct sla_symbolizer *sym, size_t top);
 void sla_report_text_summary(FILE *out, const struct sla_results *res);

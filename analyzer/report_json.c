@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "suppress.h"
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
 static size_t utf8_len(const unsigned char *s, size_t n)
@@ -187,6 +188,17 @@ void sla_report_json(FILE *out, const struct sla_results *res, struct sla_stacks
 		fputc('}', out);
 	}
 	fputs(nhot ? "\n  ],\n" : "],\n", out);
+	fputs("  \"suppressions\": [", out);
+	for (size_t i = 0; res->suppressions && i < res->suppressions->n; i++) {
+		const struct sla_suppression *x = &res->suppressions->list[i];
+
+		fprintf(out, "%s\n    {\"type\": \"%s\", \"pattern\": ", i ? "," : "",
+			x->type == SLA_SUPPRESS_LEAK ? "leak" : "view");
+		json_cstr(out, x->pattern);
+		fprintf(out, ", \"matches\": %" PRIu64 ", \"bytes\": %" PRIu64 "}", x->matches,
+			x->bytes);
+	}
+	fputs(res->suppressions && res->suppressions->n ? "\n  ],\n" : "],\n", out);
 	fprintf(out, "  \"totals\": {\"allocations\": %" PRIu64 ", \"frees\": %" PRIu64
 		     ", \"bytes_allocated\": %" PRIu64 ", \"temporaries\": %" PRIu64 "}\n}\n",
 		res->allocations, res->frees, res->bytes_allocated, res->temporaries);

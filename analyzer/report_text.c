@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "suppress.h"
 #include "units.h"
 
 #define SZ(buf, v, d) sla_format_size(buf, sizeof(buf), v, d)
@@ -160,6 +161,16 @@ static bool any_truncated(const struct sla_results *res)
 void sla_report_text_summary(FILE *out, const struct sla_results *res)
 {
 	char a[32], b[32];
+
+	if (res->suppressions && res->suppressions->n) {
+		fputs("Suppressions used:\n  matches      bytes  suppression\n", out);
+		for (size_t i = 0; i < res->suppressions->n; i++) {
+			const struct sla_suppression *x = &res->suppressions->list[i];
+
+			fprintf(out, "%9" PRIu64 " %10" PRIu64 "  %s:%s\n", x->matches, x->bytes,
+				x->type == SLA_SUPPRESS_LEAK ? "leak" : "view", x->pattern);
+		}
+	}
 
 	fprintf(out, "SUMMARY: sliceleak: %s retained in %zu finding%s, %s leaked in %" PRIu64 " block%s\n",
 		SZ(a, res->retained_bytes, 1), res->nfindings, res->nfindings == 1 ? "" : "s",

@@ -82,8 +82,11 @@ struct sla_log_info {
 	double duration_s;	      /* log time of its last record */
 };
 
+struct sla_suppressions;
+
 struct sla_results {
 	const char *at; /* "end", "peak" or a snapshot label */
+	const struct sla_suppressions *suppressions; /* applied ones, with counts; or NULL */
 	struct sla_log_info *logs;
 	size_t nlogs;
 

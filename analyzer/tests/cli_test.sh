@@ -44,6 +44,15 @@ grep_out "check prints the top offender" "kept alive by 5-byte views" "$tmp/out"
 expect 1 "check above the leak limit" "$sliceleak" check --no-symbols --max-retained 10MiB --max-leaked 1KB "$tmp/g.sllog"
 expect 0 "thresholds change findings" "$sliceleak" check --no-symbols --max-retained 0 --min-block-size 2MiB "$tmp/g.sllog"
 
+# suppressions hide findings and leaks from the report and the gate, with counts
+expect 0 "suppressed finding passes the gate" "$sliceleak" check --no-symbols --max-retained 100KiB \
+	--suppress 'view:^/usr/bin/golden$' "$tmp/g.sllog"
+grep_out "suppressions used are listed" "Suppressions used:" "$tmp/out"
+printf '# known\nleak:golden\n' >"$tmp/supp"
+expect 0 "suppressions file" "$sliceleak" report --no-symbols --suppressions "$tmp/supp" "$tmp/g.sllog"
+grep_out "leaks suppressed" "0 B leaked in 0 blocks" "$tmp/out"
+expect 2 "bad suppression" "$sliceleak" report --suppress 'race:x' "$tmp/g.sllog"
+
 # a truncated log is evidence, not an error
 head -c $((size - 3)) "$tmp/g.sllog" >"$tmp/cut.sllog"
 expect 0 "report of a truncated log" "$sliceleak" report --no-symbols "$tmp/cut.sllog"
