@@ -534,7 +534,7 @@ def summary_rows(results, analyses, wls):
             return ("%.1fx" % (w / base)) if w else "-"
 
         sl, raw = wall("sliceleak"), wall("heaptrack-raw")
-        ratio = ("%.2f" % ((sl - base) / (raw - base))) if (sl and raw and raw > base) else "-"
+        ratio = ("%.2f" % max(0.0, (sl - base) / (raw - base))) if (sl and raw and raw > base) else "-"
         sl_rate = (events("sliceleak") / an("sliceleak-report", "wall")) if (
             events("sliceleak") and an("sliceleak-report", "wall")) else None
         ht_rate = (events("heaptrack") / an("heaptrack_print", "wall")) if (
