@@ -324,7 +324,7 @@ def log_files(tool, d):
     if tool == "massif":
         return glob.glob(os.path.join(d, "massif.out"))
     if tool == "sliceleak":
-        return sorted(glob.glob(os.path.join(d, "*.sllog")))
+        return sorted(glob.glob(os.path.join(d, "*.sllog")) + glob.glob(os.path.join(d, "*.sllog.[0-9]*")))
     return []
 
 
