@@ -410,7 +410,7 @@ static int decode_payload(struct sla_reader *r, struct cursor *c, struct sla_rec
  * log counts whole in the analyzer's resident memory. They are clean file
  * pages, so touching them again (nobody does) would just read them back.
  */
-#define RELEASE_CHUNK (32u << 20)
+#define RELEASE_CHUNK (8u << 20)
 
 static void release_behind(struct sla_reader *r)
 {

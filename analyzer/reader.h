@@ -12,7 +12,7 @@
  * read into memory) and walked once, front to back, with MADV_SEQUENTIAL:
  * the reader itself allocates nothing per record, so a log of any size is
  * read in memory proportional to the largest MODULE record; pages already
- * read are given back to the kernel every 32 MiB (MADV_DONTNEED).
+ * read are given back to the kernel every 8 MiB (MADV_DONTNEED).
  *
  * Strings in a record (struct sla_str) point into the mapping: they are valid
  * until sla_reader_close() and are NOT NUL-terminated. MODULE segments point
