@@ -163,6 +163,7 @@ int sla_analysis_run(struct sla_analysis *an, const struct sla_analysis_opts *o,
 	return 0;
 }
 
+/* Frees the results, the stacks and every state they point into. */
 void sla_analysis_free(struct sla_analysis *an)
 {
 	sla_results_free(&an->res);

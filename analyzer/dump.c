@@ -136,6 +136,7 @@ static void put_fields(FILE *out, const struct sla_record *rec)
 	}
 }
 
+/* Records as they come; the summary line only when the log read cleanly. */
 int sla_dump_log(FILE *out, struct sla_reader *r)
 {
 	struct sla_record rec;

@@ -73,6 +73,7 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* The --help text: commands, options, sizes and exit codes. */
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -257,6 +258,7 @@ static void print_report(FILE *out, const struct sla_analysis *an, const struct 
 	fflush(out);
 }
 
+/* `report`: analyse, apply suppressions, print text or JSON; exit 0 or 2. */
 static int cmd_report(int argc, char **argv, struct cmdline *c)
 {
 	struct sla_analysis an;
@@ -279,6 +281,10 @@ static int cmd_report(int argc, char **argv, struct cmdline *c)
 	return SLA_EXIT_OK;
 }
 
+/*
+ * `check`: the CI gate. Prints the verdict, the top offenders of an
+ * exceeded limit and the SUMMARY line; exit 0 within limits, 1 above.
+ */
 static int cmd_check(int argc, char **argv, struct cmdline *c)
 {
 	struct sla_analysis an;
@@ -367,6 +373,7 @@ static void print_reader_error(const struct sla_reader *r, int err)
 		fprintf(stderr, "sliceleak: %s: %s\n", r->name, r->err_msg);
 }
 
+/* `dump`: every record as a line (dump.h); exit 2 on a corrupt log. */
 static int cmd_dump(int argc, char **argv)
 {
 	struct sla_reader r;
@@ -384,6 +391,7 @@ static int cmd_dump(int argc, char **argv)
 	return err < 0 ? SLA_EXIT_ERROR : SLA_EXIT_OK;
 }
 
+/* Dispatches the subcommand; owns the options and frees them. */
 int main(int argc, char **argv)
 {
 	struct cmdline c = {

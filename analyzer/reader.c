@@ -142,6 +142,7 @@ static int check_header(struct sla_reader *r)
 	return 0;
 }
 
+/* Context: any thread; the buffer must outlive the reader. */
 int sla_reader_init_mem(struct sla_reader *r, const uint8_t *data, size_t size, const char *name)
 {
 	memset(r, 0, sizeof(*r));
@@ -186,6 +187,10 @@ static int slurp(struct sla_reader *r, int fd)
 	return 0;
 }
 
+/*
+ * A regular file is mapped; anything else (a pipe, /dev/stdin) is read
+ * whole. Empty files reach check_header(), which says so.
+ */
 int sla_reader_open(struct sla_reader *r, const char *path)
 {
 	struct stat st;
@@ -239,6 +244,7 @@ out_close:
 	return -err;
 }
 
+/* Safe after a failed open and twice in a row. */
 void sla_reader_close(struct sla_reader *r)
 {
 	if (r->map && r->map_is_heap)
@@ -421,6 +427,12 @@ static void release_behind(struct sla_reader *r)
 	r->released = to;
 }
 
+/*
+ * One record: kind byte, length varint, then the payload, each checked
+ * against the end of the file before it is read. Running out of file in
+ * any of them is truncation, never an error: a killed writer stops
+ * anywhere. Context: single-threaded per reader; see reader.h for returns.
+ */
 int sla_reader_next(struct sla_reader *r, struct sla_record *out)
 {
 	const uint8_t *p, *end;

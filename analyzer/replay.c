@@ -84,6 +84,7 @@ static void remove_block(struct sla_state *st, struct sla_block *b)
 	sla_state_remove_block(st, b);
 }
 
+/* The first PROCESS record names the process; a later one is an anomaly. */
 static void on_process(struct sla_state *st, const struct sla_record *rec)
 {
 	if (st->exe) {
@@ -261,6 +262,7 @@ static void on_snapshot(struct sla_state *st, const struct sla_record *rec)
 	(void)rec; /* evaluation points are the driver's (analysis.c) business */
 }
 
+/* END: a clean end, with the writer's count of events it lost. */
 static void on_end(struct sla_state *st, const struct sla_record *rec)
 {
 	st->ended = true;
@@ -285,6 +287,7 @@ static const replay_fn replay_table[SLF_REC_KIND_COUNT] = {
 	[SLF_REC_END] = on_end,
 };
 
+/* Dispatch by kind; a kind without a handler is counted and skipped. */
 void sla_replay_record(struct sla_state *st, const struct sla_record *rec)
 {
 	if (rec->kind < SLF_REC_KIND_COUNT && replay_table[rec->kind])
@@ -294,6 +297,7 @@ void sla_replay_record(struct sla_state *st, const struct sla_record *rec)
 	st->records++;
 }
 
+/* The reader/replay loop the tests and the fuzz harness use. */
 int sla_replay_run(struct sla_state *st, struct sla_reader *r, uint64_t max_records)
 {
 	struct sla_record rec;

@@ -99,6 +99,7 @@ static void json_groups(FILE *out, const struct sla_group *g, size_t n, size_t t
 	fputs(shown ? "\n    ]" : "]", out);
 }
 
+/* The "logs" array: one object per log, anomalies only when non-zero. */
 static void json_logs(FILE *out, const struct sla_results *res)
 {
 	fputs("  \"logs\": [", out);

@@ -128,6 +128,7 @@ static void print_groups(FILE *out, const struct sla_group *g, size_t n, size_t 
 		fprintf(out, "... and %zu more stacks\n", n - shown);
 }
 
+/* The header: the evaluation point and one line per log with its state. */
 static void print_logs(FILE *out, const struct sla_results *res)
 {
 	fprintf(out, "sliceleak report: %zu log%s, retention evaluated at %s%s\n", res->nlogs,
@@ -158,6 +159,7 @@ static bool any_truncated(const struct sla_results *res)
 	return false;
 }
 
+/* LSan's ending: suppressions used, then the one greppable SUMMARY line. */
 void sla_report_text_summary(FILE *out, const struct sla_results *res)
 {
 	char a[32], b[32];

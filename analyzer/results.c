@@ -91,6 +91,11 @@ static int cmp_hotspot(const void *a, const void *b)
 	return x->gid < y->gid ? -1 : x->gid > y->gid;
 }
 
+/*
+ * Findings leave their hash for an array; the per-stack sums become the
+ * leak, peak, hot-spot and temporary lists (sized exactly: a large program
+ * has hundreds of thousands of stacks). Everything sorted, biggest first.
+ */
 void sla_results_finish(struct sla_results *res)
 {
 	struct sla_finding *f, *tmp;

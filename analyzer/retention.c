@@ -116,6 +116,7 @@ void sla_retention_collect(struct sla_results *res, struct sla_state *st,
 	}
 }
 
+/* Only the dirty blocks are re-evaluated: the peak scan costs O(changes). */
 uint64_t sla_retention_flush(struct sla_state *st, const struct sla_thresholds *th)
 {
 	for (size_t i = 0; i < st->ndirty; i++) {

@@ -15,6 +15,7 @@
 #include "run.h"
 #include "xalloc.h"
 
+/* The build tree's shim when this binary is the build tree's, else the installed one. */
 const char *sla_run_shim_path(void)
 {
 	char self[PATH_MAX];
@@ -100,6 +101,11 @@ static void exec_child(char *const *argv, const char *pattern)
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
+/*
+ * fork + exec with the shim; waits with SIGINT/SIGQUIT ignored, then
+ * collects the logs written since just before the start (a second of
+ * slack for coarse file-system timestamps).
+ */
 int sla_run_command(char *const *argv, const char *pattern, struct sla_run *out)
 {
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
