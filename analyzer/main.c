@@ -88,7 +88,9 @@ static void usage(FILE *out)
 		"Several logs (a process and its fork children) are analysed together.\n"
 		"\n"
 		"options:\n"
-		"  --format text|json       report format (default text; JSON: docs/json-schema.md)\n"
+		"  --format text|json       report format (default text; JSON: docs/json-schema.md);\n"
+		"                           check --format json prints the JSON report, verdict in\n"
+		"                           the exit code\n"
 		"  --at end|peak|LABEL      evaluate retention at the end (default), at the peak of\n"
 		"                           retained bytes, or at the first sliceleak_snapshot(LABEL)\n"
 		"  --min-block-size SIZE    smallest block that can be a finding (default 4KiB)\n"
@@ -307,6 +309,12 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 	sym = new_symbolizer(c);
 	suppress(&an, c, sym);
 	pass = sla_gate_check(&an.res, &c->limits, &v);
+	if (c->json) { /* the whole report for the CI to keep; the verdict is the exit code */
+		print_report(stdout, &an, c, sym);
+		sla_symbolizer_free(sym);
+		sla_analysis_free(&an);
+		return pass ? SLA_EXIT_OK : SLA_EXIT_GATE;
+	}
 	printf("sliceleak check: %s: %s retained (limit %s)", pass ? "OK" : "FAILED",
 	       sla_format_size(a, sizeof(a), an.res.retained_bytes, 1),
 	       sla_format_size(b, sizeof(b), c->limits.max_retained, 1));

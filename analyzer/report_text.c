@@ -146,6 +146,8 @@ static void print_logs(FILE *out, const struct sla_results *res)
 		fprintf(out, ", %.3f s", l->duration_s);
 		if (!l->at_found)
 			fprintf(out, ", no snapshot '%s'", res->at);
+		else if (strcmp(res->at, "end"))
+			fprintf(out, ", evaluated at %.3f s", l->eval_time_s);
 		fputc('\n', out);
 	}
 	fputc('\n', out);

@@ -44,6 +44,11 @@ grep_out "check prints the top offender" "kept alive by 5-byte views" "$tmp/out"
 expect 1 "check above the leak limit" "$sliceleak" check --no-symbols --max-retained 10MiB --max-leaked 1KB "$tmp/g.sllog"
 expect 0 "thresholds change findings" "$sliceleak" check --no-symbols --max-retained 0 --min-block-size 2MiB "$tmp/g.sllog"
 
+# check --format json: the JSON report on stdout, the verdict in the exit code
+expect 1 "check --format json above the limit" "$sliceleak" check --no-symbols --format json \
+	--max-retained 1MiB "$tmp/g.sllog"
+grep_out "check --format json prints the schema" '"schema": "sliceleak-report/1"' "$tmp/out"
+
 # suppressions hide findings and leaks from the report and the gate, with counts
 expect 0 "suppressed finding passes the gate" "$sliceleak" check --no-symbols --max-retained 100KiB \
 	--suppress 'view:^/usr/bin/golden$' "$tmp/g.sllog"
