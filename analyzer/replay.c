@@ -43,12 +43,12 @@ void sla_site_at_peak(const struct sla_state *st, uint32_t stack, uint64_t *byte
 }
 
 /* Makes a block live and does all the accounting of an allocation. */
-static void add_block(struct sla_state *st, uint64_t addr, uint64_t size, uint32_t stack,
-		      uint64_t time)
+static struct sla_block *add_block(struct sla_state *st, uint64_t addr, uint64_t size,
+				   uint32_t stack, uint64_t time)
 {
 	struct sla_site *s = &st->sites[stack];
+	struct sla_block *b = sla_state_add_block(st, addr, size, stack, time);
 
-	sla_state_add_block(st, addr, size, stack, time);
 	site_save_peak(st, s);
 	s->allocs++;
 	s->alloc_bytes += size;
@@ -66,6 +66,7 @@ static void add_block(struct sla_state *st, uint64_t addr, uint64_t size, uint32
 		st->peak_time_ns = time;
 		st->peak_epoch++;
 	}
+	return b;
 }
 
 /* Ends a live block and does the accounting of a free. */
@@ -179,27 +180,37 @@ static void on_free(struct sla_state *st, const struct sla_record *rec)
 /*
  * A realloc is the free of the old block and an allocation of the new one
  * (counted in both totals). An old address that is not live (a parent's
- * block in a fork child) still yields the new block.
+ * block in a fork child) still yields the new block. A block resized in
+ * place keeps its views (a buffer library may realloc a buffer it has
+ * annotated); a block that moved loses them (they point into freed memory:
+ * free_with_views).
  */
 static void on_realloc(struct sla_state *st, const struct sla_record *rec)
 {
-	struct sla_block *b = NULL;
+	uint64_t old_addr = rec->realloc.old_addr, new_addr = rec->realloc.new_addr;
+	struct sla_block *b = NULL, held = { .addr = new_addr };
+	bool in_place = false;
 
-	if (rec->realloc.old_addr) {
-		b = sla_state_find_block(st, rec->realloc.old_addr);
-		if (b)
+	if (old_addr) {
+		b = sla_state_find_block(st, old_addr);
+		if (b) {
+			in_place = old_addr == new_addr && b->nviews;
+			if (in_place)
+				sla_state_move_views(st, &held, b);
 			remove_block(st, b);
-		else
+		} else {
 			anomaly(st, SLA_ANOM_realloc_unknown);
+		}
 	}
-	b = sla_state_find_block(st, rec->realloc.new_addr);
+	b = sla_state_find_block(st, new_addr);
 	if (b) {
 		anomaly(st, SLA_ANOM_alloc_on_live);
 		remove_block(st, b);
 	}
-	sla_state_forget_freed(st, rec->realloc.new_addr);
-	add_block(st, rec->realloc.new_addr, rec->realloc.size, (uint32_t)rec->realloc.stack,
-		  st->time_ns);
+	sla_state_forget_freed(st, new_addr);
+	b = add_block(st, new_addr, rec->realloc.size, (uint32_t)rec->realloc.stack, st->time_ns);
+	if (in_place)
+		sla_state_move_views(st, b, &held);
 }
 
 /* True when [ptr, ptr + len) does not fit in the block (overflow-safe). */

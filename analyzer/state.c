@@ -355,6 +355,20 @@ void sla_state_remove_block(struct sla_state *st, struct sla_block *b)
 	pool_put(&st->block_pool, b);
 }
 
+void sla_state_move_views(struct sla_state *st, struct sla_block *to, struct sla_block *from)
+{
+	to->views = from->views;
+	to->nviews = from->nviews;
+	to->indexed = from->indexed; /* map keys hold the address, which is the same */
+	for (struct sla_view *v = to->views; v; v = v->bnext)
+		v->block = to;
+	from->views = NULL;
+	from->nviews = 0;
+	from->indexed = false;
+	if (sla_state_find_block(st, to->addr) == to)
+		touch(st, to);
+}
+
 struct sla_block *sla_state_block_containing(struct sla_state *st, uint64_t ptr)
 {
 	struct sla_block key, *b = sla_state_find_block(st, ptr);

@@ -228,6 +228,11 @@ struct sla_block *sla_state_find_block(const struct sla_state *st, uint64_t addr
 struct sla_block *sla_state_add_block(struct sla_state *st, uint64_t addr, uint64_t size,
 				      uint32_t stack, uint64_t time);
 void sla_state_remove_block(struct sla_state *st, struct sla_block *b);
+/*
+ * Hands the views of `from` to `to` (same address: a realloc in place; one
+ * of them may be a placeholder not in the map while the other is replaced).
+ */
+void sla_state_move_views(struct sla_state *st, struct sla_block *to, struct sla_block *from);
 /* The live block whose range holds `ptr` (a zero-size block holds its own address), or NULL. */
 struct sla_block *sla_state_block_containing(struct sla_state *st, uint64_t ptr);
 

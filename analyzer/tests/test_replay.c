@@ -148,6 +148,35 @@ static void test_anomalies(void)
 	lb_free(&b);
 }
 
+/* A realloc in place keeps the block's views; a moving realloc drops them. */
+static void test_realloc_views(void)
+{
+	struct logbuf b;
+	uint64_t s[2];
+	struct sla_state *st;
+	struct sla_block *blk;
+
+	start_log(&b, s, 1);
+	lb_alloc(&b, 0x10000, 100, s[1]);
+	lb_view_acquire(&b, 0xa, 0x10000 + 10, 5, s[1]);
+	lb_slice_new(&b, 0x10000, 0x10000, 3, 100, s[1]);
+	lb_realloc(&b, 0x10000, 0x10000, 8192, s[1]); /* grows in place */
+	lb_alloc(&b, 0x40000, 100, s[1]);
+	lb_view_acquire(&b, 0xb, 0x40000, 5, s[1]);
+	lb_realloc(&b, 0x40000, 0x50000, 8192, s[1]); /* moves */
+	lb_end(&b, 0);
+	st = replay_buf(&b);
+	blk = sla_state_find_block(st, 0x10000);
+	CHECK(blk && blk->size == 8192 && blk->nviews == 2);
+	CHECK(sla_state_owner_find(st, 0xa) && sla_state_owner_find(st, 0xa)->block == blk);
+	CHECK(sla_state_slice_drop(st, 0x10000, 0x10000, 3));
+	CHECK(sla_state_owner_find(st, 0xb) == NULL);
+	CHECK_EQ_U(st->anomalies[SLA_ANOM_free_with_views], 1);
+	CHECK_EQ_U(st->views_live, 1);
+	sla_state_free(st);
+	lb_free(&b);
+}
+
 /* Replay stops after max_records: the state of a prefix of the log. */
 static void test_prefix(void)
 {
@@ -175,6 +204,7 @@ int main(void)
 	test_temporaries();
 	test_peak_holders();
 	test_anomalies();
+	test_realloc_views();
 	test_prefix();
 	return check_result();
 }
