@@ -45,17 +45,25 @@ static int pass1(struct sla_state *st, struct sla_reader *r, const struct sla_an
 		 uint64_t *stop_at, bool *found)
 {
 	struct sla_record rec;
-	uint64_t best = 0, last_sample = 0;
+	uint64_t best = 0, last_sample = 0, last_work = 0, last_rec = 0;
 	int ret;
 
 	*stop_at = UINT64_MAX;
 	*found = o->at != SLA_AT_LABEL;
 	st->track_dirty = o->at == SLA_AT_PEAK;
 	while ((ret = sla_reader_next(r, &rec)) > 0) {
+		/*
+		 * Sample points, within a work budget: re-evaluating may cost up to
+		 * SLA_PEAK_WORK_PER_RECORD view visits per record since the last
+		 * sample, so a hostile log (a block with a million views touched
+		 * between every 1 ms tick) stays linear instead of quadratic.
+		 */
 		if (o->at == SLA_AT_PEAK &&
 		    ((rec.kind == SLF_REC_TIME && rec.time.ns - last_sample >= SLA_PEAK_SAMPLE_NS) ||
-		     rec.kind == SLF_REC_SNAPSHOT || rec.kind == SLF_REC_END)) {
-			uint64_t total = sla_retention_flush(st, &o->th);
+		     rec.kind == SLF_REC_SNAPSHOT || rec.kind == SLF_REC_END) &&
+		    (rec.kind == SLF_REC_END ||
+		     (st->records - last_rec) * SLA_PEAK_WORK_PER_RECORD >= last_work)) {
+			uint64_t total = sla_retention_flush(st, &o->th, &last_work);
 
 			if (total > best) {
 				best = total;
@@ -63,6 +71,7 @@ static int pass1(struct sla_state *st, struct sla_reader *r, const struct sla_an
 			}
 			if (rec.kind == SLF_REC_TIME)
 				last_sample = rec.time.ns;
+			last_rec = st->records;
 		}
 		sla_replay_record(st, &rec);
 		if (o->at == SLA_AT_LABEL && !*found && rec.kind == SLF_REC_SNAPSHOT &&
@@ -73,7 +82,7 @@ static int pass1(struct sla_state *st, struct sla_reader *r, const struct sla_an
 	}
 	if (ret == 0 && r->truncated)
 		st->truncated = true;
-	if (o->at == SLA_AT_PEAK && sla_retention_flush(st, &o->th) > best)
+	if (o->at == SLA_AT_PEAK && sla_retention_flush(st, &o->th, NULL) > best)
 		*stop_at = UINT64_MAX; /* the end is the peak */
 	return ret;
 }

@@ -14,7 +14,10 @@
  * sample are re-evaluated. The peak is the largest sample; pass 2 replays
  * exactly to that sample point, so the figures reported are exact for that
  * point, and a higher peak lasting less than the sample interval can be
- * missed. Each log is evaluated at its own peak.
+ * missed. Each log is evaluated at its own peak. A sample is also skipped
+ * when the previous one re-examined more than SLA_PEAK_WORK_PER_RECORD views
+ * per record since: blocks with very many changing views get sampled less
+ * often (the scan stays linear in the log), the end is always sampled.
  */
 #pragma once
 
@@ -26,6 +29,7 @@
 #include "state.h"
 
 #define SLA_PEAK_SAMPLE_NS 1000000ull /* 1 ms of the traced program's time */
+#define SLA_PEAK_WORK_PER_RECORD 16   /* re-evaluation budget, views per record */
 
 enum sla_at {
 	SLA_AT_END,   /* the end of each log (default) */

@@ -66,13 +66,20 @@ static void print_headline(FILE *out, const struct sla_finding *f)
 	else
 		fprintf(out, "%" PRIu64 " blocks of %s to %s", f->blocks, SZ(a, f->min_size, 2),
 			SZ(b, f->max_size, 2));
-	if (f->views == 1 && f->min_used == f->max_used)
+	if (f->views == 1)
 		fprintf(out, " kept alive by a %" PRIu64 "-byte view", f->min_used);
-	else if (f->min_used == f->max_used)
+	else if (f->views == f->blocks && f->min_used == f->max_used)
 		fprintf(out, " kept alive by %" PRIu64 "-byte views", f->min_used);
-	else
+	else if (f->views == f->blocks)
 		fprintf(out, " kept alive by views using %" PRIu64 " to %" PRIu64 " bytes",
 			f->min_used, f->max_used);
+	else if (f->min_used == f->max_used) /* several views per block: say how many */
+		fprintf(out, " kept alive by %" PRIu64 " views using %" PRIu64 " bytes%s", f->views,
+			f->min_used, f->blocks == 1 ? "" : " per block");
+	else
+		fprintf(out, " kept alive by %" PRIu64 " views using %" PRIu64 " to %" PRIu64
+			     " bytes per block",
+			f->views, f->min_used, f->max_used);
 	fprintf(out, ": %s retained (%s used), pinned for ", SZ(a, f->retained_bytes, 1),
 		SZ(b, f->used_bytes, 1));
 	print_duration(out, f->pinned_max_s);

@@ -117,8 +117,11 @@ void sla_retention_collect(struct sla_results *res, struct sla_state *st,
 }
 
 /* Only the dirty blocks are re-evaluated: the peak scan costs O(changes). */
-uint64_t sla_retention_flush(struct sla_state *st, const struct sla_thresholds *th)
+uint64_t sla_retention_flush(struct sla_state *st, const struct sla_thresholds *th,
+			     uint64_t *work)
 {
+	if (work)
+		*work = st->ndirty;
 	for (size_t i = 0; i < st->ndirty; i++) {
 		/* the block may be gone (its counted bytes left with it) or be a new one */
 		struct sla_block *b = sla_state_find_block(st, st->dirty[i]);
@@ -126,6 +129,8 @@ uint64_t sla_retention_flush(struct sla_state *st, const struct sla_thresholds *
 
 		if (!b || !b->dirty)
 			continue;
+		if (work)
+			*work += b->nviews;
 		b->dirty = false;
 		if (sla_block_is_finding(b, th, &used))
 			now = b->size - used;

@@ -43,6 +43,8 @@ void sla_retention_collect(struct sla_results *res, struct sla_state *st,
 
 /*
  * Re-evaluates the blocks marked dirty since the last call and returns the
- * current total of retained bytes of the blocks that are findings.
+ * current total of retained bytes of the blocks that are findings. *work
+ * (if not NULL) gets the cost: dirty entries plus the views re-examined.
  */
-uint64_t sla_retention_flush(struct sla_state *st, const struct sla_thresholds *th);
+uint64_t sla_retention_flush(struct sla_state *st, const struct sla_thresholds *th,
+			     uint64_t *work);

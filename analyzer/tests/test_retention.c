@@ -186,10 +186,10 @@ static void test_running_total(void)
 	st->track_dirty = true;
 	while (sla_reader_next(&r, &rec) > 0) {
 		if (rec.kind == SLF_REC_TIME)
-			totals[n++] = sla_retention_flush(st, &defaults);
+			totals[n++] = sla_retention_flush(st, &defaults, NULL);
 		sla_replay_record(st, &rec);
 	}
-	totals[n++] = sla_retention_flush(st, &defaults);
+	totals[n++] = sla_retention_flush(st, &defaults, NULL);
 	CHECK_EQ_U(n, 5);
 	CHECK_EQ_U(totals[0], 0);
 	CHECK_EQ_U(totals[1], 9990);
