@@ -182,15 +182,29 @@ static int cmp_seg_start(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* Sorts the PT_LOAD segments of map generation `gen` by runtime start. */
+/*
+ * Sorts the PT_LOAD segments of map generation `gen` by runtime start.
+ * Modules are appended in generation order, so a generation is a
+ * contiguous run of st->mods, found by binary search: a log that changes
+ * its map at every stack edge costs O(modules of one generation) per
+ * rebuild, not O(all modules ever).
+ */
 static void index_generation(struct sla_state *st, uint32_t gen)
 {
+	size_t lo = 0, hi = st->nmods;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (st->mods[mid].gen < gen)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	st->nsegidx = 0;
-	for (size_t i = 0; i < st->nmods; i++) {
+	for (size_t i = lo; i < st->nmods && st->mods[i].gen == gen; i++) {
 		const struct sla_mod *m = &st->mods[i];
 
-		if (m->gen != gen)
-			continue;
 		for (size_t s = 0; s < m->nsegs; s++) {
 			uint64_t start = m->m.bias + m->segs[s].vaddr;
 
