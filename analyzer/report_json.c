@@ -138,7 +138,8 @@ void sla_report_json(FILE *out, const struct sla_results *res, struct sla_stacks
 
 	fputs("{\n  \"schema\": \"sliceleak-report/1\",\n  \"at\": ", out);
 	json_cstr(out, res->at);
-	fprintf(out, ",\n  \"retained_bytes\": %" PRIu64 ",\n", res->retained_bytes);
+	fprintf(out, ",\n  \"retained_bytes\": %" PRIu64 ",\n  \"trimmed_frames\": %" PRIu64 ",\n",
+		res->retained_bytes, sla_stackset_trimmed(set));
 	json_logs(out, res);
 
 	fputs("  \"findings\": [", out);

@@ -268,8 +268,5 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 			fprintf(out, "NOTE: %s: %" PRIu64 " records of kinds newer than this sliceleak (log format %u.%u) were skipped\n",
 				l->path, l->unknown_records, l->major, l->minor);
 	}
-	if (sla_stackset_trimmed(set))
-		fprintf(out, "NOTE: %" PRIu64 " frames inside libslice/libsliceleak were trimmed from stacks\n",
-			sla_stackset_trimmed(set));
 	sla_report_text_summary(out, res);
 }
