@@ -67,6 +67,7 @@ void slp_resolve(void)
 	resolve_one(&slp_real.valloc, "valloc");
 	resolve_one(&slp_real.pvalloc, "pvalloc");
 	resolve_one(&slp_real.dlclose, "dlclose");
+	resolve_one(&slp_real.dl_iterate_phdr, "dl_iterate_phdr");
 	/* Last: a non-NULL malloc is what opens the fast path in hooks.c. */
 	resolve_one(&slp_real.malloc, "malloc");
 	atomic_store(&arena.resolve_state, 2);

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <link.h>
 #include <sys/types.h>
 
 #include <sliceleak/format.h>
@@ -82,6 +83,7 @@ struct slp_real {
 	void *(*valloc)(size_t);
 	void *(*pvalloc)(size_t);
 	int (*dlclose)(void *);
+	int (*dl_iterate_phdr)(int (*)(struct dl_phdr_info *, size_t, void *), void *);
 };
 
 extern struct slp_real slp_real;
@@ -167,6 +169,7 @@ struct slp_state {
 	atomic_int phase;	    /* enum slp_phase */
 	pthread_mutex_t lock;	    /* the writer lock: one ordered stream */
 	bool inert;		    /* AT_SECURE, or a static init failure */
+	bool loader_unusable;	    /* fork child whose loader lock may be held: no stacks */
 	pid_t pid;		    /* of this process (refreshed in a fork child) */
 	uint64_t start_mono_ns;	    /* CLOCK_MONOTONIC_COARSE at start: TIME origin */
 	size_t page_size;
@@ -226,6 +229,14 @@ void slp_unwind_setup(void);
 void slp_unwind_capture(struct slp_trace *t);
 void slp_unwind_flush(void);
 
+/* ---- loader_gate.c --------------------------------------------------- */
+
+void slp_loader_enter(void);
+void slp_loader_leave(void);
+bool slp_loader_fork_prepare(void);
+void slp_loader_fork_parent(void);
+bool slp_loader_fork_child(bool drained);
+
 /* ---- stacks.c -------------------------------------------------------- */
 
 #define SLP_STACK_NEED_MAP UINT32_MAX
@@ -252,7 +263,7 @@ void slp_stacks_forget(void);
  * loader's list changed. Context: guard held, writer lock NOT held.
  */
 void slp_modules_sync(bool force);
-void slp_modules_after_fork(void);
+void slp_modules_fork_child(void);
 /* Context: writer lock held. */
 bool slp_modules_knows(uintptr_t ip);
 void slp_modules_find_self(void);

@@ -34,6 +34,8 @@
 #include "internal.h"
 
 static _Thread_local bool fork_entered __attribute__((tls_model("initial-exec")));
+static _Thread_local bool fork_traced __attribute__((tls_model("initial-exec")));
+static _Thread_local bool fork_drained __attribute__((tls_model("initial-exec")));
 static bool handlers_registered; /* per process image; inherited by fork children */
 
 uint64_t slp_now_ns(void)
@@ -154,14 +156,20 @@ static bool open_log(void)
 
 /*
  * fork() from a signal handler that interrupted this very thread inside
- * the shim (guard already set) must not take the lock this thread may
+ * the shim (guard already set) must not take the locks this thread may
  * hold: then the parent goes on untouched and the child stops tracking.
+ * Otherwise: close the loader gate (loader_gate.c), then hold the writer
+ * lock with the buffer flushed, so no record is half written at the fork
+ * and none is written twice.
  */
 static void fork_prepare(void)
 {
 	fork_entered = slp_guard_enter();
 	if (!fork_entered)
 		return;
+	fork_traced = slp_on() && slp_opt.follow_fork;
+	if (fork_traced)
+		fork_drained = slp_loader_fork_prepare();
 	pthread_mutex_lock(&slp_st.lock);
 	if (slp_on())
 		slp_writer_flush();
@@ -172,12 +180,14 @@ static void fork_parent(void)
 	if (!fork_entered)
 		return;
 	pthread_mutex_unlock(&slp_st.lock);
+	if (fork_traced)
+		slp_loader_fork_parent();
 	slp_guard_leave();
 }
 
 /*
  * The child is single-threaded here and malloc works again (glibc runs the
- * child handlers after resetting its own locks).
+ * child handlers after resetting its own locks, though not the loader's).
  */
 static void fork_child(void)
 {
@@ -191,12 +201,18 @@ static void fork_child(void)
 		return;
 	}
 	slp_lock_reinit();
-	slp_modules_after_fork();
+	slp_modules_fork_child();
 	slp_st.dropped = 0;
+	if (fork_traced && !slp_loader_fork_child(fork_drained)) {
+		slp_st.loader_unusable = true;
+		if (slp_opt.verbose)
+			slp_warn("pid %d: forked while another thread was inside the dynamic "
+				 "loader; this child records no stacks", (int)slp_st.pid);
+	}
 	if (slp_on()) {
 		slp_writer_drop_buffer(); /* the parent writes those events, not us */
 		slp_writer_close();	  /* our copy shares the parent's file offset */
-		if (!slp_opt.follow_fork || !open_log())
+		if (!fork_traced || !open_log())
 			atomic_store(&slp_st.phase, SLP_PHASE_OFF);
 	}
 	slp_guard_leave();

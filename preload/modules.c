@@ -19,6 +19,7 @@
  * called with the writer lock held: slp_modules_sync() scans into a
  * scratch buffer under map_lock (only ever try-locked, so it cannot close
  * a cycle either), then takes the writer lock just to copy the records in.
+ * (A fork child whose loader lock may be held - loader_gate.c - never scans.)
  *
  * Context: guard held.
  */
@@ -296,7 +297,7 @@ void slp_modules_sync(bool force)
 {
 	unsigned long long c[2] = { 0, 0 };
 
-	if (pthread_mutex_trylock(&map_lock))
+	if (slp_st.loader_unusable || pthread_mutex_trylock(&map_lock))
 		return;
 	/* before looking: a dlclose from now on marks the map dirty again */
 	atomic_store(&slp_st.mods.dirty, false);
@@ -312,7 +313,7 @@ void slp_modules_sync(bool force)
 }
 
 /* Fork child: the lock may belong to a thread that does not exist here. */
-void slp_modules_after_fork(void)
+void slp_modules_fork_child(void)
 {
 	pthread_mutex_init(&map_lock, NULL);
 }

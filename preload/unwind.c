@@ -72,7 +72,7 @@ void slp_unwind_capture(struct slp_trace *t)
 	int got = 0;
 	unsigned first = 0, n;
 
-	if (slp_st.depth)
+	if (slp_st.depth && SLP_LIKELY(!slp_st.loader_unusable))
 		got = unw_backtrace(t->ip, (int)(slp_st.depth + SLP_MAX_SKIP));
 	n = got > 0 ? (unsigned)got : 0;
 	while (first < n && slp_is_self((uintptr_t)t->ip[first]))

@@ -9,6 +9,7 @@ lib=${1:?usage: check-exports.sh path/to/libsliceleak.so}
 ALLOWED='aligned_alloc
 calloc
 dlclose
+dl_iterate_phdr
 execv
 execve
 execvp

@@ -466,6 +466,12 @@ def t_fork_threads(ctx):
         check(not replay(rs, child=rs in children), 'anomalies in pid %s' % rs[0]['pid'])
 
 
+def t_fork_dliterate(ctx):
+    logs, _ = same_behaviour(ctx, [ctx.prog('fork_dliterate')], timeout=120)
+    recs = all_complete(ctx, logs)
+    check(len(recs) == 11, '%d logs, expected the parent and 10 children' % len(recs))
+
+
 def t_signal_malloc(ctx):
     logs, _ = same_behaviour(ctx, [ctx.prog('signal_malloc')], timeout=60)
     recs = all_complete(ctx, logs)[0]
