@@ -10,6 +10,7 @@
  *   modules.c    the module map (dl_iterate_phdr)
  *   writer.c     the buffer, record encoding, the log file
  *   lifecycle.c  start, exit, fork
+ *   loader_gate.c  who is inside dl_iterate_phdr() at a fork
  *   bootstrap.c  dlsym() resolution of libc and the bootstrap arena
  *   options.c    SLICELEAK_OPTIONS
  *   diag.c       messages on stderr
