@@ -3,13 +3,14 @@
  *
  * The shim may speak from inside malloc, from a fork child or from a signal
  * handler, so there is no stdio here: a tiny formatter into a stack buffer,
- * then one write(2). A message is written at most once per call site by the
+ * then one write(2), and only to the stderr the process started with. A message is written at most once per call site by the
  * callers' own "warned" flags; nothing here allocates or locks.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -115,6 +116,21 @@ size_t slp_format(char *buf, size_t size, const char *fmt, ...)
 }
 
 /*
+ * Whether fd 2 is still the stderr the process started with. A program
+ * that closed it and opened a file of its own on fd 2 (daemons do) must
+ * not find our messages in that file.
+ */
+static bool stderr_is_ours(void)
+{
+	struct stat sb;
+
+	if (!slp_st.stderr_known)
+		return true; /* start-up: it has not had the chance to change */
+	return slp_st.stderr_ok && fstat(STDERR_FILENO, &sb) == 0 &&
+	       sb.st_dev == slp_st.stderr_dev && sb.st_ino == slp_st.stderr_ino;
+}
+
+/*
  * Context: any. Keeps errno: a warning must not change what the program
  * sees from the call that caused it.
  */
@@ -124,6 +140,9 @@ void slp_warn(const char *fmt, ...)
 	size_t n;
 	va_list ap;
 	int saved = errno;
+
+	if (!stderr_is_ours())
+		return;
 
 	memcpy(buf, "sliceleak: ", 11);
 	va_start(ap, fmt);

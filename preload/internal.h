@@ -176,6 +176,7 @@ struct slp_state {
 	size_t page_size;
 	unsigned depth;		    /* frames per stack, from the options */
 	uint64_t dropped;	    /* events seen while starting up */
+	bool stderr_known;	    /* learn_process() looked at fd 2 */
 	bool stderr_ok;		    /* fd 2 at start was open; dev/ino say which file */
 	dev_t stderr_dev;
 	ino_t stderr_ino;

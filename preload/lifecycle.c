@@ -106,6 +106,7 @@ static void learn_process(void)
 	slp_st.stderr_ok = fstat(STDERR_FILENO, &sb) == 0;
 	slp_st.stderr_dev = sb.st_dev;
 	slp_st.stderr_ino = sb.st_ino;
+	slp_st.stderr_known = true;
 }
 
 /*
@@ -223,13 +224,10 @@ static void atexit_handler(void)
 	slp_fini();
 }
 
-/* One line at exit, on the stderr we started with only. */
+/* One line at exit (slp_warn: on the stderr we started with only). */
 static void say_where(void)
 {
-	struct stat sb;
-
-	if (slp_opt.quiet || !slp_st.stderr_ok || fstat(STDERR_FILENO, &sb) < 0 ||
-	    sb.st_dev != slp_st.stderr_dev || sb.st_ino != slp_st.stderr_ino)
+	if (slp_opt.quiet)
 		return;
 	slp_warn("%lu records in %s; analyze with: sliceleak report %s",
 		 (unsigned long)slp_st.w.records, slp_st.w.path, slp_st.w.path);

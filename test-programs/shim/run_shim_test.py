@@ -455,6 +455,13 @@ def t_close_fds(ctx):
     check(big == 2, '%d of the 2 marker ALLOCs around closefrom() in the log' % big)
 
 
+def t_close_fds_gone(ctx):
+    out = os.path.join(ctx.tmp, 'closefds-gone.txt')
+    rc, _, _, logs = ctx.run([ctx.prog('close_fds'), out, 'gone'])
+    check(rc == 0, 'close_fds gone: exit %d (6/7: the file holds foreign bytes)' % rc)
+    check(not logs, 'the program deleted the log, yet one is there: %s' % logs)
+
+
 def t_fork_threads(ctx):
     logs, _ = same_behaviour(ctx, [ctx.prog('fork_threads')], timeout=120)
     recs = all_complete(ctx, logs)
