@@ -3,8 +3,9 @@
  *
  * The shim may speak from inside malloc, from a fork child or from a signal
  * handler, so there is no stdio here: a tiny formatter into a stack buffer,
- * then one write(2), and only to the stderr the process started with. A message is written at most once per call site by the
- * callers' own "warned" flags; nothing here allocates or locks.
+ * then one write(2), and only to the stderr the process started with. A
+ * message is written at most once per call site by the callers' own
+ * "warned" flags or state changes; nothing here allocates or locks.
  */
 #include <errno.h>
 #include <stdarg.h>
