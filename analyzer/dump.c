@@ -130,6 +130,31 @@ static void put_fields(FILE *out, const struct sla_record *rec)
 		put_num(out, "records", rec->end.records);
 		put_num(out, "dropped", rec->end.dropped);
 		break;
+	case SLF_REC_SCAN_BEGIN:
+		put_addr(out, "heap_lo", rec->scan_begin.heap_lo);
+		put_addr(out, "heap_hi", rec->scan_begin.heap_hi);
+		break;
+	case SLF_REC_SCAN_REGION:
+		put_num(out, "kind", rec->scan_region.kind);
+		put_addr(out, "start", rec->scan_region.start);
+		put_num(out, "size", rec->scan_region.size);
+		break;
+	case SLF_REC_SCAN_PTRS: {
+		struct sla_scan_iter it;
+		uint64_t loc, val;
+
+		/* every pair, on the record's one line: a dump hides nothing */
+		put_num(out, "count", rec->scan_ptrs.count);
+		sla_scan_iter_init(&it, rec);
+		while (sla_scan_iter_next(&it, &loc, &val))
+			fprintf(out, " 0x%" PRIx64 "=0x%" PRIx64, loc, val);
+		break;
+	}
+	case SLF_REC_SCAN_END:
+		put_num(out, "bytes", rec->scan_end.bytes);
+		put_num(out, "pointers", rec->scan_end.pointers);
+		put_num(out, "capped", rec->scan_end.capped);
+		break;
 	case SLF_REC_KIND_COUNT:
 	default:
 		break;

@@ -4,9 +4,12 @@
  * The agreed format (the shim's tests parse it):
  *   <offset> <KIND> <field>=<value> ... tid=<tid> time_ns=<ns>
  * field names as in format.h, numbers in decimal, addresses (addr fields,
+ * heap_lo, heap_hi, a region's start,
  * bias, ip, owner) as 0x-hex, strings quoted with C escapes, build_id as a
  * quoted hex string; a MODULE's segments as repeated vaddr= memsz= flags=
- * triples. Unknown kinds: `UNKNOWN(<kind>) len=<n>`. Last line:
+ * triples; a SCAN_REGION's kind as its number (enum slf_region_kind); a
+ * SCAN_PTRS's count= then every pair as 0x<location>=0x<value>, all on its
+ * one line. Unknown kinds: `UNKNOWN(<kind>) len=<n>`. Last line:
  *   # records=<n> end=<yes|no> truncated=<yes|no>
  */
 #pragma once

@@ -291,6 +291,97 @@ static void decode_module(struct sla_reader *r, struct cursor *c, struct sla_rec
 }
 
 /*
+ * SCAN_PTRS: every pair is decoded here once, so that replay can iterate
+ * them without checks (sla_scan_iter). Locations must stay inside the
+ * current region and strictly increase; values must lie in the scan's heap
+ * span (the writer records only those). Returns a semantic problem or NULL.
+ */
+static const char *decode_scan_ptrs(struct sla_reader *r, struct cursor *c, struct sla_record *o)
+{
+	const uint8_t *count_at = c->p;
+	uint64_t n, loc = r->region_start, val = r->scan_lo;
+
+	n = get_uv(c, "count");
+	if (c->bad)
+		return NULL;
+	/* Each pair takes at least 2 bytes. */
+	if (n > (uint64_t)(c->end - c->p) / 2) {
+		c->p = count_at; /* the error points at the count */
+		mark_bad(c, "count");
+		return NULL;
+	}
+	o->scan_ptrs.count = n;
+	o->scan_ptrs.pairs = c->p;
+	o->scan_ptrs.end = c->end;
+	o->scan_ptrs.region_start = r->region_start;
+	o->scan_ptrs.heap_lo = r->scan_lo;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t gap = get_uv(c, "gap");
+		uint64_t delta = get_uv(c, "delta");
+
+		if (c->bad)
+			return NULL;
+		/* region_end - loc is a multiple of 8: the word must start before it */
+		if ((i > 0 && gap == 0) || gap >= (r->region_end - loc) / 8)
+			return "SCAN_PTRS record: a location outside its region or out of order";
+		loc += gap * 8;
+		val += (uint64_t)slf_unzigzag(delta);
+		if (val < r->scan_lo || val > r->scan_hi)
+			return "SCAN_PTRS record: a value outside the scan's heap span";
+	}
+	return NULL;
+}
+
+/*
+ * The scan's structure: SCAN_BEGIN, (SCAN_REGION, SCAN_PTRS*)*, SCAN_END,
+ * nothing else in between. Called before the payload is decoded (which
+ * needs the open scan's bases). Returns the violation or NULL.
+ */
+static const char *scan_order(const struct sla_reader *r, unsigned kind)
+{
+	switch (kind) {
+	case SLF_REC_SCAN_BEGIN:
+		return r->scan != SCAN_NONE ? "SCAN_BEGIN inside a scan that has not ended" : NULL;
+	case SLF_REC_SCAN_REGION:
+	case SLF_REC_SCAN_END:
+		return r->scan == SCAN_NONE ? "scan record outside a scan (no SCAN_BEGIN)" : NULL;
+	case SLF_REC_SCAN_PTRS:
+		if (r->scan == SCAN_NONE)
+			return "scan record outside a scan (no SCAN_BEGIN)";
+		return r->scan != SCAN_IN_REGION ? "SCAN_PTRS before the scan's first SCAN_REGION" : NULL;
+	default:
+		return r->scan != SCAN_NONE ? "a record other than a scan record inside a scan" : NULL;
+	}
+}
+
+/* A valid record moves the scan's state along (scan_order() allowed it). */
+static void scan_advance(struct sla_reader *r, const struct sla_record *o)
+{
+	switch (o->kind) {
+	case SLF_REC_SCAN_BEGIN:
+		r->scan = SCAN_OPEN;
+		r->scan_lo = o->scan_begin.heap_lo;
+		r->scan_hi = o->scan_begin.heap_hi;
+		r->scan_bytes = r->scan_ptrs = 0;
+		break;
+	case SLF_REC_SCAN_REGION:
+		r->scan = SCAN_IN_REGION;
+		r->region_start = o->scan_region.start;
+		r->region_end = o->scan_region.start + o->scan_region.size;
+		r->scan_bytes += o->scan_region.size;
+		break;
+	case SLF_REC_SCAN_PTRS:
+		r->scan_ptrs += o->scan_ptrs.count;
+		break;
+	case SLF_REC_SCAN_END:
+		r->scan = SCAN_NONE;
+		break;
+	default:
+		break;
+	}
+}
+
+/*
  * Decodes the payload of a known kind. Returns 0, or -EBADMSG with the error
  * set. Semantic checks that need no state beyond the decoding context (stack
  * ids defined, enum values in range) are done here too.
@@ -300,6 +391,10 @@ static int decode_payload(struct sla_reader *r, struct cursor *c, struct sla_rec
 	const char *what = NULL; /* a semantic problem, when the bytes decoded fine */
 	uint64_t *pa = &r->prev_addr;
 
+	if (o->kind < SLF_REC_KIND_COUNT && (what = scan_order(r, o->kind)) != NULL) {
+		fail_at(r, o->offset, "%s", what);
+		return -EBADMSG;
+	}
 	switch ((enum slf_kind)o->kind) {
 	case SLF_REC_PROCESS:
 		o->process.pid = get_uv(c, "pid");
@@ -387,9 +482,53 @@ static int decode_payload(struct sla_reader *r, struct cursor *c, struct sla_rec
 		if (!c->bad && o->end.records != o->index)
 			what = "END record counts a different number of records than the log holds";
 		break;
+	case SLF_REC_SCAN_BEGIN:
+		o->scan_begin.heap_lo = get_uv(c, "heap_lo");
+		o->scan_begin.heap_hi = get_uv(c, "heap_hi");
+		if (!c->bad && o->scan_begin.heap_lo > o->scan_begin.heap_hi)
+			what = "SCAN_BEGIN record: heap_lo above heap_hi";
+		break;
+	case SLF_REC_SCAN_REGION: {
+		uint64_t kind = get_uv(c, "kind");
+
+		o->scan_region.start = get_uv(c, "start");
+		o->scan_region.size = get_uv(c, "size");
+		o->scan_region.kind = kind > UINT32_MAX ? UINT32_MAX : (unsigned)kind;
+		if (c->bad)
+			break;
+		/* a region kind of a newer minor version is let through (analysis: a root) */
+		if (kind >= SLF_REGION_KIND_COUNT && r->minor <= SLF_VERSION_MINOR)
+			what = "SCAN_REGION record: unknown region kind";
+		else if ((o->scan_region.start | o->scan_region.size) % 8)
+			what = "SCAN_REGION record: start or size not a multiple of 8";
+		else if (o->scan_region.start + o->scan_region.size < o->scan_region.start)
+			what = "SCAN_REGION record: region wraps around the address space";
+		break;
+	}
+	case SLF_REC_SCAN_PTRS:
+		what = decode_scan_ptrs(r, c, o);
+		break;
+	case SLF_REC_SCAN_END:
+		o->scan_end.bytes = get_uv(c, "bytes");
+		o->scan_end.pointers = get_uv(c, "pointers");
+		o->scan_end.capped = get_uv(c, "capped");
+		if (c->bad)
+			break;
+		if (o->scan_end.capped > 1)
+			what = "SCAN_END record: capped is neither 0 nor 1";
+		else if (o->scan_end.bytes != r->scan_bytes)
+			what = "SCAN_END record: bytes differs from the sum of the regions' sizes";
+		else if (o->scan_end.pointers != r->scan_ptrs)
+			what = "SCAN_END record: pointers differs from the SCAN_PTRS counts";
+		break;
 	case SLF_REC_KIND_COUNT:
 	default:
-		return 0; /* unknown kinds are skipped by length */
+		/* unknown kinds are skipped by length, but never inside a scan */
+		if ((what = scan_order(r, o->kind)) != NULL) {
+			fail_at(r, o->offset, "%s", what);
+			return -EBADMSG;
+		}
+		return 0;
 	}
 	if (c->bad) {
 		fail_at(r, (uint64_t)(c->bad_at - r->base),
@@ -408,6 +547,7 @@ static int decode_payload(struct sla_reader *r, struct cursor *c, struct sla_rec
 	}
 	if (o->kind == SLF_REC_STACK)
 		r->next_stack++;
+	scan_advance(r, o);
 	return 0;
 }
 

@@ -25,7 +25,9 @@
  *     r->truncated = true, r->trunc_offset = where the incomplete part starts
  *     (a killed process's log: valid up to its last complete record)
  *   - bytes that cannot be a record (bad length, bad varint, a field past
- *     its payload, a stack id never defined, data after END, ...): returns
+ *     its payload, a stack id never defined, data after END, a scan record
+ *     out of the order SCAN_BEGIN, (SCAN_REGION, SCAN_PTRS*)*, SCAN_END or
+ *     another kind inside a scan, ...): returns
  *     -EBADMSG with r->err_offset (byte offset of the offending byte) and
  *     r->err_msg (what is wrong, no path, no offset).
  *
@@ -132,8 +134,68 @@ struct sla_record {
 		struct {
 			uint64_t records, dropped;
 		} end;
+		struct {
+			uint64_t heap_lo, heap_hi;
+		} scan_begin;
+		struct {
+			unsigned kind; /* enum slf_region_kind (a newer minor's kind passes) */
+			uint64_t start, size;
+		} scan_region;
+		struct {
+			uint64_t count;
+			/* for sla_scan_iter: the encoded pairs and their bases */
+			const uint8_t *pairs, *end;
+			uint64_t region_start, heap_lo;
+		} scan_ptrs;
+		struct {
+			uint64_t bytes, pointers, capped;
+		} scan_end;
 	};
 };
+
+/*
+ * The (location, value) pairs of a SCAN_PTRS record, decoded on the fly so
+ * that replay walks a scan of any size without allocating. The reader has
+ * validated every pair (each location inside the current region, strictly
+ * increasing; each value inside the scan's [heap_lo, heap_hi]), so this
+ * cannot fail; it is only valid until the next sla_reader_next().
+ *
+ *	struct sla_scan_iter it;
+ *	uint64_t loc, val;
+ *
+ *	sla_scan_iter_init(&it, &rec);
+ *	while (sla_scan_iter_next(&it, &loc, &val))
+ *		use(loc, val);
+ */
+struct sla_scan_iter {
+	const uint8_t *p, *end;
+	uint64_t left, loc, val;
+};
+
+static inline void sla_scan_iter_init(struct sla_scan_iter *it, const struct sla_record *rec)
+{
+	it->p = rec->scan_ptrs.pairs;
+	it->end = rec->scan_ptrs.end;
+	it->left = rec->scan_ptrs.count;
+	it->loc = rec->scan_ptrs.region_start;
+	it->val = rec->scan_ptrs.heap_lo;
+}
+
+static inline bool sla_scan_iter_next(struct sla_scan_iter *it, uint64_t *loc, uint64_t *val)
+{
+	uint64_t gap = 0, delta = 0;
+
+	if (!it->left)
+		return false;
+	it->p += slf_get_uv(it->p, it->end, &gap);
+	it->p += slf_get_uv(it->p, it->end, &delta);
+	it->loc += gap * 8;
+	it->val += (uint64_t)slf_unzigzag(delta);
+	it->left--;
+	*loc = it->loc;
+	*val = it->val;
+	return true;
+}
 
 /* The state of reading one log. Fields below the line are private. */
 struct sla_reader {
@@ -158,6 +220,11 @@ struct sla_reader {
 	size_t map_len;
 	bool map_is_heap;
 	uint64_t released;    /* pages before this offset were given back */
+	/* the scan being read (format.h: SCAN_BEGIN, (SCAN_REGION, SCAN_PTRS*)*, SCAN_END) */
+	enum { SCAN_NONE, SCAN_OPEN, SCAN_IN_REGION } scan;
+	uint64_t scan_lo, scan_hi;     /* SCAN_BEGIN's heap span */
+	uint64_t region_start, region_end;
+	uint64_t scan_bytes, scan_ptrs; /* sums, checked against SCAN_END */
 };
 
 /*

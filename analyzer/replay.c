@@ -280,6 +280,13 @@ static void on_end(struct sla_state *st, const struct sla_record *rec)
 	st->dropped = rec->end.dropped;
 }
 
+/* Scan records: for now known and skipped (the dead-region analysis reads them). */
+static void on_scan(struct sla_state *st, const struct sla_record *rec)
+{
+	(void)st;
+	(void)rec;
+}
+
 static const replay_fn replay_table[SLF_REC_KIND_COUNT] = {
 	[SLF_REC_PROCESS] = on_process,
 	[SLF_REC_MODULES_RESET] = on_modules_reset,
@@ -296,6 +303,10 @@ static const replay_fn replay_table[SLF_REC_KIND_COUNT] = {
 	[SLF_REC_VIEW_RELEASE] = on_view_release,
 	[SLF_REC_SNAPSHOT] = on_snapshot,
 	[SLF_REC_END] = on_end,
+	[SLF_REC_SCAN_BEGIN] = on_scan,
+	[SLF_REC_SCAN_REGION] = on_scan,
+	[SLF_REC_SCAN_PTRS] = on_scan,
+	[SLF_REC_SCAN_END] = on_scan,
 };
 
 /* Dispatch by kind; a kind without a handler is counted and skipped. */

@@ -150,6 +150,38 @@ static void seed_newer_minor(struct logbuf *b)
 	lb_end(b, 0);
 }
 
+/*
+ * Format 1.1: a pointer array cut to its first two elements, scanned after a
+ * snapshot and at the end (every region kind, several SCAN_PTRS records).
+ */
+static void seed_scan(struct logbuf *b)
+{
+	uint64_t s = prologue(b), arr = 0x5555555c0000ull, locs[8], vals[8];
+
+	lb_alloc(b, arr, 64, s);
+	for (uint64_t i = 0; i < 8; i++) {
+		lb_alloc(b, 0x5555555d0000ull + i * 0x100, 0x80, s);
+		locs[i] = arr + 8 * i;
+		vals[i] = 0x5555555d0000ull + i * 0x100;
+	}
+	lb_slice_new(b, arr, arr, 16, 64, s);
+	for (unsigned pass = 0; pass < 2; pass++) {
+		if (pass == 0)
+			lb_snapshot(b, "cut", s);
+		lb_scan_begin(b, arr, 0x5555555d0780ull);
+		lb_scan_region(b, SLF_REGION_GLOBALS, EXE_BIAS + 0x5000, 0x100);
+		lb_scan_ptr(b, EXE_BIAS + 0x5010, arr);
+		lb_scan_region(b, SLF_REGION_HEAP, 0x5555555c0000ull, 0x20000);
+		lb_scan_ptrs(b, 4, locs, vals);
+		lb_scan_ptrs(b, 4, locs + 4, vals + 4);
+		lb_scan_region(b, SLF_REGION_STACK, 0x7ffffffde000ull, 0x1000);
+		lb_scan_region(b, SLF_REGION_ANON, 0x7ffff7000000ull, 0x2000);
+		lb_scan_ptr(b, 0x7ffff7000ff8ull, 0x5555555d0780ull);
+		lb_scan_end(b, pass);
+	}
+	lb_end(b, 0);
+}
+
 static const struct {
 	const char *name;
 	void (*build)(struct logbuf *b);
@@ -163,6 +195,7 @@ static const struct {
 	{ "anomalies", seed_anomalies, true, false },
 	{ "truncated", seed_truncated, false, false },
 	{ "newer_minor", seed_newer_minor, true, true },
+	{ "scan", seed_scan, true, false },
 };
 
 size_t fuzz_seed_count(void)

@@ -37,7 +37,7 @@ static void golden(FILE *f)
 	uint64_t s_main, s_msg, s_hdr, s_leak, s_tmp, s_buf, s_own, s_ok, s_grow;
 	uint64_t t = 0;
 
-	lb_init(&b);
+	lb_init_version(&b, 1, 0); /* the golden log stays 1.0: a 1.1 reader reads 1.0 logs */
 	lb_process(&b, 1000, 1, "/usr/bin/golden");
 	lb_modules_reset(&b);
 	lb_module(&b, EXE_BIAS, "/usr/bin/golden", 0x1000, 0x10000);

@@ -22,6 +22,8 @@ struct logbuf {
 	uint64_t records;   /* records written, for END */
 	uint8_t pay[4096];  /* payload being built */
 	size_t plen;
+	/* the scan being written (1.1): bases of SCAN_PTRS and SCAN_END's sums */
+	uint64_t scan_lo, region_start, scan_bytes, scan_ptrs;
 };
 
 static inline void lb_reserve(struct logbuf *b, size_t n)
@@ -226,4 +228,65 @@ static inline void lb_end(struct logbuf *b, uint64_t dropped)
 	p_uv(b, b->records);
 	p_uv(b, dropped);
 	lb_emit(b, SLF_REC_END);
+}
+
+/* ---- 1.1: the pointer scan ------------------------------------------------ */
+
+static inline void lb_scan_begin(struct logbuf *b, uint64_t heap_lo, uint64_t heap_hi)
+{
+	p_uv(b, heap_lo);
+	p_uv(b, heap_hi);
+	lb_emit(b, SLF_REC_SCAN_BEGIN);
+	b->scan_lo = heap_lo;
+	b->scan_bytes = b->scan_ptrs = 0;
+}
+
+static inline void lb_scan_region(struct logbuf *b, unsigned kind, uint64_t start, uint64_t size)
+{
+	p_uv(b, kind);
+	p_uv(b, start);
+	p_uv(b, size);
+	lb_emit(b, SLF_REC_SCAN_REGION);
+	b->region_start = start;
+	b->scan_bytes += size;
+}
+
+/*
+ * n pairs (locations increasing, inside the current region), as SCAN_PTRS
+ * records of at most 128 pairs each (a pair takes at most 20 bytes of the
+ * 4 KiB payload buffer), each one's bases reset as format.h says.
+ */
+static inline void lb_scan_ptrs(struct logbuf *b, size_t n, const uint64_t *locs,
+				const uint64_t *vals)
+{
+	for (size_t i = 0; i < n;) {
+		size_t k = n - i < 128 ? n - i : 128;
+		uint64_t loc = b->region_start, val = b->scan_lo;
+
+		p_uv(b, k);
+		for (size_t j = i; j < i + k; j++) {
+			p_uv(b, (locs[j] - loc) / 8);
+			p_uv(b, slf_zigzag((int64_t)(vals[j] - val)));
+			loc = locs[j];
+			val = vals[j];
+		}
+		lb_emit(b, SLF_REC_SCAN_PTRS);
+		b->scan_ptrs += k;
+		i += k;
+	}
+}
+
+/* One pair as its own SCAN_PTRS record. */
+static inline void lb_scan_ptr(struct logbuf *b, uint64_t loc, uint64_t val)
+{
+	lb_scan_ptrs(b, 1, &loc, &val);
+}
+
+/* SCAN_END with the sums of what was written since lb_scan_begin(). */
+static inline void lb_scan_end(struct logbuf *b, unsigned capped)
+{
+	p_uv(b, b->scan_bytes);
+	p_uv(b, b->scan_ptrs);
+	p_uv(b, capped);
+	lb_emit(b, SLF_REC_SCAN_END);
 }

@@ -147,7 +147,7 @@ static void test_header(void)
 	lb_init_version(&b, SLF_VERSION_MAJOR + 1, 3);
 	lb_process(&b, 1, 0, "x");
 	CHECK(sla_reader_init_mem(&r, b.data, b.len, "n") == -EPROTONOSUPPORT);
-	CHECK(strstr(r.err_msg, "2.3") != NULL && strstr(r.err_msg, "1.0") != NULL);
+	CHECK(strstr(r.err_msg, "2.3") != NULL && strstr(r.err_msg, "1.1") != NULL);
 	lb_free(&b);
 
 	/* A newer minor version reads; its unknown kinds and trailing fields are skipped. */
@@ -308,11 +308,252 @@ static void test_corrupt(void)
 	lb_free(&b);
 }
 
+/* A scan over two regions, the pairs read back exactly through the iterator. */
+static void test_scan_decode(void)
+{
+	static const uint64_t locs[] = { 0x601000, 0x601008, 0x601ff8 };
+	static const uint64_t vals[] = { 0x10000, 0x10fff, 0x10000 };
+	uint64_t many_l[300], many_v[300], loc, val;
+	struct logbuf b;
+	struct sla_reader r;
+	struct sla_record rec;
+	struct sla_scan_iter it;
+	size_t n = 0, ptrs = 0, regions = 0;
+	bool ok = true;
+
+	for (size_t i = 0; i < 300; i++) {
+		many_l[i] = 0x7f0000000000ull + 8 * (i * 3 + 1);
+		many_v[i] = 0x20000 - 16 * i; /* decreasing: negative deltas */
+	}
+	lb_init(&b);
+	lb_process(&b, 1, 0, "x");
+	lb_alloc(&b, 0x10000, 0x10000, 0);
+	lb_scan_begin(&b, 0x10000, 0x20000);
+	lb_scan_region(&b, SLF_REGION_GLOBALS, 0x601000, 0x1000);
+	lb_scan_ptrs(&b, 3, locs, vals);
+	lb_scan_region(&b, SLF_REGION_ANON, 0x7f0000000000ull, 0x2000);
+	lb_scan_ptrs(&b, 300, many_l, many_v); /* three records */
+	lb_scan_region(&b, SLF_REGION_HEAP, 0x400000, 0); /* an empty region */
+	lb_scan_end(&b, 1);
+	lb_end(&b, 0);
+
+	CHECK(sla_reader_init_mem(&r, b.data, b.len, "scan") == 0);
+	while (sla_reader_next(&r, &rec) > 0) {
+		switch (rec.kind) {
+		case SLF_REC_SCAN_BEGIN:
+			CHECK_EQ_U(rec.scan_begin.heap_lo, 0x10000);
+			CHECK_EQ_U(rec.scan_begin.heap_hi, 0x20000);
+			break;
+		case SLF_REC_SCAN_REGION:
+			regions++;
+			if (regions == 1) {
+				CHECK_EQ_U(rec.scan_region.kind, SLF_REGION_GLOBALS);
+				CHECK_EQ_U(rec.scan_region.start, 0x601000);
+				CHECK_EQ_U(rec.scan_region.size, 0x1000);
+			}
+			break;
+		case SLF_REC_SCAN_PTRS:
+			sla_scan_iter_init(&it, &rec);
+			while (sla_scan_iter_next(&it, &loc, &val)) {
+				if (n < 3)
+					ok &= loc == locs[n] && val == vals[n];
+				else
+					ok &= loc == many_l[n - 3] && val == many_v[n - 3];
+				n++;
+			}
+			ptrs++;
+			break;
+		case SLF_REC_SCAN_END:
+			CHECK_EQ_U(rec.scan_end.bytes, 0x3000);
+			CHECK_EQ_U(rec.scan_end.pointers, 303);
+			CHECK_EQ_U(rec.scan_end.capped, 1);
+			break;
+		}
+	}
+	CHECK(r.ended && !r.truncated && !r.err_msg[0]);
+	CHECK(ok);
+	CHECK_EQ_U(n, 303);
+	CHECK_EQ_U(ptrs, 4);
+	CHECK_EQ_U(regions, 3);
+	sla_reader_close(&r);
+	lb_free(&b);
+
+	/* a log cut inside a scan is truncated, not corrupt */
+	lb_init(&b);
+	lb_process(&b, 1, 0, "x");
+	lb_scan_begin(&b, 0x10000, 0x20000);
+	lb_scan_region(&b, SLF_REGION_STACK, 0x7ffe0000, 0x100);
+	CHECK(run(&b, &r) == 0 && r.truncated);
+	lb_free(&b);
+}
+
+/* Starts a log with an open scan over one GLOBALS region [0x601000, +0x100). */
+static void scan_prologue(struct logbuf *b)
+{
+	lb_init(b);
+	lb_process(b, 1, 0, "x");
+	lb_scan_begin(b, 0x10000, 0x20000);
+	lb_scan_region(b, SLF_REGION_GLOBALS, 0x601000, 0x100);
+}
+
+/* Expects the log to be refused at offset `at` with `what` in the message. */
+static void expect_corrupt(struct logbuf *b, size_t at, const char *what)
+{
+	struct sla_reader r;
+
+	CHECK(run(b, &r) == -EBADMSG);
+	CHECK_EQ_U(r.err_offset, at);
+	CHECK(strstr(r.err_msg, what) != NULL);
+	if (!strstr(r.err_msg, what) || r.err_offset != at)
+		fprintf(stderr, "  expected '%s', got: %s\n", what, r.err_msg);
+	lb_free(b);
+}
+
+/* The scan's structure and every field of its records are checked. */
+static void test_scan_corrupt(void)
+{
+	struct logbuf b;
+	size_t at;
+
+	/* a record of another kind inside a scan */
+	scan_prologue(&b);
+	at = b.len;
+	lb_time(&b, 5);
+	expect_corrupt(&b, at, "inside a scan");
+
+	/* an unknown kind inside a scan is not skipped either */
+	scan_prologue(&b);
+	at = b.len;
+	p_uv(&b, 1);
+	lb_emit(&b, 200);
+	expect_corrupt(&b, at, "inside a scan");
+
+	/* END inside a scan */
+	scan_prologue(&b);
+	at = b.len;
+	lb_end(&b, 0);
+	expect_corrupt(&b, at, "inside a scan");
+
+	/* SCAN_BEGIN inside a scan */
+	scan_prologue(&b);
+	at = b.len;
+	lb_scan_begin(&b, 0x10000, 0x20000);
+	expect_corrupt(&b, at, "SCAN_BEGIN inside");
+
+	/* SCAN_REGION, SCAN_PTRS, SCAN_END outside a scan */
+	lb_init(&b);
+	lb_process(&b, 1, 0, "x");
+	at = b.len;
+	lb_scan_region(&b, SLF_REGION_GLOBALS, 0x601000, 0x100);
+	expect_corrupt(&b, at, "outside a scan");
+	lb_init(&b);
+	lb_process(&b, 1, 0, "x");
+	at = b.len;
+	lb_scan_end(&b, 0);
+	expect_corrupt(&b, at, "outside a scan");
+
+	/* SCAN_PTRS before any region */
+	lb_init(&b);
+	lb_process(&b, 1, 0, "x");
+	lb_scan_begin(&b, 0x10000, 0x20000);
+	at = b.len;
+	lb_scan_ptr(&b, 0x601000, 0x10000);
+	expect_corrupt(&b, at, "before the scan's first SCAN_REGION");
+
+	/* a location past the region's end, and locations out of order */
+	scan_prologue(&b);
+	at = b.len;
+	lb_scan_ptr(&b, 0x601100, 0x10000);
+	expect_corrupt(&b, at, "outside its region");
+	scan_prologue(&b);
+	at = b.len;
+	{
+		static const uint64_t l[] = { 0x601010, 0x601010 }, v[] = { 0x10000, 0x10000 };
+
+		lb_scan_ptrs(&b, 2, l, v);
+	}
+	expect_corrupt(&b, at, "out of order");
+
+	/* a gap so large that gap * 8 wraps to a location inside the region */
+	scan_prologue(&b);
+	at = b.len;
+	p_uv(&b, 1);
+	p_uv(&b, (1ull << 61) + 2);
+	p_uv(&b, 0);
+	lb_emit(&b, SLF_REC_SCAN_PTRS);
+	expect_corrupt(&b, at, "outside its region");
+
+	/* a value outside the heap span */
+	scan_prologue(&b);
+	at = b.len;
+	lb_scan_ptr(&b, 0x601000, 0x20008);
+	expect_corrupt(&b, at, "heap span");
+	scan_prologue(&b);
+	at = b.len;
+	lb_scan_ptr(&b, 0x601000, 0xfff8);
+	expect_corrupt(&b, at, "heap span");
+
+	/* more pairs announced than the payload holds */
+	scan_prologue(&b);
+	at = b.len;
+	p_uv(&b, 5);
+	p_uv(&b, 0);
+	p_uv(&b, 0);
+	lb_emit(&b, SLF_REC_SCAN_PTRS);
+	expect_corrupt(&b, at + 2, "count");
+
+	/* regions: unaligned, wrapping, an unknown kind */
+	lb_init(&b);
+	lb_process(&b, 1, 0, "x");
+	lb_scan_begin(&b, 0x10000, 0x20000);
+	at = b.len;
+	lb_scan_region(&b, SLF_REGION_GLOBALS, 0x601004, 0x100);
+	expect_corrupt(&b, at, "multiple of 8");
+	lb_init(&b);
+	lb_process(&b, 1, 0, "x");
+	lb_scan_begin(&b, 0x10000, 0x20000);
+	at = b.len;
+	lb_scan_region(&b, SLF_REGION_GLOBALS, 0xfffffffffffff000ull, 0x2000);
+	expect_corrupt(&b, at, "wraps");
+	lb_init(&b);
+	lb_process(&b, 1, 0, "x");
+	lb_scan_begin(&b, 0x10000, 0x20000);
+	at = b.len;
+	lb_scan_region(&b, SLF_REGION_KIND_COUNT, 0x601000, 0x100);
+	expect_corrupt(&b, at, "unknown region kind");
+
+	/* SCAN_BEGIN with its span upside down */
+	lb_init(&b);
+	lb_process(&b, 1, 0, "x");
+	at = b.len;
+	lb_scan_begin(&b, 0x20000, 0x10000);
+	expect_corrupt(&b, at, "heap_lo above heap_hi");
+
+	/* SCAN_END's sums and flag */
+	scan_prologue(&b);
+	lb_scan_ptr(&b, 0x601000, 0x10000);
+	b.scan_ptrs = 2;
+	at = b.len;
+	lb_scan_end(&b, 0);
+	expect_corrupt(&b, at, "pointers differs");
+	scan_prologue(&b);
+	b.scan_bytes = 8;
+	at = b.len;
+	lb_scan_end(&b, 0);
+	expect_corrupt(&b, at, "bytes differs");
+	scan_prologue(&b);
+	at = b.len;
+	lb_scan_end(&b, 2);
+	expect_corrupt(&b, at, "capped");
+}
+
 int main(void)
 {
 	test_decode();
 	test_truncation_everywhere();
 	test_header();
 	test_corrupt();
+	test_scan_decode();
+	test_scan_corrupt();
 	return check_result();
 }

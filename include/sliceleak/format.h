@@ -1,5 +1,5 @@
 /*
- * include/sliceleak/format.h - the .sllog on-disk format, version 1.0.
+ * include/sliceleak/format.h - the .sllog on-disk format, version 1.1.
  *
  * The one definition of the log, shared by libsliceleak.so (writer) and the
  * sliceleak analyzer (reader). It stays freestanding: C11, <stdint.h> and
@@ -60,6 +60,10 @@
  *   a message naming both versions. Minor bumps only add record kinds or
  *   append fields.
  *
+ *   1.0  the allocation, view, stack, module and context records
+ *   1.1  the pointer scan at evaluation points (SLF_REC_SCAN_*), which lets
+ *        the analyzer find memory kept alive through dead regions
+ *
  * Little-endian, 64-bit Linux only.
  */
 #pragma once
@@ -70,7 +74,7 @@
 #define SLF_MAGIC	  "SLLEAK\r\n" /* \r\n exposes text-mode mangling */
 #define SLF_MAGIC_LEN	  8
 #define SLF_VERSION_MAJOR 1 /* bump => old readers must refuse */
-#define SLF_VERSION_MINOR 0 /* bump => new record kinds or trailing fields only */
+#define SLF_VERSION_MINOR 1 /* bump => new record kinds or trailing fields only */
 
 #define SLF_MAX_PAYLOAD (1u << 20) /* 1 MiB: larger length fields are corrupt */
 #define SLF_MAX_STR	(1u << 16) /* 64 KiB: paths, labels, command lines */
@@ -236,7 +240,70 @@ enum slf_kind {
 	 */
 	SLF_REC_END = 15,
 
+	/*
+	 * Since 1.1. A pointer scan of the process's writable memory, taken at
+	 * an evaluation point: at the end of the process (just before END) and
+	 * at each SNAPSHOT (just after it). The records of one scan are
+	 *   SCAN_BEGIN, then per scanned region SCAN_REGION followed by zero or
+	 *   more SCAN_PTRS, then SCAN_END,
+	 * with no other record kind in between. The scan records facts only:
+	 * every aligned 8-byte word whose value lies within the span of
+	 * addresses the allocator has returned so far; which of them point into
+	 * live blocks, and what is reachable from where, is the analyzer's
+	 * judgement. None of these kinds carries `addr` fields.
+	 *
+	 * SCAN_BEGIN
+	 *   uv   heap_lo      lowest address of any block allocated so far
+	 *   uv   heap_hi      one past the end of the highest block so far
+	 */
+	SLF_REC_SCAN_BEGIN = 16,
+
+	/*
+	 * One scanned range of memory; the SCAN_PTRS that follow lie in it.
+	 *   uv   kind         enum slf_region_kind
+	 *   uv   start        first byte (8-aligned)
+	 *   uv   size         bytes scanned (a multiple of 8)
+	 */
+	SLF_REC_SCAN_REGION = 17,
+
+	/*
+	 * Candidate pointers found in the current region, in increasing
+	 * location order.
+	 *   uv   count
+	 *   count times:
+	 *     uv   gap        (location - previous location) / 8; the first
+	 *                     location of each SCAN_PTRS record is relative to
+	 *                     the region's start
+	 *     sv   delta      value - previous value (wrapping); the first is
+	 *                     relative to heap_lo
+	 */
+	SLF_REC_SCAN_PTRS = 18,
+
+	/*
+	 * End of the scan.
+	 *   uv   bytes        bytes scanned in all
+	 *   uv   pointers     candidate pointers recorded in all
+	 *   uv   capped       1 when the scan stopped at its size cap (the
+	 *                     scan option of the shim), so results are partial
+	 */
+	SLF_REC_SCAN_END = 19,
+
 	SLF_REC_KIND_COUNT /* one past the largest kind of this version */
+};
+
+/*
+ * What a scanned region is, as the shim saw it in /proc/self/maps and the
+ * module map. The analyzer treats words outside live blocks as roots in
+ * every kind but SLF_REGION_HEAP (there they are allocator metadata or
+ * freed memory).
+ */
+enum slf_region_kind {
+	SLF_REGION_GLOBALS = 0, /* a module's writable PT_LOAD segment (.data, .bss) */
+	SLF_REGION_HEAP = 1,	/* the brk heap, "[heap]" */
+	SLF_REGION_STACK = 2,	/* the main thread's stack, "[stack]" */
+	SLF_REGION_ANON = 3,	/* other private writable anonymous memory: mmap'd
+				   blocks, malloc arenas, thread stacks, the app's own */
+	SLF_REGION_KIND_COUNT
 };
 
 /* Which entry point produced an ALLOC or REALLOC record. */
@@ -265,6 +332,8 @@ static inline const char *slf_kind_name(unsigned kind)
 		[SLF_REC_SLICE_DROP] = "SLICE_DROP", [SLF_REC_VIEW_ACQUIRE] = "VIEW_ACQUIRE",
 		[SLF_REC_VIEW_RELEASE] = "VIEW_RELEASE", [SLF_REC_SNAPSHOT] = "SNAPSHOT",
 		[SLF_REC_END] = "END",
+		[SLF_REC_SCAN_BEGIN] = "SCAN_BEGIN", [SLF_REC_SCAN_REGION] = "SCAN_REGION",
+		[SLF_REC_SCAN_PTRS] = "SCAN_PTRS", [SLF_REC_SCAN_END] = "SCAN_END",
 	};
 	return kind < SLF_REC_KIND_COUNT ? names[kind] : NULL;
 }
