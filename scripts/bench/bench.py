@@ -534,7 +534,14 @@ def summary_rows(results, analyses, wls):
             return ("%.1fx" % (w / base)) if w else "-"
 
         sl, raw = wall("sliceleak"), wall("heaptrack-raw")
-        ratio = ("%.2f" % max(0.0, (sl - base) / (raw - base))) if (sl and raw and raw > base) else "-"
+        same_events = bool(events("sliceleak") and events("heaptrack-raw")) and (
+            0.5 < events("sliceleak") / events("heaptrack-raw") < 2)
+        if not same_events:
+            ratio = "n/a (different events)"
+        elif sl and raw and raw > 1.1 * base:
+            ratio = "%.2f" % max(0.0, (sl - base) / (raw - base))
+        else:
+            ratio = "- (overheads within noise)"
         sl_rate = (events("sliceleak") / an("sliceleak-report", "wall")) if (
             events("sliceleak") and an("sliceleak-report", "wall")) else None
         ht_rate = (events("heaptrack") / an("heaptrack_print", "wall")) if (
@@ -572,7 +579,8 @@ def print_report(results, analyses, wls, args, info, started, out):
         p("| " + " | ".join(row) + " |")
     p()
     p("Slowdowns: wall time / plain wall time (medians). Overhead ratio: (sliceleak - plain) / "
-      "(heaptrack --raw - plain); below 1, sliceleak costs less than heaptrack's recording alone. "
+      "(heaptrack --raw - plain); below 1, sliceleak costs less than heaptrack's recording alone (shown "
+      "where both record the same events and heaptrack --raw costs over 10%). "
       "sliceleak report, heaptrack_print: events / wall time on the same runs' files; speed ratio: the first "
       "over the second (n/a where the two tools record different events, e.g. heaptrack does not see "
       "slice views). RSS: peak RSS of the analysis.")
@@ -678,7 +686,11 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the logs (default: deleted after analysis)")
     ap.add_argument("--work", default=None, help="scratch directory (default: a new one in $TMPDIR)")
     ap.add_argument("--out", default=None, help="also write the report (Markdown) and raw results (JSON) here")
+    ap.add_argument("--render", default=None, metavar="RESULTS_JSON",
+                    help="print the tables of an earlier run's results.json again, run nothing")
     args = ap.parse_args()
+    if args.render:
+        return render(args.render)
 
     if args.runs is None:
         args.runs = 1 if args.quick else 3
@@ -750,7 +762,8 @@ def main():
                         continue
                     a = analyse(kind, res, args)
                     a.update(workload=wname, run=run)
-                    if kind == "sliceleak-report" and res.get("events") is None and not a["fail"]:
+                    if (kind == "sliceleak-report" and wname in NO_COUNT and res.get("events") is None
+                            and not a["fail"]):
                         res["events"], res["events_are_records"] = report_records(res), True
                     analyses.append(a)
                     if a["fail"] and ("out of memory" in a["fail"] or "timeout" in a["fail"]):
@@ -782,10 +795,40 @@ def main():
         with open(os.path.join(args.out, "report.md"), "w") as f:
             print_report(results, analyses, wls, args, info, started, f)
         with open(os.path.join(args.out, "results.json"), "w") as f:
-            json.dump({"info": info, "args": {k: v for k, v in vars(args).items()},
-                       "results": results, "analyses": analyses}, f, indent=1, default=str)
+            json.dump({"info": info, "args": {k: v for k, v in vars(args).items()}, "started": started,
+                       "workloads": wls, "results": results, "analyses": analyses}, f, indent=1, default=str)
     if not args.keep:
         shutil.rmtree(args.work, ignore_errors=True)
+
+
+def render(path):
+    with open(path) as f:
+        d = json.load(f)
+    args = argparse.Namespace(**d["args"])
+    if "workloads" in d:
+        wls = {k: tuple(v) for k, v in d["workloads"].items()}
+    else:  # written before the workloads were stored: rebuild their descriptions
+        args.work = "/nonexistent"
+        wls = workloads(args)
+        names = []
+        for r in d["results"]:
+            if r["workload"] not in names:
+                names.append(r["workload"])
+        wls = {k: wls[k] for k in names}
+    results = d["results"]
+    for r in results:  # re-apply the event bookkeeping of this version
+        if r["workload"] not in NO_COUNT and r.get("events_are_records"):
+            r["events"] = None
+            r.pop("events_are_records")
+    for wname in wls:
+        for tool in args.tools:
+            rs = [r for r in results if r["workload"] == wname and r["tool"] == tool]
+            src = next((r for r in rs if r.get("events") is not None and not r.get("events_are_records")), None)
+            for r in rs:
+                if src and (r.get("events") is None):
+                    r["events"] = src["events"]
+    started = d.get("started") or "(see results.json)"
+    print_report(results, d["analyses"], wls, args, d["info"], started, sys.stdout)
 
 
 if __name__ == "__main__":
