@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "deadregion.h"
 #include "reader.h"
 #include "replay.h"
 #include "retention.h"
@@ -51,6 +52,7 @@ static int pass1(struct sla_state *st, struct sla_reader *r, const struct sla_an
 	*stop_at = UINT64_MAX;
 	*found = o->at != SLA_AT_LABEL;
 	st->track_dirty = o->at == SLA_AT_PEAK;
+	st->collect_scans = o->at == SLA_AT_END; /* this state is the evaluation state */
 	while ((ret = sla_reader_next(r, &rec)) > 0) {
 		/*
 		 * Sample points, within a work budget: re-evaluating may cost up to
@@ -85,6 +87,30 @@ static int pass1(struct sla_state *st, struct sla_reader *r, const struct sla_an
 	if (o->at == SLA_AT_PEAK && sla_retention_flush(st, &o->th, NULL) > best)
 		*stop_at = UINT64_MAX; /* the end is the peak */
 	return ret;
+}
+
+/*
+ * Whether the evaluation state has the scan of its evaluation point: the
+ * one right before END (at the end), the one right after the SNAPSHOT (at
+ * a label; stop_at is the number of records up to it); none at the peak.
+ */
+static enum sla_dr_status dead_region_status(const struct sla_analysis_opts *o,
+					     const struct sla_log_info *li,
+					     const struct sla_state *eval, uint64_t stop_at)
+{
+	bool have;
+
+	if (o->at == SLA_AT_PEAK)
+		return SLA_DR_AT_PEAK;
+	if (li->major == 1 && li->minor == 0)
+		return SLA_DR_OLD_FORMAT;
+	if (o->at == SLA_AT_END)
+		have = eval->scan_at_end;
+	else
+		have = eval->scan.complete && eval->scan.end_at > stop_at;
+	if (!have)
+		return o->at == SLA_AT_END && !eval->ended ? SLA_DR_TRUNCATED : SLA_DR_NO_SCAN;
+	return eval->scan.capped ? SLA_DR_PARTIAL : SLA_DR_COMPLETE;
 }
 
 /* One log: pass 1, tracker figures, then retention at the evaluation point. */
@@ -129,14 +155,19 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	sla_reader_close(&r);
 
 	sla_tracker_collect(&an->res, st, an->set);
+	li->dead_region = SLA_DR_NOT_EVALUATED;
 	if (!found)
 		return 0;
 	if (stop_at != UINT64_MAX) {
 		eval = keep_state(an, path);
+		eval->collect_scans = o->at == SLA_AT_LABEL;
 		ret = sla_reader_open(&r, path);
 		if (ret == 0)
 			ret = sla_replay_run(eval, &r, stop_at);
-		if (ret < 0) { /* the file changed under us */
+		/* at a snapshot: the scan written right after it (peak: none) */
+		if (ret == 0 && o->at == SLA_AT_LABEL)
+			ret = sla_replay_scan(eval, &r);
+		if (ret < 0 && !(o->lenient && li->corrupt)) { /* the file changed under us */
 			reader_error(&r, ret, err, errlen);
 			sla_reader_close(&r);
 			return ret;
@@ -145,6 +176,10 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	}
 	li->eval_time_s = (double)eval->time_ns / 1e9;
 	sla_retention_collect(&an->res, eval, an->set, &o->th, eval->time_ns);
+	li->dead_region = dead_region_status(o, li, eval, stop_at);
+	li->scan_capped = li->dead_region == SLA_DR_PARTIAL;
+	if (li->dead_region == SLA_DR_COMPLETE || li->dead_region == SLA_DR_PARTIAL)
+		sla_deadregion_collect(&an->res, eval, an->set, &o->th, eval->time_ns);
 	return 0;
 }
 
@@ -155,6 +190,7 @@ int sla_analysis_run(struct sla_analysis *an, const struct sla_analysis_opts *o,
 
 	memset(an, 0, sizeof(*an));
 	sla_results_init(&an->res, o->at == SLA_AT_END ? "end" : o->at == SLA_AT_PEAK ? "peak" : o->label);
+	an->res.dead_region_min_bytes = o->th.min_block_size;
 	an->set = sla_stackset_new();
 	for (size_t i = 0; i < npaths; i++) {
 		int ret = analyse_log(an, o, paths[i], err, errlen);

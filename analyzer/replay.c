@@ -278,13 +278,71 @@ static void on_end(struct sla_state *st, const struct sla_record *rec)
 {
 	st->ended = true;
 	st->dropped = rec->end.dropped;
+	/* the end's scan is the one written just before END (format.h) */
+	st->scan_at_end = st->scan.complete && st->scan.end_at == st->records;
 }
 
-/* Scan records: for now known and skipped (the dead-region analysis reads them). */
-static void on_scan(struct sla_state *st, const struct sla_record *rec)
+/*
+ * A pointer scan (format 1.1). The reader has checked its structure, so
+ * these handlers see BEGIN, (REGION, PTRS*)*, END in that order, with
+ * nothing in between. Pointers are kept only in the evaluation state
+ * (collect_scans): pass 1 of an analysis at a snapshot or at the peak
+ * needs none of them. A new scan replaces the previous one.
+ */
+static void on_scan_begin(struct sla_state *st, const struct sla_record *rec)
 {
-	(void)st;
-	(void)rec;
+	struct sla_scan *sc = &st->scan;
+
+	sc->open = true;
+	sc->complete = false;
+	sc->capped = false;
+	sc->heap_lo = rec->scan_begin.heap_lo;
+	sc->heap_hi = rec->scan_begin.heap_hi;
+	sc->bytes = 0;
+	sc->nregions = 0;
+	sc->nptrs = 0;
+}
+
+static void on_scan_region(struct sla_state *st, const struct sla_record *rec)
+{
+	struct sla_scan *sc = &st->scan;
+
+	if (!st->collect_scans)
+		return;
+	sla_xgrow(&sc->regions, &sc->regions_cap, sc->nregions + 1, sizeof(*sc->regions));
+	sc->regions[sc->nregions++] = (struct sla_scan_region){
+		.kind = rec->scan_region.kind,
+		.start = rec->scan_region.start,
+		.size = rec->scan_region.size,
+		.first = sc->nptrs,
+	};
+}
+
+static void on_scan_ptrs(struct sla_state *st, const struct sla_record *rec)
+{
+	struct sla_scan *sc = &st->scan;
+	struct sla_scan_iter it;
+	uint64_t loc, val;
+
+	if (!st->collect_scans || !sc->nregions)
+		return;
+	sla_xgrow(&sc->ptrs, &sc->ptrs_cap, sc->nptrs + rec->scan_ptrs.count, sizeof(*sc->ptrs));
+	sla_scan_iter_init(&it, rec);
+	while (sla_scan_iter_next(&it, &loc, &val))
+		sc->ptrs[sc->nptrs++] = (struct sla_scan_ptr){ loc, val };
+	sc->regions[sc->nregions - 1].n = sc->nptrs - sc->regions[sc->nregions - 1].first;
+}
+
+static void on_scan_end(struct sla_state *st, const struct sla_record *rec)
+{
+	struct sla_scan *sc = &st->scan;
+
+	sc->open = false;
+	sc->complete = true;
+	sc->capped = rec->scan_end.capped != 0;
+	sc->bytes = rec->scan_end.bytes;
+	sc->end_at = st->records + 1; /* this record counted */
+	st->scans++;
 }
 
 static const replay_fn replay_table[SLF_REC_KIND_COUNT] = {
@@ -303,10 +361,10 @@ static const replay_fn replay_table[SLF_REC_KIND_COUNT] = {
 	[SLF_REC_VIEW_RELEASE] = on_view_release,
 	[SLF_REC_SNAPSHOT] = on_snapshot,
 	[SLF_REC_END] = on_end,
-	[SLF_REC_SCAN_BEGIN] = on_scan,
-	[SLF_REC_SCAN_REGION] = on_scan,
-	[SLF_REC_SCAN_PTRS] = on_scan,
-	[SLF_REC_SCAN_END] = on_scan,
+	[SLF_REC_SCAN_BEGIN] = on_scan_begin,
+	[SLF_REC_SCAN_REGION] = on_scan_region,
+	[SLF_REC_SCAN_PTRS] = on_scan_ptrs,
+	[SLF_REC_SCAN_END] = on_scan_end,
 };
 
 /* Dispatch by kind; a kind without a handler is counted and skipped. */
@@ -317,6 +375,28 @@ void sla_replay_record(struct sla_state *st, const struct sla_record *rec)
 	else
 		st->unknown_records++; /* a newer minor version's kind: skipped */
 	st->records++;
+}
+
+/*
+ * After a stop right behind a SNAPSHOT: the scan the shim wrote just after
+ * it, if the next record starts one. A scan changes no block or view, so
+ * the state stays the snapshot's; any other next record is left unapplied.
+ */
+int sla_replay_scan(struct sla_state *st, struct sla_reader *r)
+{
+	struct sla_record rec;
+	int err;
+
+	err = sla_reader_next(r, &rec);
+	if (err <= 0 || rec.kind != SLF_REC_SCAN_BEGIN)
+		return err < 0 ? err : 0;
+	sla_replay_record(st, &rec);
+	while ((err = sla_reader_next(r, &rec)) > 0) {
+		sla_replay_record(st, &rec);
+		if (rec.kind == SLF_REC_SCAN_END)
+			return 0;
+	}
+	return err;
 }
 
 /* The reader/replay loop the tests and the fuzz harness use. */

@@ -43,6 +43,14 @@ void sla_replay_record(struct sla_state *st, const struct sla_record *rec);
  */
 int sla_replay_run(struct sla_state *st, struct sla_reader *r, uint64_t max_records);
 
+/*
+ * Right after the records up to a SNAPSHOT were applied: applies the pointer
+ * scan that follows it, if the next record is a SCAN_BEGIN (st->scan then
+ * holds it, complete or not when the log ends inside it). Returns 0 or the
+ * reader's negative error.
+ */
+int sla_replay_scan(struct sla_state *st, struct sla_reader *r);
+
 /* A stack's live bytes and blocks at the heap peak. */
 void sla_site_at_peak(const struct sla_state *st, uint32_t stack, uint64_t *bytes,
 		      uint64_t *blocks);

@@ -99,6 +99,27 @@ static void json_groups(FILE *out, const struct sla_group *g, size_t n, size_t t
 	fputs(shown ? "\n    ]" : "]", out);
 }
 
+/* A dead_region finding: the kept blocks, their holders, three stacks. */
+static void json_dead_finding(FILE *out, const struct sla_finding *f, struct sla_stackset *set,
+			      struct sla_symbolizer *sym, bool first)
+{
+	fprintf(out, "%s\n    {\"kind\": \"dead_region\", \"view_kind\": \"%s\", \"blocks\": %" PRIu64
+		     ", \"block_bytes\": %" PRIu64 ", \"used_bytes\": 0, \"retained_bytes\": %" PRIu64
+		     ", \"holder_blocks\": %" PRIu64 ", \"holder_bytes\": %" PRIu64
+		     ", \"holder_view_bytes\": %" PRIu64 ", \"holder_views\": %" PRIu64
+		     ", \"holder_tail\": %s, \"pinned_seconds\": %.6f,\n     \"alloc_stack\": ",
+		first ? "" : ",", f->view_kind == SLA_VIEW_SLICE ? "slice" : "annotation", f->blocks,
+		f->block_bytes, f->retained_bytes, f->holder_blocks, f->holder_bytes,
+		f->holder_used_bytes, f->holder_views, f->holder_tail ? "true" : "false",
+		f->pinned_max_s);
+	json_stack(out, set, sym, f->alloc_gid);
+	fputs(",\n     \"holder_alloc_stack\": ", out);
+	json_stack(out, set, sym, f->holder_gid);
+	fputs(",\n     \"view_stack\": ", out);
+	json_stack(out, set, sym, f->view_gid);
+	fputc('}', out);
+}
+
 /* The "logs" array: one object per log, anomalies only when non-zero. */
 static void json_logs(FILE *out, const struct sla_results *res)
 {
@@ -115,10 +136,12 @@ static void json_logs(FILE *out, const struct sla_results *res)
 		fprintf(out, ", \"format_version\": \"%u.%u\", \"truncated\": %s, \"corrupt\": %s"
 			     ", \"records\": %" PRIu64 ", \"unknown_records\": %" PRIu64
 			     ", \"dropped\": %" PRIu64 ", \"duration_seconds\": %.6f"
-			     ", \"evaluated\": %s, \"eval_time_seconds\": %.6f, \"anomalies\": {",
+			     ", \"evaluated\": %s, \"eval_time_seconds\": %.6f, \"dead_region\": ",
 			l->major, l->minor, l->truncated ? "true" : "false",
 			l->corrupt ? "true" : "false", l->records, l->unknown_records, l->dropped,
 			l->duration_s, l->at_found ? "true" : "false", l->eval_time_s);
+		json_cstr(out, sla_dr_status_text(l->dead_region));
+		fputs(", \"anomalies\": {", out);
 		for (int k = 0; k < SLA_ANOM_COUNT; k++) {
 			if (!l->anomalies[k])
 				continue;
@@ -140,12 +163,19 @@ void sla_report_json(FILE *out, const struct sla_results *res, struct sla_stacks
 	json_cstr(out, res->at);
 	fprintf(out, ",\n  \"retained_bytes\": %" PRIu64 ",\n  \"trimmed_frames\": %" PRIu64 ",\n",
 		res->retained_bytes, sla_stackset_trimmed(set));
+	fputs("  \"dead_region_analysis\": ", out);
+	json_cstr(out, res->dead_region_text ? res->dead_region_text : "unavailable: not run");
+	fputs(",\n", out);
 	json_logs(out, res);
 
 	fputs("  \"findings\": [", out);
 	for (size_t i = 0; i < res->nfindings; i++) {
 		const struct sla_finding *f = &res->findings[i];
 
+		if (f->kind == SLA_FINDING_DEAD_REGION) {
+			json_dead_finding(out, f, set, sym, i == 0);
+			continue;
+		}
 		fprintf(out, "%s\n    {\"kind\": \"view_pinned\", \"view_kind\": \"%s\", \"blocks\": %" PRIu64
 			     ", \"block_bytes\": %" PRIu64 ", \"used_bytes\": %" PRIu64
 			     ", \"retained_bytes\": %" PRIu64 ", \"views\": %" PRIu64

@@ -86,6 +86,68 @@ static void print_headline(FILE *out, const struct sla_finding *f)
 	fputc('\n', out);
 }
 
+/* "a" or "an" before a number as it is read: an 8-, an 11-, an 18-, an 80-byte view. */
+static const char *article(uint64_t n)
+{
+	char d[24];
+	int len = snprintf(d, sizeof(d), "%" PRIu64, n);
+
+	if (d[0] == '8')
+		return "an";
+	/* eleven, eighteen, and their thousands (eleven thousand ...) */
+	if ((len == 2 || len == 5) && d[0] == '1' && (d[1] == '1' || d[1] == '8'))
+		return "an";
+	return "a";
+}
+
+/*
+ * A dead_region finding in the user's words: "998 blocks (998.0 MiB) kept
+ * alive through the unused tail of a 39.1 KiB block pinned by an 80-byte
+ * view". The log has bytes, not elements: views are told in bytes.
+ */
+static void print_dead_headline(FILE *out, const struct sla_finding *f)
+{
+	char a[32], b[32];
+
+	fprintf(out, "%" PRIu64 " block%s (%s) kept alive through the unused %s of ", f->blocks,
+		f->blocks == 1 ? "" : "s", SZ(a, f->block_bytes, 1),
+		f->holder_tail ? (f->holder_blocks == 1 ? "tail" : "tails") :
+				 (f->holder_blocks == 1 ? "part" : "parts"));
+	if (f->holder_blocks == 1)
+		fprintf(out, "a %s block", SZ(a, f->holder_bytes, 1));
+	else
+		fprintf(out, "%" PRIu64 " blocks (%s)", f->holder_blocks, SZ(a, f->holder_bytes, 1));
+	if (f->holder_views == 1)
+		fprintf(out, " pinned by %s %" PRIu64 "-byte view", article(f->holder_used_bytes),
+			f->holder_used_bytes);
+	else
+		fprintf(out, " pinned by %" PRIu64 " views using %" PRIu64 " bytes%s", f->holder_views,
+			f->holder_used_bytes, f->holder_blocks == 1 ? "" : " in all");
+	fprintf(out, ": %s retained", SZ(b, f->retained_bytes, 1));
+	if (f->retained_bytes != f->block_bytes)
+		fputs(" (the rest is counted by view_pinned findings)", out);
+	fputs(", pinned for ", out);
+	print_duration(out, f->pinned_max_s);
+	fputc('\n', out);
+}
+
+static void print_dead_finding(FILE *out, const struct sla_finding *f, struct sla_stackset *set,
+			       struct sla_symbolizer *sym)
+{
+	print_dead_headline(out, f);
+	fputs("  kept blocks allocated at:\n", out);
+	print_stack(out, set, sym, f->alloc_gid, "    ");
+	fprintf(out, "  through the dead region of the block%s allocated at:\n",
+		f->holder_blocks == 1 ? "" : "s");
+	print_stack(out, set, sym, f->holder_gid, "    ");
+	fprintf(out, "  pinned by the oldest live view (%s) %s at:\n",
+		f->view_kind == SLA_VIEW_SLICE ? "slice" : "annotation",
+		f->view_kind == SLA_VIEW_SLICE ? "created" : "acquired");
+	print_stack(out, set, sym, f->view_gid, "    ");
+	fputs("  hint: clear the elements past len before cutting (release what they hold and zero them), or copy the kept elements out and release the big block\n\n",
+	      out);
+}
+
 void sla_report_text_findings(FILE *out, const struct sla_results *res, struct sla_stackset *set,
 			      struct sla_symbolizer *sym, size_t top)
 {
@@ -96,6 +158,10 @@ void sla_report_text_findings(FILE *out, const struct sla_results *res, struct s
 		const struct sla_finding *f = &res->findings[i];
 
 		fprintf(out, "#%zu: ", i + 1);
+		if (f->kind == SLA_FINDING_DEAD_REGION) {
+			print_dead_finding(out, f, set, sym);
+			continue;
+		}
 		print_headline(out, f);
 		fputs("  allocated at:\n", out);
 		print_stack(out, set, sym, f->alloc_gid, "    ");
@@ -196,9 +262,11 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 
 	print_logs(out, res);
 
-	fprintf(out, "== Retention: %zu finding%s, %s retained (%" PRIu64 " view-pinned blocks) ==\n\n",
+	fprintf(out, "== Retention: %zu finding%s, %s retained (%" PRIu64 " view-pinned blocks) ==\n",
 		res->nfindings, res->nfindings == 1 ? "" : "s", SZ(a, res->retained_bytes, 1),
 		res->pinned_blocks);
+	fprintf(out, "Dead-region analysis: %s\n\n",
+		res->dead_region_text ? res->dead_region_text : "not run");
 	sla_report_text_findings(out, res, set, sym, o->top);
 
 	fprintf(out, "== Leaks: %s in %" PRIu64 " block%s %s ==\n", SZ(a, res->leak_bytes, 1),

@@ -25,12 +25,29 @@ struct sla_thresholds {
 #define SLA_DEFAULT_MIN_BLOCK_SIZE 4096
 #define SLA_DEFAULT_MAX_USED_PERCENT 25.0
 
+/* The kinds of findings (JSON "kind"). */
+enum sla_finding_kind {
+	SLA_FINDING_VIEW_PINNED = 0, /* "view_pinned": big blocks kept by small views */
+	SLA_FINDING_DEAD_REGION = 1, /* "dead_region": blocks kept through a dead region */
+};
+
 /*
- * View-pinned blocks of one (allocation stack, view stack) pair, the view
- * stack being the one of each block's oldest live view.
+ * A view_pinned finding: view-pinned blocks of one (allocation stack, view
+ * stack) pair, the view stack being the one of each block's oldest live
+ * view.
+ *
+ * A dead_region finding (deadregion.h): blocks kept alive only through the
+ * dead regions of view-pinned blocks (the holders), grouped by (the kept
+ * blocks' allocation stack = alloc_gid, the holder's oldest live view's
+ * stack = view_gid, the holder's allocation stack = holder_gid). Its
+ * used_bytes is 0 and retained_bytes is block_bytes, less what a kept block
+ * already counts as a view_pinned finding (a byte is never counted twice).
  */
 struct sla_finding {
-	uint32_t alloc_gid, view_gid;  /* canonical stacks (the group key) */
+	/* the group key: four adjacent uint32_t */
+	uint32_t kind;		       /* enum sla_finding_kind */
+	uint32_t alloc_gid, view_gid;  /* canonical stacks */
+	uint32_t holder_gid;	       /* dead_region: the holders' allocation stack; else 0 */
 	enum sla_view_kind view_kind;  /* of the oldest view of the first block seen */
 	uint64_t blocks;
 	uint64_t block_bytes;	       /* sum of the blocks' sizes */
@@ -40,6 +57,11 @@ struct sla_finding {
 	uint64_t min_size, max_size;   /* of one block */
 	uint64_t min_used, max_used;   /* of one block */
 	double pinned_max_s;	       /* longest time a block has been pinned (max, not median) */
+	/* dead_region only: the holders (view-pinned blocks whose dead region keeps these) */
+	uint64_t holder_blocks, holder_bytes;
+	uint64_t holder_used_bytes;    /* the union of their live views */
+	uint64_t holder_views;	       /* live references on them */
+	bool holder_tail;	       /* every keeping pointer lies past the holder's last view */
 	UT_hash_handle hh;
 };
 
@@ -62,6 +84,20 @@ struct sla_stack_acc {
 	uint64_t allocations, bytes, temporaries;
 };
 
+/* Whether a log's dead-region analysis ran (see sla_dr_status_text()). */
+enum sla_dr_status {
+	SLA_DR_COMPLETE,	/* a complete pointer scan at the evaluation point */
+	SLA_DR_PARTIAL,		/* a scan that stopped at the shim's size cap */
+	SLA_DR_OLD_FORMAT,	/* a log of format 1.0: no scans at all */
+	SLA_DR_NO_SCAN,		/* no scan at the evaluation point (scan disabled) */
+	SLA_DR_TRUNCATED,	/* at the end of a log without END: no final scan */
+	SLA_DR_AT_PEAK,		/* --at peak: scans are taken at the end and at snapshots only */
+	SLA_DR_NOT_EVALUATED,	/* the evaluation point is not in this log */
+};
+
+/* "complete", "partial: ..." or "unavailable: ..." (the JSON's words). */
+const char *sla_dr_status_text(enum sla_dr_status s);
+
 /* One analysed log, as listed in reports. */
 struct sla_log_info {
 	const char *path;
@@ -78,6 +114,8 @@ struct sla_log_info {
 	uint64_t dropped;	      /* events the writer could not record */
 	uint64_t anomalies[SLA_ANOM_COUNT];
 	bool at_found;		      /* the evaluation point (--at) exists in this log */
+	enum sla_dr_status dead_region; /* whether the dead-region analysis could run */
+	bool scan_capped;	      /* its scan stopped at the shim's cap */
 	double eval_time_s;	      /* log time of the evaluation point */
 	double duration_s;	      /* log time of its last record */
 };
@@ -93,6 +131,10 @@ struct sla_results {
 	struct sla_finding *findings;	/* sorted by retained bytes, after finish() */
 	size_t nfindings;
 	uint64_t retained_bytes;	/* sum over findings */
+	uint64_t dead_region_min_bytes; /* dead_region findings below this are dropped by finish() */
+	enum sla_dr_status dead_region; /* over all logs: the worst (see results.c) */
+	const char *dead_region_text;   /* the top level's "dead_region_analysis" */
+	char dead_region_buf[200];
 	uint64_t pinned_blocks;		/* all view-pinned blocks, findings or not */
 
 	struct sla_group *leaks;	/* sorted by bytes */
@@ -128,4 +170,6 @@ void sla_results_free(struct sla_results *res);
 /* Accumulators (used by retention.c and tracker.c). */
 struct sla_finding *sla_results_finding(struct sla_results *res, uint32_t alloc_gid,
 					uint32_t view_gid);
+struct sla_finding *sla_results_dead_finding(struct sla_results *res, uint32_t alloc_gid,
+					     uint32_t view_gid, uint32_t holder_gid);
 struct sla_stack_acc *sla_results_acc(struct sla_results *res, uint32_t gid);

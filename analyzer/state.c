@@ -123,6 +123,8 @@ void sla_state_free(struct sla_state *st)
 	sla_ptrmap_free(&st->owner_views);
 	free(st->dirty);
 	free(st->freed);
+	free(st->scan.regions);
+	free(st->scan.ptrs);
 	for (size_t i = 0; i < st->nmods; i++) {
 		free(st->mods[i].path);
 		free(st->mods[i].build_id);

@@ -139,6 +139,35 @@ struct sla_segidx {
 	uint32_t mod; /* index in st->mods */
 };
 
+/* One scanned region of a pointer scan and its pairs: ptrs[first, first + n). */
+struct sla_scan_region {
+	unsigned kind; /* enum slf_region_kind (or a newer one: treated as ANON) */
+	uint64_t start, size;
+	size_t first, n;
+};
+
+/* A candidate pointer: the word at `loc` holds `val`. */
+struct sla_scan_ptr {
+	uint64_t loc, val;
+};
+
+/*
+ * The latest pointer scan of a log (format 1.1), kept only when
+ * st->collect_scans is set (the evaluation state), else only counted: a
+ * new SCAN_BEGIN reuses the arrays, so memory is one scan's pointers.
+ */
+struct sla_scan {
+	bool open;		  /* SCAN_BEGIN seen, SCAN_END not yet */
+	bool complete;		  /* SCAN_END seen */
+	bool capped;		  /* SCAN_END said the scan stopped at its cap */
+	uint64_t end_at;	  /* st->records after its SCAN_END */
+	uint64_t heap_lo, heap_hi, bytes;
+	struct sla_scan_region *regions;
+	size_t nregions, regions_cap;
+	struct sla_scan_ptr *ptrs;
+	size_t nptrs, ptrs_cap;
+};
+
 /* Everything known about one log. */
 struct sla_state {
 	/* the process (PROCESS record) */
@@ -180,6 +209,12 @@ struct sla_state {
 	uint64_t *dirty;	       /* addresses of blocks whose views changed */
 	size_t ndirty, dirty_cap;
 	uint64_t retained_total;       /* sum of the blocks' `counted` */
+
+	/* pointer scans (format 1.1) */
+	bool collect_scans;	       /* keep the latest scan's pointers (evaluation state) */
+	struct sla_scan scan;	       /* the latest scan */
+	uint64_t scans;		       /* complete scans replayed */
+	bool scan_at_end;	       /* the scan right before END is complete */
 
 	/* the log itself */
 	uint64_t records;	       /* records replayed */

@@ -5,6 +5,10 @@
  *   gen_log bench N OUT [STACKS]
  *                           about N records of churn over STACKS distinct
  *                           allocation stacks (default 4096), for records/s
+ *   gen_log dead N OUT      the seed's pointer elements at scale (format 1.1):
+ *                           N foos owning 1 MiB payloads, cut to [:2], plus N
+ *                           list nodes reachable from a global, and the end's
+ *                           pointer scan: dead-region analysis time
  *
  * Both are deterministic: the same arguments give the same bytes.
  */
@@ -140,13 +144,75 @@ static void bench(FILE *f, uint64_t n, uint64_t nstacks)
 	free(stacks);
 }
 
+/*
+ * N foos (40-byte slices) each owning a 1 MiB payload, the array cut to a
+ * 2-element view; N list nodes of 64 bytes chained from a global. The scan
+ * at the end holds each foo's two pointers, each node's next pointer, the
+ * global and the stack slot of the cut view: 3N + 2 candidate pointers.
+ */
+static void dead(FILE *f, uint64_t n)
+{
+	const uint64_t arr = 0x10000000ull, node0 = 0x20000000ull, pay0 = 0x100000000ull;
+	uint64_t s_foos, s_pay, s_cut, s_node, t = 0;
+	struct logbuf b;
+
+	lb_init(&b);
+	lb_process(&b, 3000, 1, "/usr/bin/dead");
+	lb_modules_reset(&b);
+	lb_module(&b, EXE_BIAS, "/usr/bin/dead", 0x1000, 0x10000);
+	lb_thread(&b, 3000);
+	s_foos = lb_stack(&b, 0, EXE_BIAS + 0x1100);
+	s_pay = lb_stack(&b, 0, EXE_BIAS + 0x1200);
+	s_cut = lb_stack(&b, 0, EXE_BIAS + 0x1300);
+	s_node = lb_stack(&b, 0, EXE_BIAS + 0x1400);
+	lb_time(&b, t += 1000);
+	lb_alloc(&b, arr, 64 + n * 40, s_foos);
+	lb_slice_new(&b, arr, arr + 64, n * 40, n * 40, s_foos);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t p = pay0 + i * 0x110000;
+
+		lb_alloc(&b, p, 1 << 20, s_pay);
+		lb_slice_new(&b, p, p + 64, (1 << 20) - 64, (1 << 20) - 64, s_pay);
+		lb_alloc(&b, node0 + i * 64, 64, s_node);
+		if (b.len > (1 << 20))
+			write_out(&b, f);
+	}
+	lb_slice_new(&b, arr, arr + 64, 80, n * 40, s_cut);
+	lb_slice_drop(&b, arr, arr + 64, n * 40);
+	lb_time(&b, t += 1000);
+	lb_scan_begin(&b, arr, pay0 + n * 0x110000);
+	lb_scan_region(&b, SLF_REGION_GLOBALS, EXE_BIAS + 0x20000, 0x1000);
+	lb_scan_ptr(&b, EXE_BIAS + 0x20008, node0);
+	lb_scan_region(&b, SLF_REGION_HEAP, arr, 0x10000000ull + n * 64);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t l[2] = { arr + 64 + i * 40, arr + 64 + i * 40 + 32 };
+		uint64_t v[2] = { pay0 + i * 0x110000 + 64, pay0 + i * 0x110000 };
+
+		lb_scan_ptrs(&b, 2, l, v);
+		if (b.len > (1 << 20))
+			write_out(&b, f);
+	}
+	for (uint64_t i = 0; i + 1 < n; i++) {
+		lb_scan_ptr(&b, node0 + i * 64, node0 + (i + 1) * 64);
+		if (b.len > (1 << 20))
+			write_out(&b, f);
+	}
+	lb_scan_region(&b, SLF_REGION_STACK, 0x7ffffff00000ull, 0x1000);
+	lb_scan_ptr(&b, 0x7ffffff00100ull, arr + 64);
+	lb_scan_end(&b, 0);
+	lb_end(&b, 0);
+	write_out(&b, f);
+	lb_free(&b);
+}
+
 int main(int argc, char **argv)
 {
 	FILE *f;
 
-	if (argc < 3 || (strcmp(argv[1], "golden") && strcmp(argv[1], "bench")) ||
-	    (!strcmp(argv[1], "bench") && argc < 4)) {
-		fprintf(stderr, "usage: gen_log golden OUT | gen_log bench N [STACKS] OUT\n");
+	if (argc < 3 || (strcmp(argv[1], "golden") && strcmp(argv[1], "bench") &&
+			 strcmp(argv[1], "dead")) ||
+	    (strcmp(argv[1], "golden") && argc < 4)) {
+		fprintf(stderr, "usage: gen_log golden OUT | gen_log bench N [STACKS] OUT | gen_log dead N OUT\n");
 		return 2;
 	}
 	f = fopen(argv[argc - 1], "wb");
@@ -156,6 +222,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "golden"))
 		golden(f);
+	else if (!strcmp(argv[1], "dead"))
+		dead(f, strtoull(argv[2], NULL, 10));
 	else
 		bench(f, strtoull(argv[2], NULL, 10),
 		      argc > 4 && strtoull(argv[3], NULL, 10) ? strtoull(argv[3], NULL, 10) : 4096);
