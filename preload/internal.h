@@ -9,6 +9,7 @@
  *   stacks.c     stack interning (tree edges, whole-stack cache)
  *   modules.c    the module map (dl_iterate_phdr)
  *   writer.c     the buffer, record encoding, the log file
+ *   scan.c       the pointer scan at evaluation points (exit, snapshots)
  *   lifecycle.c  start, exit, fork
  *   loader_gate.c  who is inside dl_iterate_phdr() at a fork
  *   bootstrap.c  dlsym() resolution of libc and the bootstrap arena
@@ -144,6 +145,8 @@ struct slp_writer {
 	uint64_t time_ns;    /* TIME context of the last record */
 	uint64_t records;    /* records written, for END */
 	uint64_t flush_due;  /* time_ns at which a non-empty buffer goes out anyway */
+	uint64_t heap_lo;    /* lowest block address of this log (UINT64_MAX: none) */
+	uint64_t heap_hi;    /* one past the end of the highest block: the scan's span */
 	char path[PATH_MAX]; /* absolute path of the log */
 };
 
@@ -164,6 +167,9 @@ struct slp_modules {
 	uintptr_t self_lo, self_hi;    /* our own text: frames to skip */
 	size_t nranges;		       /* known executable segments, sorted */
 	struct slp_range ranges[SLP_MAX_RANGES];
+	size_t ndata;		       /* writable segments of the program's objects, */
+	struct slp_range data[SLP_MAX_RANGES]; /* as of the last map: scan.c's globals */
+	struct slp_range self_data;    /* our own writable segments: never scanned */
 };
 
 struct slp_state {
@@ -275,6 +281,9 @@ static inline bool slp_modules_dirty(void)
 	return atomic_load_explicit(&slp_st.mods.dirty, memory_order_relaxed);
 }
 
+/* The scratch buffer's range (ours: the scan leaves it out). Context: writer lock held. */
+struct slp_range slp_modules_scratch(void);
+
 static inline bool slp_is_self(uintptr_t ip)
 {
 	return ip >= slp_st.mods.self_lo && ip < slp_st.mods.self_hi;
@@ -312,6 +321,29 @@ uint8_t *slp_put_str(uint8_t *p, const void *s, size_t n);
 
 /* THREAD and TIME records when the context changed (and a timed flush). Context: lock held. */
 void slp_writer_context(uint32_t tid, uint64_t now_ns);
+
+/*
+ * Widens the span of addresses the allocator returned (SCAN_BEGIN) by the
+ * block [p, p + size); a zero-size block counts one byte, so a pointer to
+ * it is still in the span. Two compares per ALLOC/REALLOC. Context: lock held.
+ */
+static inline void slp_writer_heap_span(uintptr_t p, size_t size)
+{
+	struct slp_writer *w = &slp_st.w;
+
+	if (p < w->heap_lo)
+		w->heap_lo = p;
+	if (p + size + (size == 0) > w->heap_hi)
+		w->heap_hi = p + size + (size == 0);
+}
+
+/* ---- scan.c ---------------------------------------------------------- */
+
+/*
+ * The pointer scan of an evaluation point (format.h 1.1): SCAN_BEGIN ..
+ * SCAN_END, written at once. Context: writer lock and guard held, on.
+ */
+void slp_scan_locked(void);
 
 /* ---- record.c -------------------------------------------------------- */
 /* Context for all: any thread, guard held by the caller, lock not held. */

@@ -283,7 +283,8 @@ bool slp_ensure_started(void)
 }
 
 /*
- * Writes END and flushes; later events are not recorded. Idempotent.
+ * Writes the exit's pointer scan, END, and flushes; later events are not
+ * recorded. Idempotent.
  * Context: any thread. Not from a signal handler that interrupted this
  * thread inside the shim (exit or _exit in a handler): that thread may
  * hold the lock, so the log is left as it is (truncated).
@@ -295,9 +296,13 @@ void slp_fini(void)
 
 	if (!slp_guard_enter())
 		return;
+	if (slp_on() && slp_opt.scan)
+		slp_modules_sync(false); /* a dlopen'd object's globals are roots too */
 	pthread_mutex_lock(&slp_st.lock);
 	if (slp_on()) {
 		was_on = true;
+		if (slp_opt.scan)
+			slp_scan_locked(); /* the end is an evaluation point */
 		p = slp_rec_begin(SLF_REC_END, 2 * SLF_MAX_UV_LEN);
 		p = slp_put_uv(p, slp_st.w.records);
 		slp_rec_end(slp_put_uv(p, __atomic_load_n(&slp_st.dropped, __ATOMIC_RELAXED)));

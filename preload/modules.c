@@ -46,8 +46,11 @@ static struct scratch {
 	bool oom;	  /* a record did not fit: do not emit a partial map */
 	size_t nranges;	  /* executable segments, sorted after the scan */
 	struct slp_range ranges[SLP_MAX_RANGES];
+	size_t ndata;	  /* writable segments of the program's objects (scan.c) */
+	struct slp_range data[SLP_MAX_RANGES];
 	uintptr_t self_lo; /* our own text */
 	uintptr_t self_hi;
+	struct slp_range self_data; /* our own writable segments (one span) */
 	unsigned long long adds, subs; /* the loader's counters at the scan */
 } sc_buf;
 
@@ -189,6 +192,49 @@ static void encode_module(const struct dl_phdr_info *info, const struct scan *sc
 	scratch_end(p);
 }
 
+/* Is this object libsliceleak.so itself? (its text holds our own code) */
+static bool is_self(const struct dl_phdr_info *info)
+{
+	uintptr_t self = (uintptr_t)&slp_modules_find_self;
+
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && self >= lo &&
+		    self < lo + ph->p_memsz)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Writable PT_LOAD segments: the globals the pointer scan reads (scan.c).
+ * Ours are kept apart: they hold the writer's state (the last address
+ * written, for one) and must be neither scanned nor taken for the
+ * program's anonymous memory (the .bss tail is an anonymous mapping).
+ */
+static void add_data(const struct dl_phdr_info *info)
+{
+	bool self = is_self(info);
+
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W) || lo >= hi)
+			continue;
+		if (self) {
+			if (!sc_buf.self_data.lo || lo < sc_buf.self_data.lo)
+				sc_buf.self_data.lo = lo;
+			if (hi > sc_buf.self_data.hi)
+				sc_buf.self_data.hi = hi;
+		} else if (sc_buf.ndata < SLP_MAX_RANGES) {
+			sc_buf.data[sc_buf.ndata++] = (struct slp_range){ lo, hi };
+		}
+	}
+}
+
 static int scan_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
 	struct scan *sc = data;
@@ -204,6 +250,7 @@ static int scan_cb(struct dl_phdr_info *info, size_t size, void *data)
 			add_range(info->dlpi_addr + ph->p_vaddr,
 				  info->dlpi_addr + ph->p_vaddr + ph->p_memsz);
 	}
+	add_data(info);
 	if (sc->encode)
 		encode_module(info, sc);
 	sc->index++;
@@ -225,6 +272,8 @@ static void scan(bool encode)
 
 	sc_buf.used = 0;
 	sc_buf.nranges = 0;
+	sc_buf.ndata = 0;
+	sc_buf.self_data = (struct slp_range){ 0, 0 };
 	sc_buf.oom = false;
 	if (encode && (p = scratch_begin(SLF_REC_MODULES_RESET, 0)) != NULL)
 		scratch_end(p);
@@ -242,6 +291,7 @@ void slp_modules_find_self(void)
 	scan(false);
 	slp_st.mods.self_lo = sc_buf.self_lo;
 	slp_st.mods.self_hi = sc_buf.self_hi;
+	slp_st.mods.self_data = sc_buf.self_data;
 	pthread_mutex_unlock(&map_lock);
 }
 
@@ -267,6 +317,9 @@ static void emit_locked(void)
 	}
 	memcpy(m->ranges, sc_buf.ranges, sc_buf.nranges * sizeof(m->ranges[0]));
 	m->nranges = sc_buf.nranges;
+	memcpy(m->data, sc_buf.data, sc_buf.ndata * sizeof(m->data[0]));
+	m->ndata = sc_buf.ndata;
+	m->self_data = sc_buf.self_data;
 	m->adds = sc_buf.adds;
 	m->subs = sc_buf.subs;
 	if (unloaded)
@@ -310,6 +363,19 @@ void slp_modules_sync(bool force)
 		pthread_mutex_unlock(&slp_st.lock);
 	}
 	pthread_mutex_unlock(&map_lock);
+}
+
+/*
+ * Where the scratch buffer is, for the pointer scan to leave out (its
+ * bytes are ours). Read without map_lock: a concurrent sync may move it,
+ * and then the scan reads encoded MODULE records of the program's objects,
+ * which is harmless. Context: writer lock held.
+ */
+struct slp_range slp_modules_scratch(void)
+{
+	uintptr_t lo = (uintptr_t)__atomic_load_n(&sc_buf.buf, __ATOMIC_RELAXED);
+
+	return (struct slp_range){ lo, lo + __atomic_load_n(&sc_buf.size, __ATOMIC_RELAXED) };
 }
 
 /* Fork child: the lock may belong to a thread that does not exist here. */

@@ -87,6 +87,8 @@ void slp_record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align)
 		r = slp_put_uv(r, size);
 		r = slp_put_uv(r, align);
 		slp_rec_end(slp_put_uv(r, stack));
+		if (p)
+			slp_writer_heap_span((uintptr_t)p, size);
 		unlock();
 	}
 	errno = saved;
@@ -154,6 +156,7 @@ void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
 			r = slp_put_uv(r, 0);
 		}
 		slp_rec_end(slp_put_uv(r, stack));
+		slp_writer_heap_span((uintptr_t)p, bytes);
 	} else if (old && bytes == 0 && err == 0) {
 		/* realloc(p, 0) freed p (glibc) */
 		r = slp_rec_begin(SLF_REC_FREE, SLF_MAX_UV_LEN);
@@ -235,7 +238,8 @@ void slp_record_view_release(const void *owner)
  * A snapshot carries the exact time (CLOCK_MONOTONIC, not the coarse
  * clock of ordinary events) in a TIME record right before it, and flushes:
  * a snapshot is a point the user wants on disk even if the process dies
- * right after.
+ * right after. It is an evaluation point: the pointer scan (scan.c)
+ * follows it, under the same lock hold, so no event falls in between.
  */
 void slp_record_snapshot(const char *label)
 {
@@ -250,6 +254,8 @@ void slp_record_snapshot(const char *label)
 	if (!recording())
 		return;
 	slp_unwind_capture(&t);
+	if (slp_opt.scan)
+		slp_modules_sync(false); /* a dlopen'd object's globals are roots too */
 	if (lock_and_intern(&t, &stack)) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
@@ -260,6 +266,8 @@ void slp_record_snapshot(const char *label)
 		r = slp_rec_begin(SLF_REC_SNAPSHOT, 2 * SLF_MAX_UV_LEN + n);
 		r = slp_put_str(r, label ? label : "", n);
 		slp_rec_end(slp_put_uv(r, stack));
+		if (slp_opt.scan)
+			slp_scan_locked(); /* the evaluation point's facts, right after it */
 		slp_writer_flush();
 		unlock();
 	}

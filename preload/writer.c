@@ -130,6 +130,8 @@ int slp_writer_open(void)
 	w->time_ns = 0;
 	w->records = 0;
 	w->flush_due = slp_opt.flush_ms * 1000000u;
+	w->heap_lo = UINT64_MAX; /* a new log (fork child): only its own blocks count */
+	w->heap_hi = 0;
 	return 0;
 }
 
