@@ -21,6 +21,7 @@ import time
 
 SKIP = 77
 FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
+PAIR = re.compile(r' (0x[0-9a-f]+)=(0x[0-9a-f]+)')
 
 
 class Fail(Exception):
@@ -81,7 +82,13 @@ class Ctx:
             if len(parts) < 2:
                 continue
             rec = {'offset': int(parts[0]), 'kind': parts[1]}
+            if parts[1] == 'SCAN_PTRS' and len(parts) > 2:
+                # "count=N 0xLOC=0xVAL ... tid=.. time_ns=..": the pairs, as ints
+                rec['pairs'] = [(int(a, 16), int(b, 16)) for a, b in PAIR.findall(parts[2])]
+                parts[2] = PAIR.sub('', parts[2])
             for k, v in FIELD.findall(parts[2] if len(parts) > 2 else ''):
+                if k == 'kind' and parts[1] == 'SCAN_REGION':
+                    k = 'region_kind'  # the record's own kind is 'kind'
                 if k in rec:
                     continue  # first occurrence wins (MODULE segments repeat keys)
                 rec[k] = v
@@ -684,6 +691,181 @@ def t_bytes_per_event(ctx):
         total_b += os.path.getsize(log)
     print('python3: %d events, %d bytes, %.2f bytes/event (stacks and module map included)'
           % (total_e, total_b, total_b / total_e))
+
+
+# ---- the pointer scan (format 1.1) -----------------------------------------
+
+REGION = {'GLOBALS': 0, 'HEAP': 1, 'STACK': 2, 'ANON': 3}
+SCAN_KINDS = ('SCAN_BEGIN', 'SCAN_REGION', 'SCAN_PTRS', 'SCAN_END')
+
+
+def scans(recs):
+    """The scans of a log: [(index of SCAN_BEGIN, scan)], each scan a dict with
+    lo, hi, regions [(kind, start, size)], pairs {loc: (val, kind)}, end (the
+    SCAN_END record). Checks that each is contiguous and well formed."""
+    out = []
+    i = 0
+    while i < len(recs):
+        if recs[i]['kind'] != 'SCAN_BEGIN':
+            check(recs[i]['kind'] not in SCAN_KINDS, '%s outside a scan' % recs[i]['kind'])
+            i += 1
+            continue
+        b = recs[i]
+        sc = {'lo': num(b['heap_lo']), 'hi': num(b['heap_hi']), 'regions': [], 'pairs': {},
+              'npairs': 0}
+        kind = None
+        j = i + 1
+        while j < len(recs) and recs[j]['kind'] != 'SCAN_END':
+            r = recs[j]
+            check(r['kind'] in ('SCAN_REGION', 'SCAN_PTRS'),
+                  '%s inside a scan (offset %d)' % (r['kind'], r['offset']))
+            if r['kind'] == 'SCAN_REGION':
+                kind = num(r['region_kind'])
+                start, size = num(r['start']), num(r['size'])
+                check(start % 8 == 0 and size % 8 == 0 and size > 0, 'bad region %s' % r)
+                sc['regions'].append((kind, start, size))
+            else:
+                check(kind is not None, 'SCAN_PTRS before any region')
+                k, start, size = sc['regions'][-1]
+                check(num(r['count']) == len(r['pairs']), 'count differs from the pairs')
+                for loc, val in r['pairs']:
+                    check(start <= loc < start + size, 'pair outside its region')
+                    check(sc['lo'] <= val < sc['hi'], 'value outside the span')
+                    sc['pairs'][loc] = (val, k)
+                sc['npairs'] += len(r['pairs'])
+            j += 1
+        check(j < len(recs), 'a scan without SCAN_END')
+        sc['end'] = recs[j]
+        check(num(sc['end']['bytes']) == sum(r[2] for r in sc['regions']),
+              'SCAN_END bytes is not the sum of the regions')
+        check(num(sc['end']['pointers']) == sc['npairs'], 'SCAN_END pointers differs')
+        regs = sorted(sc['regions'], key=lambda r: r[1])
+        for a, b2 in zip(regs, regs[1:]):
+            check(a[1] + a[2] <= b2[1], 'regions overlap: %s %s' % (a, b2))
+        out.append((i, sc))
+        i = j + 1
+    return out
+
+
+def t_pointer_scan(ctx):
+    same_behaviour_shape(ctx, [ctx.prog('pointer_scan')])
+    rc, out, err, logs = ctx.run([ctx.prog('pointer_scan')])
+    check(rc == 0, 'exit %d: %s' % (rc, err))
+    recs = ctx.complete(logs[0])
+    known = {}
+    blocks = []
+    for w in (line.split() for line in out.decode().splitlines()):
+        if w[0] == 'T':
+            blocks.append((int(w[2], 16), int(w[3])))
+        else:
+            known.setdefault(w[0], []).append((int(w[1], 16), int(w[2], 16)))
+    found = scans(recs)
+    check(len(found) == 2, '%d scans, expected 2 (snapshot, exit)' % len(found))
+    snap = next(i for i, r in enumerate(recs) if r['kind'] == 'SNAPSHOT')
+    check(found[0][0] == snap + 1, 'the first scan does not follow the SNAPSHOT at once')
+    last = found[1][1]['end']
+    check(recs[recs.index(last) + 1]['kind'] == 'END', 'the exit scan does not precede END')
+    for n, (_, sc) in enumerate(found):
+        what = 'snapshot scan' if n == 0 else 'exit scan'
+        check(sc['end']['capped'] == '0', '%s capped' % what)
+        check(all(sc['lo'] <= a and a + s <= sc['hi'] for a, s in blocks),
+              '%s: heap span [%#x, %#x) misses a block' % (what, sc['lo'], sc['hi']))
+        kinds = {r[0] for r in sc['regions']}
+        check(kinds >= {0, 1, 2, 3}, '%s: region kinds %s' % (what, sorted(kinds)))
+        want = [(w, p) for w in ('ARR', 'GLOBAL', 'ANON') for p in known[w]]
+        if n == 0:
+            want += [('STACK', p) for p in known['STACK']]
+        region = {'ARR': 1, 'GLOBAL': 0, 'ANON': 3, 'STACK': 2}
+        for w, (loc, val) in want:
+            got = sc['pairs'].get(loc)
+            check(got is not None, '%s: no pair at %s %#x' % (what, w, loc))
+            check(got == (val, region[w]), '%s: %s %#x holds %s, expected (%#x, kind %d)'
+                  % (what, w, loc, got and (hex(got[0]), got[1]), val, region[w]))
+    print('scans: %s' % ', '.join('%d regions, %s bytes, %d pointers'
+                                  % (len(sc['regions']), sc['end']['bytes'], sc['npairs'])
+                                  for _, sc in found))
+
+
+def same_behaviour_shape(ctx, cmd):
+    """Without and with the shim: same exit status and the same output lines
+    up to the addresses (they differ between runs)."""
+    rc0, out0, _, _ = ctx.run(cmd, shim=False)
+    rc1, out1, err1, logs = ctx.run(cmd)
+    strip = re.compile(rb'0x[0-9a-f]+')
+    check(rc0 == rc1, 'exit %d without the shim, %d with it: %s' % (rc0, rc1, err1[-500:]))
+    check(strip.sub(b'', out0) == strip.sub(b'', out1), 'output differs under the shim')
+    return logs, err1
+
+
+def t_scan_cap(ctx):
+    for opt, arg in (('scan_max_mib=0', []), ('scan_max_mib=1', ['big'])):
+        rc, _, err, logs = ctx.run([ctx.prog('pointer_scan')] + arg, opts=opt)
+        check(rc == 0, '%s: exit %d' % (opt, rc))
+        found = scans(ctx.complete(logs[0]))
+        check(len(found) == 2, '%s: %d scans' % (opt, len(found)))
+        check(all(sc['end']['capped'] == '1' for _, sc in found), '%s: not capped' % opt)
+        warn = [w for w in err.splitlines() if b'scan_max_mib' in w]
+        check(len(warn) == 1, '%s: %d cap warnings, expected one: %r' % (opt, len(warn), err))
+        if opt == 'scan_max_mib=1':
+            # the budget counts bytes read; what was not read is not in a region
+            check(all(num(sc['end']['bytes']) < (8 << 20) for _, sc in found),
+                  'the capped scan covers the whole 8 MiB block')
+    rc, _, err, logs = ctx.run([ctx.prog('pointer_scan')], opts='scan_max_mib=0:quiet=1')
+    check(rc == 0 and err == b'', 'quiet=1: %r' % err)
+
+
+def t_scan_off(ctx):
+    rc, _, err, logs = ctx.run([ctx.prog('pointer_scan')], opts='scan=0')
+    check(rc == 0, 'exit %d' % rc)
+    recs = ctx.complete(logs[0])
+    check(not [r for r in recs if r['kind'] in SCAN_KINDS], 'scan=0 wrote scan records')
+
+
+def t_scan_unmap(ctx):
+    for k in range(8):
+        rc, out, err, logs = ctx.run([ctx.prog('scan_unmap')], opts='quiet=1')
+        check(rc == 0 and out == b'done\n', 'run %d: exit %d, %r %r' % (k, rc, out, err[-500:]))
+        found = scans(ctx.complete(logs[0]))
+        check(len(found) == 6, 'run %d: %d scans, expected 6' % (k, len(found)))
+
+
+def t_scan_cost(ctx):
+    """Measures what the exit scan costs real programs (time, log bytes) and
+    how fast it reads (verbose line of the shim)."""
+    data = ''.join('%08x line %d\n' % ((i * 2654435761) % (1 << 32), i)
+                   for i in range(200000)).encode()
+    progs = [('python3', ['/usr/bin/python3', '-c', PY], None),
+             ('sort', ['sort'], data),
+             ('git', ['git', '--version'], None),
+             ('sh', ['sh', '-c', 'true'], None)]
+    for name, cmd, stdin in progs:
+        if not shutil.which(cmd[0]):
+            continue
+        res = {}
+        for opt in ('scan=0', 'scan=1'):
+            best, size = None, 0
+            for _ in range(3):
+                t0 = time.monotonic()
+                rc, out, err, logs = ctx.run(cmd, opts=opt + ':verbose=1', stdin=stdin)
+                dt = time.monotonic() - t0
+                check(rc == 0, '%s %s: exit %d' % (name, opt, rc))
+                best = dt if best is None else min(best, dt)
+                size = sum(os.path.getsize(lg) for lg in logs)
+                line = [w for w in err.splitlines() if b'pointer scan:' in w]
+            res[opt] = (best, size, line[-1].decode() if line else '')
+        (t0, s0, _), (t1, s1, info) = res['scan=0'], res['scan=1']
+        print('%-8s scan off %.3fs %9d B | on %.3fs %9d B (+%d B, %+.1f%%) | %s'
+              % (name, t0, s0, t1, s1, s1 - s0, 100.0 * (s1 - s0) / max(s0, 1),
+                 info.split('pointer scan: ')[-1]))
+    # the reading speed: 8 MiB of touched block, several runs
+    rc, _, err, _ = ctx.run([ctx.prog('pointer_scan'), 'big'], opts='verbose=1')
+    for w in err.splitlines():
+        if b'pointer scan:' in w:
+            m = re.search(rb'(\d+) KiB read, (\d+) pointers, (\d+) us', w)
+            if m:
+                kib, us = int(m.group(1)), int(m.group(3))
+                print('pointer_scan big: %d KiB read in %d us: %.1f ms per 100 MiB'
+                      % (kib, us, us / 1000.0 * 102400 / max(kib, 1)))
 
 
 TESTS = {name[2:].replace('_', '-'): fn for name, fn in globals().items()
