@@ -32,7 +32,7 @@ CLAUSE is a kind followed by checks KEY OP VALUE, where OP is one of
        of at most 64 bytes in each backing block (block = header + cap*elem)
 and VALUE an integer expression over PARAMS and DEFINEs (+ - * // min max),
 or a name for the keys view_function, alloc_function, view_site, alloc_site,
-function and kind. The kinds:
+holder_function, holder_site, function and kind. The kinds:
 
   findings=N          the number of findings, of any kind
   finding ...         the findings (default kind view_pinned) whose view stack
@@ -42,6 +42,13 @@ function and kind. The kinds:
                       match sums to zero, so "finding ... blocks=0" says there
                       is no such finding. view_site/alloc_site: the frame
                       naming the function must be at the marked file and line.
+                      kind=dead_region: memory kept alive through the dead
+                      region of a view-pinned block (the holder); view_function
+                      names the holder's view stack, alloc_function the kept
+                      blocks' allocation stack, holder_function (holder_site:
+                      an ALLOC-SITE tag) the holder's allocation stack. Such a
+                      clause also requires "dead_region_analysis": "complete",
+                      so that blocks=0 cannot pass for want of a pointer scan.
   leak function=F     the groups of "leaks" whose stack names F (any frame),
                       summed (a clause without function= checks the totals)
   peak function=F     the same over "peak"
@@ -77,7 +84,8 @@ HEADER_SLACK = 64  # libslice's per-block metadata, at most (DESIGN.md section 3
 RUN_TIMEOUT = 50   # seconds per program or analyzer run (meson allows a test 60)
 SCHEMA = "sliceleak-report/1"
 
-NAME_KEYS = {"view_function", "alloc_function", "view_site", "alloc_site", "function", "kind"}
+NAME_KEYS = {"view_function", "alloc_function", "view_site", "alloc_site", "holder_function",
+             "holder_site", "function", "kind"}
 OPS = ("<=", ">=", "=", "~")
 
 
@@ -180,10 +188,12 @@ def lint_spec(spec):
     for names_of_variants, _, (kind, checks), clause in spec["expect"]:
         variants.update(names_of_variants)
         names, _ = split_checks(checks, env)
-        for key, marker in (("view_site", "VIEW-SITE"), ("alloc_site", "ALLOC-SITE")):
+        for key, marker in (("view_site", "VIEW-SITE"), ("alloc_site", "ALLOC-SITE"),
+                            ("holder_site", "ALLOC-SITE")):
             if key in names and (marker, names[key]) not in spec["sites"]:
                 raise HeaderError("no /* %s %s */ marker for %r" % (marker, names[key], clause))
-        fn_key = {"view_site": "view_function", "alloc_site": "alloc_function"}
+        fn_key = {"view_site": "view_function", "alloc_site": "alloc_function",
+                  "holder_site": "holder_function"}
         for site, fn in fn_key.items():
             if site in names and fn not in names:
                 raise HeaderError("%s needs %s: %r" % (site, fn, clause))
@@ -368,6 +378,12 @@ def check_site(verdict, frame, tag_kind, tag, spec, source_name, label):
 def check_finding(verdict, report, names, numbers, spec, source_name, clause):
     kind = names.get("kind", "view_pinned")
     view_fn, alloc_fn = names.get("view_function"), names.get("alloc_function")
+    holder_fn = names.get("holder_function")
+    if kind == "dead_region":
+        analysis = report.get("dead_region_analysis")
+        verdict.check(analysis == "complete",
+                      "dead_region_analysis is %r (a dead_region clause needs a complete "
+                      "pointer scan)" % analysis)
     matched = []
     for f in report.get("findings", []):
         if f.get("kind") != kind:
@@ -375,6 +391,8 @@ def check_finding(verdict, report, names, numbers, spec, source_name, clause):
         if view_fn and not find_frame(f.get("view_stack"), view_fn, VIEW_WINDOW):
             continue
         if alloc_fn and not find_frame(f.get("alloc_stack"), alloc_fn, ALLOC_WINDOW):
+            continue
+        if holder_fn and not find_frame(f.get("holder_alloc_stack"), holder_fn, ALLOC_WINDOW):
             continue
         matched.append(f)
     label = "finding %s" % kind + (" viewed by %s" % view_fn if view_fn else "")
@@ -394,6 +412,10 @@ def check_finding(verdict, report, names, numbers, spec, source_name, clause):
             check_site(verdict, find_frame(f.get("alloc_stack"), alloc_fn, ALLOC_WINDOW),
                        "ALLOC-SITE", names["alloc_site"], spec, source_name,
                        label + " alloc site")
+        if "holder_site" in names:
+            check_site(verdict, find_frame(f.get("holder_alloc_stack"), holder_fn, ALLOC_WINDOW),
+                       "ALLOC-SITE", names["holder_site"], spec, source_name,
+                       label + " holder site")
 
 
 def check_groups(verdict, section, names, numbers, what):
@@ -426,6 +448,12 @@ def check_report_shape(verdict, report):
     total = 0
     for i, f in enumerate(findings):
         total += f.get("retained_bytes", 0)
+        if f.get("kind") == "dead_region":
+            # kept blocks are all waste, less what a view_pinned finding counts already
+            verdict.check(f.get("used_bytes") == 0 and
+                          0 <= f.get("retained_bytes", -1) <= f.get("block_bytes", 0),
+                          "finding %d: dead_region used = 0, retained <= block" % i)
+            continue
         verdict.check(f.get("retained_bytes") == f.get("block_bytes", 0) - f.get("used_bytes", 0),
                       "finding %d: retained = block - used" % i)
     verdict.check(report.get("retained_bytes") == total,

@@ -126,6 +126,98 @@ class GateClauseTests(unittest.TestCase):
         self.assertEqual(v.failed, 0)
 
 
+class DeadRegionTests(unittest.TestCase):
+    """kind=dead_region clauses (issue 5): the holder's stacks, the kept
+    blocks' figures, and a complete pointer scan required."""
+
+    CLAUSE = ("finding kind=dead_region blocks=count-2 block_bytes~(count-2)*size "
+              "view_function=keep_type alloc_function=receive holder_function=receive "
+              "holder_site=msg")
+
+    def spec_with(self, clause):
+        pending = " * PENDING leaky: issue-5 nothing to say"
+        return cv.parse_header(SAMPLE_SOURCE.replace(pending, " * EXPECT leaky: " + clause))
+
+    def report(self, fn=None):
+        """The sample plus a dead_region finding: 2 blocks kept through the
+        dead region of a block allocated at receive, viewed by keep_type."""
+        r = copy.deepcopy(SAMPLE_REPORT)
+        f0 = r["findings"][0]
+        dead = {"kind": "dead_region", "view_kind": "slice", "blocks": 2,
+                "block_bytes": 2 * (4096 + 48), "used_bytes": 0,
+                "retained_bytes": 2 * (4096 + 48), "holder_blocks": 1,
+                "holder_bytes": 4096 + 48, "holder_view_bytes": 5, "holder_views": 1,
+                "holder_tail": True, "pinned_seconds": 0.5,
+                "alloc_stack": copy.deepcopy(f0["alloc_stack"]),
+                "holder_alloc_stack": copy.deepcopy(f0["alloc_stack"]),
+                "view_stack": copy.deepcopy(f0["view_stack"])}
+        r["findings"].append(dead)
+        r["retained_bytes"] += dead["retained_bytes"]
+        r["dead_region_analysis"] = "complete"
+        if fn:
+            fn(r)
+        return r
+
+    def verdict(self, report, clause=None):
+        spec = self.spec_with(clause or self.CLAUSE)
+        cv.lint_spec(spec)
+        env = cv.bind_params(spec, ["4", "4096"])
+        out = io.StringIO()
+        # the sample's findings=1 clause counts every kind: drop it here
+        spec["expect"] = [e for e in spec["expect"] if e[2][0] != "findings"]
+        return cv.check_report(report, spec, "leaky", env, "sample.c", out=out), out.getvalue()
+
+    def test_dead_region_finding_passes(self):
+        v, text = self.verdict(self.report())
+        self.assertEqual(v.failed, 0, text)
+
+    def test_block_count(self):
+        def more(r):
+            r["findings"][1]["blocks"] = 3
+        v, text = self.verdict(self.report(more))
+        self.assertGreater(v.failed, 0, text)
+
+    def test_holder_function(self):
+        def other(r):
+            for fr in r["findings"][1]["holder_alloc_stack"]:
+                if fr["function"] == "receive":
+                    fr["function"] = "elsewhere"
+        v, text = self.verdict(self.report(other))
+        self.assertIn("blocks: 0, expected 2", text)
+
+    def test_needs_a_complete_scan(self):
+        def no_scan(r):
+            r["findings"].pop()
+            r["retained_bytes"] = r["findings"][0]["retained_bytes"]
+            r["dead_region_analysis"] = "unavailable: no pointer scan"
+        v, text = self.verdict(self.report(no_scan), "finding kind=dead_region blocks=0")
+        self.assertEqual(v.failed, 1, text)
+        self.assertIn("dead_region_analysis", text)
+
+    def test_zero_with_a_complete_scan(self):
+        def fixed(r):
+            r["findings"].pop()
+            r["retained_bytes"] = r["findings"][0]["retained_bytes"]
+        v, text = self.verdict(self.report(fixed), "finding kind=dead_region blocks=0")
+        self.assertEqual(v.failed, 0, text)
+
+    def test_shape(self):
+        def used(r):
+            r["findings"][1]["used_bytes"] = 8
+        v, text = self.verdict(self.report(used))
+        self.assertIn("dead_region used = 0", text)
+
+        def over(r):
+            r["findings"][1]["retained_bytes"] += 1
+            r["retained_bytes"] += 1
+        v, text = self.verdict(self.report(over))
+        self.assertIn("dead_region used = 0, retained <= block", text)
+
+    def test_holder_site_needs_its_function(self):
+        with self.assertRaises(cv.HeaderError):
+            cv.lint_spec(self.spec_with("finding kind=dead_region blocks=0 holder_site=msg"))
+
+
 class FunctionMatchTests(unittest.TestCase):
     def test_names(self):
         self.assertTrue(cv.function_matches("keep_type", "keep_type"))
