@@ -19,10 +19,13 @@
  *            finding remains.
  *
  * What sliceleak must say. The array block is a view-pinned block of
- * header + count*40 bytes, 80 of them used. The payloads kept alive through
- * its dead region are a finding kind the analyzer does not have yet (issue 5):
- * its expectation is stated as PENDING and not checked; what is checkable now
- * is that the payload blocks stay allocated at exit (leaks) or are freed.
+ * header + count*40 bytes, 80 of them used (the view_pinned finding). In
+ * the leaky variant its dead region (the slots past the view) still holds
+ * the count-2 payload references: the payloads are kept alive through it
+ * (a dead_region finding, issue 5: holder allocated in make_foos, viewed in
+ * keep_first_two, the kept payloads allocated in load_payloads). release
+ * and copy leave no payload behind the view, so no dead_region finding;
+ * the payload blocks still allocated at exit are the leaks.
  *
  * USAGE: pointer_elements leaky|copy|release [count] [size]
  * PARAMS: count=1000 size=1048576
@@ -35,10 +38,13 @@
  * EXPECT release,copy: leak function=load_payloads blocks=2 bytes~2*size
  * EXPECT copy: findings=0
  * EXPECT copy: leak function=make_foos blocks=0
- * PENDING leaky: issue-5 dead_region: count-2 blocks of size bytes, about \
- *	(count-2)*size bytes, kept alive through the dead region of the foos \
- *	array (view_function=keep_first_two, alloc_function=make_foos)
- * PENDING release,copy: issue-5 no dead_region finding
+ * EXPECT leaky: finding kind=dead_region blocks=count-2 \
+ *	block_bytes~(count-2)*size retained_bytes~(count-2)*size holder_blocks=1 \
+ *	holder_bytes>=count*foo holder_bytes<=count*foo+64 holder_view_bytes=2*foo \
+ *	view_function=keep_first_two view_site=first-two alloc_function=load_payloads \
+ *	holder_function=make_foos holder_site=foos
+ * EXPECT leaky: findings=2
+ * EXPECT release,copy: finding kind=dead_region blocks=0
  */
 #include <stdint.h>
 #include <stdio.h>
