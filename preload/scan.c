@@ -52,6 +52,7 @@
 #include "internal.h"
 
 #define CHUNK (256u * 1024)	/* bytes per process_vm_readv: stays in L2 */
+#define WINDOW (16u << 20)	/* address space per pagemap read (4096 pages) */
 #define MAX_PAIRS 4096u		/* pairs per SCAN_PTRS: <= 82 KB of payload */
 #define MAX_EXCL (SLP_MAX_RANGES + 16) /* GLOBALS + our own ranges */
 #define MAPS_MAX (64u << 20)	/* /proc/self/maps larger than this is cut */
@@ -64,7 +65,7 @@ _Static_assert(MAX_PAIRS * 2 * SLF_MAX_UV_LEN + SLF_MAX_UV_LEN + 4 < 128 * 1024,
 /* Our buffers, one mapping, made at the first scan and kept. */
 struct scan_mem {
 	uint64_t bounce[CHUNK / 8];	    /* program memory, copied */
-	uint64_t pagemap[CHUNK / 4096];	    /* one entry per page of a chunk */
+	uint64_t pagemap[WINDOW / 4096];    /* one entry per page of a window */
 	uint64_t loc[MAX_PAIRS];	    /* the open piece's pairs */
 	uint64_t val[MAX_PAIRS];
 	struct slp_range excl[MAX_EXCL];    /* sorted, merged: never read by ANON etc. */
@@ -229,7 +230,7 @@ static size_t copy_in(uint64_t addr, size_t n)
 }
 
 /*
- * Fills sc.mem->pagemap for the pages of [lo, hi) (one chunk). Returns
+ * Fills sc.mem->pagemap for the pages of [lo, hi) (one window). Returns
  * false when pagemap cannot be read: every page then counts as present.
  */
 static bool read_pagemap(uint64_t lo, uint64_t hi)
@@ -278,9 +279,9 @@ static bool read_run(uint64_t *cur, uint64_t run)
 }
 
 /*
- * Scans [lo, hi) (8-aligned) as one region of `kind`, chunk by chunk:
- * runs of untouched pages are accounted for without reading, the others
- * are copied in and scanned. A failed or short copy ends the region there
+ * Scans [lo, hi) (8-aligned) as one region of `kind`, a pagemap window
+ * at a time: runs of untouched pages are accounted for without reading,
+ * the others are copied in and scanned a chunk at a time. A failed or short copy ends the region there
  * (the mapping changed under us); the budget ends the whole scan.
  */
 static void scan_region(unsigned kind, uint64_t lo, uint64_t hi)
@@ -294,7 +295,7 @@ static void scan_region(unsigned kind, uint64_t lo, uint64_t hi)
 	sc.piece_lo = lo;
 	sc.npairs = 0;
 	while (cur < hi && !sc.stop) {
-		uint64_t end = (cur & ~(uint64_t)(CHUNK - 1)) + CHUNK;
+		uint64_t end = (cur & ~(uint64_t)(WINDOW - 1)) + WINDOW;
 		uint64_t first = cur / ps; /* page of pagemap[0] */
 		bool pm;
 
@@ -304,13 +305,16 @@ static void scan_region(unsigned kind, uint64_t lo, uint64_t hi)
 			bool present = page_used(pm, cur / ps - first);
 			uint64_t run = (cur / ps + 1) * ps; /* extend over pages alike */
 
-			while (run < end && page_used(pm, run / ps - first) == present)
+			while (run < end && page_used(pm, run / ps - first) == present &&
+			       (!present || run - cur < CHUNK))
 				run += ps;
 			run = run < end ? run : end;
 			if (!present) {
 				cur = run; /* never written: zero or the file's bytes */
 				continue;
 			}
+			if (run - cur > CHUNK)
+				run = cur + CHUNK;
 			if (!read_run(&cur, run))
 				return;
 		}
