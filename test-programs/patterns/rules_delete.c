@@ -21,11 +21,18 @@
  *   clear  the seed's fix, prev[len(prev)-1] = nil: release the slot past
  *          len after each Del; every deleted rule is freed.
  *
- * The table's array is not a view-pinned block (most of it is in use, and it
- * is small); a rule block is always fully covered by its references. The
- * kept rule is memory kept alive through a dead region, a finding kind the
- * analyzer does not have yet (issue 5): stated as PENDING, not checked. What
- * is checkable now: how many rule blocks are still allocated at exit.
+ * The table's array is not a view_pinned finding (most of it is in use, and
+ * it is small), but it is view-pinned: the slots past len are its dead
+ * region. A rule block is always fully covered by its references. In the
+ * leaky variant the last rule (type count-1) is referenced only by stale
+ * slots past len: it is kept alive through the table's dead region (a
+ * dead_region finding, issue 5). The clear variant leaves nothing there.
+ *
+ * rules_del's locals (the victim's handle) leave copies of the last rule's
+ * address in stack memory that is dead by the time the process exits; they
+ * are not references. The shim must not present them as roots: at exit the
+ * main thread's live stack starts at the caller of exit(), not in the frames
+ * of exit's own machinery below it.
  *
  * USAGE: rules_delete leaky|clear [count] [temporary]
  * PARAMS: count=10000 temporary=2000
@@ -36,10 +43,11 @@
  *	bytes~(count-temporary+1)*rule
  * EXPECT clear: leak function=rule_new blocks=count-temporary \
  *	bytes~(count-temporary)*rule
- * PENDING leaky: issue-5 dead_region: 1 block of rule bytes (the rule of type \
- *	count-1) kept alive through the dead region of the rules array \
- *	(alloc_function=rules_add), by temporary stale references
- * PENDING clear: issue-5 no dead_region finding
+ * EXPECT leaky: finding kind=dead_region blocks=1 block_bytes~rule \
+ *	retained_bytes~rule holder_blocks=1 alloc_function=rule_new alloc_site=rule \
+ *	holder_function=rules_add holder_site=table
+ * EXPECT leaky: findings=1
+ * EXPECT clear: finding kind=dead_region blocks=0
  */
 #include <stdint.h>
 #include <stdio.h>
