@@ -4,7 +4,9 @@
  * A suppression is TYPE:PATTERN, given with --suppress (repeatable) or one
  * per line in a --suppressions FILE ('#' starts a comment):
  *   leak:PATTERN   leak groups whose allocation stack matches
- *   view:PATTERN   findings whose allocation stack or view stack matches
+ *   view:PATTERN   findings whose allocation stack or view stack matches (a
+ *                  dead_region finding: the kept blocks' allocation stack
+ *                  or the holder's view stack)
  * A stack matches when any of its frames' function name, source file or
  * module path matches PATTERN, LeakSanitizer's template syntax: `*` matches
  * any characters, a leading `^` anchors at the start, a trailing `$` at the
