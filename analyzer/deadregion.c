@@ -14,6 +14,7 @@ enum {
 	F_PINNED = 1, /* >= 1 live view */
 	F_REACH = 2,  /* reachable from the roots */
 	F_HEAD = 4,   /* holder: a keeping pointer lies before its last view's end */
+	F_INDIRECT = 8, /* unreachable, and another unreachable block points to it */
 };
 
 /* A live block in address order. */
@@ -357,9 +358,45 @@ static void collect(struct dr *d, struct sla_results *res, struct sla_state *st,
 	free(kept);
 }
 
+/*
+ * LeakSanitizer's classes of the blocks neither reachable nor kept: an
+ * indirect leak is pointed to by another such block, a direct one by none
+ * (a cycle that nothing else points to is all indirect, as in LSan).
+ */
+static void classify_leaks(struct dr *d, struct sla_results *res, struct sla_state *st,
+			   struct sla_stackset *set)
+{
+	for (size_t e = 0; e < d->nedges; e++) {
+		const struct dr_edge *ed = &d->edges[e];
+
+		if (!(d->flags[ed->src] & F_REACH) && d->owner[ed->src] == NONE)
+			d->flags[ed->dst] |= F_INDIRECT;
+	}
+	for (uint32_t t = 0; t < d->n; t++) {
+		const struct sla_block *b = d->blk[t].b;
+		struct sla_stack_acc *a;
+
+		if ((d->flags[t] & F_REACH) || d->owner[t] != NONE)
+			continue;
+		a = sla_results_acc(res, sla_stackset_intern(set, st, b->stack));
+		if (d->flags[t] & F_INDIRECT) {
+			a->indirect_bytes += b->size;
+			a->indirect_blocks++;
+			res->indirect_bytes += b->size;
+			res->indirect_blocks++;
+		} else {
+			a->direct_bytes += b->size;
+			a->direct_blocks++;
+			res->direct_bytes += b->size;
+			res->direct_blocks++;
+		}
+	}
+	res->classified_logs++;
+}
+
 void sla_deadregion_collect(struct sla_results *res, struct sla_state *st,
 			    struct sla_stackset *set, const struct sla_thresholds *th,
-			    uint64_t eval_ns)
+			    uint64_t eval_ns, bool leaks)
 {
 	struct dr d = { 0 };
 
@@ -369,6 +406,8 @@ void sla_deadregion_collect(struct sla_results *res, struct sla_state *st,
 	phase_reachable(&d);
 	phase_dead(&d);
 	collect(&d, res, st, set, th, eval_ns);
+	if (leaks)
+		classify_leaks(&d, res, st, set);
 	free(d.blk);
 	free(d.edges);
 	free(d.first);

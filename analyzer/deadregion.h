@@ -48,8 +48,12 @@
 /*
  * Adds the dead_region findings of `st` (evaluated at log time eval_ns) to
  * `res`, from st->scan, which the caller has checked is the evaluation
- * point's scan. Also adds the kept bytes to res->retained_bytes.
+ * point's scan. Also adds the kept bytes to res->retained_bytes. With
+ * `leaks` (the scan is the end's, where the leaks are), also classifies
+ * every live block that nothing reachable or kept points to as a direct or
+ * indirect leak (results.h, struct sla_group) and counts the log in
+ * res->classified_logs.
  */
 void sla_deadregion_collect(struct sla_results *res, struct sla_state *st,
 			    struct sla_stackset *set, const struct sla_thresholds *th,
-			    uint64_t eval_ns);
+			    uint64_t eval_ns, bool leaks);

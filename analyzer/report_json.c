@@ -84,15 +84,23 @@ static void json_stack(FILE *out, struct sla_stackset *set, struct sla_symbolize
 	fputc(']', out);
 }
 
+/* `classes`: leak groups with their direct/indirect figures (only when known). */
 static void json_groups(FILE *out, const struct sla_group *g, size_t n, size_t top,
-			struct sla_stackset *set, struct sla_symbolizer *sym)
+			struct sla_stackset *set, struct sla_symbolizer *sym, bool classes)
 {
 	size_t shown = top && top < n ? top : n;
 
 	fputs("\"groups\": [", out);
 	for (size_t i = 0; i < shown; i++) {
-		fprintf(out, "%s\n      {\"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64 ", \"stack\": ",
+		fprintf(out, "%s\n      {\"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64 ", ",
 			i ? "," : "", g[i].bytes, g[i].blocks);
+		if (classes)
+			fprintf(out, "\"direct_bytes\": %" PRIu64 ", \"direct_blocks\": %" PRIu64
+				     ", \"indirect_bytes\": %" PRIu64 ", \"indirect_blocks\": %" PRIu64
+				     ", ",
+				g[i].direct_bytes, g[i].direct_blocks, g[i].indirect_bytes,
+				g[i].indirect_blocks);
+		fputs("\"stack\": ", out);
 		json_stack(out, set, sym, g[i].gid);
 		fputc('}', out);
 	}
@@ -192,11 +200,16 @@ void sla_report_json(FILE *out, const struct sla_results *res, struct sla_stacks
 
 	fprintf(out, "  \"leaks\": {\"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64 ", ",
 		res->leak_bytes, res->leak_blocks);
-	json_groups(out, res->leaks, res->nleaks, o->top, set, sym);
+	if (res->leaks_classified)
+		fprintf(out, "\"direct_bytes\": %" PRIu64 ", \"direct_blocks\": %" PRIu64
+			     ", \"indirect_bytes\": %" PRIu64 ", \"indirect_blocks\": %" PRIu64 ", ",
+			res->direct_bytes, res->direct_blocks, res->indirect_bytes,
+			res->indirect_blocks);
+	json_groups(out, res->leaks, res->nleaks, o->top, set, sym, res->leaks_classified);
 	fprintf(out, "},\n  \"peak\": {\"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64
 		     ", \"time_seconds\": %.6f, ",
 		res->peak_bytes, res->peak_blocks, res->peak_time_s);
-	json_groups(out, res->peak, res->npeak, o->top, set, sym);
+	json_groups(out, res->peak, res->npeak, o->top, set, sym, false);
 	fputs("},\n  \"hotspots\": [", out);
 	for (size_t i = 0; i < nhot; i++) {
 		const struct sla_hotspot *h = &res->hotspots[i];

@@ -186,15 +186,22 @@ void sla_report_text_findings(FILE *out, const struct sla_results *res, struct s
 	}
 }
 
+/* Groups of blocks by stack; `classes`: leaks with their direct/indirect counts. */
 static void print_groups(FILE *out, const struct sla_group *g, size_t n, size_t top,
-			 struct sla_stackset *set, struct sla_symbolizer *sym)
+			 struct sla_stackset *set, struct sla_symbolizer *sym, bool classes)
 {
 	size_t shown = top && top < n ? top : n;
 	char a[32];
 
 	for (size_t i = 0; i < shown; i++) {
-		fprintf(out, "%s in %" PRIu64 " block%s allocated at:\n", SZ(a, g[i].bytes, 1),
-			g[i].blocks, g[i].blocks == 1 ? "" : "s");
+		fprintf(out, "%s in %" PRIu64 " block%s", SZ(a, g[i].bytes, 1), g[i].blocks,
+			g[i].blocks == 1 ? "" : "s");
+		if (classes)
+			fprintf(out, " (%" PRIu64 " direct, %" PRIu64 " indirect, %" PRIu64
+				     " still referenced)",
+				g[i].direct_blocks, g[i].indirect_blocks,
+				g[i].blocks - g[i].direct_blocks - g[i].indirect_blocks);
+		fputs(" allocated at:\n", out);
 		print_stack(out, set, sym, g[i].gid, "    ");
 	}
 	if (shown < n)
@@ -257,7 +264,7 @@ void sla_report_text_summary(FILE *out, const struct sla_results *res)
 void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stackset *set,
 		     struct sla_symbolizer *sym, const struct sla_report_opts *o)
 {
-	char a[32], b[32];
+	char a[32], b[32], c[32];
 	bool trunc = any_truncated(res), anomalies = false;
 
 	print_logs(out, res);
@@ -272,12 +279,18 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 	fprintf(out, "== Leaks: %s in %" PRIu64 " block%s %s ==\n", SZ(a, res->leak_bytes, 1),
 		res->leak_blocks, res->leak_blocks == 1 ? "" : "s",
 		trunc ? "live at exit or at truncation" : "live at exit");
-	print_groups(out, res->leaks, res->nleaks, o->top, set, sym);
+	if (res->leaks_classified)
+		fprintf(out, "%s in %" PRIu64 " block%s unreachable at exit: %s direct (nothing points to them), %s indirect (only other leaks do); the rest is still referenced\n",
+			SZ(a, res->direct_bytes + res->indirect_bytes, 1),
+			res->direct_blocks + res->indirect_blocks,
+			res->direct_blocks + res->indirect_blocks == 1 ? "" : "s",
+			SZ(b, res->direct_bytes, 1), SZ(c, res->indirect_bytes, 1));
+	print_groups(out, res->leaks, res->nleaks, o->top, set, sym, res->leaks_classified);
 	fputc('\n', out);
 
 	fprintf(out, "== Peak heap: %s in %" PRIu64 " blocks at %.3f s ==\n",
 		SZ(a, res->peak_bytes, 1), res->peak_blocks, res->peak_time_s);
-	print_groups(out, res->peak, res->npeak, o->top, set, sym);
+	print_groups(out, res->peak, res->npeak, o->top, set, sym, false);
 	fputc('\n', out);
 
 	fputs("== Hot spots: allocations by stack ==\n", out);

@@ -196,6 +196,7 @@ void sla_results_finish(struct sla_results *res)
 		free(f);
 	}
 	dead_region_overall(res);
+	res->leaks_classified = res->nlogs && res->classified_logs == res->nlogs;
 	res->nfindings = i;
 	/* count first: a large program has hundreds of thousands of stacks */
 	for (uint32_t gid = 0; gid < res->acc_cap; gid++) {
@@ -215,9 +216,13 @@ void sla_results_finish(struct sla_results *res)
 		const struct sla_stack_acc *a = &res->acc[gid];
 
 		if (a->leak_blocks)
-			res->leaks[res->nleaks++] = (struct sla_group){ gid, a->leak_bytes, a->leak_blocks };
+			res->leaks[res->nleaks++] = (struct sla_group){
+				gid, a->leak_bytes, a->leak_blocks, a->direct_bytes, a->direct_blocks,
+				a->indirect_bytes, a->indirect_blocks,
+			};
 		if (a->peak_blocks)
-			res->peak[res->npeak++] = (struct sla_group){ gid, a->peak_bytes, a->peak_blocks };
+			res->peak[res->npeak++] = (struct sla_group){ .gid = gid, .bytes = a->peak_bytes,
+								      .blocks = a->peak_blocks };
 		if (a->allocations)
 			res->hotspots[res->nhotspots++] =
 				(struct sla_hotspot){ gid, a->allocations, a->bytes, a->temporaries };

@@ -65,10 +65,18 @@ struct sla_finding {
 	UT_hash_handle hh;
 };
 
-/* Blocks of one allocation stack (leaks, peak holders). */
+/*
+ * Blocks of one allocation stack (leaks, peak holders). For leaks, when the
+ * end's pointer scan was analysed (res->leaks_classified), LeakSanitizer's
+ * classes: direct = nothing points to the block (from a root, a reachable
+ * block, a dead region or another leaked block), indirect = only other
+ * unreachable blocks point to it; the rest is still referenced at exit.
+ */
 struct sla_group {
 	uint32_t gid;
 	uint64_t bytes, blocks;
+	uint64_t direct_bytes, direct_blocks;
+	uint64_t indirect_bytes, indirect_blocks;
 };
 
 /* Allocations of one stack over the whole run. */
@@ -80,6 +88,7 @@ struct sla_hotspot {
 /* Everything the allocation tracker sums per canonical stack (results.c). */
 struct sla_stack_acc {
 	uint64_t leak_bytes, leak_blocks;
+	uint64_t direct_bytes, direct_blocks, indirect_bytes, indirect_blocks;
 	uint64_t peak_bytes, peak_blocks;
 	uint64_t allocations, bytes, temporaries;
 };
@@ -140,6 +149,9 @@ struct sla_results {
 	struct sla_group *leaks;	/* sorted by bytes */
 	size_t nleaks;
 	uint64_t leak_bytes, leak_blocks;
+	bool leaks_classified;		/* every log's leaks classified (direct/indirect) */
+	size_t classified_logs;		/* how many were */
+	uint64_t direct_bytes, direct_blocks, indirect_bytes, indirect_blocks;
 
 	uint64_t peak_bytes, peak_blocks; /* sum of each log's heap peak */
 	double peak_time_s;		  /* of the log with the largest peak */

@@ -168,6 +168,10 @@ void sla_suppress_apply(struct sla_suppressions *s, struct sla_results *res,
 			x->bytes += g->bytes;
 			res->leak_bytes -= g->bytes;
 			res->leak_blocks -= g->blocks;
+			res->direct_bytes -= g->direct_bytes;
+			res->direct_blocks -= g->direct_blocks;
+			res->indirect_bytes -= g->indirect_bytes;
+			res->indirect_blocks -= g->indirect_blocks;
 		} else {
 			res->leaks[kept++] = *g;
 		}

@@ -8,6 +8,7 @@
  *   - delete-by-append's stale slot (one rule kept);
  *   - a transitive chain, a cycle, an unreachable cycle that is a leak;
  *   - words in the brk heap outside blocks are ignored (ANON ones are roots);
+ *   - leaks classified direct/indirect from the end's scan, as LSan does;
  *   - a capped scan is partial; no scan, a truncated log, --at peak and a
  *     1.0 log say why there is no analysis; a snapshot's scan at --at LABEL.
  */
@@ -236,6 +237,9 @@ static void test_pointer_elements(void)
 	CHECK_EQ_U(an.res.retained_bytes, HDR + 1000 * FOO - 2 * FOO + 998 * PAY_SIZE);
 	CHECK_EQ_U(an.res.dead_region, SLA_DR_COMPLETE);
 	CHECK(!strcmp(an.res.dead_region_text, "complete"));
+	/* nothing is unreachable: the array from the stack, the payloads through it */
+	CHECK(an.res.leaks_classified);
+	CHECK_EQ_U(an.res.direct_blocks + an.res.indirect_blocks, 0);
 	/* the group's stacks: payloads', the cut view's, the array's */
 	for (size_t i = 0; i < an.res.nfindings; i++) {
 		const struct sla_finding *f = &an.res.findings[i];
@@ -334,12 +338,14 @@ static void test_stale_slot(void)
 /*
  * Plain blocks behind a dead slot: the slot -> A -> B, and A <-> B as a
  * cycle; C <-> D is a cycle nothing points to (a leak, not kept through a
- * dead region). Everything through one 16 KiB array with a 40-byte view.
+ * dead region), E -> F a leaked pair. Everything through one 16 KiB array
+ * with a 40-byte view. The leaks' classes: E direct, C, D and F indirect
+ * (LeakSanitizer's: a cycle nothing else points to is indirect).
  */
 static void chain(bool cycle)
 {
 	const uint64_t arr = 0x10000000ull, a = 0x20000000ull, bb = 0x21000000ull;
-	const uint64_t c = 0x22000000ull, d = 0x23000000ull;
+	const uint64_t c = 0x22000000ull, d = 0x23000000ull, e = 0x23100000ull, ff = 0x23200000ull;
 	struct logbuf b;
 	struct sla_analysis an;
 	struct dead_sum s;
@@ -353,7 +359,9 @@ static void chain(bool cycle)
 	lb_alloc(&b, bb, 4096, stk[S_B]);
 	lb_alloc(&b, c, 8192, stk[S_OTHER]);
 	lb_alloc(&b, d, 8192, stk[S_OTHER]);
-	lb_scan_begin(&b, arr, d + 8192);
+	lb_alloc(&b, e, 8192, stk[S_PAYLOAD]);
+	lb_alloc(&b, ff, 4096, stk[S_PAYLOAD]);
+	lb_scan_begin(&b, arr, ff + 4096);
 	lb_scan_region(&b, SLF_REGION_HEAP, arr, 0x14000000ull);
 	lb_scan_ptr(&b, arr + HDR + 5 * FOO, a + 16); /* a dead slot, interior pointer */
 	{
@@ -365,6 +373,7 @@ static void chain(bool cycle)
 		lb_scan_ptr(&b, bb + 64, a);
 	lb_scan_ptr(&b, c, d);
 	lb_scan_ptr(&b, d, c);
+	lb_scan_ptr(&b, e + 8, ff);
 	lb_scan_region(&b, SLF_REGION_STACK, STACK_TOP - 0x1000, 0x1000);
 	lb_scan_ptr(&b, STACK_TOP - 8, arr + HDR);
 	lb_scan_end(&b, 0);
@@ -387,8 +396,25 @@ static void chain(bool cycle)
 		nf++;
 	}
 	CHECK_EQ_U(nf, 2);
-	/* C and D are leaks, still reported as such */
-	CHECK_EQ_U(an.res.leak_blocks, 5); /* the array, A, B, C and D */
+	/* everything is live at exit; E is a direct leak, C, D and F indirect ones */
+	CHECK_EQ_U(an.res.leak_blocks, 7);
+	CHECK(an.res.leaks_classified);
+	CHECK_EQ_U(an.res.direct_blocks, 1);
+	CHECK_EQ_U(an.res.direct_bytes, 8192);
+	CHECK_EQ_U(an.res.indirect_blocks, 3);
+	CHECK_EQ_U(an.res.indirect_bytes, 8192 + 8192 + 4096);
+	for (size_t i = 0; i < an.res.nleaks; i++) {
+		const struct sla_group *g = &an.res.leaks[i];
+
+		if (g->bytes == 8192 + 4096) { /* E and F share a stack */
+			CHECK_EQ_U(g->direct_blocks, 1);
+			CHECK_EQ_U(g->indirect_blocks, 1);
+		} else if (g->bytes == 2 * 8192 && g->blocks == 2) { /* C and D */
+			CHECK_EQ_U(g->indirect_blocks, 2);
+		} else {
+			CHECK_EQ_U(g->direct_blocks + g->indirect_blocks, 0);
+		}
+	}
 	sla_analysis_free(&an);
 	free(path);
 }
@@ -414,6 +440,7 @@ static void test_status(void)
 	CHECK_EQ_U(an.res.dead_region, SLA_DR_PARTIAL);
 	CHECK(!strncmp(an.res.dead_region_text, "partial: ", 9));
 	CHECK(an.res.logs[0].scan_capped);
+	CHECK(!an.res.leaks_classified); /* a capped scan may have missed roots */
 	sla_analysis_free(&an);
 
 	/* --at peak: no scan there */
