@@ -178,10 +178,11 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	sla_retention_collect(&an->res, eval, an->set, &o->th, eval->time_ns);
 	li->dead_region = dead_region_status(o, li, eval, stop_at);
 	li->scan_capped = li->dead_region == SLA_DR_PARTIAL;
-	if (li->dead_region == SLA_DR_COMPLETE || li->dead_region == SLA_DR_PARTIAL)
-		/* leaks are the end's: classified from the end's scan, if whole */
-		sla_deadregion_collect(&an->res, eval, an->set, &o->th, eval->time_ns,
-				       o->at == SLA_AT_END && li->dead_region == SLA_DR_COMPLETE);
+	if (li->dead_region != SLA_DR_COMPLETE && li->dead_region != SLA_DR_PARTIAL)
+		return 0;
+	/* leaks are the end's: classified from the end's scan, if it is whole */
+	sla_deadregion_collect(&an->res, eval, an->set, &o->th, eval->time_ns,
+			       o->at == SLA_AT_END && li->dead_region == SLA_DR_COMPLETE);
 	return 0;
 }
 
