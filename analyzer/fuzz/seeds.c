@@ -167,7 +167,7 @@ static void seed_scan(struct logbuf *b)
 	lb_slice_new(b, arr, arr, 16, 64, s);
 	for (unsigned pass = 0; pass < 2; pass++) {
 		if (pass == 0)
-			lb_snapshot(b, "cut", s);
+			lb_snapshot(b, "pinned", s); /* the label one_input.c evaluates at */
 		lb_scan_begin(b, arr, 0x5555555d0780ull);
 		lb_scan_region(b, SLF_REGION_GLOBALS, EXE_BIAS + 0x5000, 0x100);
 		lb_scan_ptr(b, EXE_BIAS + 0x5010, arr);
