@@ -43,6 +43,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
@@ -551,23 +552,15 @@ static void end(void)
 	slp_rec_end(slp_put_uv(p, sc.capped));
 }
 
-/*
- * The evaluation point's scan: SCAN_BEGIN, the regions, SCAN_END, all
- * under the lock the caller holds. With nothing allocated yet there is
- * nothing a word could point to, and nothing is read.
- * Context: any thread, writer lock and guard held, recording on.
- */
-void slp_scan_locked(void)
+/* slp_scan_locked() without the register spill and the cancellation state. */
+static __attribute__((noinline)) void scan_locked(void)
 {
 	uint64_t t0 = mono_ns();
-	int saved = errno;
 
-	__builtin_unwind_init(); /* the caller's registers, onto our frame */
 	if (!ensure_mem()) {
 		if (!warned_mem)
 			slp_warn("no memory for the pointer scan; this log has none");
 		warned_mem = true;
-		errno = saved;
 		return;
 	}
 	begin();
@@ -578,10 +571,8 @@ void slp_scan_locked(void)
 			close(sc.pagemap_fd);
 		sc.pagemap_fd = -1;
 	}
-	if (!slp_on()) {
-		errno = saved;
+	if (!slp_on())
 		return;
-	}
 	end();
 	if (sc.capped && !warned_cap && !slp_opt.quiet)
 		slp_warn("pointer scan stopped at scan_max_mib=%lu MiB; its results are partial",
@@ -594,5 +585,22 @@ void slp_scan_locked(void)
 			 (unsigned long)((mono_ns() - t0) / 1000),
 			 sc.read_errno ? ", a read failed: " : "",
 			 sc.read_errno ? strerrorname_np(sc.read_errno) : "");
+}
+
+/*
+ * The evaluation point's scan: SCAN_BEGIN, the regions, SCAN_END, all
+ * under the lock the caller holds. With nothing allocated yet there is
+ * nothing a word could point to, and nothing is read.
+ * Context: any thread, writer lock and guard held, recording on.
+ */
+void slp_scan_locked(void)
+{
+	int saved = errno, cancel;
+
+	__builtin_unwind_init(); /* the caller's registers, onto our frame */
+	/* open/read/pread/close are cancellation points: never die holding the lock */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	scan_locked();
+	pthread_setcancelstate(cancel, NULL);
 	errno = saved;
 }

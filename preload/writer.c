@@ -13,6 +13,7 @@
  * only thread: start-up, fork child) and the guard.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -184,28 +185,18 @@ static bool reopen(void)
 	return true;
 }
 
-/*
- * Writes the buffer out. On any failure (full disk, the program closed or
- * replaced our fd) tracking stops with one warning and the program goes on.
- */
-void slp_writer_flush(void)
+/* The body of slp_writer_flush(): w->fd is open, the buffer is not empty. */
+static void flush_out(void)
 {
 	struct slp_writer *w = &slp_st.w;
 	struct stat sb;
-	int saved = errno, err;
+	int err;
 
-	if (w->fd < 0) {
-		w->used = 0; /* tracking is off: keep slp_rec_begin() inside the buffer */
-		return;
-	}
-	if (w->used == 0)
-		return;
 	if (SLP_UNLIKELY(fstat(w->fd, &sb) < 0 || sb.st_dev != w->dev || sb.st_ino != w->ino) &&
 	    !reopen()) {
 		slp_warn("%s: the program closed the log's file descriptor and the file is gone; "
 			 "tracking stopped", w->path);
 		slp_disable_locked();
-		errno = saved;
 		return;
 	}
 	err = write_all(w->fd, w->buf, w->used);
@@ -215,14 +206,44 @@ void slp_writer_flush(void)
 			 strerrorname_np(-err));
 		slp_disable_locked();
 	}
+}
+
+/*
+ * Writes the buffer out. On any failure (full disk, the program closed or
+ * replaced our fd) tracking stops with one warning and the program goes on.
+ */
+void slp_writer_flush(void)
+{
+	struct slp_writer *w = &slp_st.w;
+	int saved = errno, cancel;
+
+	if (w->fd < 0) {
+		w->used = 0; /* tracking is off: keep slp_rec_begin() inside the buffer */
+		return;
+	}
+	if (w->used == 0)
+		return;
+	/*
+	 * write() and open() are cancellation points and the caller holds the
+	 * writer lock: a thread cancelled here would leave it locked and every
+	 * other thread hung in its next malloc.
+	 */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	flush_out();
+	pthread_setcancelstate(cancel, NULL);
 	errno = saved;
 }
 
+/* close() is a cancellation point too (see slp_writer_flush()). */
 void slp_writer_close(void)
 {
+	int cancel;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	if (slp_st.w.fd >= 0)
 		close(slp_st.w.fd);
 	slp_st.w.fd = -1;
+	pthread_setcancelstate(cancel, NULL);
 }
 
 /*

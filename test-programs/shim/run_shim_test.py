@@ -829,6 +829,13 @@ def t_scan_unmap(ctx):
         check(len(found) == 6, 'run %d: %d scans, expected 6' % (k, len(found)))
 
 
+def t_snapshot_cancel(ctx):
+    for opt in ('scan=0', 'scan=1'):
+        rc, out, err, logs = ctx.run([ctx.prog('snapshot_cancel')], opts=opt, timeout=60)
+        check(rc == 0 and out == b'done\n', '%s: exit %d, %r' % (opt, rc, err[-500:]))
+        ctx.complete(logs[0])
+
+
 def t_scan_cost(ctx):
     """Measures what the exit scan costs real programs (time, log bytes) and
     how fast it reads (verbose line of the shim)."""
