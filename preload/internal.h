@@ -170,6 +170,8 @@ struct slp_modules {
 	size_t ndata;		       /* writable segments of the program's objects, */
 	struct slp_range data[SLP_MAX_RANGES]; /* as of the last map: scan.c's globals */
 	struct slp_range self_data;    /* our own writable segments: never scanned */
+	struct slp_range libc_text;    /* libc's and ld.so's text, learnt at start: */
+	struct slp_range ld_text;      /* exit()'s machinery, not the program's frames */
 };
 
 struct slp_state {
@@ -236,6 +238,21 @@ struct slp_trace {
 void slp_unwind_setup(void);
 void slp_unwind_capture(struct slp_trace *t);
 void slp_unwind_flush(void);
+
+/* Where a stack scan at exit starts (scan.c): the first frame that is the program's. */
+struct slp_exit_frame {
+	uintptr_t sp;	     /* its stack pointer; 0: not found (scan from our own frame) */
+	unsigned nsaved;     /* where the frames below it saved its callee-saved registers */
+	uintptr_t saved[8];
+};
+
+/*
+ * Walks out from the caller to the first frame whose ip is not in our
+ * code, libc or ld.so (the frame that called exit(), _exit() or exec, or
+ * _start when main returned). Context: guard held, writer lock NOT held
+ * (libunwind may call dl_iterate_phdr()).
+ */
+void slp_unwind_exit_frame(struct slp_exit_frame *f);
 
 /* ---- loader_gate.c --------------------------------------------------- */
 
@@ -341,9 +358,11 @@ static inline void slp_writer_heap_span(uintptr_t p, size_t size)
 
 /*
  * The pointer scan of an evaluation point (format.h 1.1): SCAN_BEGIN ..
- * SCAN_END, written at once. Context: writer lock and guard held, on.
+ * SCAN_END, written at once. `exit` (NULL at a snapshot) says where the
+ * scanning thread's live stack starts when the process is ending.
+ * Context: writer lock and guard held, on.
  */
-void slp_scan_locked(void);
+void slp_scan_locked(const struct slp_exit_frame *exit);
 
 /* ---- record.c -------------------------------------------------------- */
 /* Context for all: any thread, guard held by the caller, lock not held. */

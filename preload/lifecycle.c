@@ -291,18 +291,22 @@ bool slp_ensure_started(void)
  */
 void slp_fini(void)
 {
+	struct slp_exit_frame frame = { 0 };
 	bool was_on = false;
 	uint8_t *p;
 
 	if (!slp_guard_enter())
 		return;
-	if (slp_on() && slp_opt.scan)
+	if (slp_on() && slp_opt.scan) {
+		/* both call the loader: before the writer lock */
 		slp_modules_sync(false); /* a dlopen'd object's globals are roots too */
+		slp_unwind_exit_frame(&frame);
+	}
 	pthread_mutex_lock(&slp_st.lock);
 	if (slp_on()) {
 		was_on = true;
 		if (slp_opt.scan)
-			slp_scan_locked(); /* the end is an evaluation point */
+			slp_scan_locked(&frame); /* the end is an evaluation point */
 		p = slp_rec_begin(SLF_REC_END, 2 * SLF_MAX_UV_LEN);
 		p = slp_put_uv(p, slp_st.w.records);
 		slp_rec_end(slp_put_uv(p, __atomic_load_n(&slp_st.dropped, __ATOMIC_RELAXED)));

@@ -51,6 +51,8 @@ static struct scratch {
 	uintptr_t self_lo; /* our own text */
 	uintptr_t self_hi;
 	struct slp_range self_data; /* our own writable segments (one span) */
+	struct slp_range libc_text; /* libc's and ld.so's executable spans: the */
+	struct slp_range ld_text;   /* code that runs exit() (scan.c's stack start) */
 	unsigned long long adds, subs; /* the loader's counters at the scan */
 } sc_buf;
 
@@ -235,9 +237,33 @@ static void add_data(const struct dl_phdr_info *info)
 	}
 }
 
+/* The span of an object's executable segments. */
+static struct slp_range text_span(const struct dl_phdr_info *info)
+{
+	struct slp_range r = { UINTPTR_MAX, 0 };
+
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		r.lo = lo < r.lo ? lo : r.lo;
+		r.hi = lo + ph->p_memsz > r.hi ? lo + ph->p_memsz : r.hi;
+	}
+	return r.lo < r.hi ? r : (struct slp_range){ 0, 0 };
+}
+
 static int scan_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
 	struct scan *sc = data;
+	struct slp_range text = text_span(info);
+	uintptr_t libc_fn = (uintptr_t)slp_real.free;
+
+	if (libc_fn >= text.lo && libc_fn < text.hi)
+		sc_buf.libc_text = text;
+	if (info->dlpi_addr && info->dlpi_addr == (uintptr_t)getauxval(AT_BASE))
+		sc_buf.ld_text = text;
 
 	if (sc->index == 0 && has_counters(size)) {
 		sc_buf.adds = info->dlpi_adds;
@@ -292,6 +318,8 @@ void slp_modules_find_self(void)
 	slp_st.mods.self_lo = sc_buf.self_lo;
 	slp_st.mods.self_hi = sc_buf.self_hi;
 	slp_st.mods.self_data = sc_buf.self_data;
+	slp_st.mods.libc_text = sc_buf.libc_text;
+	slp_st.mods.ld_text = sc_buf.ld_text;
 	pthread_mutex_unlock(&map_lock);
 }
 

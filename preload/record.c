@@ -267,7 +267,7 @@ void slp_record_snapshot(const char *label)
 		r = slp_put_str(r, label ? label : "", n);
 		slp_rec_end(slp_put_uv(r, stack));
 		if (slp_opt.scan)
-			slp_scan_locked(); /* the evaluation point's facts, right after it */
+			slp_scan_locked(NULL); /* the evaluation point's facts, right after it */
 		slp_writer_flush();
 		unlock();
 	}

@@ -11,8 +11,13 @@
  * What is read, region by region:
  *   GLOBALS  every writable PT_LOAD segment of the module map (not ours);
  *   HEAP     "[heap]" of /proc/self/maps;
- *   STACK    "[stack]", from the scanning thread's own frame up when it is
- *            the thread that scans (below that lie only our own frames);
+ *   STACK    "[stack]"; the scanning thread's stack (whichever mapping
+ *            holds it) from the live frames up: at a snapshot from our own
+ *            frame (the caller's registers spilled into it), at exit from
+ *            the frame that called exit/_exit/exec (_start when main
+ *            returned), plus the slots where exit()'s frames saved that
+ *            frame's callee-saved registers: exit()'s own frames hold only
+ *            dead values and stale copies of the program's pointers;
  *   ANON     other private writable anonymous mappings (thread stacks,
  *            malloc arenas, mmap'd blocks, the program's own mmaps).
  * Left out: what is not rw-p, file-backed mappings (their writable part is
@@ -475,11 +480,33 @@ static int classify(const char *s, const char *end, uint64_t *lo, uint64_t *hi)
 }
 
 /*
+ * The save slots of the exit frame's callee-saved registers that lie in
+ * [lo, frame): each one word, as its own region, in address order.
+ */
+static void scan_saved(unsigned kind, uint64_t lo, uint64_t frame, const struct slp_exit_frame *ex)
+{
+	uint64_t prev = 0;
+
+	for (;;) {
+		uint64_t next = UINT64_MAX;
+
+		for (unsigned i = 0; ex && i < ex->nsaved; i++)
+			if (ex->saved[i] > prev && ex->saved[i] >= lo && ex->saved[i] + 8 <= frame &&
+			    ex->saved[i] < next)
+				next = ex->saved[i];
+		if (next == UINT64_MAX)
+			return;
+		scan_region(kind, next, next + 8);
+		prev = next;
+	}
+}
+
+/*
  * The regions of /proc/self/maps. The mapping that holds `frame` (the
  * scanning thread's stack) is read from `frame` up: below it lie our own
- * frames and dead ones.
+ * frames, exit()'s, and dead ones, all but the exit frame's saved registers.
  */
-static void scan_maps(uint64_t frame)
+static void scan_maps(uint64_t frame, const struct slp_exit_frame *ex)
 {
 	size_t n = read_maps();
 	const char *s = sc.maps, *end = sc.maps + n;
@@ -491,8 +518,10 @@ static void scan_maps(uint64_t frame)
 		int kind = classify(s, nl, &lo, &hi);
 
 		if (kind >= 0 && lo < hi) {
-			if (frame >= lo && frame < hi)
+			if (frame >= lo && frame < hi) {
+				scan_saved((unsigned)kind, lo, frame & ~7ull, ex);
 				lo = frame & ~7ull;
+			}
 			scan_minus_excl((unsigned)kind, (lo + 7) & ~7ull, hi & ~7ull);
 		}
 		s = nl + 1;
@@ -508,19 +537,24 @@ static uint64_t mono_ns(void)
 }
 
 /*
- * The scan proper, in its own frame: everything at and above this frame
- * (the caller's, whose registers __builtin_unwind_init() spilled there,
- * and the program's) is read; our deeper frames are not.
+ * The scan proper. The scanning thread's stack is read from this frame up
+ * at a snapshot (the caller's, whose registers __builtin_unwind_init()
+ * spilled there, and the program's; our deeper frames are not), and from
+ * the exit frame up at the end (ex, found before the lock).
  */
-static __attribute__((noinline)) void scan_all(void)
+static __attribute__((noinline)) void scan_all(const struct slp_exit_frame *ex)
 {
 	uint64_t frame = (uintptr_t)__builtin_frame_address(0);
 	const struct slp_modules *m = &slp_st.mods;
 
+	if (ex && ex->sp > frame)
+		frame = ex->sp;
+	else
+		ex = NULL; /* not found: from here, as at a snapshot */
 	for (size_t i = 0; i < m->ndata && !sc.stop; i++)
 		scan_region(SLF_REGION_GLOBALS, (m->data[i].lo + 7) & ~7ull, m->data[i].hi & ~7ull);
 	if (!sc.stop)
-		scan_maps(frame);
+		scan_maps(frame, ex);
 }
 
 /* SCAN_BEGIN with the span; resets the scan's counters. */
@@ -553,7 +587,7 @@ static void end(void)
 }
 
 /* slp_scan_locked() without the register spill and the cancellation state. */
-static __attribute__((noinline)) void scan_locked(void)
+static __attribute__((noinline)) void scan_locked(const struct slp_exit_frame *ex)
 {
 	uint64_t t0 = mono_ns();
 
@@ -566,7 +600,7 @@ static __attribute__((noinline)) void scan_locked(void)
 	begin();
 	if (sc.span) {
 		sc.pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-		scan_all();
+		scan_all(ex);
 		if (sc.pagemap_fd >= 0)
 			close(sc.pagemap_fd);
 		sc.pagemap_fd = -1;
@@ -593,14 +627,14 @@ static __attribute__((noinline)) void scan_locked(void)
  * nothing a word could point to, and nothing is read.
  * Context: any thread, writer lock and guard held, recording on.
  */
-void slp_scan_locked(void)
+void slp_scan_locked(const struct slp_exit_frame *ex)
 {
 	int saved = errno, cancel;
 
 	__builtin_unwind_init(); /* the caller's registers, onto our frame */
 	/* open/read/pread/close are cancellation points: never die holding the lock */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
-	scan_locked();
+	scan_locked(ex);
 	pthread_setcancelstate(cancel, NULL);
 	errno = saved;
 }

@@ -90,3 +90,47 @@ void slp_unwind_flush(void)
 {
 	unw_flush_cache(unw_local_addr_space, 0, 0);
 }
+
+static bool in(const struct slp_range *r, uintptr_t ip)
+{
+	return ip >= r->lo && ip < r->hi;
+}
+
+/*
+ * Frames below the one found belong to exit()'s machinery (exit,
+ * __run_exit_handlers, _dl_fini, our handlers): what they hold is dead
+ * for the program, and stale copies of its pointers linger in their
+ * unused slots, so the scan must not read them (rules_delete shows one).
+ * The registers that the found frame's callees saved for it are the
+ * exception: live values of the program, so their save slots are
+ * reported (x86-64: rbx, rbp, r12-r15). Context: see internal.h.
+ */
+void slp_unwind_exit_frame(struct slp_exit_frame *f)
+{
+	static const int callee_saved[] = { UNW_X86_64_RBX, UNW_X86_64_RBP, UNW_X86_64_R12,
+					    UNW_X86_64_R13, UNW_X86_64_R14, UNW_X86_64_R15 };
+	const struct slp_modules *m = &slp_st.mods;
+	unw_context_t uc;
+	unw_cursor_t c;
+	unw_word_t ip, sp;
+
+	f->sp = 0;
+	f->nsaved = 0;
+	if (slp_st.loader_unusable || unw_getcontext(&uc) || unw_init_local(&c, &uc))
+		return;
+	for (int i = 0; i < 256 && unw_step(&c) > 0; i++) {
+		if (unw_get_reg(&c, UNW_REG_IP, &ip) || unw_get_reg(&c, UNW_REG_SP, &sp))
+			return;
+		if (slp_is_self(ip) || in(&m->libc_text, ip) || in(&m->ld_text, ip))
+			continue;
+		for (size_t k = 0; k < SLP_ARRAY_SIZE(callee_saved); k++) {
+			unw_save_loc_t loc;
+
+			if (!unw_get_save_loc(&c, callee_saved[k], &loc) &&
+			    loc.type == UNW_SLT_MEMORY && loc.u.addr < sp && loc.u.addr % 8 == 0)
+				f->saved[f->nsaved++] = loc.u.addr;
+		}
+		f->sp = sp;
+		return;
+	}
+}

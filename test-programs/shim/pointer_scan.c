@@ -16,7 +16,10 @@
  * SNAPSHOT record and one right before END, each contiguous, capped=0,
  * holding the (location, value) pairs printed here in regions of the right
  * kind (ARR: heap, GLOBAL: globals, ANON: anon; STACK: stack, snapshot
- * scan only). With `big` as argument it also fills an 8 MiB block (for
+ * scan only). STALE: a value main's callee left in dead stack memory;
+ * the exit scan, which reads the stack from the frame that called exit
+ * (here _start: main returned), has no stack word holding it. With `big`
+ * as argument it also fills an 8 MiB block (for
  * the cap test). Exit 0, same output without the shim.
  */
 #include <stdio.h>
@@ -32,6 +35,20 @@
 #define KEEP 2
 
 void *g_keep; /* a global reference: target N-1 is also held by the program */
+
+/*
+ * Leaves 512 copies of p in stack memory below main's frame, dead once
+ * this returns: after main returns, exit()'s frames reuse that memory,
+ * and their unused slots still hold copies. Not a reference.
+ */
+static __attribute__((noinline)) void stale_copies(void *p)
+{
+	void *volatile slots[512];
+
+	for (int i = 0; i < 512; i++)
+		slots[i] = p;
+	escape((void *)slots);
+}
 
 int main(int argc, char **argv)
 {
@@ -71,5 +88,7 @@ int main(int argc, char **argv)
 	SLICELEAK_SNAPSHOT("scan");
 	escape(on_stack);
 	escape(arr);
+	stale_copies(t[2]);
+	printf("STALE %p %p\n", t[2], t[2]);
 	return 0;
 }

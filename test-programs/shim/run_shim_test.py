@@ -781,6 +781,11 @@ def t_pointer_scan(ctx):
             check(got is not None, '%s: no pair at %s %#x' % (what, w, loc))
             check(got == (val, region[w]), '%s: %s %#x holds %s, expected (%#x, kind %d)'
                   % (what, w, loc, got and (hex(got[0]), got[1]), val, region[w]))
+    stale = known['STALE'][0][1]
+    _, sc = found[1]
+    dead = [hex(loc) for loc, (val, kind) in sc['pairs'].items() if val == stale and kind == 2]
+    check(not dead, 'exit scan: dead stack words %s hold %#x (exit()\'s frames were read)'
+          % (dead[:4], stale))
     print('scans: %s' % ', '.join('%d regions, %s bytes, %d pointers'
                                   % (len(sc['regions']), sc['end']['bytes'], sc['npairs'])
                                   for _, sc in found))
