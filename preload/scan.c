@@ -287,8 +287,9 @@ static bool read_run(uint64_t *cur, uint64_t run)
 /*
  * Scans [lo, hi) (8-aligned) as one region of `kind`, a pagemap window
  * at a time: runs of untouched pages are accounted for without reading,
- * the others are copied in and scanned a chunk at a time. A failed or short copy ends the region there
- * (the mapping changed under us); the budget ends the whole scan.
+ * the others are copied in and scanned a chunk at a time. A failed or
+ * short copy ends the region there (the mapping changed under us); the
+ * budget ends the whole scan.
  */
 static void scan_region(unsigned kind, uint64_t lo, uint64_t hi)
 {
@@ -483,7 +484,8 @@ static int classify(const char *s, const char *end, uint64_t *lo, uint64_t *hi)
  * The save slots of the exit frame's callee-saved registers that lie in
  * [lo, frame): each one word, as its own region, in address order.
  */
-static void scan_saved(unsigned kind, uint64_t lo, uint64_t frame, const struct slp_exit_frame *ex)
+static void scan_saved(unsigned kind, uint64_t lo, uint64_t frame,
+		       const struct slp_exit_frame *ex)
 {
 	uint64_t prev = 0;
 
