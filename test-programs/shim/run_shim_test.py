@@ -834,6 +834,16 @@ def t_scan_unmap(ctx):
         check(len(found) == 6, 'run %d: %d scans, expected 6' % (k, len(found)))
 
 
+def t_scan_fork(ctx):
+    for k in range(3):
+        rc, out, err, logs = ctx.run([ctx.prog('scan_unmap'), 'fork'], opts='quiet=1')
+        check(rc == 0 and out == b'done\n', 'run %d: exit %d, %r %r' % (k, rc, out, err[-500:]))
+        check(len(logs) == 21, 'run %d: %d logs, expected 21' % (k, len(logs)))
+        for log in logs:
+            found = scans(ctx.complete(log))
+            check(found, '%s: no scan' % log)
+
+
 def t_snapshot_cancel(ctx):
     for opt in ('scan=0', 'scan=1'):
         rc, out, err, logs = ctx.run([ctx.prog('snapshot_cancel')], opts=opt, timeout=60)

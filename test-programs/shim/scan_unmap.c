@@ -6,14 +6,20 @@
  * takes a few snapshots and then exits while they run. The scans at the
  * snapshots and at exit read mappings that vanish under them.
  *
+ * With `fork` as argument, a fourth thread takes snapshots in a loop while
+ * the main thread forks 20 children that exit at once with _exit (each
+ * child scans at its end; a fork waits for a scan in progress).
+ *
  * Expected under the shim: exit 0 with "done" printed, like without it; a
- * complete log (every scan well formed: the analyzer reads it).
+ * complete log per process (every scan well formed: the analyzer reads it).
  */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,7 +42,35 @@ static void *churn(void *arg)
 	return NULL;
 }
 
-int main(void)
+static void *snapshots(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		SLICELEAK_SNAPSHOT("loop");
+		usleep(1000);
+	}
+	return NULL;
+}
+
+/* Children that end at once, while snapshots and unmapping go on. */
+static int forks(void)
+{
+	for (int i = 0; i < 20; i++) {
+		int status;
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return 1;
+		if (pid == 0)
+			_exit(7);
+		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 7)
+			return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	pthread_t th;
 	void *block = malloc(4096);
@@ -46,6 +80,13 @@ int main(void)
 	for (int i = 0; i < 3; i++)
 		if (pthread_create(&th, NULL, churn, block))
 			return 1;
+	if (argc > 1 && !strcmp(argv[1], "fork")) {
+		if (pthread_create(&th, NULL, snapshots, NULL) || forks())
+			return 1;
+		printf("done\n");
+		fflush(stdout);
+		exit(0);
+	}
 	for (int i = 0; i < 5; i++) {
 		usleep(10000);
 		SLICELEAK_SNAPSHOT("churn");
