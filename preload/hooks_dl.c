@@ -11,8 +11,9 @@
  * objects are noticed when a new stack edge has an ip outside every known
  * segment (modules.c).
  *
- * dl_iterate_phdr() is wrapped only to be counted: a fork must know whether
- * some thread holds the loader's lock (loader_gate.c).
+ * dl_iterate_phdr() is wrapped to be counted: a fork must know whether
+ * some thread holds the loader's lock (loader_gate.c); and each thread
+ * knows whether it is inside one, where it must not unwind (unwind.c).
  */
 #include <dlfcn.h>
 #include <link.h>
@@ -43,7 +44,9 @@ SLP_EXPORT int dl_iterate_phdr(int (*callback)(struct dl_phdr_info *, size_t, vo
 	    !slp_resolve_next(&slp_real.dl_iterate_phdr, "dl_iterate_phdr"))
 		return 0; /* cannot happen with glibc: no objects to report */
 	slp_loader_enter();
+	slp_in_loader++;
 	rc = slp_real.dl_iterate_phdr(callback, data);
+	slp_in_loader--;
 	slp_loader_leave();
 	return rc;
 }

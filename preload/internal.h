@@ -203,6 +203,8 @@ void slp_lock_reinit(void);
 
 /* Kernel thread id of this thread; 0 until first needed (initial-exec TLS). */
 extern _Thread_local uint32_t slp_tid __attribute__((tls_model("initial-exec")));
+/* dl_iterate_phdr() calls this thread is inside (hooks_dl.c, unwind.c say why). */
+extern _Thread_local unsigned slp_in_loader __attribute__((tls_model("initial-exec")));
 
 uint32_t slp_tid_slow(void);
 
@@ -238,6 +240,7 @@ struct slp_trace {
 void slp_unwind_setup(void);
 void slp_unwind_capture(struct slp_trace *t);
 void slp_unwind_flush(void);
+void slp_unwind_fork_child(void);
 
 /* Where a stack scan at exit starts (scan.c): the first frame that is the program's. */
 struct slp_exit_frame {

@@ -203,6 +203,7 @@ static void fork_child(void)
 	}
 	slp_lock_reinit();
 	slp_modules_fork_child();
+	slp_unwind_fork_child();
 	slp_st.dropped = 0;
 	if (fork_traced && !slp_loader_fork_child(fork_drained)) {
 		slp_st.loader_unusable = true;

@@ -19,6 +19,7 @@ struct slp_state slp_st = {
 
 _Thread_local bool slp_busy __attribute__((tls_model("initial-exec")));
 _Thread_local uint32_t slp_tid __attribute__((tls_model("initial-exec")));
+_Thread_local unsigned slp_in_loader __attribute__((tls_model("initial-exec")));
 
 /*
  * A fork child's writer lock may have been copied while held (by a thread

@@ -62,6 +62,19 @@ static void hash_frames(void *const *ip, unsigned n, uint64_t *h1, uint64_t *h2)
 }
 
 /*
+ * Whether this thread may unwind now. Not inside dl_iterate_phdr(): it
+ * holds the loader's write lock there, libunwind takes a lock of its own
+ * and then calls dl_iterate_phdr(), so a thread unwinding in a callback
+ * (a program that allocates in its own callback) and one unwinding in a
+ * dlopen() (whose malloc we record) deadlock each other. Such events get
+ * an empty stack (and all of a thread's, if it longjmp'd out of a callback).
+ */
+static inline bool may_unwind(void)
+{
+	return SLP_LIKELY(!slp_st.loader_unusable) && SLP_LIKELY(!slp_in_loader);
+}
+
+/*
  * Captures the calling thread's stack into t, innermost first, without the
  * frames of the shim itself (found by address, so inlining and tail calls
  * in our code cannot shift the result): t->ip[t->first] is the caller of
@@ -72,7 +85,7 @@ void slp_unwind_capture(struct slp_trace *t)
 	int got = 0;
 	unsigned first = 0, n;
 
-	if (slp_st.depth && SLP_LIKELY(!slp_st.loader_unusable))
+	if (slp_st.depth && may_unwind())
 		got = unw_backtrace(t->ip, (int)(slp_st.depth + SLP_MAX_SKIP));
 	n = got > 0 ? (unsigned)got : 0;
 	while (first < n && slp_is_self((uintptr_t)t->ip[first]))
@@ -83,6 +96,20 @@ void slp_unwind_capture(struct slp_trace *t)
 	t->first = first;
 	t->n = n;
 	hash_frames(t->ip + first, n, &t->hash, &t->hash2);
+}
+
+/*
+ * A fork child: libunwind (1.6, built without per-thread caches, so our
+ * UNW_CACHE_PER_THREAD becomes its global cache) guards that cache with a
+ * mutex which another thread of the parent may have held at the fork; the
+ * child would wait for it forever at its first uncached step (its exit
+ * scan walks the stack with unw_step). Without a cache no lock is taken:
+ * the child unwinds more slowly, and it usually lives briefly.
+ * Context: fork child, single thread, before any capture.
+ */
+void slp_unwind_fork_child(void)
+{
+	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_NONE);
 }
 
 /* After dlclose: cached unwind info may describe code that is gone. */
@@ -116,7 +143,7 @@ void slp_unwind_exit_frame(struct slp_exit_frame *f)
 
 	f->sp = 0;
 	f->nsaved = 0;
-	if (slp_st.loader_unusable || unw_getcontext(&uc) || unw_init_local(&c, &uc))
+	if (!may_unwind() || unw_getcontext(&uc) || unw_init_local(&c, &uc))
 		return;
 	for (int i = 0; i < 256 && unw_step(&c) > 0; i++) {
 		if (unw_get_reg(&c, UNW_REG_IP, &ip) || unw_get_reg(&c, UNW_REG_SP, &sp))
