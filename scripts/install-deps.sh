@@ -1,7 +1,8 @@
 #!/bin/sh
 # scripts/install-deps.sh - install every Debian package sliceleak needs to
-# build, test and benchmark. Idempotent: when everything is present it does
-# nothing (no apt-get update, no network). Needs root (or sudo) otherwise.
+# build, test and benchmark (heaptrack, valgrind, zstd and mawk are for
+# scripts/bench.sh). Idempotent: when everything is present it does nothing
+# (no apt-get update, no network). Needs root (or sudo) otherwise.
 set -eu
 
 packages="
@@ -10,6 +11,7 @@ packages="
 	libunwind-dev uthash-dev libdw-dev libelf-dev
 	python3 perl git coreutils binutils
 	libc6-dbg
+	heaptrack valgrind zstd mawk
 "
 
 missing=""

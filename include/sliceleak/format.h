@@ -133,8 +133,12 @@ enum slf_kind {
 	 * One edge of the stack tree. Defines stack `next_stack` (then
 	 * next_stack is incremented) as stack `parent` with one more frame,
 	 * `ip`, below it: walking parent links from a stack id yields its
-	 * frames innermost first. Id 0 is the empty stack. Each edge is
-	 * written once per log, before any record that refers to it.
+	 * frames innermost first. Id 0 is the empty stack. An edge is written
+	 * before any record that refers to it, and once per module map: after a
+	 * MODULES_RESET that followed an unload the writer may define the same
+	 * (parent, ip) edge again under a new id, so an id always means what
+	 * the map in force at its definition said. Readers must not assume
+	 * edges are unique.
 	 *   uv  parent        an id smaller than the one being defined
 	 *   uv  ip            return address as captured (the innermost frame
 	 *                     is the caller of the interposed function); readers
