@@ -27,10 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* noipa: no inlining, no cloning, no interprocedural shortcuts, so every
- * level is a real frame; the work after each call keeps it from being a
- * tail call. */
-#define NOIPA __attribute__((noipa))
+#include "call_chain.h"
 
 static size_t g_step = 16, g_max = 4096;
 
@@ -79,13 +76,6 @@ NOIPA static size_t leaf(size_t i)
 	return r + 16;
 }
 
-#define LEVEL(k, next)                                                   \
-	NOIPA static size_t lvl##k(size_t i)                             \
-	{                                                                \
-		size_t r = next(i);                                      \
-		__asm__ volatile("" : "+r"(r));                          \
-		return r + k;                                            \
-	}
 LEVEL(14, leaf)
 LEVEL(13, lvl14)
 LEVEL(12, lvl13)

@@ -18,7 +18,7 @@
 
 #include <sliceleak/slice.h>
 
-#define NOIPA __attribute__((noipa))
+#include "call_chain.h"
 
 static sl_slice *g_blocks;
 static size_t g_nblocks = 4, g_block_bytes = 16u << 20;
@@ -41,13 +41,6 @@ NOIPA static size_t leaf(size_t i)
 	return r;
 }
 
-#define LEVEL(k, next)                                                   \
-	NOIPA static size_t lvl##k(size_t i)                             \
-	{                                                                \
-		size_t r = next(i);                                      \
-		__asm__ volatile("" : "+r"(r));                          \
-		return r + k;                                            \
-	}
 LEVEL(7, leaf)
 LEVEL(6, lvl7)
 LEVEL(5, lvl6)
