@@ -107,6 +107,33 @@ static void json_groups(FILE *out, const struct sla_group *g, size_t n, size_t t
 	fputs(shown ? "\n    ]" : "]", out);
 }
 
+/*
+ * `"name": [...]` of allocation stacks with their counts, the first `top`
+ * (0 = all). `temporaries_first`: the list sorted by temporaries leads with
+ * that count.
+ */
+static void json_hotspots(FILE *out, const char *name, bool temporaries_first,
+			  const struct sla_hotspot *h, size_t n, size_t top,
+			  struct sla_stackset *set, struct sla_symbolizer *sym)
+{
+	size_t shown = top && top < n ? top : n;
+
+	fprintf(out, "  \"%s\": [", name);
+	for (size_t i = 0; i < shown; i++) {
+		fprintf(out, "%s\n    {", i ? "," : "");
+		if (temporaries_first)
+			fprintf(out, "\"temporaries\": %" PRIu64 ", ", h[i].temporaries);
+		fprintf(out, "\"allocations\": %" PRIu64 ", \"bytes\": %" PRIu64 ", ",
+			h[i].allocations, h[i].bytes);
+		if (!temporaries_first)
+			fprintf(out, "\"temporaries\": %" PRIu64 ", ", h[i].temporaries);
+		fputs("\"stack\": ", out);
+		json_stack(out, set, sym, h[i].gid);
+		fputc('}', out);
+	}
+	fputs(shown ? "\n  ],\n" : "],\n", out);
+}
+
 /* A dead_region finding: the kept blocks, their holders, three stacks. */
 static void json_dead_finding(FILE *out, const struct sla_finding *f, struct sla_stackset *set,
 			      struct sla_symbolizer *sym, bool first)
@@ -165,8 +192,6 @@ static void json_logs(FILE *out, const struct sla_results *res)
 void sla_report_json(FILE *out, const struct sla_results *res, struct sla_stackset *set,
 		     struct sla_symbolizer *sym, const struct sla_report_opts *o)
 {
-	size_t nhot = o->top && o->top < res->nhotspots ? o->top : res->nhotspots;
-
 	fputs("{\n  \"schema\": \"sliceleak-report/1\",\n  \"at\": ", out);
 	json_cstr(out, res->at);
 	fprintf(out, ",\n  \"retained_bytes\": %" PRIu64 ",\n  \"trimmed_frames\": %" PRIu64 ",\n",
@@ -210,29 +235,9 @@ void sla_report_json(FILE *out, const struct sla_results *res, struct sla_stacks
 		     ", \"time_seconds\": %.6f, ",
 		res->peak_bytes, res->peak_blocks, res->peak_time_s);
 	json_groups(out, res->peak, res->npeak, o->top, set, sym, false);
-	fputs("},\n  \"hotspots\": [", out);
-	for (size_t i = 0; i < nhot; i++) {
-		const struct sla_hotspot *h = &res->hotspots[i];
-
-		fprintf(out, "%s\n    {\"allocations\": %" PRIu64 ", \"bytes\": %" PRIu64
-			     ", \"temporaries\": %" PRIu64 ", \"stack\": ",
-			i ? "," : "", h->allocations, h->bytes, h->temporaries);
-		json_stack(out, set, sym, h->gid);
-		fputc('}', out);
-	}
-	fputs(nhot ? "\n  ],\n" : "],\n", out);
-	nhot = o->top && o->top < res->ntemporary ? o->top : res->ntemporary;
-	fputs("  \"temporary\": [", out);
-	for (size_t i = 0; i < nhot; i++) {
-		const struct sla_hotspot *h = &res->temporary[i];
-
-		fprintf(out, "%s\n    {\"temporaries\": %" PRIu64 ", \"allocations\": %" PRIu64
-			     ", \"bytes\": %" PRIu64 ", \"stack\": ",
-			i ? "," : "", h->temporaries, h->allocations, h->bytes);
-		json_stack(out, set, sym, h->gid);
-		fputc('}', out);
-	}
-	fputs(nhot ? "\n  ],\n" : "],\n", out);
+	fputs("},\n", out);
+	json_hotspots(out, "hotspots", false, res->hotspots, res->nhotspots, o->top, set, sym);
+	json_hotspots(out, "temporary", true, res->temporary, res->ntemporary, o->top, set, sym);
 	fputs("  \"suppressions\": [", out);
 	for (size_t i = 0; res->suppressions && i < res->suppressions->n; i++) {
 		const struct sla_suppression *x = &res->suppressions->list[i];
