@@ -1,5 +1,5 @@
 /*
- * include/sliceleak/format.h - the .sllog on-disk format, version 1.1.
+ * include/sliceleak/format.h - the .sllog on-disk format, version 2.0.
  *
  * The one definition of the log, shared by libsliceleak.so (writer) and the
  * sliceleak analyzer (reader). It stays freestanding: C11, <stdint.h> and
@@ -10,6 +10,17 @@
  * ----------------
  *   file header : struct slf_file_header (16 bytes, below)
  *   records     : until end of file
+ *
+ * Version 2 (what the shim writes) keeps each thread's records in a stream
+ * of its own, so threads never contend for one buffer. At the top level a
+ * 2.x file holds only
+ *   PROCESS      first, once
+ *   CHUNK        any number: a run of one thread's records (see SLF_REC_CHUNK)
+ *   END          last, on a clean exit
+ * and every other record lives inside a CHUNK. Version 1 files (still read
+ * by the analyzer) are one flat stream of records in event order, with
+ * THREAD records switching the thread; "1.x only" and "2.x only" below mark
+ * the differences.
  *
  * Every record is
  *   kind    : 1 byte, enum slf_kind
@@ -29,24 +40,38 @@
  *   str  uv byte count, then that many bytes, no NUL (at most SLF_MAX_STR)
  *   u8   one byte
  *
- * Decoding state (a reader keeps it per file, starting at zero):
+ * Decoding state. 1.x: kept per file, starting at zero. 2.x: kept per
+ * CHUNK, starting at zero at the chunk's start (a chunk decodes alone):
  *   prev_addr  Every `addr` field is encoded as zigzag(addr - prev_addr)
  *              (wrapping 64-bit arithmetic) and then becomes prev_addr, in
  *              field order. Only the kinds of major version 1 listed here
  *              carry `addr` fields; kinds added later never do, so skipping an
  *              unknown kind never breaks the chain.
- *   tid        Set by SLF_REC_THREAD; every later record happened on it.
+ *   tid        1.x: set by SLF_REC_THREAD; every later record happened on it.
+ *              2.x: the chunk's tid.
  *   time       Set by SLF_REC_TIME; every later record happened at or after
- *              it (writers emit TIME whenever their clock has advanced).
- *   next_stack The id the next SLF_REC_STACK record defines; starts at 1.
+ *              it (writers emit TIME whenever their clock has advanced; a
+ *              2.x writer also at the start of each chunk, before its first
+ *              event). Across threads a reader takes the largest time seen
+ *              so far in the order below, so time never goes back.
+ *   next_stack 1.x only: the id the next SLF_REC_STACK record defines;
+ *              starts at 1. 2.x STACK records carry their id.
+ *   seq        2.x only: the order position of the chunk's current record
+ *              (see SLF_REC_CHUNK).
  *
  * Order
- *   Records appear in the order the events happened in the process, across
- *   threads: the writer appends a FREE before the block is handed back to
- *   libc and an ALLOC after libc returned it, both into one ordered stream,
- *   so a reader never sees an address allocated again before it was freed.
- *   A REALLOC is one event. Stacks, modules and the thread/time context
- *   always precede the records that refer to them.
+ *   Records are read in the order the events happened in the process,
+ *   across threads: the writer records a FREE before the block is handed
+ *   back to libc and an ALLOC after libc returned it, so a reader never sees
+ *   an address allocated again before it was freed. Stacks, modules and the
+ *   thread/time context always precede the records that refer to them.
+ *   1.x: that order is the file order. 2.x: every record inside a chunk has
+ *   a sequence number `seq`, taken from one process-wide counter when the
+ *   event happened (a FREE's before libc gets the block, an ALLOC's after
+ *   libc returned it, a STACK's or MODULE's before any other thread could
+ *   use the definition); the order is by seq, records of equal seq in the
+ *   order of their thread's stream. Along one tid's chunks, in file order,
+ *   seq never decreases. A reader merges the threads' streams by seq.
  *
  * End of a log
  *   A clean exit writes SLF_REC_END last. A log without it is truncated (the
@@ -63,6 +88,8 @@
  *   1.0  the allocation, view, stack, module and context records
  *   1.1  the pointer scan at evaluation points (SLF_REC_SCAN_*), which lets
  *        the analyzer find memory kept alive through dead regions
+ *   2.0  per-thread streams: CHUNK records with sequence numbers; STACK
+ *        carries its id; REALLOC gains `flags`; no THREAD records
  *
  * Little-endian, 64-bit Linux only.
  */
@@ -73,8 +100,8 @@
 
 #define SLF_MAGIC	  "SLLEAK\r\n" /* \r\n exposes text-mode mangling */
 #define SLF_MAGIC_LEN	  8
-#define SLF_VERSION_MAJOR 1 /* bump => old readers must refuse */
-#define SLF_VERSION_MINOR 1 /* bump => new record kinds or trailing fields only */
+#define SLF_VERSION_MAJOR 2 /* bump => old readers must refuse */
+#define SLF_VERSION_MINOR 0 /* bump => new record kinds or trailing fields only */
 
 #define SLF_MAX_PAYLOAD (1u << 20) /* 1 MiB: larger length fields are corrupt */
 #define SLF_MAX_STR	(1u << 16) /* 64 KiB: paths, labels, command lines */
@@ -130,8 +157,8 @@ enum slf_kind {
 	SLF_REC_MODULE = 3,
 
 	/*
-	 * One edge of the stack tree. Defines stack `next_stack` (then
-	 * next_stack is incremented) as stack `parent` with one more frame,
+	 * One edge of the stack tree. Defines a stack id (2.x: the `id` field;
+	 * 1.x: `next_stack`, then next_stack is incremented) as stack `parent` with one more frame,
 	 * `ip`, below it: walking parent links from a stack id yields its
 	 * frames innermost first. Id 0 is the empty stack. An edge is written
 	 * before any record that refers to it, and once per module map: after a
@@ -147,7 +174,7 @@ enum slf_kind {
 	SLF_REC_STACK = 4,
 
 	/*
-	 * Later records happened on this thread.
+	 * 1.x only. Later records happened on this thread.
 	 *   uv  tid           kernel thread id (gettid)
 	 */
 	SLF_REC_THREAD = 5,
@@ -184,6 +211,16 @@ enum slf_kind {
 	 *   addr new_addr
 	 *   uv   size         new requested size
 	 *   uv   stack
+	 *   uv   flags        2.x only: bit 0 (SLF_REALLOC_OLD_FREED) = the old
+	 *                     block was moved away and released at an earlier
+	 *                     seq, by a FREE of old_addr just before this record
+	 *                     in the same stream; this record then only creates
+	 *                     new_addr (old_addr is kept for the report). Other
+	 *                     bits are 0.
+	 * 2.x: libc releases a moved block inside realloc, before realloc
+	 * returns, so another thread may be handed it between the two; the
+	 * writer therefore records a moving realloc as FREE(old) at a seq taken
+	 * before the call and REALLOC(flags 1) at a seq taken after it.
 	 */
 	SLF_REC_REALLOC = 9,
 
@@ -238,8 +275,9 @@ enum slf_kind {
 	SLF_REC_SNAPSHOT = 14,
 
 	/*
-	 * Clean end of the log: the last record.
-	 *   uv   records      number of records before this one (a check)
+	 * Clean end of the log: the last record (2.x: at the top level).
+	 *   uv   records      1.x: number of records before this one; 2.x:
+	 *                     number of CHUNK records before this one (a check)
 	 *   uv   dropped      events the writer could not record (0 normally)
 	 */
 	SLF_REC_END = 15,
@@ -292,8 +330,29 @@ enum slf_kind {
 	 */
 	SLF_REC_SCAN_END = 19,
 
+	/*
+	 * Since 2.0, top level only. A run of records of one thread, as its
+	 * buffer was written out (at most SLF_MAX_PAYLOAD bytes, so a thread
+	 * writes many).
+	 *   uv   tid          kernel thread id of every record inside
+	 *   uv   seq          base sequence number
+	 *   then, to the end of the payload, inner records, each
+	 *     uv   seq_delta  its seq minus the previous inner record's (the
+	 *                     first: minus the chunk's base seq)
+	 *     and a record as everywhere else: kind, length, payload
+	 * Inner records may be of any kind but PROCESS, THREAD, CHUNK and END.
+	 * A chunk decodes alone (prev_addr, time and seq start afresh), and an
+	 * inner record never crosses the chunk's end. The records of a scan or
+	 * a module map share one seq, so no other thread's record falls between
+	 * them; a scan may span several chunks of its thread.
+	 */
+	SLF_REC_CHUNK = 20,
+
 	SLF_REC_KIND_COUNT /* one past the largest kind of this version */
 };
+
+/* REALLOC flags (2.x). */
+#define SLF_REALLOC_OLD_FREED 1u
 
 /*
  * What a scanned region is, as the shim saw it in /proc/self/maps and the
@@ -338,6 +397,7 @@ static inline const char *slf_kind_name(unsigned kind)
 		[SLF_REC_END] = "END",
 		[SLF_REC_SCAN_BEGIN] = "SCAN_BEGIN", [SLF_REC_SCAN_REGION] = "SCAN_REGION",
 		[SLF_REC_SCAN_PTRS] = "SCAN_PTRS", [SLF_REC_SCAN_END] = "SCAN_END",
+		[SLF_REC_CHUNK] = "CHUNK",
 	};
 	return kind < SLF_REC_KIND_COUNT ? names[kind] : NULL;
 }
