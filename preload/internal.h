@@ -3,12 +3,13 @@
  *
  * Layering inside the shim (each file has one job):
  *   hooks*.c     the exported entry points: resolve, call through, record
- *   record.c     one event: capture the stack outside the lock, then write
- *                everything the event needs under the writer lock
+ *   record.c     one event: capture the stack, take a sequence number,
+ *                write everything the event needs into the thread's stream
  *   unwind.c     libunwind set-up and capture
  *   stacks.c     stack interning (tree edges, whole-stack cache)
  *   modules.c    the module map (dl_iterate_phdr)
- *   writer.c     the buffer, record encoding, the log file
+ *   stream.c     per-thread record streams: buffers, registry, chunks
+ *   writer.c     the log file: open, chunk writes, END
  *   scan.c       the pointer scan at evaluation points (exit, snapshots)
  *   lifecycle.c  start, exit, fork
  *   loader_gate.c  who is inside dl_iterate_phdr() at a fork
@@ -126,28 +127,56 @@ struct slp_edge {
 	uint32_t id;	 /* stack id it defines */
 };
 
-struct slp_hit {
-	uint64_t hash;	/* hash of the whole ip array; 0 marks an empty slot */
-	uint64_t hash2; /* the second hash of the same array */
-	uint32_t id;	/* leaf stack id of that array */
-	uint32_t n;	/* frames in it */
-};
-
+/* The log file (writer.c). Context: file_lock held, except at start and in a fork child. */
 struct slp_writer {
 	int fd;		     /* the log, at a high fd; -1 when closed */
 	dev_t dev;	     /* identity of fd, checked before each write: a program */
 	ino_t ino;	     /* that closed our fd and reused the number is not ours */
-	uint8_t *buf;	     /* mmap'd, size bytes */
-	size_t size;
-	size_t used;
-	uint64_t prev_addr;  /* format.h decoding state, mirrored */
-	uint64_t tid;	     /* THREAD context of the last record */
-	uint64_t time_ns;    /* TIME context of the last record */
-	uint64_t records;    /* records written, for END */
-	uint64_t flush_due;  /* time_ns at which a non-empty buffer goes out anyway */
-	uint64_t heap_lo;    /* lowest block address of this log (UINT64_MAX: none) */
-	uint64_t heap_hi;    /* one past the end of the highest block: the scan's span */
+	uint64_t chunks;     /* CHUNK records written, for END */
+	uint64_t records;    /* records inside them, for the exit message */
 	char path[PATH_MAX]; /* absolute path of the log */
+};
+
+/*
+ * One thread's record stream (stream.c): the records of one CHUNK being
+ * built, in a buffer of its own, so threads never share a cache line on the
+ * hot path. `lock` is held by the owner while it appends one event, and by
+ * another thread flushing the stream (exit, fork, timed flush): it is
+ * uncontended in the common case.
+ */
+struct slp_stream {
+	atomic_int lock;	 /* 0 free, 1 held */
+	atomic_bool in_use;	 /* owned by a live thread (else on the free list) */
+	uint32_t tid;		 /* the owner's kernel tid */
+	uint8_t *buf;		 /* mmap'd, size bytes; the chunk header is put in front */
+	size_t size;
+	size_t used;		 /* bytes of buf in use, the header reserve included */
+	uint64_t cur_seq;	 /* seq of the records being written now */
+	uint64_t base_seq;	 /* the chunk's base seq (first record's) */
+	uint64_t last_seq;	 /* the last record's, for seq_delta */
+	uint64_t prev_addr;	 /* format.h decoding state of this chunk */
+	uint64_t chunk_time;	 /* the last TIME in this chunk (0: none yet) */
+	uint64_t now_ns;	 /* this thread's clock at its last event */
+	uint64_t flush_due;	 /* now_ns at which a non-empty buffer goes out anyway */
+	uint64_t records;	 /* records in this chunk */
+	uint64_t heap_lo;	 /* lowest block this thread allocated (UINT64_MAX: none) */
+	uint64_t heap_hi;	 /* one past its highest block: the scan's span, united */
+	uint8_t *rec_open;	 /* start of the record being encoded */
+	struct slp_stream *next; /* the registry: every stream ever made */
+};
+
+/* The whole-stack cache: readers probe it without a lock (stacks.c). */
+struct slp_hit {
+	_Atomic uint64_t hash;	/* hash of the whole ip array; 0 marks an empty slot */
+	_Atomic uint64_t hash2; /* the second hash of the same array */
+	_Atomic uint32_t id;	/* leaf stack id of that array */
+	_Atomic uint32_t n;	/* frames in it */
+};
+
+struct slp_hit_table {
+	size_t mask;	/* slots - 1 */
+	size_t used;
+	struct slp_hit slot[];
 };
 
 struct slp_stacks {
@@ -155,9 +184,9 @@ struct slp_stacks {
 	struct slp_edge *edges; /* open addressing on (parent, ip) */
 	size_t edges_mask;
 	size_t edges_used;
-	struct slp_hit *cache; /* open addressing on the whole-stack hash */
-	size_t cache_mask;
-	size_t cache_used;
+	struct slp_hit_table *_Atomic cache; /* published with release: read lock-free */
+	struct slp_range retired[48];	     /* outgrown caches, kept mapped for late readers */
+	size_t nretired;
 };
 
 struct slp_modules {
@@ -176,7 +205,10 @@ struct slp_modules {
 
 struct slp_state {
 	atomic_int phase;	    /* enum slp_phase */
-	pthread_mutex_t lock;	    /* the writer lock: one ordered stream */
+	_Atomic uint64_t seq;	    /* format.h's order: one number per event */
+	pthread_mutex_t dict_lock;  /* stack tables, module ranges: every definition */
+	pthread_mutex_t file_lock;  /* the log file: one chunk write at a time */
+	_Atomic uint64_t flush_due; /* next timed flush of every stream (ns since start) */
 	bool inert;		    /* AT_SECURE, or a static init failure */
 	bool loader_unusable;	    /* fork child whose loader lock may be held: no stacks */
 	pid_t pid;		    /* of this process (refreshed in a fork child) */
@@ -199,6 +231,7 @@ struct slp_state {
 
 extern struct slp_state slp_st;
 
+/* Fresh dict and file locks (a fork child: the old ones may be held by nobody). */
 void slp_lock_reinit(void);
 
 /* Kernel thread id of this thread; 0 until first needed (initial-exec TLS). */
@@ -223,7 +256,7 @@ static inline bool slp_on(void)
 /* Starts tracking if nobody has yet. Returns true when recording is on. Context: guard held. */
 bool slp_ensure_started(void);
 void slp_fini(void);
-/* Tracking off for good, after a write error. Context: caller holds the lock. */
+/* Tracking off for good, after a write error. Context: file_lock held. */
 void slp_disable_locked(void);
 uint64_t slp_now_ns(void);
 
@@ -270,29 +303,35 @@ bool slp_loader_fork_child(bool drained);
 #define SLP_STACK_NEED_MAP UINT32_MAX
 
 /*
- * The stack id of t, writing STACK records for new edges. Returns
- * SLP_STACK_NEED_MAP when a new edge's ip is in no known object and
- * !allow_unknown: the caller syncs the module map (outside the lock) and
- * calls again with allow_unknown. Context: lock held.
+ * The stack id of t. A stack seen before costs one lock-free probe; a new
+ * one takes the dict lock and writes its new edges as STACK records into
+ * s, at a seq taken under that lock (format.h: a definition precedes, in
+ * seq order, every use by any thread). Returns SLP_STACK_NEED_MAP when a
+ * new edge's ip is in no known object and !allow_unknown: the caller syncs
+ * the module map and calls again with allow_unknown.
+ * Context: s is the caller's stream, locked.
  */
-uint32_t slp_stacks_intern(const struct slp_trace *t, bool allow_unknown);
-/* Forget every stack (fork child, new log). Context: lock held or single thread. */
+uint32_t slp_stacks_intern(struct slp_stream *s, const struct slp_trace *t, bool allow_unknown);
+/* Forget every stack (fork child, new log). Context: single thread. */
 void slp_stacks_reset(void);
 /*
  * Stop reusing the stacks interned so far (objects were unloaded: an ip may
- * now mean other code); ids keep counting up. Context: lock held.
+ * now mean other code); ids keep counting up. Context: dict lock held.
  */
 void slp_stacks_forget(void);
+/* Calls fn for each memory range of the stack tables (the scan leaves them out). */
+void slp_stacks_ranges(void (*fn)(uintptr_t lo, uintptr_t hi));
 
 /* ---- modules.c ------------------------------------------------------- */
 
 /*
  * Writes MODULES_RESET + one MODULE per object when forced or when the
- * loader's list changed. Context: guard held, writer lock NOT held.
+ * loader's list changed, into the caller's stream (NULL: its own, locked
+ * here). Context: guard held; s NULL or the caller's stream, locked.
  */
-void slp_modules_sync(bool force);
+void slp_modules_sync(struct slp_stream *s, bool force);
 void slp_modules_fork_child(void);
-/* Context: writer lock held. */
+/* Context: dict lock held. */
 bool slp_modules_knows(uintptr_t ip);
 void slp_modules_find_self(void);
 
@@ -301,7 +340,7 @@ static inline bool slp_modules_dirty(void)
 	return atomic_load_explicit(&slp_st.mods.dirty, memory_order_relaxed);
 }
 
-/* The scratch buffer's range (ours: the scan leaves it out). Context: writer lock held. */
+/* The scratch buffer's range (ours: the scan leaves it out). */
 struct slp_range slp_modules_scratch(void);
 
 static inline bool slp_is_self(uintptr_t ip)
@@ -311,15 +350,56 @@ static inline bool slp_is_self(uintptr_t ip)
 
 /* ---- writer.c -------------------------------------------------------- */
 
+/* Creates the log and writes its header. Returns 0 or -errno. Context: single thread. */
 int slp_writer_open(void);
-void slp_writer_drop_buffer(void);
-/* Writes out the buffer. Context: lock held. */
-void slp_writer_flush(void);
+/* Appends whole top-level records (CHUNK, PROCESS, END). Context: file_lock held. */
+void slp_writer_write(const uint8_t *p, size_t n);
 void slp_writer_close(void);
 
-/* Record encoding. Context: lock held; one record open at a time. */
-uint8_t *slp_rec_begin(unsigned kind, size_t max_payload);
-void slp_rec_end(uint8_t *end);
+/* ---- stream.c -------------------------------------------------------- */
+
+/*
+ * This thread's stream, locked, or NULL when recording is off (or no
+ * memory for a stream: the event is dropped). Context: guard held.
+ */
+struct slp_stream *slp_stream_enter(void);
+/* The same whatever the phase (start-up, exit). NULL: no memory. */
+struct slp_stream *slp_stream_own(void);
+/* This thread's stream, not locked; NULL if it has none yet. */
+struct slp_stream *slp_stream_mine(void);
+void slp_stream_leave(struct slp_stream *s);
+
+/* The next number of format.h's order. */
+static inline uint64_t slp_next_seq(void)
+{
+	return atomic_fetch_add_explicit(&slp_st.seq, 1, memory_order_seq_cst);
+}
+
+/*
+ * Starts an event at seq: its records (slp_rec_begin) carry that seq; a
+ * TIME record goes first when this thread's clock moved (and, past
+ * flush_ms, buffers go out). Context: s locked.
+ */
+void slp_stream_event(struct slp_stream *s, uint64_t seq, uint64_t now_ns);
+/* Writes s's chunk to the log. Context: s locked. */
+void slp_stream_flush(struct slp_stream *s);
+/*
+ * Writes every stream's chunk to the log. own: the caller's stream (locked
+ * by the caller) or NULL. Others are locked in turn; with `wait` false a
+ * stream busy right now is left for later.
+ */
+void slp_streams_flush_all(struct slp_stream *own, bool wait);
+/* Calls fn for each stream buffer (the scan leaves them out). */
+void slp_streams_ranges(void (*fn)(uintptr_t lo, uintptr_t hi));
+/* The span of addresses the allocator returned, over all threads. */
+void slp_streams_heap_span(uint64_t *lo, uint64_t *hi);
+/* Thread exits, process starts, fork child: see stream.c. */
+void slp_streams_setup(void);
+void slp_streams_fork_child(struct slp_stream *own);
+
+/* Record encoding into s. Context: s locked; one record open at a time. */
+uint8_t *slp_rec_begin(struct slp_stream *s, unsigned kind, size_t max_payload);
+void slp_rec_end(struct slp_stream *s, uint8_t *end);
 
 static inline uint8_t *slp_put_u8(uint8_t *p, uint8_t v)
 {
@@ -332,43 +412,40 @@ static inline uint8_t *slp_put_uv(uint8_t *p, uint64_t v)
 	return p + slf_put_uv(p, v);
 }
 
-static inline uint8_t *slp_put_addr(uint8_t *p, uint64_t addr)
+static inline uint8_t *slp_put_addr(struct slp_stream *s, uint8_t *p, uint64_t addr)
 {
-	return p + slf_put_addr(p, addr, &slp_st.w.prev_addr);
+	return p + slf_put_addr(p, addr, &s->prev_addr);
 }
 
 uint8_t *slp_put_str(uint8_t *p, const void *s, size_t n);
 
-/* THREAD and TIME records when the context changed (and a timed flush). Context: lock held. */
-void slp_writer_context(uint32_t tid, uint64_t now_ns);
-
 /*
  * Widens the span of addresses the allocator returned (SCAN_BEGIN) by the
  * block [p, p + size); a zero-size block counts one byte, so a pointer to
- * it is still in the span. Two compares per ALLOC/REALLOC. Context: lock held.
+ * it is still in the span. Two compares per ALLOC/REALLOC, on the thread's
+ * own stream. Context: s locked.
  */
-static inline void slp_writer_heap_span(uintptr_t p, size_t size)
+static inline void slp_stream_heap_span(struct slp_stream *s, uintptr_t p, size_t size)
 {
-	struct slp_writer *w = &slp_st.w;
-
-	if (p < w->heap_lo)
-		w->heap_lo = p;
-	if (p + size + (size == 0) > w->heap_hi)
-		w->heap_hi = p + size + (size == 0);
+	if (p < s->heap_lo)
+		s->heap_lo = p;
+	if (p + size + (size == 0) > s->heap_hi)
+		s->heap_hi = p + size + (size == 0);
 }
 
 /* ---- scan.c ---------------------------------------------------------- */
 
 /*
  * The pointer scan of an evaluation point (format.h 1.1): SCAN_BEGIN ..
- * SCAN_END, written at once. `exit` (NULL at a snapshot) says where the
- * scanning thread's live stack starts when the process is ending.
- * Context: writer lock and guard held, on.
+ * SCAN_END, into s at its current seq. `exit` (NULL at a snapshot) says
+ * where the scanning thread's live stack starts when the process is ending.
+ * Context: s is the caller's stream, locked; guard held, on.
  */
-void slp_scan_locked(const struct slp_exit_frame *exit);
+void slp_scan_locked(struct slp_stream *s, const struct slp_exit_frame *exit);
+void slp_scan_fork_child(void);
 
 /* ---- record.c -------------------------------------------------------- */
-/* Context for all: any thread, guard held by the caller, lock not held. */
+/* Context for all: any thread, guard held by the caller, no stream locked. */
 
 void slp_record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align);
 void slp_record_free(void *p);

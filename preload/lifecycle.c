@@ -8,14 +8,14 @@
  * the program untouched.
  *
  * Exit: atexit(slp_fini) registered at start (so it runs after most of the
- * program's own exit handlers) plus a destructor; idempotent. It writes END
- * and flushes; it never frees tracker state, so a late free() from another
- * exit handler still finds everything in place (and is simply not logged).
+ * program's own exit handlers) plus a destructor; idempotent. It writes the
+ * exit scan, every thread's stream and END; it never frees tracker state,
+ * so a late free() from another exit handler still finds everything in
+ * place (and is simply not logged).
  *
- * Fork: prepare flushes and holds the writer lock, so no record is half
- * written and no thread of ours holds the lock at the fork; the child drops
- * what it inherited and opens its own log with a fresh PROCESS (ppid = the
- * parent), module map, stack table and decoding state.
+ * Fork: the child drops every stream it inherited (their records are the
+ * parent's to write) and opens its own log with a fresh PROCESS (ppid = the
+ * parent), module map, stack table and sequence.
  *
  * Exec and _exit (hooks_process.c): END and flush before the image is
  * replaced or ends; a new image inherits LD_PRELOAD and writes its own log.
@@ -110,22 +110,47 @@ static void learn_process(void)
 }
 
 /*
- * PROCESS + the module map: the head of every log. Context: start-up or a
- * fork child (nothing else writes yet), writer lock not held.
+ * PROCESS, at the top level (format.h 2.x), from a scratch mapping: it
+ * holds the command line, up to 64 KiB. Returns false when out of memory.
+ * Context: start-up or a fork child (nothing else writes yet).
  */
-static void write_head(void)
+static bool write_process(void)
 {
 	size_t elen = strnlen(slp_st.exe, sizeof(slp_st.exe));
-	uint8_t *p;
+	size_t max = 6 * SLF_MAX_UV_LEN + elen + slp_st.cmdline_len, len, n;
+	uint8_t *buf = mmap(NULL, max + 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			    -1, 0), *p, *h;
 
-	p = slp_rec_begin(SLF_REC_PROCESS, 6 * SLF_MAX_UV_LEN + elen + slp_st.cmdline_len);
+	if (buf == MAP_FAILED)
+		return false;
+	p = buf + 16; /* room for the kind and the length in front */
 	p = slp_put_uv(p, (uint64_t)slp_st.pid);
 	p = slp_put_uv(p, (uint64_t)getppid());
 	p = slp_put_uv(p, realtime_ns());
 	p = slp_put_uv(p, slp_st.depth);
 	p = slp_put_str(p, slp_st.exe, elen);
-	slp_rec_end(slp_put_str(p, slp_st.cmdline ? slp_st.cmdline : "", slp_st.cmdline_len));
-	slp_modules_sync(true);
+	p = slp_put_str(p, slp_st.cmdline ? slp_st.cmdline : "", slp_st.cmdline_len);
+	len = (size_t)(p - (buf + 16));
+	n = slf_put_uv(buf, len);
+	h = buf + 16 - n;
+	memmove(h, buf, n);
+	*--h = SLF_REC_PROCESS;
+	slp_writer_write(h, (size_t)(p - h));
+	munmap(buf, max + 16);
+	return true;
+}
+
+/* PROCESS + the module map, on disk: the head of every log. */
+static bool write_head(void)
+{
+	struct slp_stream *s;
+
+	if (!write_process() || !(s = slp_stream_own()))
+		return false;
+	slp_modules_sync(s, true);
+	slp_stream_flush(s); /* a process that dies at once still leaves a valid log */
+	slp_stream_leave(s);
+	return slp_st.w.fd >= 0;
 }
 
 static void start_clock(void)
@@ -148,8 +173,13 @@ static bool open_log(void)
 	}
 	start_clock();
 	slp_stacks_reset();
-	write_head();
-	slp_writer_flush(); /* a process that dies at once still leaves a valid log */
+	atomic_store(&slp_st.seq, 1);
+	atomic_store(&slp_st.flush_due, slp_opt.flush_ms * 1000000u);
+	if (!write_head()) {
+		slp_warn("cannot write the log %s; this process is not traced", slp_st.w.path);
+		slp_writer_close();
+		return false;
+	}
 	if (slp_opt.verbose)
 		slp_warn("tracing pid %d into %s", (int)slp_st.pid, slp_st.w.path);
 	return true;
@@ -159,9 +189,8 @@ static bool open_log(void)
  * fork() from a signal handler that interrupted this very thread inside
  * the shim (guard already set) must not take the locks this thread may
  * hold: then the parent goes on untouched and the child stops tracking.
- * Otherwise: close the loader gate (loader_gate.c), then hold the writer
- * lock with the buffer flushed, so no record is half written at the fork
- * and none is written twice.
+ * Otherwise: close the loader gate (loader_gate.c). No stream needs to be
+ * held: the child empties every one it inherits.
  */
 static void fork_prepare(void)
 {
@@ -171,16 +200,12 @@ static void fork_prepare(void)
 	fork_traced = slp_on() && slp_opt.follow_fork;
 	if (fork_traced)
 		fork_drained = slp_loader_fork_prepare();
-	pthread_mutex_lock(&slp_st.lock);
-	if (slp_on())
-		slp_writer_flush();
 }
 
 static void fork_parent(void)
 {
 	if (!fork_entered)
 		return;
-	pthread_mutex_unlock(&slp_st.lock);
 	if (fork_traced)
 		slp_loader_fork_parent();
 	slp_guard_leave();
@@ -195,13 +220,14 @@ static void fork_child(void)
 	slp_tid = 0;
 	slp_st.pid = getpid();
 	if (!fork_entered) {
-		/* the interrupted code may still append: give it nowhere to write */
+		/* the interrupted code may still append: its chunk must go nowhere */
 		atomic_store(&slp_st.phase, SLP_PHASE_OFF);
 		slp_writer_close();
-		slp_writer_drop_buffer();
 		return;
 	}
 	slp_lock_reinit();
+	slp_streams_fork_child(slp_stream_mine());
+	slp_scan_fork_child();
 	slp_modules_fork_child();
 	slp_unwind_fork_child();
 	slp_st.dropped = 0;
@@ -212,8 +238,7 @@ static void fork_child(void)
 				 "loader; this child records no stacks", (int)slp_st.pid);
 	}
 	if (slp_on()) {
-		slp_writer_drop_buffer(); /* the parent writes those events, not us */
-		slp_writer_close();	  /* our copy shares the parent's file offset */
+		slp_writer_close(); /* our copy shares the parent's file */
 		if (!fork_traced || !open_log())
 			atomic_store(&slp_st.phase, SLP_PHASE_OFF);
 	}
@@ -254,6 +279,7 @@ static enum slp_phase start(void)
 	learn_process();
 	slp_modules_find_self();
 	slp_unwind_setup();
+	slp_streams_setup();
 	if (!open_log())
 		return SLP_PHASE_OFF;
 	if (!handlers_registered) {
@@ -283,52 +309,65 @@ bool slp_ensure_started(void)
 	return idle == SLP_PHASE_ON;
 }
 
+/* END, at the top level: the CHUNK count is the reader's check. Context: file_lock held. */
+static void write_end(void)
+{
+	uint8_t rec[2 + 2 * SLF_MAX_UV_LEN], *p = rec + 2;
+
+	p = slp_put_uv(p, slp_st.w.chunks);
+	p = slp_put_uv(p, __atomic_load_n(&slp_st.dropped, __ATOMIC_RELAXED));
+	rec[0] = SLF_REC_END;
+	rec[1] = (uint8_t)(p - (rec + 2));
+	slp_writer_write(rec, (size_t)(p - rec));
+}
+
 /*
- * Writes the exit's pointer scan, END, and flushes; later events are not
- * recorded. Idempotent.
+ * Writes the exit's pointer scan, every thread's records and END; later
+ * events are not recorded. Idempotent: the thread that turns the phase
+ * off finishes the log.
  * Context: any thread. Not from a signal handler that interrupted this
- * thread inside the shim (exit or _exit in a handler): that thread may
- * hold the lock, so the log is left as it is (truncated).
+ * thread inside the shim (exit or _exit in a handler): its stream is
+ * locked by the interrupted event, so the log is left as it is (truncated).
  */
 void slp_fini(void)
 {
 	struct slp_exit_frame frame = { 0 };
-	bool was_on = false;
-	uint8_t *p;
+	struct slp_stream *s;
+	int on = SLP_PHASE_ON;
+	bool ok;
 
 	if (!slp_guard_enter())
 		return;
 	if (slp_on() && slp_opt.scan) {
-		/* both call the loader: before the writer lock */
-		slp_modules_sync(false); /* a dlopen'd object's globals are roots too */
+		/* both call the loader: before any stream is locked */
+		slp_modules_sync(NULL, false); /* a dlopen'd object's globals are roots too */
 		slp_unwind_exit_frame(&frame);
 	}
-	pthread_mutex_lock(&slp_st.lock);
-	if (slp_on()) {
-		was_on = true;
-		if (slp_opt.scan)
-			slp_scan_locked(&frame); /* the end is an evaluation point */
-		p = slp_rec_begin(SLF_REC_END, 2 * SLF_MAX_UV_LEN);
-		p = slp_put_uv(p, slp_st.w.records);
-		slp_rec_end(slp_put_uv(p, __atomic_load_n(&slp_st.dropped, __ATOMIC_RELAXED)));
-		slp_writer_flush();
-		if (slp_on()) {
-			atomic_store(&slp_st.phase, SLP_PHASE_OFF);
-			slp_writer_close();
-		} else {
-			was_on = false; /* the final write failed: already warned */
+	if ((s = slp_stream_enter())) {
+		if (slp_opt.scan) { /* the end is an evaluation point */
+			slp_stream_event(s, slp_next_seq(), slp_now_ns());
+			slp_scan_locked(s, &frame);
 		}
+		slp_stream_flush(s);
+		slp_stream_leave(s);
 	}
-	pthread_mutex_unlock(&slp_st.lock);
-	if (was_on)
-		say_where();
+	if (atomic_compare_exchange_strong(&slp_st.phase, &on, SLP_PHASE_OFF)) {
+		/* no event starts from now on; the ones under way end first */
+		slp_streams_flush_all(NULL, true);
+		pthread_mutex_lock(&slp_st.file_lock);
+		write_end();
+		ok = slp_st.w.fd >= 0; /* else the final write failed: already warned */
+		slp_writer_close();
+		pthread_mutex_unlock(&slp_st.file_lock);
+		if (ok)
+			say_where();
+	}
 	slp_guard_leave();
 }
 
 void slp_disable_locked(void)
 {
 	atomic_store(&slp_st.phase, SLP_PHASE_OFF);
-	slp_writer_drop_buffer();
 	slp_writer_close();
 }
 

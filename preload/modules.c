@@ -290,7 +290,7 @@ static int cmp_range(const void *a, const void *b)
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-/* Scans the loader's list into sc_buf. Context: map_lock held, writer lock not held. */
+/* Scans the loader's list into sc_buf. Context: map_lock held, no stream locked. */
 static void scan(bool encode)
 {
 	struct scan sc = { .encode = encode, .vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR) };
@@ -326,21 +326,24 @@ void slp_modules_find_self(void)
 /*
  * Copies the scanned map into the log and makes it the known one. After
  * an unload the stacks interned so far are forgotten: their addresses may
- * now hold other code. Context: map_lock and the writer lock held.
+ * now hold other code. All of it at one seq, taken under the dict lock, so
+ * that every stack defined against this map comes after it (stacks.c).
+ * Context: map_lock and the dict lock held, out locked.
  */
-static void emit_locked(void)
+static void emit_locked(struct slp_stream *out)
 {
 	struct slp_modules *m = &slp_st.mods;
 	bool unloaded = sc_buf.subs != m->subs;
 
+	out->cur_seq = slp_next_seq();
 	for (size_t off = 0; off < sc_buf.used;) {
 		uint32_t len;
 		uint8_t *p;
 
 		memcpy(&len, sc_buf.buf + off + 1, sizeof(len));
-		p = slp_rec_begin(sc_buf.buf[off], len);
+		p = slp_rec_begin(out, sc_buf.buf[off], len);
 		memcpy(p, sc_buf.buf + off + REC_HDR, len);
-		slp_rec_end(p + len);
+		slp_rec_end(out, p + len);
 		off += REC_HDR + len;
 	}
 	memcpy(m->ranges, sc_buf.ranges, sc_buf.nranges * sizeof(m->ranges[0]));
@@ -372,9 +375,10 @@ static int counters_cb(struct dl_phdr_info *info, size_t size, void *data)
  * or when the loader's counters moved since the last map (a dlclose that
  * only dropped a reference changes nothing and writes nothing).
  * Gives up at once if another thread is scanning: it writes a map at
- * least as new. Context: guard held, writer lock NOT held.
+ * least as new. Context: guard held; out NULL (this thread's stream is
+ * locked here) or the caller's stream, locked.
  */
-void slp_modules_sync(bool force)
+void slp_modules_sync(struct slp_stream *out, bool force)
 {
 	unsigned long long c[2] = { 0, 0 };
 
@@ -384,11 +388,18 @@ void slp_modules_sync(bool force)
 	atomic_store(&slp_st.mods.dirty, false);
 	dl_iterate_phdr(counters_cb, c);
 	if (force || c[0] != slp_st.mods.adds || c[1] != slp_st.mods.subs) {
+		struct slp_stream *own;
+
 		scan(true);
-		pthread_mutex_lock(&slp_st.lock);
-		if (slp_st.w.fd >= 0 && !sc_buf.oom)
-			emit_locked();
-		pthread_mutex_unlock(&slp_st.lock);
+		own = out ? out : slp_stream_enter();
+		if (own) {
+			pthread_mutex_lock(&slp_st.dict_lock);
+			if (slp_st.w.fd >= 0 && !sc_buf.oom)
+				emit_locked(own);
+			pthread_mutex_unlock(&slp_st.dict_lock);
+		}
+		if (own && !out)
+			slp_stream_leave(own);
 	}
 	pthread_mutex_unlock(&map_lock);
 }
@@ -412,7 +423,7 @@ void slp_modules_fork_child(void)
 	pthread_mutex_init(&map_lock, NULL);
 }
 
-/* Binary search in the sorted executable segments. Context: writer lock held. */
+/* Binary search in the sorted executable segments. Context: dict lock held. */
 bool slp_modules_knows(uintptr_t ip)
 {
 	const struct slp_modules *m = &slp_st.mods;

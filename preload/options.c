@@ -117,10 +117,10 @@ static void clamp_options(void)
 			 SLP_MAX_DEPTH, SLP_MAX_DEPTH);
 		slp_opt.depth = SLP_MAX_DEPTH;
 	}
-	if (slp_opt.buffer_kib < 128 || slp_opt.buffer_kib > 65536) {
-		slp_warn("SLICELEAK_OPTIONS: buffer_kib %lu is outside 128-65536, using 256",
+	if (slp_opt.buffer_kib < 64 || slp_opt.buffer_kib > 1024) {
+		slp_warn("SLICELEAK_OPTIONS: buffer_kib %lu is outside 64-1024, using 64",
 			 slp_opt.buffer_kib);
-		slp_opt.buffer_kib = 256;
+		slp_opt.buffer_kib = 64;
 	}
 }
 

@@ -1,19 +1,19 @@
 /*
- * preload/record.c - one event, from the hook to the buffer.
+ * preload/record.c - one event, from the hook to the thread's stream.
  *
  * The shape of every function here:
  *   1. capture the stack (slow, parallel) with no lock held;
- *   2. lock_and_intern(): take the writer lock, check we are still on
- *      (fini, a write error or a fork may have happened meanwhile), write
- *      the THREAD/TIME context and intern the stack;
- *   3. write the event, release the lock.
- * Everything a record refers to (stack edges, module map, context) is
- * written before it, so the one stream is always decodable in order. The
- * module map is synced with the lock released (modules.c says why). errno
- * is preserved: recording must not change what the program sees.
+ *   2. enter_and_intern(): lock this thread's stream (stream.c), check we
+ *      are still on (fini, a write error or a fork may have happened
+ *      meanwhile) and intern the stack;
+ *   3. take the event's seq (format.h, "Order"), write the event, leave.
+ * Everything a record refers to (stack edges, module map) is defined at a
+ * smaller seq, so the merged streams are always decodable in order. The
+ * module map is synced with the stream unlocked (modules.c says why).
+ * errno is preserved: recording must not change what the program sees.
  *
  * Context for all: any thread (also a signal handler), the caller holds the
- * guard, the lock is not held.
+ * guard, no stream is locked.
  */
 #include <errno.h>
 #include <string.h>
@@ -21,42 +21,36 @@
 
 #include "internal.h"
 
-static inline void lock(void)
-{
-	pthread_mutex_lock(&slp_st.lock);
-}
-
-static inline void unlock(void)
-{
-	pthread_mutex_unlock(&slp_st.lock);
-}
-
 /*
- * Takes the lock, writes the context and interns t (NULL: no stack, *stack
- * = 0). Returns false, with the lock released, when recording stopped.
- * A stack that reaches into an object the log has not described yet sends
- * us out of the lock once to write the module map first.
+ * Enters this thread's stream and interns t (NULL: no stack, *stack = 0).
+ * Returns the stream, locked, or NULL when recording stopped. A stack that
+ * reaches into an object the log has not described yet sends us out once
+ * to write the module map first.
  */
-static bool lock_and_intern(const struct slp_trace *t, uint32_t *stack)
+static struct slp_stream *enter_and_intern(const struct slp_trace *t, uint32_t *stack)
 {
 	bool allow_unknown = false;
+	struct slp_stream *s;
 
 	for (;;) {
 		if (SLP_UNLIKELY(slp_modules_dirty()))
-			slp_modules_sync(false); /* a dlclose since the last map */
-		lock();
-		if (SLP_UNLIKELY(!slp_on())) {
-			unlock();
-			return false;
-		}
-		slp_writer_context(slp_current_tid(), slp_now_ns());
-		*stack = t ? slp_stacks_intern(t, allow_unknown) : 0;
+			slp_modules_sync(NULL, false); /* a dlclose since the last map */
+		s = slp_stream_enter();
+		if (SLP_UNLIKELY(!s))
+			return NULL;
+		*stack = t ? slp_stacks_intern(s, t, allow_unknown) : 0;
 		if (SLP_LIKELY(*stack != SLP_STACK_NEED_MAP))
-			return true;
-		unlock();
-		slp_modules_sync(false);
+			return s;
+		slp_stream_leave(s);
+		slp_modules_sync(NULL, false);
 		allow_unknown = true; /* JIT code stays unknown: do not loop */
 	}
+}
+
+/* The event's place in the order: a seq taken now, and this thread's clock. */
+static inline void event_now(struct slp_stream *s)
+{
+	slp_stream_event(s, slp_next_seq(), slp_now_ns());
 }
 
 /* Rare: an event before start-up finished, or while we are off. */
@@ -72,6 +66,7 @@ static inline bool recording(void)
 
 void slp_record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align)
 {
+	struct slp_stream *s;
 	struct slp_trace t;
 	int saved = errno;
 	uint32_t stack;
@@ -80,33 +75,41 @@ void slp_record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align)
 	if (!recording())
 		return;
 	slp_unwind_capture(&t);
-	if (lock_and_intern(&t, &stack)) {
-		r = slp_rec_begin(SLF_REC_ALLOC, 1 + 4 * SLF_MAX_UV_LEN);
+	if ((s = enter_and_intern(&t, &stack))) {
+		event_now(s); /* after libc returned the block */
+		r = slp_rec_begin(s, SLF_REC_ALLOC, 1 + 4 * SLF_MAX_UV_LEN);
 		r = slp_put_u8(r, (uint8_t)fn);
-		r = slp_put_addr(r, (uintptr_t)p);
+		r = slp_put_addr(s, r, (uintptr_t)p);
 		r = slp_put_uv(r, size);
 		r = slp_put_uv(r, align);
-		slp_rec_end(slp_put_uv(r, stack));
+		slp_rec_end(s, slp_put_uv(r, stack));
 		if (p)
-			slp_writer_heap_span((uintptr_t)p, size);
-		unlock();
+			slp_stream_heap_span(s, (uintptr_t)p, size);
+		slp_stream_leave(s);
 	}
 	errno = saved;
 }
 
-/* Free needs no stack: one short locked append, before libc gets the block. */
+static void put_free(struct slp_stream *s, const void *p)
+{
+	uint8_t *r = slp_rec_begin(s, SLF_REC_FREE, SLF_MAX_UV_LEN);
+
+	slp_rec_end(s, slp_put_addr(s, r, (uintptr_t)p));
+}
+
+/* Free needs no stack: one short append, before libc gets the block. */
 void slp_record_free(void *p)
 {
+	struct slp_stream *s;
 	int saved = errno;
 	uint32_t none;
-	uint8_t *r;
 
 	if (!recording())
 		return;
-	if (lock_and_intern(NULL, &none)) {
-		r = slp_rec_begin(SLF_REC_FREE, SLF_MAX_UV_LEN);
-		slp_rec_end(slp_put_addr(r, (uintptr_t)p));
-		unlock();
+	if ((s = enter_and_intern(NULL, &none))) {
+		event_now(s);
+		put_free(s, p);
+		slp_stream_leave(s);
 	}
 	errno = saved;
 }
@@ -118,15 +121,20 @@ static void *call_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size
 }
 
 /*
- * The real realloc runs under the writer lock: otherwise another thread
- * could be handed `old` (freed inside realloc) and log its ALLOC before
- * our REALLOC. Returns what libc returned, with libc's errno.
+ * libc releases a moved block inside realloc, so another thread may be
+ * handed `old` before realloc returns, and the new block may be one that
+ * another thread freed after realloc began: a moving realloc is recorded
+ * as FREE(old) at a seq taken before the call and REALLOC (flags
+ * OLD_FREED) at one taken after it (format.h). Returns what libc returned,
+ * with libc's errno.
  */
 void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
 {
 	size_t bytes = fn == SLF_FN_REALLOCARRAY ? n * size : size;
+	struct slp_stream *s;
 	struct slp_trace t;
-	uint32_t stack;
+	uint64_t before, after, now;
+	uint32_t stack, flags = 0;
 	void *p;
 	int err, saved = errno;
 	uint8_t *r;
@@ -134,41 +142,51 @@ void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
 	if (!recording())
 		return call_realloc(fn, old, n, size);
 	slp_unwind_capture(&t);
-	if (!lock_and_intern(&t, &stack)) {
+	if (!(s = enter_and_intern(&t, &stack))) {
 		errno = saved;
 		return call_realloc(fn, old, n, size);
 	}
+	before = slp_next_seq();
 	errno = 0;
 	p = call_realloc(fn, old, n, size);
 	err = errno;
+	after = slp_next_seq();
+	now = slp_now_ns();
+	if (old && (p ? p != old : bytes == 0 && err == 0)) {
+		/* moved, or realloc(p, 0) freed p (glibc) */
+		slp_stream_event(s, before, now);
+		put_free(s, old);
+		flags = SLF_REALLOC_OLD_FREED;
+	}
 	if (p) {
+		slp_stream_event(s, after, now);
 		if (old) {
-			r = slp_rec_begin(SLF_REC_REALLOC, 1 + 4 * SLF_MAX_UV_LEN);
+			r = slp_rec_begin(s, SLF_REC_REALLOC, 1 + 5 * SLF_MAX_UV_LEN);
 			r = slp_put_u8(r, (uint8_t)fn);
-			r = slp_put_addr(r, (uintptr_t)old);
-			r = slp_put_addr(r, (uintptr_t)p);
+			r = slp_put_addr(s, r, (uintptr_t)old);
+			r = slp_put_addr(s, r, (uintptr_t)p);
 			r = slp_put_uv(r, bytes);
+			r = slp_put_uv(r, stack);
+			r = slp_put_uv(r, flags);
 		} else {
-			r = slp_rec_begin(SLF_REC_ALLOC, 1 + 4 * SLF_MAX_UV_LEN);
+			r = slp_rec_begin(s, SLF_REC_ALLOC, 1 + 4 * SLF_MAX_UV_LEN);
 			r = slp_put_u8(r, (uint8_t)fn);
-			r = slp_put_addr(r, (uintptr_t)p);
+			r = slp_put_addr(s, r, (uintptr_t)p);
 			r = slp_put_uv(r, bytes);
 			r = slp_put_uv(r, 0);
+			r = slp_put_uv(r, stack);
 		}
-		slp_rec_end(slp_put_uv(r, stack));
-		slp_writer_heap_span((uintptr_t)p, bytes);
-	} else if (old && bytes == 0 && err == 0) {
-		/* realloc(p, 0) freed p (glibc) */
-		r = slp_rec_begin(SLF_REC_FREE, SLF_MAX_UV_LEN);
-		slp_rec_end(slp_put_addr(r, (uintptr_t)old));
+		slp_rec_end(s, r);
+		slp_stream_heap_span(s, (uintptr_t)p, bytes);
 	}
-	unlock();
+	slp_stream_leave(s);
 	errno = err ? err : saved;
 	return p;
 }
 
 void slp_record_slice(unsigned kind, const void *block, const void *ptr, size_t len, size_t cap)
 {
+	struct slp_stream *s;
 	struct slp_trace t;
 	bool with_stack = kind == SLF_REC_SLICE_NEW;
 	int saved = errno;
@@ -179,23 +197,25 @@ void slp_record_slice(unsigned kind, const void *block, const void *ptr, size_t 
 		return;
 	if (with_stack)
 		slp_unwind_capture(&t);
-	if (lock_and_intern(with_stack ? &t : NULL, &stack)) {
-		r = slp_rec_begin(kind, 5 * SLF_MAX_UV_LEN);
-		r = slp_put_addr(r, (uintptr_t)block);
-		r = slp_put_addr(r, (uintptr_t)ptr);
+	if ((s = enter_and_intern(with_stack ? &t : NULL, &stack))) {
+		event_now(s);
+		r = slp_rec_begin(s, kind, 5 * SLF_MAX_UV_LEN);
+		r = slp_put_addr(s, r, (uintptr_t)block);
+		r = slp_put_addr(s, r, (uintptr_t)ptr);
 		r = slp_put_uv(r, len);
 		if (with_stack) {
 			r = slp_put_uv(r, cap);
 			r = slp_put_uv(r, stack);
 		}
-		slp_rec_end(r);
-		unlock();
+		slp_rec_end(s, r);
+		slp_stream_leave(s);
 	}
 	errno = saved;
 }
 
 void slp_record_view_acquire(const void *owner, const void *ptr, size_t len)
 {
+	struct slp_stream *s;
 	struct slp_trace t;
 	int saved = errno;
 	uint32_t stack;
@@ -204,19 +224,21 @@ void slp_record_view_acquire(const void *owner, const void *ptr, size_t len)
 	if (!recording())
 		return;
 	slp_unwind_capture(&t);
-	if (lock_and_intern(&t, &stack)) {
-		r = slp_rec_begin(SLF_REC_VIEW_ACQUIRE, 4 * SLF_MAX_UV_LEN);
+	if ((s = enter_and_intern(&t, &stack))) {
+		event_now(s);
+		r = slp_rec_begin(s, SLF_REC_VIEW_ACQUIRE, 4 * SLF_MAX_UV_LEN);
 		r = slp_put_uv(r, (uintptr_t)owner);
-		r = slp_put_addr(r, (uintptr_t)ptr);
+		r = slp_put_addr(s, r, (uintptr_t)ptr);
 		r = slp_put_uv(r, len);
-		slp_rec_end(slp_put_uv(r, stack));
-		unlock();
+		slp_rec_end(s, slp_put_uv(r, stack));
+		slp_stream_leave(s);
 	}
 	errno = saved;
 }
 
 void slp_record_view_release(const void *owner)
 {
+	struct slp_stream *s;
 	struct slp_trace t;
 	int saved = errno;
 	uint32_t stack;
@@ -225,24 +247,27 @@ void slp_record_view_release(const void *owner)
 	if (!recording())
 		return;
 	slp_unwind_capture(&t);
-	if (lock_and_intern(&t, &stack)) {
-		r = slp_rec_begin(SLF_REC_VIEW_RELEASE, 2 * SLF_MAX_UV_LEN);
+	if ((s = enter_and_intern(&t, &stack))) {
+		event_now(s);
+		r = slp_rec_begin(s, SLF_REC_VIEW_RELEASE, 2 * SLF_MAX_UV_LEN);
 		r = slp_put_uv(r, (uintptr_t)owner);
-		slp_rec_end(slp_put_uv(r, stack));
-		unlock();
+		slp_rec_end(s, slp_put_uv(r, stack));
+		slp_stream_leave(s);
 	}
 	errno = saved;
 }
 
 /*
  * A snapshot carries the exact time (CLOCK_MONOTONIC, not the coarse
- * clock of ordinary events) in a TIME record right before it, and flushes:
- * a snapshot is a point the user wants on disk even if the process dies
- * right after. It is an evaluation point: the pointer scan (scan.c)
- * follows it, under the same lock hold, so no event falls in between.
+ * clock of ordinary events) in a TIME record right before it, and flushes
+ * every thread's records that are not busy right now: a snapshot is a
+ * point the user wants on disk even if the process dies right after. It is
+ * an evaluation point: the pointer scan (scan.c) follows it at the same
+ * seq, so no other thread's event falls in between in the log's order.
  */
 void slp_record_snapshot(const char *label)
 {
+	struct slp_stream *s;
 	struct slp_trace t;
 	struct timespec ts;
 	int saved = errno;
@@ -255,21 +280,21 @@ void slp_record_snapshot(const char *label)
 		return;
 	slp_unwind_capture(&t);
 	if (slp_opt.scan)
-		slp_modules_sync(false); /* a dlopen'd object's globals are roots too */
-	if (lock_and_intern(&t, &stack)) {
+		slp_modules_sync(NULL, false); /* a dlopen'd object's globals are roots too */
+	if ((s = enter_and_intern(&t, &stack))) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 		now = now > slp_st.start_mono_ns ? now - slp_st.start_mono_ns : 0;
-		if (now <= slp_st.w.time_ns)
-			now = slp_st.w.time_ns + 1; /* a TIME record right before, always */
-		slp_writer_context(slp_current_tid(), now);
-		r = slp_rec_begin(SLF_REC_SNAPSHOT, 2 * SLF_MAX_UV_LEN + n);
+		if (now <= s->now_ns)
+			now = s->now_ns + 1; /* a TIME record right before, always */
+		slp_stream_event(s, slp_next_seq(), now);
+		r = slp_rec_begin(s, SLF_REC_SNAPSHOT, 2 * SLF_MAX_UV_LEN + n);
 		r = slp_put_str(r, label ? label : "", n);
-		slp_rec_end(slp_put_uv(r, stack));
+		slp_rec_end(s, slp_put_uv(r, stack));
 		if (slp_opt.scan)
-			slp_scan_locked(NULL); /* the evaluation point's facts, right after it */
-		slp_writer_flush();
-		unlock();
+			slp_scan_locked(s, NULL); /* the evaluation point's facts, right after it */
+		slp_streams_flush_all(s, false);
+		slp_stream_leave(s);
 	}
 	errno = saved;
 }

@@ -37,11 +37,11 @@
  * thread stack or a sparse reservation cheap. No stdio, no malloc: the
  * buffers are mmap'd once, at the first scan.
  *
- * The whole scan runs under the writer lock (the SCAN_* records must be
- * contiguous): allocating threads wait, a fork waits (the prepare handler
- * takes the lock), so the heap the scan sees is the heap the log describes.
- * Threads that do not allocate keep changing memory: the scan is not an
- * atomic snapshot, and another thread's registers are not seen.
+ * The scan's records go into the scanning thread's stream at one seq, so
+ * they stay contiguous in the log's order (format.h). Other threads keep
+ * running and allocating meanwhile: the scan is not an atomic snapshot of
+ * memory, and another thread's registers are not seen. One scan at a time
+ * (scan_lock): its buffers are shared.
  *
  * Bounded by scan_max_mib bytes read per evaluation point: past it the
  * scan stops, SCAN_END says capped=1, and stderr says it once.
@@ -59,14 +59,14 @@
 
 #define CHUNK (256u * 1024)	/* bytes per process_vm_readv: stays in L2 */
 #define WINDOW (16u << 20)	/* address space per pagemap read (4096 pages) */
-#define MAX_PAIRS 4096u		/* pairs per SCAN_PTRS: <= 82 KB of payload */
+#define MAX_PAIRS 2048u		/* pairs per SCAN_PTRS: <= 41 KB of payload */
 #define MAX_EXCL (SLP_MAX_RANGES + 16) /* GLOBALS + our own ranges */
 #define MAPS_MAX (64u << 20)	/* /proc/self/maps larger than this is cut */
 #define PM_PRESENT (1ull << 63) /* /proc/self/pagemap: page in RAM */
 #define PM_SWAPPED (1ull << 62) /* page in swap */
 
-_Static_assert(MAX_PAIRS * 2 * SLF_MAX_UV_LEN + SLF_MAX_UV_LEN + 4 < 128 * 1024,
-	       "a SCAN_PTRS record must fit the smallest write buffer");
+_Static_assert(MAX_PAIRS * 2 * SLF_MAX_UV_LEN + SLF_MAX_UV_LEN + 128 < 64 * 1024,
+	       "a SCAN_PTRS record must fit the smallest stream buffer (buffer_kib)");
 
 /* Our buffers, one mapping, made at the first scan and kept. */
 struct scan_mem {
@@ -77,8 +77,9 @@ struct scan_mem {
 	struct slp_range excl[MAX_EXCL];    /* sorted, merged: never read by ANON etc. */
 };
 
-/* One scan's state. Context: writer lock held (only one scan at a time). */
+/* One scan's state. Context: scan_lock held. */
 static struct scan {
+	struct slp_stream *out; /* the scanning thread's stream, locked */
 	struct scan_mem *mem;
 	char *maps;		/* /proc/self/maps, read whole */
 	size_t maps_size;	/* bytes mapped for it */
@@ -99,8 +100,9 @@ static struct scan {
 } sc;
 
 static bool warned_cap, warned_mem;
+static pthread_mutex_t scan_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Allocates our buffers once. Context: lock held. */
+/* Allocates our buffers once. Context: scan_lock held. */
 static bool ensure_mem(void)
 {
 	void *p;
@@ -117,7 +119,7 @@ static bool ensure_mem(void)
 
 /*
  * Reads /proc/self/maps whole into sc.maps (mmap'd, grown by doubling).
- * Returns its length, 0 when it cannot be read. Context: lock held.
+ * Returns its length, 0 when it cannot be read. Context: scan_lock held.
  */
 static size_t read_maps(void)
 {
@@ -170,12 +172,12 @@ static void emit_piece(uint64_t end)
 
 	if (end <= sc.piece_lo || sc.stop)
 		return;
-	p = slp_rec_begin(SLF_REC_SCAN_REGION, 3 * SLF_MAX_UV_LEN);
+	p = slp_rec_begin(sc.out, SLF_REC_SCAN_REGION, 3 * SLF_MAX_UV_LEN);
 	p = slp_put_uv(p, sc.kind);
 	p = slp_put_uv(p, sc.piece_lo);
-	slp_rec_end(slp_put_uv(p, end - sc.piece_lo));
+	slp_rec_end(sc.out, slp_put_uv(p, end - sc.piece_lo));
 	if (sc.npairs) {
-		p = slp_rec_begin(SLF_REC_SCAN_PTRS, (1 + 2 * sc.npairs) * SLF_MAX_UV_LEN);
+		p = slp_rec_begin(sc.out, SLF_REC_SCAN_PTRS, (1 + 2 * sc.npairs) * SLF_MAX_UV_LEN);
 		p = slp_put_uv(p, sc.npairs);
 		loc = sc.piece_lo;
 		val = sc.lo;
@@ -185,7 +187,7 @@ static void emit_piece(uint64_t end)
 			loc = m->loc[i];
 			val = m->val[i];
 		}
-		slp_rec_end(p);
+		slp_rec_end(sc.out, p);
 	}
 	sc.bytes += end - sc.piece_lo;
 	sc.pointers += sc.npairs;
@@ -369,22 +371,18 @@ static void sort_excl(void)
 }
 
 /*
- * Everything that is ours or already read as GLOBALS. Context: lock held
- * (the writer's and the stack tables' buffers do not move meanwhile).
+ * Everything that is ours or already read as GLOBALS: the threads' stream
+ * buffers, the stack tables (a table another thread outgrows meanwhile is
+ * still ours: old tables stay mapped), our scratch and data.
  */
 static void collect_excl(void)
 {
-	const struct slp_stacks *s = &slp_st.stacks;
 	struct slp_range r = slp_modules_scratch();
 	uint64_t pg = slp_st.page_size - 1;
 
 	sc.nexcl = 0;
-	add_excl((uintptr_t)slp_st.w.buf, (uintptr_t)slp_st.w.buf + slp_st.w.size);
-	if (s->edges)
-		add_excl((uintptr_t)s->edges,
-			 (uintptr_t)(s->edges + s->edges_mask + 1));
-	if (s->cache)
-		add_excl((uintptr_t)s->cache, (uintptr_t)(s->cache + s->cache_mask + 1));
+	slp_streams_ranges(add_excl);
+	slp_stacks_ranges(add_excl);
 	if (slp_st.cmdline)
 		add_excl((uintptr_t)slp_st.cmdline, (uintptr_t)slp_st.cmdline + SLF_MAX_STR);
 	add_excl(r.lo, r.hi);
@@ -562,9 +560,10 @@ static __attribute__((noinline)) void scan_all(const struct slp_exit_frame *ex)
 /* SCAN_BEGIN with the span; resets the scan's counters. */
 static void begin(void)
 {
-	uint64_t lo = slp_st.w.heap_lo, hi = slp_st.w.heap_hi;
+	uint64_t lo, hi;
 	uint8_t *p;
 
+	slp_streams_heap_span(&lo, &hi);
 	if (lo >= hi)
 		lo = hi = 0; /* nothing allocated yet: an empty span */
 	sc.lo = lo;
@@ -574,18 +573,18 @@ static void begin(void)
 	sc.bytes = sc.read = sc.pointers = sc.regions = 0;
 	sc.capped = sc.stop = false;
 	sc.read_errno = 0;
-	p = slp_rec_begin(SLF_REC_SCAN_BEGIN, 2 * SLF_MAX_UV_LEN);
+	p = slp_rec_begin(sc.out, SLF_REC_SCAN_BEGIN, 2 * SLF_MAX_UV_LEN);
 	p = slp_put_uv(p, lo);
-	slp_rec_end(slp_put_uv(p, hi));
+	slp_rec_end(sc.out, slp_put_uv(p, hi));
 }
 
 static void end(void)
 {
-	uint8_t *p = slp_rec_begin(SLF_REC_SCAN_END, 3 * SLF_MAX_UV_LEN);
+	uint8_t *p = slp_rec_begin(sc.out, SLF_REC_SCAN_END, 3 * SLF_MAX_UV_LEN);
 
 	p = slp_put_uv(p, sc.bytes);
 	p = slp_put_uv(p, sc.pointers);
-	slp_rec_end(slp_put_uv(p, sc.capped));
+	slp_rec_end(sc.out, slp_put_uv(p, sc.capped));
 }
 
 /* slp_scan_locked() without the register spill and the cancellation state. */
@@ -624,19 +623,28 @@ static __attribute__((noinline)) void scan_locked(const struct slp_exit_frame *e
 }
 
 /*
- * The evaluation point's scan: SCAN_BEGIN, the regions, SCAN_END, all
- * under the lock the caller holds. With nothing allocated yet there is
- * nothing a word could point to, and nothing is read.
- * Context: any thread, writer lock and guard held, recording on.
+ * The evaluation point's scan: SCAN_BEGIN, the regions, SCAN_END, into
+ * the caller's stream at its current seq. With nothing allocated yet there
+ * is nothing a word could point to, and nothing is read.
+ * Context: any thread, its stream locked, guard held, recording on.
  */
-void slp_scan_locked(const struct slp_exit_frame *ex)
+void slp_scan_locked(struct slp_stream *s, const struct slp_exit_frame *ex)
 {
 	int saved = errno, cancel;
 
 	__builtin_unwind_init(); /* the caller's registers, onto our frame */
-	/* open/read/pread/close are cancellation points: never die holding the lock */
+	/* open/read/pread/close are cancellation points: never die holding a lock */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	pthread_mutex_lock(&scan_lock);
+	sc.out = s;
 	scan_locked(ex);
+	pthread_mutex_unlock(&scan_lock);
 	pthread_setcancelstate(cancel, NULL);
 	errno = saved;
+}
+
+/* Fork child: another thread may have been scanning at the fork. */
+void slp_scan_fork_child(void)
+{
+	pthread_mutex_init(&scan_lock, NULL);
 }

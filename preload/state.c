@@ -12,8 +12,9 @@
 
 struct slp_state slp_st = {
 	.phase = SLP_PHASE_IDLE,
-	/* spins briefly before sleeping: the critical sections are ~40 ns */
-	.lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP,
+	.seq = 1, /* 0 is no event's */
+	.dict_lock = PTHREAD_MUTEX_INITIALIZER,
+	.file_lock = PTHREAD_MUTEX_INITIALIZER,
 	.w = { .fd = -1 },
 };
 
@@ -22,17 +23,13 @@ _Thread_local uint32_t slp_tid __attribute__((tls_model("initial-exec")));
 _Thread_local unsigned slp_in_loader __attribute__((tls_model("initial-exec")));
 
 /*
- * A fork child's writer lock may have been copied while held (by a thread
- * that does not exist in the child): make a fresh one, of the same type.
+ * A fork child's locks may have been copied while held (by a thread that
+ * does not exist in the child): make fresh ones.
  */
 void slp_lock_reinit(void)
 {
-	pthread_mutexattr_t attr;
-
-	pthread_mutexattr_init(&attr);
-	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
-	pthread_mutex_init(&slp_st.lock, &attr);
-	pthread_mutexattr_destroy(&attr);
+	pthread_mutex_init(&slp_st.dict_lock, NULL);
+	pthread_mutex_init(&slp_st.file_lock, NULL);
 }
 
 /* First event of a thread: one gettid syscall, then the TLS copy. */

@@ -1,0 +1,398 @@
+/*
+ * preload/stream.c - one record stream per thread (format.h 2.x).
+ *
+ * A thread appends its records to a buffer of its own, which goes to the
+ * log as one CHUNK when it is full, when flush_ms passed, at snapshots, at
+ * fork, at the thread's exit and at the process's exit. The order across
+ * threads is carried by the sequence number each event takes from one
+ * counter (slp_next_seq); the analyzer merges the streams by it. So the hot
+ * path touches only this thread's cache lines, the counter and the read-mostly
+ * stack cache: with one writer lock, two threads spent most of their time
+ * handing the lock and the buffer's cache lines to each other.
+ *
+ * Each stream has a lock, taken by its owner for the length of one event
+ * and by a thread that flushes it from outside (exit, timed flush): an
+ * uncontended exchange in the common case. Streams are never freed: a
+ * finished thread's stream is flushed and goes back to the pool for the
+ * next new thread.
+ *
+ * The chunk header (kind, length, tid, base seq) is only known when the
+ * chunk is complete, so HDR_RESERVE bytes are kept free in front of the
+ * records and the header is encoded right-aligned into them.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "guard.h"
+#include "internal.h"
+
+/* CHUNK kind + its length (payload < 2^21: 3 bytes) + tid + base seq */
+#define HDR_RESERVE (1 + 3 + SLF_MAX_UV_LEN + SLF_MAX_UV_LEN)
+/* seq_delta + kind + a length up to SLF_MAX_PAYLOAD */
+#define REC_HDR_MAX (SLF_MAX_UV_LEN + 1 + 3)
+/* a TIME record that rec_begin may put first in a new chunk */
+#define TIME_MAX (REC_HDR_MAX + SLF_MAX_UV_LEN)
+
+static _Thread_local struct slp_stream *my_stream __attribute__((tls_model("initial-exec")));
+static struct slp_stream *_Atomic registry;
+static pthread_key_t exit_key;
+static bool have_exit_key;
+
+static void lock_stream(struct slp_stream *s)
+{
+	for (unsigned spins = 0;
+	     atomic_exchange_explicit(&s->lock, 1, memory_order_acquire);) {
+		/* a flusher holds it across a write(2): do not burn its core */
+		while (atomic_load_explicit(&s->lock, memory_order_relaxed))
+			if (++spins % 128 == 0)
+				sched_yield();
+			else
+				__builtin_ia32_pause();
+	}
+}
+
+static bool trylock_stream(struct slp_stream *s)
+{
+	return !atomic_load_explicit(&s->lock, memory_order_relaxed) &&
+	       !atomic_exchange_explicit(&s->lock, 1, memory_order_acquire);
+}
+
+static void unlock_stream(struct slp_stream *s)
+{
+	atomic_store_explicit(&s->lock, 0, memory_order_release);
+}
+
+/* An empty chunk: the decoding state starts afresh (format.h). */
+static void chunk_reset(struct slp_stream *s)
+{
+	s->used = HDR_RESERVE;
+	s->records = 0;
+	s->prev_addr = 0;
+	s->chunk_time = 0;
+}
+
+/* A new stream from mmap, pushed onto the registry. NULL when out of memory. */
+static struct slp_stream *make_stream(void)
+{
+	size_t head = (sizeof(struct slp_stream) + 63) & ~(size_t)63;
+	size_t size = slp_opt.buffer_kib * 1024;
+	struct slp_stream *s;
+	void *mem = mmap(NULL, head + size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+
+	if (mem == MAP_FAILED)
+		return NULL;
+	s = mem;
+	s->buf = (uint8_t *)mem + head;
+	s->size = size;
+	s->heap_lo = UINT64_MAX;
+	atomic_store_explicit(&s->in_use, true, memory_order_relaxed);
+	chunk_reset(s);
+	s->next = atomic_load_explicit(&registry, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(&registry, &s->next, s, memory_order_release,
+						      memory_order_relaxed))
+		;
+	return s;
+}
+
+/* This thread's stream: a pooled one if any is free, else a new one. */
+static SLP_COLD struct slp_stream *acquire(void)
+{
+	struct slp_stream *s;
+
+	for (s = atomic_load_explicit(&registry, memory_order_acquire); s; s = s->next) {
+		bool f = false;
+
+		if (!atomic_load_explicit(&s->in_use, memory_order_relaxed) &&
+		    atomic_compare_exchange_strong(&s->in_use, &f, true))
+			break;
+	}
+	if (!s && !(s = make_stream())) {
+		__atomic_fetch_add(&slp_st.dropped, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	s->tid = slp_current_tid();
+	s->now_ns = 0;
+	s->flush_due = 0;
+	my_stream = s;
+	if (have_exit_key)
+		pthread_setspecific(exit_key, s);
+	return s;
+}
+
+struct slp_stream *slp_stream_own(void)
+{
+	struct slp_stream *s = my_stream;
+
+	if (SLP_UNLIKELY(!s) && !(s = acquire()))
+		return NULL;
+	lock_stream(s);
+	return s;
+}
+
+struct slp_stream *slp_stream_mine(void)
+{
+	return my_stream;
+}
+
+struct slp_stream *slp_stream_enter(void)
+{
+	struct slp_stream *s = slp_stream_own();
+
+	if (SLP_UNLIKELY(!s))
+		return NULL;
+	if (SLP_UNLIKELY(!slp_on())) {
+		unlock_stream(s);
+		return NULL;
+	}
+	return s;
+}
+
+void slp_stream_leave(struct slp_stream *s)
+{
+	unlock_stream(s);
+}
+
+void slp_stream_flush(struct slp_stream *s)
+{
+	size_t len = s->used - HDR_RESERVE, n;
+	uint8_t tmp[HDR_RESERVE], *h;
+	int cancel;
+
+	if (!s->records)
+		return;
+	/* payload = tid, base seq, records; encoded, then placed before the records */
+	n = slf_put_uv(tmp, s->tid);
+	n += slf_put_uv(tmp + n, s->base_seq);
+	len += n;
+	h = s->buf + HDR_RESERVE - n;
+	memcpy(h, tmp, n);
+	n = slf_put_uv(tmp, len);
+	h -= n;
+	memcpy(h, tmp, n);
+	*--h = SLF_REC_CHUNK;
+	/* write() is a cancellation point: never die holding the file lock */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	pthread_mutex_lock(&slp_st.file_lock);
+	slp_st.w.records += s->records;
+	slp_st.w.chunks++; /* END's check; a failed write stops the log before END */
+	slp_writer_write(h, (size_t)(s->buf + s->used - h));
+	pthread_mutex_unlock(&slp_st.file_lock);
+	pthread_setcancelstate(cancel, NULL);
+	chunk_reset(s);
+}
+
+/*
+ * Waits for another thread's stream: its owner is inside one event, which
+ * ends quickly, unless the thread is stopped for good (a signal handler
+ * that never returns): then after a second we give up on its records.
+ */
+static bool wait_stream(struct slp_stream *s)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned i = 0; !trylock_stream(s); i++) {
+		sched_yield();
+		if (i % 1024 == 1023) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (t.tv_sec - t0.tv_sec >= 2) {
+				slp_warn("thread %u stays inside sliceleak; its last records "
+					 "are lost", (unsigned)s->tid);
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+void slp_streams_flush_all(struct slp_stream *own, bool wait)
+{
+	for (struct slp_stream *s = atomic_load_explicit(&registry, memory_order_acquire); s;
+	     s = s->next) {
+		if (s == own) {
+			slp_stream_flush(s);
+		} else if (wait ? wait_stream(s) : trylock_stream(s)) {
+			slp_stream_flush(s);
+			unlock_stream(s);
+		}
+	}
+}
+
+/* TIME for this chunk, with the thread's clock. Context: room was made. */
+static void put_time(struct slp_stream *s)
+{
+	uint8_t *p = s->buf + s->used;
+
+	p += slf_put_uv(p, s->cur_seq - s->last_seq);
+	s->last_seq = s->cur_seq;
+	*p++ = SLF_REC_TIME;
+	p[0] = (uint8_t)slf_put_uv(p + 1, s->now_ns);
+	s->used = (size_t)(p + 1 + p[0] - s->buf);
+	s->records++;
+	s->chunk_time = s->now_ns;
+}
+
+void slp_stream_event(struct slp_stream *s, uint64_t seq, uint64_t now_ns)
+{
+	uint64_t due;
+
+	s->cur_seq = seq;
+	if (now_ns > s->now_ns)
+		s->now_ns = now_ns;
+	if (SLP_UNLIKELY(now_ns >= s->flush_due) && slp_opt.flush_ms) {
+		/*
+		 * A quiet process (a server between requests) must not keep
+		 * minutes of events in memory, where SIGKILL would lose them:
+		 * this thread's buffer, and every idle thread's once per period.
+		 */
+		uint64_t period = slp_opt.flush_ms * 1000000u;
+
+		if (s->flush_due)
+			slp_stream_flush(s);
+		s->flush_due = now_ns + period;
+		due = atomic_load_explicit(&slp_st.flush_due, memory_order_relaxed);
+		if (now_ns >= due && atomic_compare_exchange_strong(&slp_st.flush_due, &due,
+								     now_ns + period))
+			slp_streams_flush_all(s, false);
+	}
+	if (s->now_ns > s->chunk_time) {
+		if (SLP_UNLIKELY(s->size - s->used < TIME_MAX))
+			slp_stream_flush(s);
+		if (s->used == HDR_RESERVE)
+			s->base_seq = s->last_seq = seq;
+		put_time(s);
+	}
+}
+
+/*
+ * Opens a record of kind with room for max_payload bytes and returns where
+ * the payload goes. The payload is encoded at p + 2, assuming a one-byte
+ * length; slp_rec_end() moves it when it turned out longer. A record that
+ * starts a chunk is preceded by the thread's TIME (format.h: each chunk
+ * decodes alone).
+ */
+uint8_t *slp_rec_begin(struct slp_stream *s, unsigned kind, size_t max_payload)
+{
+	uint8_t *p;
+
+	if (SLP_UNLIKELY(s->size - s->used < max_payload + REC_HDR_MAX + TIME_MAX))
+		slp_stream_flush(s);
+	if (s->used == HDR_RESERVE) {
+		s->base_seq = s->last_seq = s->cur_seq;
+		if (s->now_ns && kind != SLF_REC_TIME)
+			put_time(s);
+	}
+	p = s->buf + s->used;
+	p += slf_put_uv(p, s->cur_seq - s->last_seq);
+	s->last_seq = s->cur_seq;
+	s->rec_open = p;
+	p[0] = (uint8_t)kind;
+	return p + 2;
+}
+
+void slp_rec_end(struct slp_stream *s, uint8_t *end)
+{
+	uint8_t *rec = s->rec_open;
+	size_t len = (size_t)(end - (rec + 2));
+
+	if (SLP_LIKELY(len < 0x80)) {
+		rec[1] = (uint8_t)len;
+		s->used = (size_t)(rec + 2 + len - s->buf);
+	} else {
+		uint8_t tmp[SLF_MAX_UV_LEN];
+		size_t n = slf_put_uv(tmp, len);
+
+		memmove(rec + 1 + n, rec + 2, len);
+		memcpy(rec + 1, tmp, n);
+		s->used = (size_t)(rec + 1 + n + len - s->buf);
+	}
+	s->records++;
+}
+
+uint8_t *slp_put_str(uint8_t *p, const void *s, size_t n)
+{
+	p = slp_put_uv(p, n);
+	memcpy(p, s, n);
+	return p + n;
+}
+
+void slp_streams_ranges(void (*fn)(uintptr_t lo, uintptr_t hi))
+{
+	for (struct slp_stream *s = atomic_load_explicit(&registry, memory_order_acquire); s;
+	     s = s->next)
+		fn((uintptr_t)s, (uintptr_t)(s->buf + s->size));
+}
+
+void slp_streams_heap_span(uint64_t *lo, uint64_t *hi)
+{
+	*lo = UINT64_MAX;
+	*hi = 0;
+	for (struct slp_stream *s = atomic_load_explicit(&registry, memory_order_acquire); s;
+	     s = s->next) {
+		/* racy reads of other threads' spans: they only ever widen */
+		uint64_t l = __atomic_load_n(&s->heap_lo, __ATOMIC_RELAXED);
+		uint64_t h = __atomic_load_n(&s->heap_hi, __ATOMIC_RELAXED);
+
+		if (l < *lo)
+			*lo = l;
+		if (h > *hi)
+			*hi = h;
+	}
+}
+
+/*
+ * A thread ends (pthread key destructor): its records go out and its
+ * stream back to the pool. Events of destructors that run after this one
+ * take a stream again (and glibc calls us once more).
+ */
+static void thread_exit(void *arg)
+{
+	struct slp_stream *s = arg;
+	bool entered = slp_guard_enter();
+
+	lock_stream(s);
+	slp_stream_flush(s);
+	s->now_ns = 0;
+	unlock_stream(s);
+	if (my_stream == s)
+		my_stream = NULL;
+	atomic_store_explicit(&s->in_use, false, memory_order_release);
+	if (entered)
+		slp_guard_leave();
+}
+
+/* Context: start-up, guard held. */
+void slp_streams_setup(void)
+{
+	if (!have_exit_key)
+		have_exit_key = pthread_key_create(&exit_key, thread_exit) == 0;
+}
+
+/*
+ * A fork child has one thread: the other streams' records are the
+ * parent's to write (their owners do not exist here, and may have held
+ * their locks at the fork), so they are emptied and pooled. own (the
+ * forking thread's, flushed by the prepare handler) is kept for it.
+ */
+void slp_streams_fork_child(struct slp_stream *own)
+{
+	for (struct slp_stream *s = atomic_load_explicit(&registry, memory_order_relaxed); s;
+	     s = s->next) {
+		atomic_store(&s->lock, 0);
+		chunk_reset(s);
+		s->heap_lo = UINT64_MAX; /* a new log: only its own blocks count */
+		s->heap_hi = 0;
+		s->now_ns = 0;
+		s->flush_due = 0;
+		if (s != own)
+			atomic_store(&s->in_use, false);
+		else
+			s->tid = slp_current_tid();
+	}
+	if (own != my_stream)
+		my_stream = NULL;
+}
