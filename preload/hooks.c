@@ -3,8 +3,8 @@
  * define. Each wrapper is: resolve, call through, record.
  *
  * Hot-path contract: no stdio, no malloc except through slp_real, no lock
- * other than the writer lock (taken inside record.c), no TLS other than
- * initial-exec, no #if inside wrappers.
+ * other than the thread's own stream lock (taken inside record.c), no TLS
+ * other than initial-exec, no #if inside wrappers.
  *
  * Event order rules (format.h, "Order"):
  *  - malloc, calloc, the aligned family: record after the real call
@@ -12,8 +12,8 @@
  *  - free: record BEFORE the real free; once libc owns the block again
  *    another thread may be handed the same address, and its ALLOC must not
  *    reach the log ahead of our FREE.
- *  - realloc, reallocarray: the real call runs under the writer lock and
- *    one REALLOC record is written (record.c).
+ *  - realloc, reallocarray: a sequence number before and one after the
+ *    real call (record.c says why).
  * A call made while the thread is already inside sliceleak (libunwind,
  * dl_iterate_phdr, a signal handler interrupting us) goes straight to libc.
  */

@@ -285,7 +285,7 @@ struct slp_exit_frame {
 /*
  * Walks out from the caller to the first frame whose ip is not in our
  * code, libc or ld.so (the frame that called exit(), _exit() or exec, or
- * _start when main returned). Context: guard held, writer lock NOT held
+ * _start when main returned). Context: guard held, no stream locked
  * (libunwind may call dl_iterate_phdr()).
  */
 void slp_unwind_exit_frame(struct slp_exit_frame *f);

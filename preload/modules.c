@@ -15,10 +15,10 @@
  *
  * Lock order. dl_iterate_phdr() holds the loader's lock while it runs its
  * callback, and a program may allocate inside its own callback, i.e. wait
- * for our writer lock while holding the loader's. So the loader is NEVER
- * called with the writer lock held: slp_modules_sync() scans into a
+ * for our locks while holding the loader's. So the loader is NEVER called
+ * with a stream or the dict lock held: slp_modules_sync() scans into a
  * scratch buffer under map_lock (only ever try-locked, so it cannot close
- * a cycle either), then takes the writer lock just to copy the records in.
+ * a cycle either), then takes them just to copy the records in.
  * (A fork child whose loader lock may be held - loader_gate.c - never scans.)
  *
  * Context: guard held.
@@ -38,7 +38,7 @@
 
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* The last scan, built outside the writer lock. Protected by map_lock. */
+/* The last scan, built with no stream locked. Protected by map_lock. */
 static struct scratch {
 	uint8_t *buf;	  /* framed records: kind, u32 length, payload */
 	size_t used;
@@ -408,7 +408,7 @@ void slp_modules_sync(struct slp_stream *out, bool force)
  * Where the scratch buffer is, for the pointer scan to leave out (its
  * bytes are ours). Read without map_lock: a concurrent sync may move it,
  * and then the scan reads encoded MODULE records of the program's objects,
- * which is harmless. Context: writer lock held.
+ * which is harmless.
  */
 struct slp_range slp_modules_scratch(void)
 {
