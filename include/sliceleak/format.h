@@ -290,9 +290,12 @@ enum slf_kind {
 	 *   more SCAN_PTRS, then SCAN_END,
 	 * with no other record kind in between. The scan records facts only:
 	 * every aligned 8-byte word whose value lies within the span of
-	 * addresses the allocator has returned so far; which of them point into
-	 * live blocks, and what is reachable from where, is the analyzer's
-	 * judgement. None of these kinds carries `addr` fields.
+	 * addresses the allocator has returned so far (2.x: and within a 64 KiB
+	 * granule, [g << 16, (g + 1) << 16), that some block allocated so far
+	 * overlapped, unless the writer could not tell: then every word in the
+	 * span); which of them point into live blocks, and what is reachable
+	 * from where, is the analyzer's judgement. None of these kinds carries
+	 * `addr` fields.
 	 *
 	 * SCAN_BEGIN
 	 *   uv   heap_lo      lowest address of any block allocated so far
