@@ -137,9 +137,11 @@ def replay(records, child=False):
             live.discard(a)
         elif k == 'REALLOC':
             o, n = num(r['old_addr']), num(r['new_addr'])
-            if o not in live and not child:
-                bad.append(r)
-            live.discard(o)
+            # format 2.0: flags bit 0, the old block was freed by the FREE just before
+            if not num(r.get('flags', '0')) & 1:
+                if o not in live and not child:
+                    bad.append(r)
+                live.discard(o)
             if n in live:
                 bad.append(r)
             live.add(n)
@@ -167,14 +169,18 @@ def analyzer_anomalies(ctx, log):
 
 
 def stacks_ok(records):
-    """Every event's stack id is defined by an earlier STACK record."""
-    defined = 0
+    """Every event's stack id is defined by an earlier STACK record (in the
+    order dump prints: the merged order of a 2.x log, whose STACK records
+    carry their id; 1.x ids count up from 1)."""
+    defined = {0}
     for r in records:
         if r['kind'] == 'STACK':
-            check(num(r['parent']) <= defined, 'STACK parent defined later')
-            defined += 1
+            check(num(r['parent']) in defined, 'STACK parent defined later')
+            sid = num(r['id']) if 'id' in r else len(defined)
+            check(sid not in defined, 'stack id %d defined twice' % sid)
+            defined.add(sid)
         elif 'stack' in r:
-            check(num(r['stack']) <= defined, '%s refers to stack %s before it is defined'
+            check(num(r['stack']) in defined, '%s refers to stack %s before it is defined'
                   % (r['kind'], r['stack']))
 
 
