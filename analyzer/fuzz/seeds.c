@@ -140,7 +140,7 @@ static void seed_newer_minor(struct logbuf *b)
 {
 	uint64_t s;
 
-	lb_init_version(b, SLF_VERSION_MAJOR, SLF_VERSION_MINOR + 1);
+	lb_init_version(b, 1, 2); /* a 1.x minor after 1.1 */
 	s = prologue(b);
 	lb_alloc(b, 0x700000, 32, s);
 	p_uv(b, 12345);
