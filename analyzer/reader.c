@@ -886,7 +886,8 @@ static int index_v2(struct sla_reader *r)
 	}
 	free(m.tids);
 	free(m.idx);
-	r->released = 0; /* the merge reads the file again from the start */
+	release_to(r, r->size); /* the tail this walk faulted in, too */
+	r->released = 0;	/* the merge reads the file again from the start */
 	return ret;
 }
 
@@ -926,7 +927,7 @@ static int open_chunk(struct sla_reader *r, struct sla_stream *s)
  * (s->rec), opening the thread's next chunks as needed. Returns 1, 0 when
  * the thread has no record left, or -EBADMSG.
  */
-static int peek(struct sla_reader *r, struct sla_stream *s)
+static __attribute__((noinline)) int peek_slow(struct sla_reader *r, struct sla_stream *s)
 {
 	uint64_t delta = 0;
 	size_t n;
@@ -955,6 +956,21 @@ static int peek(struct sla_reader *r, struct sla_stream *s)
 	s->seq += delta;
 	s->rec = s->pos + n;
 	return 1;
+}
+
+/* peek_slow() after the common case: a 1-byte seq_delta, its record's kind byte in the chunk. */
+static inline int peek(struct sla_reader *r, struct sla_stream *s)
+{
+	if (__builtin_expect(s->pos + 1 < s->end && r->base[s->pos] < 0x80, 1)) {
+		uint64_t delta = r->base[s->pos];
+
+		if (__builtin_expect(s->seq + delta >= s->seq, 1)) {
+			s->seq += delta;
+			s->rec = s->pos + 1;
+			return 1;
+		}
+	}
+	return peek_slow(r, s);
 }
 
 /* Merge order: by seq; equal seqs of two threads (not in a correct log) by file offset. */
@@ -1070,8 +1086,8 @@ static int decode_inner(struct sla_reader *r, struct sla_stream *s, struct sla_r
 			slf_kind_name(kind) ? slf_kind_name(kind) : "a");
 		return -EBADMSG;
 	}
-	if (__builtin_expect(kind == SLF_REC_PROCESS || kind == SLF_REC_THREAD ||
-				     kind == SLF_REC_CHUNK || kind == SLF_REC_END,
+	if (__builtin_expect(kind < 32 && ((1u << SLF_REC_PROCESS | 1u << SLF_REC_THREAD |
+					    1u << SLF_REC_CHUNK | 1u << SLF_REC_END) >> kind & 1),
 			     0)) {
 		fail_at(r, s->rec, "%s record inside a CHUNK", slf_kind_name(kind));
 		return -EBADMSG;
@@ -1114,6 +1130,8 @@ static int next_v2(struct sla_reader *r, struct sla_record *out)
 	struct sla_stream *s;
 	int ret;
 
+	if (__builtin_expect(r->phase == V2_MERGE && r->cur != NO_STREAM, 1))
+		goto merge; /* the per-record path, first */
 	switch (r->phase) {
 	case V2_INDEX:
 		if (index_v2(r) < 0)
@@ -1139,6 +1157,7 @@ static int next_v2(struct sla_reader *r, struct sla_record *out)
 			r->phase = V2_END;
 			return next_v2(r, out);
 		}
+merge:
 		s = &r->streams[r->cur];
 		if (decode_inner(r, s, out) < 0)
 			return -EBADMSG;
