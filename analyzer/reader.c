@@ -288,9 +288,12 @@ static inline bool stack_defined(const struct sla_reader *r, uint64_t id)
  */
 static inline void check_stack(struct sla_reader *r, struct cursor *c, uint64_t id, const char *field)
 {
-	bool ok = r->major >= 2 ? id == 0 || stack_defined(r, id) : id < r->next_stack;
-
-	if (__builtin_expect(!ok, 0) && !c->bad && !c->undef)
+	/* 2.x keeps next_stack one past its dense prefix: the same fast check */
+	if (__builtin_expect(id < r->next_stack, 1))
+		return;
+	if (r->major >= 2 && stack_defined(r, id))
+		return;
+	if (!c->bad && !c->undef)
 		c->undef = field;
 }
 
@@ -328,8 +331,9 @@ static void define_stack(struct sla_reader *r, uint64_t id)
 	}
 	r->stack_bits[w] |= 1ull << (id % 64);
 	r->stacks_defined++;
-	while (stack_defined(r, r->stacks_dense + 1) && r->stacks_dense + 1 > r->stacks_dense)
+	while (stack_defined(r, r->stacks_dense + 1))
 		r->stacks_dense++;
+	r->next_stack = r->stacks_dense + 1; /* check_stack()'s fast path */
 }
 
 /* MODULE: validates every segment into the scratch array. */
@@ -454,8 +458,8 @@ static void scan_advance(struct sla_reader *r, const struct sla_record *o)
  * set. Semantic checks that need no state beyond the decoding context (stack
  * ids defined, enum values in range) are done here too.
  */
-static int decode_payload(struct sla_reader *r, struct cursor *c, struct sla_record *o,
-			  uint64_t *pa)
+static inline __attribute__((always_inline)) int
+decode_payload(struct sla_reader *r, struct cursor *c, struct sla_record *o, uint64_t *pa)
 {
 	const char *what = NULL; /* a semantic problem, when the bytes decoded fine */
 	bool v2 = r->major >= 2;
@@ -634,7 +638,8 @@ static int decode_payload(struct sla_reader *r, struct cursor *c, struct sla_rec
 		else
 			r->next_stack++;
 	}
-	scan_advance(r, o);
+	if (o->kind >= SLF_REC_SCAN_BEGIN && o->kind <= SLF_REC_SCAN_END)
+		scan_advance(r, o);
 	return 0;
 }
 
@@ -812,6 +817,9 @@ static int index_v2(struct sla_reader *r)
 
 	r->end_off = UINT64_MAX;
 	r->top_trunc = UINT64_MAX;
+	/* a few bytes every 64 KiB: no read-ahead, no mapping of the pages around */
+	if (r->map && !r->map_is_heap)
+		madvise(r->map, r->map_len, MADV_RANDOM);
 	while (ret == 0) {
 		uint64_t len = 0, tid = 0, seq = 0;
 		size_t hdr = 0;
@@ -888,6 +896,8 @@ static int index_v2(struct sla_reader *r)
 	free(m.idx);
 	release_to(r, r->size); /* the tail this walk faulted in, too */
 	r->released = 0;	/* the merge reads the file again from the start */
+	if (r->map && !r->map_is_heap)
+		madvise(r->map, r->map_len, MADV_SEQUENTIAL);
 	return ret;
 }
 
@@ -1041,6 +1051,17 @@ static void release_merged(struct sla_reader *r)
 		release_to(r, lo);
 }
 
+/*
+ * decode_payload() is inlined into each per-record path (1.x, 2.x inner), so
+ * each knows where its prev_addr lives; the two top-level records of a 2.x
+ * log go through this one out-of-line copy.
+ */
+static __attribute__((noinline)) int decode_payload_top(struct sla_reader *r, struct cursor *c,
+							struct sla_record *o, uint64_t *pa)
+{
+	return decode_payload(r, c, o, pa);
+}
+
 /* A record of the top level (PROCESS, END): decoded like a 1.x record. */
 static int decode_top(struct sla_reader *r, uint64_t pos, struct sla_record *out)
 {
@@ -1056,7 +1077,7 @@ static int decode_top(struct sla_reader *r, uint64_t pos, struct sla_record *out
 	out->tid = 0;
 	out->time_ns = r->time_ns;
 	out->seq = r->last_seq;
-	if (decode_payload(r, &c, out, &pa) < 0)
+	if (decode_payload_top(r, &c, out, &pa) < 0)
 		return -EBADMSG;
 	r->records++;
 	return 1;
@@ -1125,7 +1146,7 @@ static int decode_inner(struct sla_reader *r, struct sla_stream *s, struct sla_r
  * while looking ahead (the next record's seq) is reported by the next call,
  * after the record in hand.
  */
-static int next_v2(struct sla_reader *r, struct sla_record *out)
+static __attribute__((noinline)) int next_v2(struct sla_reader *r, struct sla_record *out)
 {
 	struct sla_stream *s;
 	int ret;
@@ -1201,17 +1222,13 @@ merge:
  * any of them is truncation, never an error: a killed writer stops
  * anywhere. Context: single-threaded per reader; see reader.h for returns.
  */
-int sla_reader_next(struct sla_reader *r, struct sla_record *out)
+static __attribute__((noinline)) int next_v1(struct sla_reader *r, struct sla_record *out)
 {
 	const uint8_t *p, *end;
 	uint64_t len = 0;
 	size_t n;
 	struct cursor c;
 
-	if (r->err_msg[0])
-		return -EBADMSG;
-	if (r->major >= 2)
-		return next_v2(r, out);
 	if (r->pos >= r->size) {
 		if (!r->ended) {
 			r->truncated = true;
@@ -1299,4 +1316,12 @@ int sla_reader_next(struct sla_reader *r, struct sla_record *out)
 	r->pos = (uint64_t)(c.end - r->base);
 	r->records++;
 	return 1;
+}
+
+/* One entry, two layouts: each path is its own function (their registers and frames differ). */
+int sla_reader_next(struct sla_reader *r, struct sla_record *out)
+{
+	if (__builtin_expect(r->err_msg[0] != '\0', 0))
+		return -EBADMSG;
+	return r->major >= 2 ? next_v2(r, out) : next_v1(r, out);
 }
