@@ -61,7 +61,7 @@ static int pass1(struct sla_state *st, struct sla_reader *r, const struct sla_an
 		 * between every 1 ms tick) stays linear instead of quadratic.
 		 */
 		if (o->at == SLA_AT_PEAK &&
-		    ((rec.kind == SLF_REC_TIME && rec.time.ns - last_sample >= SLA_PEAK_SAMPLE_NS) ||
+		    ((rec.kind == SLF_REC_TIME && rec.time_ns - last_sample >= SLA_PEAK_SAMPLE_NS) ||
 		     rec.kind == SLF_REC_SNAPSHOT || rec.kind == SLF_REC_END) &&
 		    (rec.kind == SLF_REC_END ||
 		     (st->records - last_rec) * SLA_PEAK_WORK_PER_RECORD >= last_work)) {
@@ -72,7 +72,7 @@ static int pass1(struct sla_state *st, struct sla_reader *r, const struct sla_an
 				*stop_at = st->records;
 			}
 			if (rec.kind == SLF_REC_TIME)
-				last_sample = rec.time.ns;
+				last_sample = rec.time_ns; /* 2.x: never decreases */
 			last_rec = st->records;
 		}
 		sla_replay_record(st, &rec);

@@ -1,5 +1,6 @@
 /* analyzer/dump.c - `sliceleak dump`: every record of a log as one text line. */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include <sliceleak/format.h>
@@ -48,8 +49,8 @@ static void put_addr(FILE *out, const char *name, uint64_t v)
 	fprintf(out, " %s=0x%" PRIx64, name, v);
 }
 
-/* The fields of one known record, in format.h's order. */
-static void put_fields(FILE *out, const struct sla_record *rec)
+/* The fields of one known record, in format.h's order (2.x: STACK's id, REALLOC's flags). */
+static void put_fields(FILE *out, const struct sla_record *rec, bool v2)
 {
 	switch ((enum slf_kind)rec->kind) {
 	case SLF_REC_PROCESS:
@@ -74,6 +75,8 @@ static void put_fields(FILE *out, const struct sla_record *rec)
 		}
 		break;
 	case SLF_REC_STACK:
+		if (v2)
+			put_num(out, "id", rec->stack.id);
 		put_num(out, "parent", rec->stack.parent);
 		put_addr(out, "ip", rec->stack.ip);
 		break;
@@ -99,6 +102,8 @@ static void put_fields(FILE *out, const struct sla_record *rec)
 		put_addr(out, "new_addr", rec->realloc.new_addr);
 		put_num(out, "size", rec->realloc.size);
 		put_num(out, "stack", rec->realloc.stack);
+		if (v2)
+			put_num(out, "flags", rec->realloc.flags);
 		break;
 	case SLF_REC_SLICE_NEW:
 		put_addr(out, "block", rec->slice_new.block);
@@ -155,16 +160,23 @@ static void put_fields(FILE *out, const struct sla_record *rec)
 		put_num(out, "pointers", rec->scan_end.pointers);
 		put_num(out, "capped", rec->scan_end.capped);
 		break;
+	case SLF_REC_CHUNK: /* the reader never hands one out: it merges their records */
 	case SLF_REC_KIND_COUNT:
 	default:
 		break;
 	}
 }
 
-/* Records as they come; the summary line only when the log read cleanly. */
+/*
+ * Records as they come; the summary line only when the log read cleanly.
+ * 2.x: in merged order, each line ending in the record's seq too; the tid
+ * is on every line (there are no THREAD records), the offset is the inner
+ * record's own.
+ */
 int sla_dump_log(FILE *out, struct sla_reader *r)
 {
 	struct sla_record rec;
+	bool v2 = r->major >= 2;
 	int err;
 
 	while ((err = sla_reader_next(r, &rec)) > 0) {
@@ -172,12 +184,15 @@ int sla_dump_log(FILE *out, struct sla_reader *r)
 
 		if (name) {
 			fprintf(out, "%" PRIu64 " %s", rec.offset, name);
-			put_fields(out, &rec);
+			put_fields(out, &rec, v2);
 		} else {
 			fprintf(out, "%" PRIu64 " UNKNOWN(%u) len=%u", rec.offset, rec.kind,
 				rec.payload_len);
 		}
-		fprintf(out, " tid=%" PRIu64 " time_ns=%" PRIu64 "\n", rec.tid, rec.time_ns);
+		fprintf(out, " tid=%" PRIu64 " time_ns=%" PRIu64, rec.tid, rec.time_ns);
+		if (v2)
+			fprintf(out, " seq=%" PRIu64, rec.seq);
+		fputc('\n', out);
 	}
 	if (err < 0)
 		return err;

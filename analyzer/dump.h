@@ -11,6 +11,13 @@
  * SCAN_PTRS's count= then every pair as 0x<location>=0x<value>, all on its
  * one line. Unknown kinds: `UNKNOWN(<kind>) len=<n>`. Last line:
  *   # records=<n> end=<yes|no> truncated=<yes|no>
+ *
+ * Format 2.x: the records in merged (seq) order, each line ending in
+ *   ... tid=<tid> time_ns=<ns> seq=<seq>
+ * with <offset> the inner record's own kind byte; STACK lines start with
+ * id=<id> (a field in 2.x), REALLOC lines end their fields with flags=<n>.
+ * There are no THREAD lines (nor CHUNK lines): every line names its thread.
+ * PROCESS and END (top level) show tid=0. 1.x output is unchanged.
  */
 #pragma once
 

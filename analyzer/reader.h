@@ -14,6 +14,20 @@
  * read in memory proportional to the largest MODULE record; pages already
  * read are given back to the kernel every 8 MiB (MADV_DONTNEED).
  *
+ * Format 2.x (per-thread CHUNKs ordered by seq, format.h): the first call of
+ * sla_reader_next() walks the top level once (PROCESS, CHUNK*, END) and keeps
+ * a 16-byte index entry per chunk plus one cursor per thread; then the
+ * threads' streams are merged by seq (equal seqs: stream order of the
+ * thread; across threads, file order) and come out through the same
+ * iterator, one record at a time: PROCESS first, END last. Each chunk decodes
+ * alone; rec->tid is its thread, rec->time_ns the largest TIME so far in
+ * merged order, rec->seq the record's seq, rec->offset the file offset of
+ * the inner record's kind byte. Memory: the index (16 bytes per chunk), the
+ * cursors (~64 bytes per thread), a bitmap of defined stack ids; pages behind
+ * the lowest position any thread's cursor still needs are given back. A
+ * chunk cut by the end of the file truncates the log there: the records of
+ * the complete chunks are still delivered, then r->truncated.
+ *
  * Strings in a record (struct sla_str) point into the mapping: they are valid
  * until sla_reader_close() and are NOT NUL-terminated. MODULE segments point
  * into a reader-owned array valid until the next call of sla_reader_next().
@@ -27,7 +41,11 @@
  *   - bytes that cannot be a record (bad length, bad varint, a field past
  *     its payload, a stack id never defined, data after END, a scan record
  *     out of the order SCAN_BEGIN, (SCAN_REGION, SCAN_PTRS*)*, SCAN_END or
- *     another kind inside a scan, ...): returns
+ *     another kind inside a scan; 2.x: a top-level kind other than
+ *     PROCESS/CHUNK/END, an inner PROCESS/THREAD/CHUNK/END, an inner record
+ *     crossing its chunk's end, seq going back along a thread's chunks, a
+ *     STACK id 0, redefined, above 2^32-1 or far beyond the ids defined so
+ *     far, unknown REALLOC flags, END not counting the CHUNKs ...): returns
  *     -EBADMSG with r->err_offset (byte offset of the offending byte) and
  *     r->err_msg (what is wrong, no path, no offset).
  *
@@ -81,7 +99,10 @@ struct sla_record {
 	unsigned kind;	      /* enum slf_kind, or an unknown value */
 	uint32_t payload_len; /* bytes of payload */
 	uint64_t tid;	      /* decoding context after this record: current thread */
-	uint64_t time_ns;     /* decoding context after this record: current time */
+	uint64_t time_ns;     /* decoding context after this record: current time
+				 (2.x: the largest TIME so far in merged order) */
+	uint64_t seq;	      /* 2.x: the record's seq (PROCESS: 0; END: the last
+				 record's); 1.x: same as index */
 	union {
 		struct {
 			uint64_t pid, ppid, start_ns, stack_depth;
@@ -94,7 +115,8 @@ struct sla_record {
 			const struct sla_seg *segs; /* nsegs entries, reader-owned */
 		} module;
 		struct {
-			uint64_t id; /* the stack id this edge defines (not a field) */
+			uint64_t id; /* the stack id this edge defines (2.x: a field;
+					1.x: next_stack, not a field) */
 			uint64_t parent;
 			uint64_t ip;
 		} stack;
@@ -103,6 +125,7 @@ struct sla_record {
 		} thread;
 		struct {
 			uint64_t ns;
+			bool backwards; /* below an earlier TIME (2.x: of the same thread) */
 		} time;
 		struct {
 			unsigned fn; /* enum slf_alloc_fn, checked */
@@ -114,6 +137,7 @@ struct sla_record {
 		struct {
 			unsigned fn; /* SLF_FN_REALLOC or SLF_FN_REALLOCARRAY, checked */
 			uint64_t old_addr, new_addr, size, stack;
+			uint64_t flags; /* 2.x: SLF_REALLOC_OLD_FREED; 1.x: 0 */
 		} realloc;
 		struct {
 			uint64_t block, ptr, len, cap, stack;
@@ -197,6 +221,9 @@ static inline bool sla_scan_iter_next(struct sla_scan_iter *it, uint64_t *loc, u
 	return true;
 }
 
+struct sla_chunk;
+struct sla_stream;
+
 /* The state of reading one log. Fields below the line are private. */
 struct sla_reader {
 	const char *name;   /* for messages: the path, or the name given to _mem */
@@ -225,6 +252,25 @@ struct sla_reader {
 	uint64_t scan_lo, scan_hi;     /* SCAN_BEGIN's heap span */
 	uint64_t region_start, region_end;
 	uint64_t scan_bytes, scan_ptrs; /* sums, checked against SCAN_END */
+	uint64_t time_max;    /* the largest TIME so far (time.backwards) */
+
+	/* 2.x: the chunk index, the threads' cursors and their merge (reader.c) */
+	int phase;	      /* V2_INDEX, V2_PROCESS, V2_MERGE, V2_END, V2_DONE */
+	struct sla_chunk *chunks;
+	size_t nchunks, chunks_cap;
+	struct sla_stream *streams;
+	size_t nstreams, streams_cap;
+	uint32_t *heap;	      /* streams waiting, a min-heap by (seq, offset) */
+	size_t nheap;
+	uint32_t cur;	      /* the stream records are taken from, or UINT32_MAX */
+	uint64_t end_off;     /* offset of the END record, UINT64_MAX if none */
+	uint64_t top_trunc;   /* where the top level's incomplete tail starts */
+	uint64_t last_seq;    /* seq of the last record returned */
+	uint32_t release_countdown;
+	uint64_t *stack_bits; /* defined stack ids (2.x ids arrive out of order) */
+	size_t stack_words;
+	uint64_t stacks_dense; /* ids 1..stacks_dense are all defined */
+	uint64_t stacks_defined;
 };
 
 /*

@@ -111,7 +111,9 @@ static void on_module(struct sla_state *st, const struct sla_record *rec)
 
 static void on_stack(struct sla_state *st, const struct sla_record *rec)
 {
-	sla_state_add_stack(st, (uint32_t)rec->stack.parent, rec->stack.ip);
+	/* 1.x: id is the next one; 2.x: any id, in any order (the reader checked it) */
+	sla_state_define_stack(st, (uint32_t)rec->stack.id, (uint32_t)rec->stack.parent,
+			       rec->stack.ip);
 }
 
 static void on_thread(struct sla_state *st, const struct sla_record *rec)
@@ -120,12 +122,17 @@ static void on_thread(struct sla_state *st, const struct sla_record *rec)
 	(void)rec; /* the reader carries the thread in every record's context */
 }
 
-/* Time never decreases in a correct log; if it does, keep the later time. */
+/*
+ * Time never decreases in a correct log; if it does, keep the later time.
+ * The reader says what "decreases" means: 1.x, below the latest time; 2.x,
+ * below an earlier TIME of the same thread (threads' TIME records are
+ * merged by seq, so one thread's clock reading may trail another's).
+ */
 static void on_time(struct sla_state *st, const struct sla_record *rec)
 {
-	if (rec->time.ns < st->time_ns)
+	if (rec->time.backwards)
 		anomaly(st, SLA_ANOM_time_backwards);
-	else
+	if (rec->time.ns > st->time_ns)
 		st->time_ns = rec->time.ns;
 }
 
@@ -150,8 +157,12 @@ static void on_alloc(struct sla_state *st, const struct sla_record *rec)
 static void on_free(struct sla_state *st, const struct sla_record *rec)
 {
 	uint64_t addr = rec->free.addr;
+	struct sla_last_free *lf = &st->last_free[rec->tid % 64];
 	struct sla_block *b;
 
+	lf->tid = rec->tid;
+	lf->addr = addr;
+	lf->temp = false;
 	if (!addr)
 		return;
 	b = sla_state_find_block(st, addr);
@@ -172,6 +183,8 @@ static void on_free(struct sla_state *st, const struct sla_record *rec)
 		st->temps++;
 		st->sites[b->stack].temps++;
 		st->last_alloc = UINT64_MAX;
+		lf->temp = true;
+		lf->stack = b->stack;
 	}
 	remove_block(st, b);
 	sla_state_remember_freed(st, addr);
@@ -191,6 +204,26 @@ static void on_realloc(struct sla_state *st, const struct sla_record *rec)
 	struct sla_block *b = NULL, held = { .addr = new_addr };
 	bool in_place = false;
 
+	if (rec->realloc.flags & SLF_REALLOC_OLD_FREED) {
+		/*
+		 * 2.x moving realloc: the FREE just before, in this thread's
+		 * stream, already ended the old block (frees, views, double-free
+		 * memory: all as for the free half of a 1.x REALLOC), so there is
+		 * no anomaly to count here even if another thread got old_addr in
+		 * between. The pair counts as one free and one allocation, as a
+		 * 1.x REALLOC does; only a temporary counted by that FREE is taken
+		 * back, because a 1.x REALLOC never counts one (the block was
+		 * resized, not thrown away).
+		 */
+		struct sla_last_free *lf = &st->last_free[rec->tid % 64];
+
+		if (lf->temp && lf->tid == rec->tid && lf->addr == old_addr) {
+			st->temps--;
+			st->sites[lf->stack].temps--;
+		}
+		lf->temp = false;
+		old_addr = 0; /* nothing left to end */
+	}
 	if (old_addr) {
 		b = sla_state_find_block(st, old_addr);
 		if (b) {

@@ -139,15 +139,23 @@ void sla_state_free(struct sla_state *st)
 	free(st);
 }
 
-void sla_state_add_stack(struct sla_state *st, uint32_t parent, uint64_t ip)
+void sla_state_define_stack(struct sla_state *st, uint32_t id, uint32_t parent, uint64_t ip)
 {
-	size_t id = st->nstacks;
-
-	sla_xgrow(&st->stacks, &st->stacks_cap, id + 1, sizeof(*st->stacks));
-	sla_xgrow(&st->sites, &st->sites_cap, id + 1, sizeof(*st->sites));
+	if (id >= st->nstacks) {
+		/* ids between the last and this one: empty until their STACK comes */
+		sla_xgrow(&st->stacks, &st->stacks_cap, (size_t)id + 1, sizeof(*st->stacks));
+		sla_xgrow(&st->sites, &st->sites_cap, (size_t)id + 1, sizeof(*st->sites));
+		memset(&st->stacks[st->nstacks], 0, (id + 1 - st->nstacks) * sizeof(*st->stacks));
+		memset(&st->sites[st->nstacks], 0, (id + 1 - st->nstacks) * sizeof(*st->sites));
+		st->nstacks = (size_t)id + 1;
+	}
 	st->stacks[id] = (struct sla_stack_node){ .ip = ip, .parent = parent, .gen = st->gen };
 	memset(&st->sites[id], 0, sizeof(st->sites[id]));
-	st->nstacks++;
+}
+
+void sla_state_add_stack(struct sla_state *st, uint32_t parent, uint64_t ip)
+{
+	sla_state_define_stack(st, (uint32_t)st->nstacks, parent, ip);
 }
 
 void sla_state_reset_modules(struct sla_state *st)

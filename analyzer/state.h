@@ -202,6 +202,16 @@ struct sla_state {
 	uint64_t peak_bytes, peak_blocks, peak_time_ns, peak_epoch;
 	uint64_t allocs, frees, bytes_allocated, temps;
 	uint64_t last_alloc;	       /* address of the last allocation (temporaries) */
+	/*
+	 * 2.x: each thread's last FREE (by tid, direct-mapped): whether it
+	 * counted a temporary, so that a REALLOC with SLF_REALLOC_OLD_FREED
+	 * right after it in the thread's stream can take that back (replay.c).
+	 */
+	struct sla_last_free {
+		uint64_t tid, addr;
+		uint32_t stack;
+		bool temp;
+	} last_free[64];
 	uint64_t views_live;
 
 	/* retention peak scan (only when track_dirty) */
@@ -230,6 +240,11 @@ void sla_state_free(struct sla_state *st);
 
 /* Stacks: appends the edge with the next id (the reader checked parent < id). */
 void sla_state_add_stack(struct sla_state *st, uint32_t parent, uint64_t ip);
+/*
+ * Defines stack `id` (2.x ids arrive out of numeric order: the table grows to
+ * hold id, ids not defined yet stay empty stacks with no allocations).
+ */
+void sla_state_define_stack(struct sla_state *st, uint32_t id, uint32_t parent, uint64_t ip);
 
 /* Modules: a new generation (MODULES_RESET), and one module of it. */
 void sla_state_reset_modules(struct sla_state *st);

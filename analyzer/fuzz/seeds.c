@@ -140,7 +140,7 @@ static void seed_newer_minor(struct logbuf *b)
 {
 	uint64_t s;
 
-	lb_init_version(b, SLF_VERSION_MAJOR, SLF_VERSION_MINOR + 1);
+	lb_init_version(b, 1, 2); /* a 1.x minor after 1.1 */
 	s = prologue(b);
 	lb_alloc(b, 0x700000, 32, s);
 	p_uv(b, 12345);
@@ -182,6 +182,101 @@ static void seed_scan(struct logbuf *b)
 	lb_end(b, 0);
 }
 
+/*
+ * Format 2.0: three threads' chunks interleaved by seq, stack ids defined out
+ * of numeric order (each before its first use in the file too, so that every
+ * truncation stays readable), a moving realloc (FREE + REALLOC flags 1) whose
+ * old address another thread gets in between, slices, views, a snapshot, a
+ * module map sharing one seq, and the exit scan spanning two chunks of its
+ * thread at the end of the file.
+ */
+static void seed_v2_threads(struct logbuf *b)
+{
+	uint64_t s1, s4, s3, s2, loc[2] = { 0x555555560010ull, 0x555555560018ull };
+	uint64_t val[2] = { 0x5555555a0000ull, 0x5555555a1000ull };
+
+	lb_init_v2(b);
+	lb_process(b, 4242, 1, "/usr/bin/seed");
+	lb_chunk_begin(b, 4242, 1);
+	b->seq_step = 0; /* the module map: one seq */
+	lb_modules_reset(b);
+	lb_module(b, EXE_BIAS, "/usr/bin/seed", 0x1000, 0x4000);
+	lb_module(b, LIB_BIAS, "/usr/lib/x86_64-linux-gnu/libc.so.6", 0x28000, 0x150000);
+	b->seq_step = 1;
+	lb_seq(b, 2);
+	lb_time(b, 1000);
+	s1 = lb_stack_id(b, 1, 0, LIB_BIAS + 0x29d90);
+	s3 = lb_stack_id(b, 3, s1, EXE_BIAS + 0x1234); /* 3 before 2 */
+	lb_alloc(b, 0x5555555a0000ull, 100, s3);
+	lb_chunk_end(b);
+	lb_chunk_begin(b, 4243, 10);
+	lb_seq(b, 10);
+	lb_time(b, 1500);
+	s2 = lb_stack_id(b, 2, s3, EXE_BIAS + 0x1300);
+	lb_alloc(b, 0x5555555a1000ull, 4096, s2);
+	lb_slice_new(b, 0x5555555a1000ull, 0x5555555a1010ull, 16, 4080, s1);
+	lb_chunk_end(b);
+	lb_chunk_begin(b, 4242, 19);
+	lb_seq(b, 19);
+	lb_time(b, 2000);
+	lb_free_rec(b, 0x5555555a0000ull); /* the moving realloc's FREE (seq 20) ... */
+	lb_seq(b, 22);
+	lb_realloc_flags(b, 0x5555555a0000ull, 0x5555555b0000ull, 300, s2,
+			 SLF_REALLOC_OLD_FREED); /* ... and its REALLOC */
+	lb_view_acquire(b, 0x7ffffffde000ull, 0x5555555a1100ull, 32, s2);
+	lb_chunk_end(b);
+	lb_chunk_begin(b, 4244, 17);
+	lb_seq(b, 17);
+	s4 = lb_stack_id(b, 4, s2, EXE_BIAS + 0x1400);
+	lb_seq(b, 21);
+	b->seq_step = 0;
+	lb_time(b, 1900); /* this thread's clock read trails thread 4242's */
+	lb_alloc(b, 0x5555555a0000ull, 24, s4); /* old_addr, handed out in between */
+	b->seq_step = 1;
+	lb_seq(b, 30);
+	lb_snapshot(b, "pinned", s4);
+	lb_slice_drop(b, 0x5555555a1000ull, 0x5555555a1010ull, 16);
+	lb_chunk_end(b);
+	lb_chunk_begin(b, 4242, 40);
+	lb_seq(b, 40);
+	lb_time(b, 3000);
+	lb_view_release(b, 0x7ffffffde000ull, s2);
+	lb_seq(b, 50);
+	b->seq_step = 0; /* the exit scan: one seq, over two chunks */
+	lb_scan_begin(b, 0x5555555a0000ull, 0x5555555b1000ull);
+	lb_scan_region(b, SLF_REGION_GLOBALS, 0x555555560000ull, 0x100);
+	lb_chunk_end(b);
+	lb_chunk_begin(b, 4242, 50);
+	lb_scan_ptrs(b, 2, loc, val);
+	lb_scan_end(b, 0);
+	lb_chunk_end(b);
+	lb_end(b, 0);
+}
+
+/* Format 2.0 killed: two threads, the last chunk cut in the middle. */
+static void seed_v2_truncated(struct logbuf *b)
+{
+	uint64_t seq = 1, s;
+
+	lb_init_v2(b);
+	lb_process(b, 4242, 1, "/usr/bin/seed");
+	lb_chunk_begin(b, 4242, seq);
+	lb_time(b, 1000);
+	s = lb_stack(b, 0, EXE_BIAS + 0x1234);
+	seq = b->seq;
+	lb_chunk_end(b);
+	for (uint64_t i = 0; i < 6; i++) {
+		lb_chunk_begin(b, 4242 + i % 2, seq);
+		lb_seq(b, seq);
+		lb_alloc(b, 0x600000 + 64 * i, 48, s);
+		lb_free_rec(b, 0x600000 + 64 * i);
+		lb_alloc(b, 0x700000 + 64 * i, 48, s);
+		seq = b->seq;
+		lb_chunk_end(b);
+	}
+	b->len -= 3;
+}
+
 static const struct {
 	const char *name;
 	void (*build)(struct logbuf *b);
@@ -196,6 +291,8 @@ static const struct {
 	{ "truncated", seed_truncated, false, false },
 	{ "newer_minor", seed_newer_minor, true, true },
 	{ "scan", seed_scan, true, false },
+	{ "v2_threads", seed_v2_threads, true, true },
+	{ "v2_truncated", seed_v2_truncated, false, true },
 };
 
 size_t fuzz_seed_count(void)
@@ -212,6 +309,7 @@ struct fuzz_seed fuzz_seed_build(size_t i)
 	else
 		lb_init(&b);
 	seeds[i].build(&b);
+	free(b.cdata); /* a 2.x seed's chunk buffer: the log is b.data */
 	return (struct fuzz_seed){
 		.name = seeds[i].name,
 		.data = b.data,

@@ -6,7 +6,8 @@
  * format.h's put functions) and exercises a different part of the format:
  * every record kind, slice and annotation views, module map changes, thread
  * and time context, anomalies, a log cut short, a newer minor version with a
- * record kind this reader does not know, the pointer scan of format 1.1.
+ * record kind this reader does not know, the pointer scan of format 1.1,
+ * and format 2.0's per-thread chunks (whole and cut short).
  * All are deterministic and small
  * (a few hundred bytes to a few KiB), so that the committed corpus stays far
  * below 100 KiB and a mutation touches something interesting.

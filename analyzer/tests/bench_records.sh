@@ -5,11 +5,14 @@
 # libslice view, 16384 live blocks), reports it three times with
 # --no-symbols, and prints the best wall-clock and CPU rates and the peak
 # resident memory. A measurement, not a test: `meson test --benchmark`.
+# GEN_LOG_OPTS goes to gen_log before "bench": "--v2 --threads 2" measures
+# format 2.0's merge of two threads' chunks.
 set -eu
 sliceleak=$1 gen_log=$2 n=${3:-20000000} stacks=${4:-4096}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$gen_log" bench "$n" "$stacks" "$tmp/bench.sllog"
+# shellcheck disable=SC2086
+"$gen_log" ${GEN_LOG_OPTS:-} bench "$n" "$stacks" "$tmp/bench.sllog"
 records=$("$sliceleak" dump "$tmp/bench.sllog" | tail -n 1 | sed 's/.*records=\([0-9]*\).*/\1/')
 bytes=$(wc -c <"$tmp/bench.sllog")
 best_wall=999999 best_cpu=999999 rss=0

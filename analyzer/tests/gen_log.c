@@ -5,6 +5,11 @@
  *   gen_log bench N OUT [STACKS]
  *                           about N records of churn over STACKS distinct
  *                           allocation stacks (default 4096), for records/s
+ *   gen_log --v2 [--threads T] bench N OUT [STACKS]
+ *                           the same churn as format 2.0: T threads (default
+ *                           1) taking turns every 16 allocations, each
+ *                           writing 64 KiB chunks, one seq counter: the
+ *                           reader's merge at speed
  *   gen_log dead N OUT      the seed's pointer elements at scale (format 1.1):
  *                           N foos owning 1 MiB payloads, cut to [:2], plus N
  *                           list nodes reachable from a global, and the end's
@@ -145,6 +150,93 @@ static void bench(FILE *f, uint64_t n, uint64_t nstacks)
 }
 
 /*
+ * The same churn in format 2.0, spread over `nthreads` threads that take
+ * turns every 16 allocations. Each thread fills its own chunk (a logbuf used
+ * as a chunk buffer) and writes it out at 64 KiB, so chunks of different
+ * threads overlap in seq like a real process's; every chunk starts with TIME.
+ */
+static void bench_v2(FILE *f, uint64_t n, uint64_t nstacks, unsigned nthreads)
+{
+	struct logbuf b, *tb = calloc(nthreads, sizeof(*tb));
+	uint64_t *stacks = calloc(nstacks, sizeof(*stacks)), t = 0, done = 0, seed = 12345, seq = 1;
+	enum { WINDOW = 16384, CHUNK = 64 << 10 };
+	static uint64_t live[WINDOW];
+
+	if (!stacks || !tb)
+		abort();
+	lb_init_v2(&b);
+	lb_process(&b, 2000, 1, "/usr/bin/bench");
+	for (unsigned k = 0; k < nthreads; k++) {
+		tb[k].v2 = 1;
+		tb[k].seq_step = 1;
+		tb[k].next_stack = 1;
+	}
+	/* thread 0 maps the modules and defines every stack first */
+	lb_chunk_begin(&tb[0], 2000, seq);
+	lb_seq(&tb[0], seq);
+	tb[0].seq_step = 0;
+	lb_time(&tb[0], t);
+	lb_modules_reset(&tb[0]);
+	lb_module(&tb[0], EXE_BIAS, "/usr/bin/bench", 0x1000, 0x100000);
+	tb[0].seq_step = 1;
+	tb[0].seq = ++seq;
+	stacks[0] = lb_stack(&tb[0], 0, EXE_BIAS + 0x1000);
+	for (uint64_t i = 1; i < nstacks; i++) {
+		stacks[i] = lb_stack(&tb[0], stacks[(i - 1) / 4], EXE_BIAS + 0x1000 + (i % 4096) * 16);
+		if (tb[0].clen > CHUNK) {
+			seq = tb[0].seq;
+			lb_chunk_end_into(&tb[0], &b);
+			lb_chunk_begin(&tb[0], 2000, seq);
+			lb_time(&tb[0], t);
+		}
+	}
+	seq = tb[0].seq;
+	for (unsigned k = 1; k < nthreads; k++) {
+		lb_chunk_begin(&tb[k], 2000 + k, seq);
+		tb[k].seq = seq++;
+		lb_time(&tb[k], t);
+	}
+	for (uint64_t i = 0; done < n; i++) {
+		uint64_t slot = i % WINDOW, size, st;
+		struct logbuf *w = &tb[(i / 16) % nthreads];
+
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		size = 16 + ((seed >> 33) % 4096);
+		st = stacks[(seed >> 20) % nstacks];
+		w->seq = seq;
+		if (live[slot]) {
+			lb_slice_drop(w, live[slot], live[slot], 8);
+			lb_free_rec(w, live[slot]);
+			done += 2;
+		}
+		live[slot] = 0x7f0000000000ull + slot * 0x4000 + (i / WINDOW % 2) * 0x2000;
+		if (i % 16 == 0)
+			lb_time(w, t += 1000), done++;
+		lb_alloc(w, live[slot], size, st);
+		lb_slice_new(w, live[slot], live[slot], 8, size, st);
+		done += 2;
+		seq = w->seq;
+		if (w->clen > CHUNK) {
+			lb_chunk_end_into(w, &b);
+			lb_chunk_begin(w, w->ctid, seq);
+			w->seq = seq++;
+			lb_time(w, t);
+			if (b.len > (1 << 20))
+				write_out(&b, f);
+		}
+	}
+	for (unsigned k = 0; k < nthreads; k++) {
+		lb_chunk_end_into(&tb[k], &b);
+		lb_free(&tb[k]);
+	}
+	lb_end(&b, 0);
+	write_out(&b, f);
+	lb_free(&b);
+	free(stacks);
+	free(tb);
+}
+
+/*
  * N foos (40-byte slices) each owning a 1 MiB payload, the array cut to a
  * 2-element view; N list nodes of 64 bytes chained from a global. The scan
  * at the end holds each foo's two pointers, each node's next pointer, the
@@ -208,11 +300,31 @@ static void dead(FILE *f, uint64_t n)
 int main(int argc, char **argv)
 {
 	FILE *f;
+	unsigned threads = 1;
+	int v2 = 0;
+
+	while (argc > 1 && !strncmp(argv[1], "--", 2)) {
+		if (!strcmp(argv[1], "--v2")) {
+			v2 = 1;
+		} else if (!strcmp(argv[1], "--threads") && argc > 2) {
+			threads = (unsigned)strtoul(argv[2], NULL, 10);
+			argv++, argc--;
+		} else {
+			fprintf(stderr, "gen_log: unknown option %s\n", argv[1]);
+			return 2;
+		}
+		argv++, argc--;
+	}
+	if (threads < 1 || threads > 4096) {
+		fprintf(stderr, "gen_log: --threads must be 1..4096\n");
+		return 2;
+	}
 
 	if (argc < 3 || (strcmp(argv[1], "golden") && strcmp(argv[1], "bench") &&
 			 strcmp(argv[1], "dead")) ||
 	    (strcmp(argv[1], "golden") && argc < 4)) {
-		fprintf(stderr, "usage: gen_log golden OUT | gen_log bench N [STACKS] OUT | gen_log dead N OUT\n");
+		fprintf(stderr, "usage: gen_log golden OUT | gen_log [--v2 [--threads T]] bench N [STACKS] OUT"
+				" | gen_log dead N OUT\n");
 		return 2;
 	}
 	f = fopen(argv[argc - 1], "wb");
@@ -224,6 +336,10 @@ int main(int argc, char **argv)
 		golden(f);
 	else if (!strcmp(argv[1], "dead"))
 		dead(f, strtoull(argv[2], NULL, 10));
+	else if (v2)
+		bench_v2(f, strtoull(argv[2], NULL, 10),
+			 argc > 4 && strtoull(argv[3], NULL, 10) ? strtoull(argv[3], NULL, 10) : 4096,
+			 threads);
 	else
 		bench(f, strtoull(argv[2], NULL, 10),
 		      argc > 4 && strtoull(argv[3], NULL, 10) ? strtoull(argv[3], NULL, 10) : 4096);

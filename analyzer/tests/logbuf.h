@@ -5,6 +5,16 @@
  * log generator and the benchmark generator describe a log as calls
  * (lb_alloc(&b, ...)) and get exactly the bytes the shim would write. Only
  * the tests use it; it keeps its own prev_addr and next_stack like a writer.
+ *
+ * lb_init() starts a 1.x log (one flat stream, THREAD records). lb_init_v2()
+ * starts a 2.0 log: PROCESS and END go to the top level, every other record
+ * into the chunk opened by lb_chunk_begin(b, tid, base_seq) (each chunk
+ * restarts prev_addr, as format.h says) until lb_chunk_end(). Each inner
+ * record gets the seq b->seq, which then advances by b->seq_step (1; set 0
+ * for a run of records sharing one seq); lb_seq() sets it. STACK records
+ * carry their id (lb_stack: the next one; lb_stack_id: any), REALLOC its
+ * flags. A thread of a generator may keep its own logbuf as a chunk buffer
+ * and flush it into the log with lb_chunk_end_into().
  */
 #pragma once
 
@@ -24,6 +34,14 @@ struct logbuf {
 	size_t plen;
 	/* the scan being written (1.1): bases of SCAN_PTRS and SCAN_END's sums */
 	uint64_t scan_lo, region_start, scan_bytes, scan_ptrs;
+	/* 2.x */
+	int v2;		    /* writing a 2.x log */
+	int in_chunk;	    /* records go into the chunk body below */
+	uint8_t *cdata;	    /* the open chunk's inner records */
+	size_t clen, ccap;
+	uint64_t ctid, cbase, clast; /* its tid, base seq, last record's seq */
+	uint64_t seq, seq_step;	     /* the next inner record's seq, its advance */
+	uint64_t chunks;	     /* CHUNK records written, for END */
 };
 
 static inline void lb_reserve(struct logbuf *b, size_t n)
@@ -55,15 +73,79 @@ static inline void lb_init_version(struct logbuf *b, uint16_t major, uint16_t mi
 	lb_raw(b, &h, sizeof(h));
 }
 
+/* A 1.x log: the last 1.x version (flat stream, THREAD records). */
 static inline void lb_init(struct logbuf *b)
 {
-	lb_init_version(b, SLF_VERSION_MAJOR, SLF_VERSION_MINOR);
+	lb_init_version(b, 1, 1);
+}
+
+/* A 2.0 log (see the top of this file). */
+static inline void lb_init_v2(struct logbuf *b)
+{
+	lb_init_version(b, 2, 0);
+	b->v2 = 1;
+	b->seq = 1;
+	b->seq_step = 1;
 }
 
 static inline void lb_free(struct logbuf *b)
 {
 	free(b->data);
+	free(b->cdata);
 	b->data = NULL;
+	b->cdata = NULL;
+}
+
+static inline void lb_seq(struct logbuf *b, uint64_t seq)
+{
+	b->seq = seq;
+}
+
+/* Opens a chunk of thread `tid` whose seqs count from `base`. */
+static inline void lb_chunk_begin(struct logbuf *b, uint64_t tid, uint64_t base)
+{
+	b->in_chunk = 1;
+	b->clen = 0;
+	b->ctid = tid;
+	b->cbase = b->clast = base;
+	b->prev_addr = 0; /* a chunk decodes alone */
+}
+
+static inline void lb_chunk_raw(struct logbuf *b, const void *p, size_t n)
+{
+	while (b->clen + n > b->ccap) {
+		b->ccap = b->ccap ? b->ccap * 2 : 4096;
+		b->cdata = realloc(b->cdata, b->ccap);
+		if (!b->cdata)
+			abort();
+	}
+	memcpy(b->cdata + b->clen, p, n);
+	b->clen += n;
+}
+
+/* Writes b's open chunk as a CHUNK record at the end of log `to` (may be b). */
+static inline void lb_chunk_end_into(struct logbuf *b, struct logbuf *to)
+{
+	uint8_t hdr[1 + 3 * SLF_MAX_UV_LEN];
+	uint8_t fields[2 * SLF_MAX_UV_LEN];
+	size_t n = 1, f = 0;
+
+	f += slf_put_uv(fields + f, b->ctid);
+	f += slf_put_uv(fields + f, b->cbase);
+	hdr[0] = SLF_REC_CHUNK;
+	n += slf_put_uv(hdr + 1, f + b->clen);
+	lb_raw(to, hdr, n);
+	lb_raw(to, fields, f);
+	lb_raw(to, b->cdata, b->clen);
+	to->chunks++;
+	to->records++;
+	b->in_chunk = 0;
+	b->clen = 0;
+}
+
+static inline void lb_chunk_end(struct logbuf *b)
+{
+	lb_chunk_end_into(b, b);
 }
 
 static inline void p_uv(struct logbuf *b, uint64_t v)
@@ -96,6 +178,19 @@ static inline void lb_emit(struct logbuf *b, unsigned kind)
 
 	hdr[0] = (uint8_t)kind;
 	n += slf_put_uv(hdr + 1, b->plen);
+	if (b->in_chunk) {
+		uint8_t d[SLF_MAX_UV_LEN];
+
+		if (b->seq < b->clast)
+			abort(); /* a chunk's seqs never decrease: test bug */
+		lb_chunk_raw(b, d, slf_put_uv(d, b->seq - b->clast));
+		lb_chunk_raw(b, hdr, n);
+		lb_chunk_raw(b, b->pay, b->plen);
+		b->clast = b->seq;
+		b->seq += b->seq_step;
+		b->plen = 0;
+		return;
+	}
 	lb_raw(b, hdr, n);
 	lb_raw(b, b->pay, b->plen);
 	b->plen = 0;
@@ -132,9 +227,21 @@ static inline void lb_module(struct logbuf *b, uint64_t bias, const char *path, 
 	lb_emit(b, SLF_REC_MODULE);
 }
 
-/* Defines a stack edge; returns its id. */
+/* 2.x: defines stack `id` (any order). Returns id. */
+static inline uint64_t lb_stack_id(struct logbuf *b, uint64_t id, uint64_t parent, uint64_t ip)
+{
+	p_uv(b, id);
+	p_uv(b, parent);
+	p_uv(b, ip);
+	lb_emit(b, SLF_REC_STACK);
+	return id;
+}
+
+/* Defines a stack edge with the next id; returns it. */
 static inline uint64_t lb_stack(struct logbuf *b, uint64_t parent, uint64_t ip)
 {
+	if (b->v2)
+		return lb_stack_id(b, b->next_stack++, parent, ip);
 	p_uv(b, parent);
 	p_uv(b, ip);
 	lb_emit(b, SLF_REC_STACK);
@@ -169,15 +276,24 @@ static inline void lb_free_rec(struct logbuf *b, uint64_t addr)
 	lb_emit(b, SLF_REC_FREE);
 }
 
-static inline void lb_realloc(struct logbuf *b, uint64_t old_addr, uint64_t new_addr,
-			      uint64_t size, uint64_t stack)
+/* 2.x: with its flags (SLF_REALLOC_OLD_FREED); 1.x logs have none. */
+static inline void lb_realloc_flags(struct logbuf *b, uint64_t old_addr, uint64_t new_addr,
+				    uint64_t size, uint64_t stack, uint64_t flags)
 {
 	p_u8(b, SLF_FN_REALLOC);
 	p_addr(b, old_addr);
 	p_addr(b, new_addr);
 	p_uv(b, size);
 	p_uv(b, stack);
+	if (b->v2)
+		p_uv(b, flags);
 	lb_emit(b, SLF_REC_REALLOC);
+}
+
+static inline void lb_realloc(struct logbuf *b, uint64_t old_addr, uint64_t new_addr,
+			      uint64_t size, uint64_t stack)
+{
+	lb_realloc_flags(b, old_addr, new_addr, size, stack, 0);
 }
 
 static inline void lb_slice_new(struct logbuf *b, uint64_t block, uint64_t ptr, uint64_t len,
@@ -223,9 +339,10 @@ static inline void lb_snapshot(struct logbuf *b, const char *label, uint64_t sta
 	lb_emit(b, SLF_REC_SNAPSHOT);
 }
 
+/* 1.x: counts the records before it; 2.x: the CHUNK records. */
 static inline void lb_end(struct logbuf *b, uint64_t dropped)
 {
-	p_uv(b, b->records);
+	p_uv(b, b->v2 ? b->chunks : b->records);
 	p_uv(b, dropped);
 	lb_emit(b, SLF_REC_END);
 }

@@ -40,7 +40,7 @@ static uint64_t stk[S_NSTACKS];
 
 static void start(struct logbuf *b, uint16_t minor)
 {
-	lb_init_version(b, SLF_VERSION_MAJOR, minor);
+	lb_init_version(b, 1, minor); /* the flat 1.x layout */
 	lb_process(b, 100, 1, "/bin/t");
 	lb_modules_reset(b);
 	lb_module(b, 0x400000, "/bin/t", 0, 0x100000);
@@ -75,7 +75,7 @@ static void pointer_elements(struct logbuf *b, size_t count, enum guard g, unsig
 
 	if (!locs || !vals)
 		abort();
-	start(b, SLF_VERSION_MINOR);
+	start(b, 1);
 	lb_alloc(b, ARR, HDR + count * FOO, stk[S_FOOS]);
 	lb_slice_new(b, ARR, ARR + HDR, count * FOO, count * FOO, stk[S_FOOS]);
 	for (size_t i = 0; i < count; i++) {
@@ -304,7 +304,7 @@ static void test_stale_slot(void)
 	struct dead_sum s;
 	char *path;
 
-	start(&b, SLF_VERSION_MINOR);
+	start(&b, 1);
 	lb_alloc(&b, table, HDR + 8 * FOO, stk[S_FOOS]);
 	for (uint64_t i = 0; i < 8; i++) {
 		lb_alloc(&b, rule0 + i * 0x10000, rsize, stk[S_PAYLOAD]);
@@ -352,7 +352,7 @@ static void chain(bool cycle)
 	char *path;
 	size_t nf = 0;
 
-	start(&b, SLF_VERSION_MINOR);
+	start(&b, 1);
 	lb_alloc(&b, arr, 16384, stk[S_FOOS]);
 	lb_slice_new(&b, arr, arr + HDR, FOO, 16384 - HDR, stk[S_CUT]);
 	lb_alloc(&b, a, 8192, stk[S_A]);
@@ -462,7 +462,7 @@ static void test_status(void)
 	free(path);
 
 	/* a 1.1 log without scans (the shim's scan disabled) */
-	start(&b, SLF_VERSION_MINOR);
+	start(&b, 1);
 	lb_alloc(&b, ARR, 8192, stk[S_FOOS]);
 	lb_slice_new(&b, ARR, ARR, 8, 8192, stk[S_CUT]);
 	lb_end(&b, 0);
@@ -474,7 +474,7 @@ static void test_status(void)
 	free(path);
 
 	/* a scan followed by other records is not the end's */
-	start(&b, SLF_VERSION_MINOR);
+	start(&b, 1);
 	lb_scan_begin(&b, 0, 0);
 	lb_scan_end(&b, 0);
 	lb_time(&b, 5000);
@@ -519,7 +519,7 @@ static void test_snapshot_scan(void)
 	struct sla_analysis an;
 	char *path;
 
-	start(&b, SLF_VERSION_MINOR);
+	start(&b, 1);
 	lb_alloc(&b, arr, 16384, stk[S_FOOS]);
 	lb_slice_new(&b, arr, arr + HDR, FOO, 16384 - HDR, stk[S_CUT]);
 	lb_alloc(&b, a, 8192, stk[S_A]);
@@ -564,7 +564,7 @@ static void test_small(void)
 	struct sla_analysis an;
 	char *path;
 
-	start(&b, SLF_VERSION_MINOR);
+	start(&b, 1);
 	lb_alloc(&b, arr, 16384, stk[S_FOOS]);
 	lb_slice_new(&b, arr, arr + HDR, FOO, 16384 - HDR, stk[S_CUT]);
 	lb_alloc(&b, a, 100, stk[S_A]);
