@@ -161,6 +161,11 @@ struct slp_stream {
 	uint64_t records;	 /* records in this chunk */
 	uint64_t heap_lo;	 /* lowest block this thread allocated (UINT64_MAX: none) */
 	uint64_t heap_hi;	 /* one past its highest block: the scan's span, united */
+	uint64_t last_granule;	 /* granule (address >> SLP_GRANULE_SHIFT) marked last */
+	uint64_t *granules;	 /* set of granule + 1 its blocks touched (open addressing) */
+	size_t granules_mask;
+	size_t granules_used;
+	bool granules_lost;	 /* a set could not grow: the scan cannot filter by granule */
 	uint8_t *rec_open;	 /* start of the record being encoded */
 	struct slp_stream *next; /* the registry: every stream ever made */
 };
@@ -420,17 +425,62 @@ static inline uint8_t *slp_put_addr(struct slp_stream *s, uint8_t *p, uint64_t a
 uint8_t *slp_put_str(uint8_t *p, const void *s, size_t n);
 
 /*
+ * The scan records a word only if its value lies in a granule (64 KiB of
+ * address space) that some block has touched: words pointing elsewhere
+ * (an interpreter's own arenas, file data) cannot reach a block.
+ */
+#define SLP_GRANULE_SHIFT 16
+
+void slp_stream_mark_granules(struct slp_stream *s, uint64_t first, uint64_t last);
+
+/*
  * Widens the span of addresses the allocator returned (SCAN_BEGIN) by the
- * block [p, p + size); a zero-size block counts one byte, so a pointer to
- * it is still in the span. Two compares per ALLOC/REALLOC, on the thread's
- * own stream. Context: s locked.
+ * block [p, p + size) and marks its granules; a zero-size block counts one
+ * byte, so a pointer to it is still in the span. A few compares per
+ * ALLOC/REALLOC, on the thread's own stream. Context: s locked.
  */
 static inline void slp_stream_heap_span(struct slp_stream *s, uintptr_t p, size_t size)
 {
+	uint64_t end = p + size + (size == 0);
+
 	if (p < s->heap_lo)
 		s->heap_lo = p;
-	if (p + size + (size == 0) > s->heap_hi)
-		s->heap_hi = p + size + (size == 0);
+	if (end > s->heap_hi)
+		s->heap_hi = end;
+	if (SLP_UNLIKELY(p >> SLP_GRANULE_SHIFT != s->last_granule ||
+			 (end - 1) >> SLP_GRANULE_SHIFT != s->last_granule))
+		slp_stream_mark_granules(s, p >> SLP_GRANULE_SHIFT, (end - 1) >> SLP_GRANULE_SHIFT);
+}
+
+/*
+ * The union of every thread's granules, for one scan: a set of granule + 1
+ * (mask + 1 slots, mmap'd). NULL when it cannot be had (out of memory, a
+ * thread stayed busy): the scan then records every word in the span.
+ * own: the caller's stream, locked. Free with slp_granules_free().
+ */
+struct slp_granule_set {
+	size_t mask;
+	size_t bytes;
+	uint64_t slot[];
+};
+struct slp_granule_set *slp_streams_granules(struct slp_stream *own);
+void slp_granules_free(struct slp_granule_set *g);
+
+static inline size_t slp_granule_slot(uint64_t key)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20);
+}
+
+static inline bool slp_granules_has(const struct slp_granule_set *g, uint64_t granule)
+{
+	uint64_t key = granule + 1;
+
+	for (size_t j = slp_granule_slot(key) & g->mask;; j = (j + 1) & g->mask) {
+		if (g->slot[j] == key)
+			return true;
+		if (!g->slot[j])
+			return false;
+	}
 }
 
 /* ---- scan.c ---------------------------------------------------------- */

@@ -322,9 +322,11 @@ static void write_end(void)
 }
 
 /*
- * Writes the exit's pointer scan, every thread's records and END; later
+ * Writes every thread's records, the exit's pointer scan and END; later
  * events are not recorded. Idempotent: the thread that turns the phase
- * off finishes the log.
+ * off finishes the log. The scan comes after every other thread's last
+ * event (the phase is off, the events under way have ended), so it is the
+ * last thing in the log's order before END, as at a single-threaded exit.
  * Context: any thread. Not from a signal handler that interrupted this
  * thread inside the shim (exit or _exit in a handler): its stream is
  * locked by the interrupted event, so the log is left as it is (truncated).
@@ -343,17 +345,15 @@ void slp_fini(void)
 		slp_modules_sync(NULL, false); /* a dlopen'd object's globals are roots too */
 		slp_unwind_exit_frame(&frame);
 	}
-	if ((s = slp_stream_enter())) {
-		if (slp_opt.scan) { /* the end is an evaluation point */
-			slp_stream_event(s, slp_next_seq(), slp_now_ns());
-			slp_scan_locked(s, &frame);
-		}
-		slp_stream_flush(s);
-		slp_stream_leave(s);
-	}
 	if (atomic_compare_exchange_strong(&slp_st.phase, &on, SLP_PHASE_OFF)) {
 		/* no event starts from now on; the ones under way end first */
 		slp_streams_flush_all(NULL, true);
+		if (slp_opt.scan && (s = slp_stream_own())) { /* the end is an evaluation point */
+			slp_stream_event(s, slp_next_seq(), slp_now_ns());
+			slp_scan_locked(s, &frame);
+			slp_stream_flush(s);
+			slp_stream_leave(s);
+		}
 		pthread_mutex_lock(&slp_st.file_lock);
 		write_end();
 		ok = slp_st.w.fd >= 0; /* else the final write failed: already warned */

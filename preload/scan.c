@@ -85,6 +85,7 @@ static struct scan {
 	size_t maps_size;	/* bytes mapped for it */
 	size_t nexcl;
 	uint64_t lo, span;	/* candidate: value - lo < span */
+	struct slp_granule_set *granules; /* and its granule held a block (NULL: any) */
 	uint64_t budget;	/* bytes we may still read */
 	uint64_t bytes;		/* region bytes written (SCAN_END) */
 	uint64_t read;		/* bytes actually copied */
@@ -100,6 +101,12 @@ static struct scan {
 } sc;
 
 static bool warned_cap, warned_mem;
+
+/* A write failed (the phase alone does not say: the exit scan runs with it off). */
+static bool writer_stopped(void)
+{
+	return __atomic_load_n(&slp_st.w.fd, __ATOMIC_RELAXED) < 0;
+}
 static pthread_mutex_t scan_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Allocates our buffers once. Context: scan_lock held. */
@@ -194,7 +201,7 @@ static void emit_piece(uint64_t end)
 	sc.regions++;
 	sc.piece_lo = end;
 	sc.npairs = 0;
-	if (!slp_on())
+	if (writer_stopped())
 		sc.stop = true; /* a write failed: the writer already warned */
 }
 
@@ -209,6 +216,8 @@ static void scan_words(uint64_t addr, const uint64_t *w, size_t n)
 
 	for (size_t i = 0; i < n / 8; i++) {
 		if (SLP_LIKELY(w[i] - lo >= span))
+			continue;
+		if (sc.granules && !slp_granules_has(sc.granules, w[i] >> SLP_GRANULE_SHIFT))
 			continue;
 		m->loc[sc.npairs] = addr + 8 * i;
 		m->val[sc.npairs] = w[i];
@@ -387,6 +396,8 @@ static void collect_excl(void)
 		add_excl((uintptr_t)slp_st.cmdline, (uintptr_t)slp_st.cmdline + SLF_MAX_STR);
 	add_excl(r.lo, r.hi);
 	add_excl((uintptr_t)sc.mem, (uintptr_t)sc.mem + sizeof(*sc.mem));
+	if (sc.granules)
+		add_excl((uintptr_t)sc.granules, (uintptr_t)sc.granules + sc.granules->bytes);
 	add_excl((uintptr_t)sc.maps, (uintptr_t)sc.maps + sc.maps_size);
 	/* our .data/.bss, to the page: the .bss tail is an anonymous mapping */
 	add_excl(slp_st.mods.self_data.lo & ~pg, (slp_st.mods.self_data.hi + pg) & ~pg);
@@ -600,13 +611,16 @@ static __attribute__((noinline)) void scan_locked(const struct slp_exit_frame *e
 	}
 	begin();
 	if (sc.span) {
+		sc.granules = slp_streams_granules(sc.out);
 		sc.pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 		scan_all(ex);
 		if (sc.pagemap_fd >= 0)
 			close(sc.pagemap_fd);
 		sc.pagemap_fd = -1;
+		slp_granules_free(sc.granules);
+		sc.granules = NULL;
 	}
-	if (!slp_on())
+	if (writer_stopped())
 		return;
 	end();
 	if (sc.capped && !warned_cap && !slp_opt.quiet)

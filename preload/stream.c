@@ -186,27 +186,33 @@ void slp_stream_flush(struct slp_stream *s)
 }
 
 /*
- * Waits for another thread's stream: its owner is inside one event, which
+ * Locks another thread's stream: its owner is inside one event, which
  * ends quickly, unless the thread is stopped for good (a signal handler
- * that never returns): then after a second we give up on its records.
+ * that never returns): then after limit_ms we give up on it.
  */
-static bool wait_stream(struct slp_stream *s)
+static bool wait_stream(struct slp_stream *s, uint64_t limit_ms)
 {
 	struct timespec t0, t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (unsigned i = 0; !trylock_stream(s); i++) {
 		sched_yield();
-		if (i % 1024 == 1023) {
+		if (i % 256 == 255) {
 			clock_gettime(CLOCK_MONOTONIC, &t);
-			if (t.tv_sec - t0.tv_sec >= 2) {
-				slp_warn("thread %u stays inside sliceleak; its last records "
-					 "are lost", (unsigned)s->tid);
+			if ((uint64_t)(t.tv_sec - t0.tv_sec) * 1000 +
+				    (uint64_t)(t.tv_nsec - t0.tv_nsec) / 1000000 >= limit_ms)
 				return false;
-			}
 		}
 	}
 	return true;
+}
+
+static bool wait_to_flush(struct slp_stream *s)
+{
+	if (wait_stream(s, 2000))
+		return true;
+	slp_warn("thread %u stays inside sliceleak; its last records are lost", (unsigned)s->tid);
+	return false;
 }
 
 void slp_streams_flush_all(struct slp_stream *own, bool wait)
@@ -215,7 +221,7 @@ void slp_streams_flush_all(struct slp_stream *own, bool wait)
 	     s = s->next) {
 		if (s == own) {
 			slp_stream_flush(s);
-		} else if (wait ? wait_stream(s) : trylock_stream(s)) {
+		} else if (wait ? wait_to_flush(s) : trylock_stream(s)) {
 			slp_stream_flush(s);
 			unlock_stream(s);
 		}
@@ -323,8 +329,146 @@ uint8_t *slp_put_str(uint8_t *p, const void *s, size_t n)
 void slp_streams_ranges(void (*fn)(uintptr_t lo, uintptr_t hi))
 {
 	for (struct slp_stream *s = atomic_load_explicit(&registry, memory_order_acquire); s;
-	     s = s->next)
+	     s = s->next) {
+		uint64_t *g = __atomic_load_n(&s->granules, __ATOMIC_RELAXED);
+
 		fn((uintptr_t)s, (uintptr_t)(s->buf + s->size));
+		if (g) /* racy: a set that grows meanwhile holds small numbers, not addresses */
+			fn((uintptr_t)g, (uintptr_t)(g + __atomic_load_n(&s->granules_mask,
+									 __ATOMIC_RELAXED) + 1));
+	}
+}
+
+/* ---- granules: which 64 KiB of address space ever held a block ---------- */
+
+#define GRANULES_INITIAL 512u	 /* slots of a thread's first set (4 KiB) */
+#define GRANULES_MAX_RUN 65536u	 /* a block over 4 GiB: stop filtering rather than mark it */
+
+static uint64_t *map_slots(size_t n)
+{
+	void *p = mmap(NULL, n * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Adds key to the set; true if it was new. */
+static bool put_key(uint64_t *slot, size_t mask, uint64_t key)
+{
+	size_t j;
+
+	for (j = slp_granule_slot(key) & mask; slot[j]; j = (j + 1) & mask)
+		if (slot[j] == key)
+			return false;
+	slot[j] = key;
+	return true;
+}
+
+static bool grow_granules(struct slp_stream *s)
+{
+	size_t slots = s->granules ? (s->granules_mask + 1) * 2 : GRANULES_INITIAL;
+	uint64_t *t = map_slots(slots);
+
+	if (!t)
+		return false;
+	for (size_t i = 0; s->granules && i <= s->granules_mask; i++)
+		if (s->granules[i])
+			put_key(t, slots - 1, s->granules[i]);
+	if (s->granules)
+		munmap(s->granules, (s->granules_mask + 1) * sizeof(uint64_t));
+	s->granules = t;
+	s->granules_mask = slots - 1;
+	return true;
+}
+
+void slp_stream_mark_granules(struct slp_stream *s, uint64_t first, uint64_t last)
+{
+	if (s->granules_lost)
+		return;
+	if (last - first >= GRANULES_MAX_RUN) {
+		s->granules_lost = true;
+		return;
+	}
+	for (uint64_t g = first; g <= last; g++) {
+		if ((!s->granules || (s->granules_used + 1) * 2 > s->granules_mask + 1) &&
+		    !grow_granules(s)) {
+			s->granules_lost = true;
+			return;
+		}
+		s->granules_used += put_key(s->granules, s->granules_mask, g + 1);
+	}
+	s->last_granule = last;
+}
+
+static struct slp_granule_set *make_set(size_t slots)
+{
+	size_t bytes = sizeof(struct slp_granule_set) + slots * sizeof(uint64_t);
+	struct slp_granule_set *g = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (g == MAP_FAILED)
+		return NULL;
+	g->mask = slots - 1;
+	g->bytes = bytes;
+	return g;
+}
+
+void slp_granules_free(struct slp_granule_set *g)
+{
+	if (g)
+		munmap(g, g->bytes);
+}
+
+/* Adds s's granules to *u, doubling it when needed. False: out of memory. */
+static bool unite(struct slp_granule_set **u, size_t *used, const struct slp_stream *s)
+{
+	for (size_t i = 0; s->granules && i <= s->granules_mask; i++) {
+		if (!s->granules[i])
+			continue;
+		if ((*used + 1) * 2 > (*u)->mask + 1) {
+			struct slp_granule_set *n = make_set(((*u)->mask + 1) * 2);
+
+			if (!n)
+				return false;
+			for (size_t k = 0; k <= (*u)->mask; k++)
+				if ((*u)->slot[k])
+					put_key(n->slot, n->mask, (*u)->slot[k]);
+			slp_granules_free(*u);
+			*u = n;
+		}
+		*used += put_key((*u)->slot, (*u)->mask, s->granules[i]);
+	}
+	return true;
+}
+
+/*
+ * Each other stream is locked in turn (its set changes under its lock);
+ * one that stays busy for 100 ms (its thread may be waiting for the scan
+ * we are part of: a snapshot in another thread) makes us give up on
+ * filtering rather than wait.
+ */
+struct slp_granule_set *slp_streams_granules(struct slp_stream *own)
+{
+	struct slp_granule_set *u = make_set(4096);
+	size_t used = 0;
+
+	for (struct slp_stream *s = atomic_load_explicit(&registry, memory_order_acquire);
+	     s && u; s = s->next) {
+		bool ok;
+
+		if (s != own && !wait_stream(s, 100)) {
+			slp_granules_free(u);
+			return NULL;
+		}
+		ok = !s->granules_lost && unite(&u, &used, s);
+		if (s != own)
+			unlock_stream(s);
+		if (!ok) {
+			slp_granules_free(u);
+			return NULL;
+		}
+	}
+	return u;
 }
 
 void slp_streams_heap_span(uint64_t *lo, uint64_t *hi)
@@ -386,6 +530,11 @@ void slp_streams_fork_child(struct slp_stream *own)
 		chunk_reset(s);
 		s->heap_lo = UINT64_MAX; /* a new log: only its own blocks count */
 		s->heap_hi = 0;
+		if (s->granules)
+			memset(s->granules, 0, (s->granules_mask + 1) * sizeof(uint64_t));
+		s->granules_used = 0;
+		s->granules_lost = false;
+		s->last_granule = 0;
 		s->now_ns = 0;
 		s->flush_due = 0;
 		if (s != own)
