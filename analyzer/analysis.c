@@ -139,6 +139,7 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	li->exe = st->exe;
 	li->ended = st->ended;
 	li->truncated = !st->ended;
+	li->stacks_lost = r.stacks_lost;
 	if (ret < 0) {
 		li->corrupt = true;
 		li->corrupt_offset = r.err_offset;

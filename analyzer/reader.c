@@ -285,14 +285,24 @@ static inline bool stack_defined(const struct sla_reader *r, uint64_t id)
 /*
  * A stack id field must name the empty stack or one defined earlier (1.x:
  * ids are handed out in order; 2.x: any id defined so far, in merged order).
+ * A 2.x log without END is the exception: a killed process leaves the
+ * chunks some threads had not written yet, and a stack one of them defined
+ * may be used in another thread's chunk that was written. Such a reference
+ * becomes the empty stack and is counted (stacks_lost), not an error.
  */
-static inline void check_stack(struct sla_reader *r, struct cursor *c, uint64_t id, const char *field)
+static inline void check_stack(struct sla_reader *r, struct cursor *c, uint64_t *id,
+			       const char *field)
 {
 	/* 2.x keeps next_stack one past its dense prefix: the same fast check */
-	if (__builtin_expect(id < r->next_stack, 1))
+	if (__builtin_expect(*id < r->next_stack, 1))
 		return;
-	if (r->major >= 2 && stack_defined(r, id))
+	if (r->major >= 2 && stack_defined(r, *id))
 		return;
+	if (r->major >= 2 && r->end_off == UINT64_MAX && !c->bad) {
+		*id = 0;
+		r->stacks_lost++;
+		return;
+	}
 	if (!c->bad && !c->undef)
 		c->undef = field;
 }
@@ -486,7 +496,7 @@ decode_payload(struct sla_reader *r, struct cursor *c, struct sla_record *o, uin
 		o->stack.id = v2 ? get_uv(c, "id") : r->next_stack;
 		o->stack.parent = get_uv(c, "parent");
 		o->stack.ip = get_uv(c, "ip");
-		check_stack(r, c, o->stack.parent, "parent");
+		check_stack(r, c, &o->stack.parent, "parent");
 		if (!c->bad && !v2 && r->next_stack > UINT32_MAX)
 			what = "more than 2^32 stacks";
 		else if (!c->bad && v2)
@@ -505,7 +515,7 @@ decode_payload(struct sla_reader *r, struct cursor *c, struct sla_record *o, uin
 		o->alloc.size = get_uv(c, "size");
 		o->alloc.align = get_uv(c, "align");
 		o->alloc.stack = get_uv(c, "stack");
-		check_stack(r, c, o->alloc.stack, "stack");
+		check_stack(r, c, &o->alloc.stack, "stack");
 		if (!c->bad && o->alloc.fn >= SLF_FN_COUNT)
 			what = "ALLOC record: unknown fn";
 		break;
@@ -519,7 +529,7 @@ decode_payload(struct sla_reader *r, struct cursor *c, struct sla_record *o, uin
 		o->realloc.size = get_uv(c, "size");
 		o->realloc.stack = get_uv(c, "stack");
 		o->realloc.flags = v2 ? get_uv(c, "flags") : 0;
-		check_stack(r, c, o->realloc.stack, "stack");
+		check_stack(r, c, &o->realloc.stack, "stack");
 		if (!c->bad && o->realloc.fn != SLF_FN_REALLOC && o->realloc.fn != SLF_FN_REALLOCARRAY)
 			what = "REALLOC record: fn is not realloc or reallocarray";
 		else if (!c->bad && (o->realloc.flags & ~(uint64_t)SLF_REALLOC_OLD_FREED))
@@ -531,7 +541,7 @@ decode_payload(struct sla_reader *r, struct cursor *c, struct sla_record *o, uin
 		o->slice_new.len = get_uv(c, "len");
 		o->slice_new.cap = get_uv(c, "cap");
 		o->slice_new.stack = get_uv(c, "stack");
-		check_stack(r, c, o->slice_new.stack, "stack");
+		check_stack(r, c, &o->slice_new.stack, "stack");
 		break;
 	case SLF_REC_SLICE_DROP:
 		o->slice_drop.block = get_addr(c, pa, "block");
@@ -543,17 +553,17 @@ decode_payload(struct sla_reader *r, struct cursor *c, struct sla_record *o, uin
 		o->view_acquire.ptr = get_addr(c, pa, "ptr");
 		o->view_acquire.len = get_uv(c, "len");
 		o->view_acquire.stack = get_uv(c, "stack");
-		check_stack(r, c, o->view_acquire.stack, "stack");
+		check_stack(r, c, &o->view_acquire.stack, "stack");
 		break;
 	case SLF_REC_VIEW_RELEASE:
 		o->view_release.owner = get_uv(c, "owner");
 		o->view_release.stack = get_uv(c, "stack");
-		check_stack(r, c, o->view_release.stack, "stack");
+		check_stack(r, c, &o->view_release.stack, "stack");
 		break;
 	case SLF_REC_SNAPSHOT:
 		o->snapshot.label = get_str(c, "label");
 		o->snapshot.stack = get_uv(c, "stack");
-		check_stack(r, c, o->snapshot.stack, "stack");
+		check_stack(r, c, &o->snapshot.stack, "stack");
 		break;
 	case SLF_REC_END:
 		o->end.records = get_uv(c, "records");

@@ -234,6 +234,8 @@ struct sla_reader {
 	bool ended;	    /* the END record was read */
 	bool truncated;	    /* the log ends without END (set when next() returns 0) */
 	uint64_t trunc_offset; /* where the incomplete tail starts when truncated */
+	uint64_t stacks_lost;  /* 2.x without END: stack references whose definition
+				  was never written (read as the empty stack) */
 	uint64_t err_offset;   /* offset of the problem after an error */
 	char err_msg[160];     /* the problem after an error */
 

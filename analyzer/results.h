@@ -114,6 +114,7 @@ struct sla_log_info {
 	const char *exe;	      /* NULL when the log had no PROCESS record */
 	bool ended;		      /* END record seen */
 	bool truncated;		      /* no END: analysed up to the last complete record */
+	uint64_t stacks_lost;	      /* truncated 2.x: events shown without their stack */
 	bool corrupt;		      /* --lenient: analysed up to a corrupt record */
 	uint64_t corrupt_offset;
 	char corrupt_msg[160];

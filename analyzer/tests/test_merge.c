@@ -678,6 +678,36 @@ static void test_truncation(void)
 	lb_free(&b);
 }
 
+/*
+ * A killed process: thread 2 defined stack 1 in a chunk it never wrote,
+ * thread 1's written chunk uses it. Without END that reads as the empty
+ * stack, counted in stacks_lost; the same log with END is corrupt (above).
+ */
+static void test_killed_stack_lost(void)
+{
+	struct logbuf b;
+	struct sla_reader r;
+	struct sla_record rec;
+	uint64_t stack = 99;
+	int err;
+
+	v2_start(&b);
+	lb_chunk_begin(&b, 1, 5);
+	lb_seq(&b, 5);
+	lb_alloc(&b, 0x1000, 1, 1);
+	lb_chunk_end(&b);
+	CHECK_EQ_U(sla_reader_init_mem(&r, b.data, b.len, "killed"), 0);
+	while ((err = sla_reader_next(&r, &rec)) > 0)
+		if (rec.kind == SLF_REC_ALLOC)
+			stack = rec.alloc.stack;
+	CHECK_EQ_U(err, 0);
+	CHECK(r.truncated);
+	CHECK_EQ_U(stack, 0);
+	CHECK_EQ_U(r.stacks_lost, 1);
+	sla_reader_close(&r);
+	lb_free(&b);
+}
+
 /* 5000 short-lived threads, one chunk each, the file in reverse seq order. */
 static void test_many_threads(void)
 {
@@ -785,6 +815,7 @@ int main(void)
 	test_moving_realloc();
 	test_errors();
 	test_truncation();
+	test_killed_stack_lost();
 	test_many_threads();
 	test_newer_minor();
 	test_v1_unchanged();
