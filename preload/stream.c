@@ -279,7 +279,7 @@ void slp_stream_event(struct slp_stream *s, uint64_t seq, uint64_t now_ns)
  * the payload goes. The payload is encoded at p + 2, assuming a one-byte
  * length; slp_rec_end() moves it when it turned out longer. A record that
  * starts a chunk is preceded by the thread's TIME (format.h: each chunk
- * decodes alone).
+ * decodes alone), unless it continues a scan.
  */
 uint8_t *slp_rec_begin(struct slp_stream *s, unsigned kind, size_t max_payload)
 {
@@ -289,7 +289,9 @@ uint8_t *slp_rec_begin(struct slp_stream *s, unsigned kind, size_t max_payload)
 		slp_stream_flush(s);
 	if (s->used == HDR_RESERVE) {
 		s->base_seq = s->last_seq = s->cur_seq;
-		if (s->now_ns && kind != SLF_REC_TIME)
+		/* not inside a scan, which admits no other kind (it spans chunks) */
+		if (s->now_ns && kind != SLF_REC_TIME &&
+		    (kind < SLF_REC_SCAN_REGION || kind > SLF_REC_SCAN_END))
 			put_time(s);
 	}
 	p = s->buf + s->used;
