@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cfi.h"
 #include "guard.h"
 #include "internal.h"
 
@@ -322,6 +323,7 @@ void slp_fini(void)
 	pthread_mutex_unlock(&slp_st.lock);
 	if (was_on)
 		say_where();
+	slp_unwind_report();
 	slp_guard_leave();
 }
 
