@@ -730,7 +730,7 @@ struct table {
 #define MIN_SLOTS 4096
 
 static _Atomic(struct table *) cur_table;
-static _Atomic unsigned cur_epoch; /* low 12 bits are what the rules carry */
+static _Atomic unsigned cur_epoch; /* flushes so far; rules carry its low 12 bits */
 static atomic_flag insert_lock = ATOMIC_FLAG_INIT;
 
 static inline size_t slot_of(const struct table *t, uint64_t addr)
@@ -859,11 +859,11 @@ static inline uint64_t rule_for(struct table *t, uint64_t addr, unsigned epoch)
  */
 void slp_cfi_flush(void)
 {
-	unsigned e = (atomic_load_explicit(&cur_epoch, memory_order_relaxed) + 1) & R_EPOCH_MASK;
+	unsigned e = atomic_load_explicit(&cur_epoch, memory_order_relaxed) + 1;
 
 	while (atomic_flag_test_and_set_explicit(&insert_lock, memory_order_acquire))
 		sched_yield(); /* dlclose: never a signal handler that interrupted an insert */
-	if (e == 0)
+	if ((e & R_EPOCH_MASK) == 0)
 		atomic_store_explicit(&cur_table, NULL, memory_order_release);
 	atomic_store_explicit(&cur_epoch, e, memory_order_release);
 	atomic_flag_clear_explicit(&insert_lock, memory_order_release);
@@ -983,16 +983,35 @@ static SLP_COLD bool learn_bounds(uintptr_t sp)
  */
 #define MEMO 64
 
+/* A rule decoded for the walk (the memo keeps them so). */
+#define F_CFA_RSP 1
+#define F_RBP_SAVED 2
+#define F_LAST 4
+#define F_NOFAST 8
+
 struct memo {
 	uint64_t key; /* lookup address; 0: none */
-	uint64_t rule;
+	int32_t cfa_off;
+	int16_t rbp_off;
+	uint8_t flags;
 };
 
+static inline struct memo decode(uint64_t key, uint64_t r)
+{
+	struct memo m = { key, rule_cfa_off(r), rule_rbp_off(r), 0 };
+
+	m.flags = (uint8_t)(((r & R_CFA_RSP) ? F_CFA_RSP : 0) | ((r & R_RBP_SAVED) ? F_RBP_SAVED : 0) |
+			    ((r & R_LAST) ? F_LAST : 0) | ((r & R_NOFAST) ? F_NOFAST : 0));
+	return m;
+}
+
 static _Thread_local struct memo tls_memo[MEMO] __attribute__((tls_model("initial-exec")));
+/* cur_epoch when tls_memo was filled: a flush empties it (the whole count, no wrap) */
+static _Thread_local unsigned tls_memo_epoch __attribute__((tls_model("initial-exec")));
 
 __attribute__((noinline)) int slp_cfi_backtrace(void **buf, int max)
 {
-	uintptr_t pc, sp, fp, sp0, hi, prev;
+	uintptr_t pc, sp, fp, sp0, hi;
 	struct table *t;
 	unsigned epoch;
 	uintptr_t adj = 0; /* 0 for the first frame (its pc), then 1 (return address - 1) */
@@ -1017,41 +1036,43 @@ __attribute__((noinline)) int slp_cfi_backtrace(void **buf, int max)
 		return -1;
 	t = atomic_load_explicit(&cur_table, memory_order_acquire);
 	epoch = atomic_load_explicit(&cur_epoch, memory_order_acquire);
-	prev = sp;
+	if (SLP_UNLIKELY(epoch != tls_memo_epoch)) {
+		memset(tls_memo, 0, sizeof(tls_memo));
+		tls_memo_epoch = epoch;
+	}
+	epoch &= R_EPOCH_MASK;
 	for (unsigned i = 0; n < max; i++) {
-		uint64_t look = pc - adj, r;
+		uint64_t look = pc - adj;
+		struct memo e;
 		uintptr_t cfa, ra;
 
 		if (SLP_LIKELY(i < MEMO)) {
 			struct memo *m = &tls_memo[i];
 
-			r = m->rule;
-			if (SLP_UNLIKELY(m->key != look || rule_epoch(r) != epoch)) {
-				r = rule_for(t, look, epoch);
-				m->key = look;
-				m->rule = r;
-			}
+			if (SLP_UNLIKELY(m->key != look))
+				*m = decode(look, rule_for(t, look, epoch));
+			e = *m;
 		} else {
-			r = rule_for(t, look, epoch);
+			e = decode(look, rule_for(t, look, epoch));
 		}
-		if (SLP_UNLIKELY(r & R_NOFAST))
-			return -1;
-		if (r & R_LAST)
+		if (SLP_UNLIKELY(e.flags & (F_LAST | F_NOFAST))) {
+			if (e.flags & F_NOFAST)
+				return -1;
 			break;
-		cfa = ((r & R_CFA_RSP) ? sp : fp) + (uintptr_t)(intptr_t)rule_cfa_off(r);
-		/* aligned, strictly outward, on this stack: cfa - 8 >= prev >= sp0 */
-		if (SLP_UNLIKELY((cfa & 7) || cfa <= prev || cfa > hi))
+		}
+		cfa = ((e.flags & F_CFA_RSP) ? sp : fp) + (uintptr_t)(intptr_t)e.cfa_off;
+		/* aligned, strictly outward, on this stack (so cfa - 8 >= sp0) */
+		if (SLP_UNLIKELY((cfa & 7) || cfa <= sp || cfa > hi))
 			return -1;
 		ra = *(const uintptr_t *)(cfa - 8);
-		if (r & R_RBP_SAVED) {
-			uintptr_t at = cfa + (uintptr_t)(intptr_t)rule_rbp_off(r);
+		if (e.flags & F_RBP_SAVED) {
+			uintptr_t at = cfa + (uintptr_t)(intptr_t)e.rbp_off;
 
 			if (SLP_UNLIKELY(at < sp0 || at > hi - 8))
 				return -1;
 			fp = *(const uintptr_t *)at;
 		}
 		sp = cfa;
-		prev = cfa;
 		adj = 1;
 		if (ra < 0x4000)
 			break;

@@ -98,6 +98,7 @@ static unsigned trim(void *const *ip, int got, unsigned *first)
 /* unwind_check=1: what the exit line reports (a fork child starts from 0). */
 static struct {
 	_Atomic unsigned long stacks, fast, mismatches;
+	_Atomic unsigned long declined; /* with verbose=1: the first few are printed */
 } check;
 
 #define CHECK_PRINT 4 /* mismatches shown in full */
@@ -116,7 +117,8 @@ static SLP_COLD void print_frames(const char *what, void *const *ip, unsigned n)
 /*
  * unwind_check=1: both walks, from this one function so that both see the
  * same frames of ours; the result is libunwind's. A mismatch is counted and
- * the first few printed. Context: as slp_unwind_capture.
+ * the first few printed; with verbose=1 also the first few stacks the fast
+ * walk declined. Context: as slp_unwind_capture.
  */
 static __attribute__((noinline)) int capture_checked(void **ip, int max)
 {
@@ -126,8 +128,15 @@ static __attribute__((noinline)) int capture_checked(void **ip, int max)
 	unsigned ff, fl, nf, nl;
 
 	__atomic_fetch_add(&check.stacks, 1, __ATOMIC_RELAXED);
-	if (got_fast < 0)
+	if (got_fast < 0) {
+		if (slp_opt.verbose &&
+		    __atomic_fetch_add(&check.declined, 1, __ATOMIC_RELAXED) < CHECK_PRINT) {
+			fl = 0;
+			nl = trim(ip, got, &fl);
+			print_frames("declined by the fast walk, libunwind", ip + fl, nl);
+		}
 		return got;
+	}
 	__atomic_fetch_add(&check.fast, 1, __ATOMIC_RELAXED);
 	nf = trim(fast, got_fast, &ff);
 	nl = trim(ip, got, &fl);
@@ -193,7 +202,7 @@ void slp_unwind_fork_child(void)
 {
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_NONE);
 	slp_cfi_fork_child();
-	check.stacks = check.fast = check.mismatches = 0;
+	check.stacks = check.fast = check.mismatches = check.declined = 0;
 }
 
 /* After dlclose: cached unwind info (both caches) may describe code that is gone. */
