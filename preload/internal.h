@@ -5,7 +5,8 @@
  *   hooks*.c     the exported entry points: resolve, call through, record
  *   record.c     one event: capture the stack outside the lock, then write
  *                everything the event needs under the writer lock
- *   unwind.c     libunwind set-up and capture
+ *   unwind.c     stack capture: the fast walk, libunwind behind it
+ *   cfi.c        the fast walk over compiled .eh_frame rules (cfi.h)
  *   stacks.c     stack interning (tree edges, whole-stack cache)
  *   modules.c    the module map (dl_iterate_phdr)
  *   writer.c     the buffer, record encoding, the log file

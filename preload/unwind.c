@@ -195,8 +195,9 @@ void slp_unwind_report(void)
  * mutex which another thread of the parent may have held at the fork; the
  * child would wait for it forever at its first uncached step (its exit
  * scan walks the stack with unw_step). Without a cache no lock is taken:
- * the child unwinds more slowly, and it usually lives briefly.
- * Context: fork child, single thread, before any capture.
+ * libunwind is slower there (the fast walk is not), and the child usually
+ * lives briefly. The fast walk's insert lock and the check counters are
+ * reset too. Context: fork child, single thread, before any capture.
  */
 void slp_unwind_fork_child(void)
 {
