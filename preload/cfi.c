@@ -886,7 +886,7 @@ struct bounds {
 	uintptr_t lo, hi;
 	uintptr_t map_hi; /* end of the mapping: identifies it when the main stack grows */
 	unsigned misses;  /* captures off the known stack (rate-limits re-reading maps) */
-	bool known;
+	bool known;	  /* maps was read once (lo, hi stay 0 if that failed) */
 };
 
 static _Thread_local struct bounds tls_bounds __attribute__((tls_model("initial-exec")));
@@ -948,26 +948,25 @@ static SLP_COLD bool learn_bounds(uintptr_t sp)
 	struct bounds *bd = &tls_bounds;
 	uintptr_t lo, hi, self = (uintptr_t)pthread_self();
 
-	if (bd->known) {
-		/* rate limit: re-read at the 1st, 2nd, 4th, 8th ... miss */
-		bd->misses++;
-		if (bd->misses & (bd->misses - 1))
-			return false;
-		/* the main thread's stack grew down: same mapping, lower start */
-		if (mapping_of(sp, &lo, &hi) && hi == bd->map_hi && lo < bd->lo) {
-			bd->lo = lo;
-			return sp >= bd->lo && sp < bd->hi;
-		}
+	/* after the first try, re-read maps only at the 2nd, 4th, 8th ... miss */
+	bd->misses++;
+	if (bd->known && (bd->misses & (bd->misses - 1)))
 		return false;
-	}
-	if (!mapping_of(sp, &lo, &hi))
-		return false;
-	bd->lo = lo;
-	bd->map_hi = hi;
-	bd->hi = self > sp && self < hi ? self : hi;
-	bd->misses = 0;
 	bd->known = true;
-	return sp < bd->hi;
+	if (!mapping_of(sp, &lo, &hi))
+		return false; /* no /proc (a sandbox): libunwind does these captures */
+	if (bd->map_hi == 0) {
+		bd->lo = lo;
+		bd->map_hi = hi;
+		bd->hi = self > sp && self < hi ? self : hi;
+		return sp < bd->hi;
+	}
+	/* the main thread's stack grew down: same mapping, lower start */
+	if (hi == bd->map_hi && lo < bd->lo) {
+		bd->lo = lo;
+		return sp >= bd->lo && sp < bd->hi;
+	}
+	return false; /* another stack: sigaltstack, a coroutine */
 }
 
 /* ---- the walk ------------------------------------------------------------- */
