@@ -859,10 +859,11 @@ static inline uint64_t rule_for(struct table *t, uint64_t addr, unsigned epoch)
  */
 void slp_cfi_flush(void)
 {
-	unsigned e = atomic_load_explicit(&cur_epoch, memory_order_relaxed) + 1;
+	unsigned e;
 
 	while (atomic_flag_test_and_set_explicit(&insert_lock, memory_order_acquire))
 		sched_yield(); /* dlclose: never a signal handler that interrupted an insert */
+	e = atomic_load_explicit(&cur_epoch, memory_order_relaxed) + 1;
 	if ((e & R_EPOCH_MASK) == 0)
 		atomic_store_explicit(&cur_table, NULL, memory_order_release);
 	atomic_store_explicit(&cur_epoch, e, memory_order_release);

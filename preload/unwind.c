@@ -164,13 +164,14 @@ void slp_unwind_capture(struct slp_trace *t)
 	int got = 0, max = (int)(slp_st.depth + SLP_MAX_SKIP);
 
 	if (slp_st.depth && may_unwind()) {
-		if (SLP_UNLIKELY(slp_opt.unwind_check))
+		if (SLP_UNLIKELY(slp_opt.unwind_check)) {
 			got = capture_checked(t->ip, max);
-		else if (SLP_LIKELY(slp_opt.fast_unwind) &&
-			 (got = slp_cfi_backtrace(t->ip, max)) >= 0)
-			; /* exactly unw_backtrace()'s result */
-		else
-			got = unw_backtrace(t->ip, max);
+		} else {
+			/* the fast walk's result is exactly unw_backtrace()'s, or -1 */
+			got = SLP_LIKELY(slp_opt.fast_unwind) ? slp_cfi_backtrace(t->ip, max) : -1;
+			if (got < 0)
+				got = unw_backtrace(t->ip, max);
+		}
 	}
 	t->n = trim(t->ip, got, &t->first);
 	hash_frames(t->ip + t->first, t->n, &t->hash, &t->hash2);
