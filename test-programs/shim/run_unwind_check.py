@@ -72,12 +72,12 @@ class Ctx:
 
 
 def verify(ctx, cmd, min_stacks, min_share, stdin=None, cwd=None, procs=None,
-           closes_stderr=False):
+           closes_stderr=False, opts=''):
     """Runs cmd without and with the shim; checks behaviour and the check lines.
     A mismatch is also printed when it happens (the first four), which is all
     there is to see from a program that closes stderr before exit."""
     rc0, out0, _ = ctx.run(cmd, shim=False, stdin=stdin, cwd=cwd)
-    rc1, out1, err1 = ctx.run(cmd, shim=True, stdin=stdin, cwd=cwd)
+    rc1, out1, err1 = ctx.run(cmd, shim=True, opts=opts, stdin=stdin, cwd=cwd)
     check(rc0 == rc1, 'exit %d without the shim, %d with it: %s'
           % (rc0, rc1, err1.decode(errors='replace')[-2000:]))
     check(out0 == out1, 'stdout differs under the shim')
@@ -105,6 +105,11 @@ def verify(ctx, cmd, min_stacks, min_share, stdin=None, cwd=None, procs=None,
 
 def t_c_o2(ctx):
     verify(ctx, [ctx.prog('unwind_stress_O2')], 20000, 0.9, procs=1)
+
+
+def t_c_deep(ctx):
+    # depth=128: walks of up to 136 frames, past the walk's 64-entry memo
+    verify(ctx, [ctx.prog('unwind_stress_O2')], 20000, 0.9, procs=1, opts='depth=128')
 
 
 def t_c_o0(ctx):

@@ -1,8 +1,8 @@
 /*
  * unwind_stress.c - allocations from every kind of frame the fast stack
- * walk (preload/cfi.c) has to get exactly right or decline: deep noinline
- * chains (deeper than the default depth of 32, so truncation is compared
- * too), frames with alloca (CFA on rbp even without frame pointers), a big
+ * walk (preload/cfi.c) has to get exactly right or decline: noinline
+ * chains up to ~95 frames (past the default depth of 32, so truncation is
+ * compared too, and with depth=128 past the walk's 64-entry memo), frames with alloca (CFA on rbp even without frame pointers), a big
  * frame, glibc's own allocations (strdup, fopen, qsort with a comparator
  * that mallocs, a wide printf), a signal handler (signal frame: libunwind
  * must be asked), a handler on a sigaltstack, a ucontext coroutine on a
@@ -157,7 +157,7 @@ int main(void)
 	long done = 0;
 
 	for (int i = 0; i < 5000; i++)
-		chain(i % 45, 8);
+		chain(i % 90, 8);
 	for (int i = 0; i < 300; i++)
 		with_alloca(i % 9, 24);
 	for (int i = 0; i < 300; i++)
