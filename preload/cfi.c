@@ -51,9 +51,23 @@
 #include "cfi.h"
 #include "internal.h"
 
-#if !defined(__x86_64__)
-#error "cfi.c: x86-64 only"
-#endif
+#if !defined(SLP_FAST_UNWIND)
+/* Not x86-64, or a glibc without _dl_find_object (meson.build decides). */
+int slp_cfi_backtrace(void **buf, int max)
+{
+	(void)buf;
+	(void)max;
+	return -1;
+}
+
+void slp_cfi_flush(void)
+{
+}
+
+void slp_cfi_fork_child(void)
+{
+}
+#else
 
 /* ---- rules ------------------------------------------------------------- */
 
@@ -1081,3 +1095,4 @@ __attribute__((noinline)) int slp_cfi_backtrace(void **buf, int max)
 	}
 	return n;
 }
+#endif /* SLP_FAST_UNWIND */

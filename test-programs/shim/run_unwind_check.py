@@ -13,6 +13,7 @@ Prints one final "N passed, N failed" line. Exit 0 pass, 1 fail, 77 skip.
 """
 import argparse
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -194,6 +195,8 @@ def main():
     args = ap.parse_args()
     ctx = Ctx(args)
     try:
+        if platform.machine() != 'x86_64':
+            raise Skip('the fast walk is x86-64 only')
         TESTS[args.test](ctx)
     except Skip as e:
         print('SKIP %s: %s' % (args.test, e))
