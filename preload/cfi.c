@@ -6,7 +6,11 @@
  * half of the shim's cost. This walk reads the same DWARF call-frame
  * information, reduced once per code address to a 64-bit rule, from a
  * process-wide cache that readers probe without any lock or atomic
- * read-modify-write: ~2 ns per frame.
+ * read-modify-write, and first from a per-thread memo of the previous
+ * capture's rules by frame index (so reading a frame does not wait for a
+ * probe keyed by the frame just read). Measured per extra frame of a
+ * malloc call chain under the shim: 1.7 ns with the frame hashing
+ * (unw_backtrace(): 7.3 ns).
  *
  * Exactness: the walk mirrors libunwind 1.6's tdep_trace (x86_64/Gtrace.c),
  * which unw_backtrace() uses: the first frame is looked up at its pc, the
