@@ -5,7 +5,8 @@
  *   hooks*.c     the exported entry points: resolve, call through, record
  *   record.c     one event: capture the stack, take a sequence number,
  *                write everything the event needs into the thread's stream
- *   unwind.c     libunwind set-up and capture
+ *   unwind.c     stack capture: the fast walk, libunwind behind it
+ *   cfi.c        the fast walk over compiled .eh_frame rules (cfi.h)
  *   stacks.c     stack interning (tree edges, whole-stack cache)
  *   modules.c    the module map (dl_iterate_phdr)
  *   stream.c     per-thread record streams: buffers, registry, chunks

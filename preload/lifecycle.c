@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cfi.h"
 #include "guard.h"
 #include "internal.h"
 
@@ -361,6 +362,7 @@ void slp_fini(void)
 		pthread_mutex_unlock(&slp_st.file_lock);
 		if (ok)
 			say_where();
+		slp_unwind_report();
 	}
 	slp_guard_leave();
 }

@@ -1,15 +1,22 @@
 /*
- * preload/unwind.c - stack capture with libunwind.
+ * preload/unwind.c - stack capture: the fast walk, libunwind behind it.
  *
- * unw_backtrace() with UNW_LOCAL_ONLY and libunwind's per-thread cache costs
- * about 9 ns per frame here; glibc's backtrace() costs microseconds and
- * allocates. Capture always runs outside the writer lock, with the guard
- * held: libunwind may call dl_iterate_phdr() and allocate.
+ * Each capture first tries cfi.c's walk over compiled .eh_frame rules
+ * (~2 ns per frame, no lock, no allocation), which either produces exactly
+ * what libunwind's unw_backtrace() would or declines; then unw_backtrace()
+ * (UNW_LOCAL_ONLY, per-thread cache: ~9 ns per frame here; glibc's
+ * backtrace() costs microseconds and allocates) does the capture. So the
+ * stacks are always libunwind's, and unwind_check=1 proves it by doing
+ * every capture both ways. Capture always runs outside the writer lock,
+ * with the guard held: libunwind may call dl_iterate_phdr() and allocate.
  */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "cfi.h"
 #include "internal.h"
+
+#include <string.h>
 
 /*
  * Context: start-up, guard held. The warm-up capture makes libunwind parse
@@ -74,28 +81,113 @@ static inline bool may_unwind(void)
 	return SLP_LIKELY(!slp_st.loader_unusable) && SLP_LIKELY(!slp_in_loader);
 }
 
+/* The recorded part of a raw capture of got frames: [*first, *first + return). */
+static unsigned trim(void *const *ip, int got, unsigned *first)
+{
+	unsigned f = 0, n = got > 0 ? (unsigned)got : 0;
+
+	while (f < n && slp_is_self((uintptr_t)ip[f]))
+		f++;
+	n -= f;
+	if (n > slp_st.depth)
+		n = slp_st.depth;
+	*first = f;
+	return n;
+}
+
+/* unwind_check=1: what the exit line reports (a fork child starts from 0). */
+static struct {
+	_Atomic unsigned long stacks, fast, mismatches;
+	_Atomic unsigned long declined; /* with verbose=1: the first few are printed */
+} check;
+
+#define CHECK_PRINT 4 /* mismatches shown in full */
+
+static SLP_COLD void print_frames(const char *what, void *const *ip, unsigned n)
+{
+	char line[1024];
+	size_t len = slp_format(line, sizeof(line), "  %s, %u frames:", what, n);
+
+	for (unsigned i = 0; i < n && len < sizeof(line) - 20; i++)
+		len += slp_format(line + len, sizeof(line) - len, " %lx",
+				  (unsigned long)(uintptr_t)ip[i]);
+	slp_warn("%s", line);
+}
+
+/*
+ * unwind_check=1: both walks, from this one function so that both see the
+ * same frames of ours; the result is libunwind's. A mismatch is counted and
+ * the first few printed; with verbose=1 also the first few stacks the fast
+ * walk declined. Context: as slp_unwind_capture.
+ */
+static __attribute__((noinline)) int capture_checked(void **ip, int max)
+{
+	void *fast[SLP_MAX_DEPTH + SLP_MAX_SKIP];
+	int got_fast = slp_cfi_backtrace(fast, max);
+	int got = unw_backtrace(ip, max);
+	unsigned ff, fl, nf, nl;
+
+	__atomic_fetch_add(&check.stacks, 1, __ATOMIC_RELAXED);
+	if (got_fast < 0) {
+		if (slp_opt.verbose &&
+		    __atomic_fetch_add(&check.declined, 1, __ATOMIC_RELAXED) < CHECK_PRINT) {
+			fl = 0;
+			nl = trim(ip, got, &fl);
+			print_frames("declined by the fast walk, libunwind", ip + fl, nl);
+		}
+		return got;
+	}
+	__atomic_fetch_add(&check.fast, 1, __ATOMIC_RELAXED);
+	nf = trim(fast, got_fast, &ff);
+	nl = trim(ip, got, &fl);
+	if (nf == nl && !memcmp(fast + ff, ip + fl, nf * sizeof(void *)))
+		return got;
+	if (__atomic_fetch_add(&check.mismatches, 1, __ATOMIC_RELAXED) < CHECK_PRINT) {
+		slp_warn("unwind check: pid %d tid %u: the fast walk differs from libunwind",
+			 (int)slp_st.pid, slp_current_tid());
+		print_frames("fast", fast + ff, nf);
+		print_frames("libunwind", ip + fl, nl);
+	}
+	return got;
+}
+
 /*
  * Captures the calling thread's stack into t, innermost first, without the
  * frames of the shim itself (found by address, so inlining and tail calls
  * in our code cannot shift the result): t->ip[t->first] is the caller of
- * the interposed function. Context: any thread, guard held, no lock.
+ * the interposed function. The fast walk and unw_backtrace() are called
+ * from here both, so they see the same frames of ours. Context: any
+ * thread, guard held, no lock.
  */
 void slp_unwind_capture(struct slp_trace *t)
 {
-	int got = 0;
-	unsigned first = 0, n;
+	int got = 0, max = (int)(slp_st.depth + SLP_MAX_SKIP);
 
-	if (slp_st.depth && may_unwind())
-		got = unw_backtrace(t->ip, (int)(slp_st.depth + SLP_MAX_SKIP));
-	n = got > 0 ? (unsigned)got : 0;
-	while (first < n && slp_is_self((uintptr_t)t->ip[first]))
-		first++;
-	n -= first;
-	if (n > slp_st.depth)
-		n = slp_st.depth;
-	t->first = first;
-	t->n = n;
-	hash_frames(t->ip + first, n, &t->hash, &t->hash2);
+	if (slp_st.depth && may_unwind()) {
+		if (SLP_UNLIKELY(slp_opt.unwind_check)) {
+			got = capture_checked(t->ip, max);
+		} else {
+			/* the fast walk's result is exactly unw_backtrace()'s, or -1 */
+			got = SLP_LIKELY(slp_opt.fast_unwind) ? slp_cfi_backtrace(t->ip, max) : -1;
+			if (got < 0)
+				got = unw_backtrace(t->ip, max);
+		}
+	}
+	t->n = trim(t->ip, got, &t->first);
+	hash_frames(t->ip + t->first, t->n, &t->hash, &t->hash2);
+}
+
+/* The exit line of unwind_check=1 (also with quiet=1: it was asked for), once. */
+void slp_unwind_report(void)
+{
+	static atomic_bool said;
+
+	if (!slp_opt.unwind_check || atomic_exchange(&said, true))
+		return;
+	slp_warn("unwind check: %lu stacks, %lu fast, %lu mismatches",
+		 __atomic_load_n(&check.stacks, __ATOMIC_RELAXED),
+		 __atomic_load_n(&check.fast, __ATOMIC_RELAXED),
+		 __atomic_load_n(&check.mismatches, __ATOMIC_RELAXED));
 }
 
 /*
@@ -104,18 +196,22 @@ void slp_unwind_capture(struct slp_trace *t)
  * mutex which another thread of the parent may have held at the fork; the
  * child would wait for it forever at its first uncached step (its exit
  * scan walks the stack with unw_step). Without a cache no lock is taken:
- * the child unwinds more slowly, and it usually lives briefly.
- * Context: fork child, single thread, before any capture.
+ * libunwind is slower there (the fast walk is not), and the child usually
+ * lives briefly. The fast walk's insert lock and the check counters are
+ * reset too. Context: fork child, single thread, before any capture.
  */
 void slp_unwind_fork_child(void)
 {
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_NONE);
+	slp_cfi_fork_child();
+	check.stacks = check.fast = check.mismatches = check.declined = 0;
 }
 
-/* After dlclose: cached unwind info may describe code that is gone. */
+/* After dlclose: cached unwind info (both caches) may describe code that is gone. */
 void slp_unwind_flush(void)
 {
 	unw_flush_cache(unw_local_addr_space, 0, 0);
+	slp_cfi_flush();
 }
 
 static bool in(const struct slp_range *r, uintptr_t ip)
