@@ -900,6 +900,25 @@ TESTS = {name[2:].replace('_', '-'): fn for name, fn in globals().items()
          if name.startswith('t_')}
 
 
+def run_one(name, test, ctx):
+    """Runs one test; prints its verdict and the summary line; returns the exit code."""
+    try:
+        test(ctx)
+    except SkipTest as e:
+        print('SKIP %s: %s' % (name, e))
+        print('0 passed, 0 failed')
+        return SKIP
+    except Fail as e:
+        print('FAIL %s: %s' % (name, e))
+        print('0 passed, 1 failed')
+        return 1
+    finally:
+        shutil.rmtree(ctx.tmp, ignore_errors=True)
+    print('PASS %s' % name)
+    print('1 passed, 0 failed')
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('test', choices=sorted(TESTS))
@@ -907,22 +926,7 @@ def main():
     ap.add_argument('--bindir', required=True)
     ap.add_argument('--sliceleak')
     args = ap.parse_args()
-    ctx = Ctx(args)
-    try:
-        TESTS[args.test](ctx)
-    except SkipTest as e:
-        print('SKIP %s: %s' % (args.test, e))
-        print('0 passed, 0 failed')
-        return SKIP
-    except Fail as e:
-        print('FAIL %s: %s' % (args.test, e))
-        print('0 passed, 1 failed')
-        return 1
-    finally:
-        shutil.rmtree(ctx.tmp, ignore_errors=True)
-    print('PASS %s' % args.test)
-    print('1 passed, 0 failed')
-    return 0
+    return run_one(args.test, TESTS[args.test], Ctx(args))
 
 
 if __name__ == '__main__':

@@ -20,21 +20,9 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
+from run_shim_test import SkipTest as Skip, check, run_one
+
 LINE = re.compile(rb'^sliceleak: unwind check: (\d+) stacks, (\d+) fast, (\d+) mismatches$', re.M)
-
-
-class Fail(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
 
 
 class Ctx:
@@ -194,23 +182,11 @@ def main():
     ap.add_argument('--srcdir', required=True)
     args = ap.parse_args()
     ctx = Ctx(args)
-    try:
-        if platform.machine() != 'x86_64':
+    if platform.machine() != 'x86_64':
+        def skip(_):
             raise Skip('the fast walk is x86-64 only')
-        TESTS[args.test](ctx)
-    except Skip as e:
-        print('SKIP %s: %s' % (args.test, e))
-        print('0 passed, 0 failed')
-        return SKIP
-    except Fail as e:
-        print('FAIL %s: %s' % (args.test, e))
-        print('0 passed, 1 failed')
-        return 1
-    finally:
-        shutil.rmtree(ctx.tmp, ignore_errors=True)
-    print('PASS %s' % args.test)
-    print('1 passed, 0 failed')
-    return 0
+        return run_one(args.test, skip, ctx)
+    return run_one(args.test, TESTS[args.test], ctx)
 
 
 if __name__ == '__main__':
