@@ -162,7 +162,8 @@ struct slp_stream {
 	uint64_t records;	 /* records in this chunk */
 	uint64_t heap_lo;	 /* lowest block this thread allocated (UINT64_MAX: none) */
 	uint64_t heap_hi;	 /* one past its highest block: the scan's span, united */
-	uint64_t last_granule;	 /* granule (address >> SLP_GRANULE_SHIFT) marked last */
+	uint64_t marked_lo;	 /* granules (address >> SLP_GRANULE_SHIFT) marked_lo .. */
+	uint64_t marked_hi;	 /* marked_hi are all in the set (empty: lo > hi) */
 	uint64_t *granules;	 /* set of granule + 1 its blocks touched (open addressing) */
 	size_t granules_mask;
 	size_t granules_used;
@@ -454,8 +455,8 @@ static inline void slp_stream_heap_span(struct slp_stream *s, uintptr_t p, size_
 		s->heap_lo = p;
 	if (end > s->heap_hi)
 		s->heap_hi = end;
-	if (SLP_UNLIKELY(p >> SLP_GRANULE_SHIFT != s->last_granule ||
-			 (end - 1) >> SLP_GRANULE_SHIFT != s->last_granule))
+	if (SLP_UNLIKELY(p >> SLP_GRANULE_SHIFT < s->marked_lo ||
+			 (end - 1) >> SLP_GRANULE_SHIFT > s->marked_hi))
 		slp_stream_mark_granules(s, p >> SLP_GRANULE_SHIFT, (end - 1) >> SLP_GRANULE_SHIFT);
 }
 

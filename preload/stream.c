@@ -89,6 +89,7 @@ static struct slp_stream *make_stream(void)
 	s->buf = (uint8_t *)mem + head;
 	s->size = size;
 	s->heap_lo = UINT64_MAX;
+	s->marked_lo = UINT64_MAX; /* none marked */
 	atomic_store_explicit(&s->in_use, true, memory_order_relaxed);
 	chunk_reset(s);
 	s->next = atomic_load_explicit(&registry, memory_order_relaxed);
@@ -383,23 +384,49 @@ static bool grow_granules(struct slp_stream *s)
 	return true;
 }
 
+/* Puts granules first .. last into s's set. False: out of memory. */
+static bool mark_run(struct slp_stream *s, uint64_t first, uint64_t last)
+{
+	for (uint64_t g = first; g <= last; g++) {
+		if ((!s->granules || (s->granules_used + 1) * 2 > s->granules_mask + 1) &&
+		    !grow_granules(s))
+			return false;
+		s->granules_used += put_key(s->granules, s->granules_mask, g + 1);
+	}
+	return true;
+}
+
+/*
+ * Marks granules first .. last. The run known to be marked (marked_lo ..
+ * marked_hi) grows when the new one touches it, and only the granules
+ * outside it are put in the set: a block that grows in place, or blocks
+ * laid out one after the other, cost no more than their new granules.
+ */
 void slp_stream_mark_granules(struct slp_stream *s, uint64_t first, uint64_t last)
 {
+	bool touches = s->marked_lo <= s->marked_hi && first <= s->marked_hi + 1 &&
+		       last + 1 >= s->marked_lo;
+	bool ok;
+
 	if (s->granules_lost)
 		return;
 	if (last - first >= GRANULES_MAX_RUN) {
 		s->granules_lost = true;
 		return;
 	}
-	for (uint64_t g = first; g <= last; g++) {
-		if ((!s->granules || (s->granules_used + 1) * 2 > s->granules_mask + 1) &&
-		    !grow_granules(s)) {
-			s->granules_lost = true;
-			return;
-		}
-		s->granules_used += put_key(s->granules, s->granules_mask, g + 1);
+	if (touches) {
+		ok = (first >= s->marked_lo || mark_run(s, first, s->marked_lo - 1)) &&
+		     (last <= s->marked_hi || mark_run(s, s->marked_hi + 1, last));
+		if (first < s->marked_lo)
+			s->marked_lo = first;
+		if (last > s->marked_hi)
+			s->marked_hi = last;
+	} else {
+		ok = mark_run(s, first, last);
+		s->marked_lo = first;
+		s->marked_hi = last;
 	}
-	s->last_granule = last;
+	s->granules_lost = !ok;
 }
 
 static struct slp_granule_set *make_set(size_t slots)
@@ -536,7 +563,8 @@ void slp_streams_fork_child(struct slp_stream *own)
 			memset(s->granules, 0, (s->granules_mask + 1) * sizeof(uint64_t));
 		s->granules_used = 0;
 		s->granules_lost = false;
-		s->last_granule = 0;
+		s->marked_lo = UINT64_MAX;
+		s->marked_hi = 0;
 		s->now_ns = 0;
 		s->flush_due = 0;
 		if (s != own)
