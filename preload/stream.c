@@ -199,9 +199,11 @@ static bool wait_stream(struct slp_stream *s, uint64_t limit_ms)
 	for (unsigned i = 0; !trylock_stream(s); i++) {
 		sched_yield();
 		if (i % 256 == 255) {
+			long long ms;
+
 			clock_gettime(CLOCK_MONOTONIC, &t);
-			if ((uint64_t)(t.tv_sec - t0.tv_sec) * 1000 +
-				    (uint64_t)(t.tv_nsec - t0.tv_nsec) / 1000000 >= limit_ms)
+			ms = (long long)(t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+			if (ms >= (long long)limit_ms)
 				return false;
 		}
 	}

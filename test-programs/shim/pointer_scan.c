@@ -18,10 +18,15 @@
  * kind (ARR: heap, GLOBAL: globals, ANON: anon; STACK: stack, snapshot
  * scan only). STALE: a value main's callee left in dead stack memory;
  * the exit scan, which reads the stack from the frame that called exit
- * (here _start: main returned), has no stack word holding it. With `big`
+ * (here _start: main returned), has no stack word holding it. FOREIGN: a
+ * global pointing into 256 KiB of the program's own mmap'd memory placed
+ * between the brk heap and a 1 MiB (mmap'd) block, so inside the scan's
+ * span but in no granule a block touched (format.h 2.0): neither scan
+ * records it; SPAN prints that block's bounds. With `big`
  * as argument it also fills an 8 MiB block (for
  * the cap test). Exit 0, same output without the shim.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +40,7 @@
 #define KEEP 2
 
 void *g_keep; /* a global reference: target N-1 is also held by the program */
+void *g_foreign; /* into memory no block ever occupied */
 
 /*
  * Leaves 512 copies of p in stack memory below main's frame, dead once
@@ -60,6 +66,18 @@ int main(int argc, char **argv)
 
 	if (!arr || anon == MAP_FAILED)
 		return 1;
+	char *far = malloc(1 << 20); /* mmap'd: widens the span past the foreign memory */
+	char *foreign;
+
+	if (!far)
+		return 1;
+	/* below the block, 512 KiB away: between the brk heap and it, never in its granules */
+	foreign = mmap((void *)(((uintptr_t)far - (512 << 10)) & ~(uintptr_t)0xffff), 256 << 10, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (foreign == MAP_FAILED)
+		return 1;
+	g_foreign = foreign + 64;
+	printf("SPAN %p %p\n", (void *)far, (void *)(far + (1 << 20)));
 	if (argc > 1 && !strcmp(argv[1], "big")) {
 		char *big = malloc(8 << 20);
 
@@ -84,10 +102,12 @@ int main(int argc, char **argv)
 	printf("GLOBAL %p %p\n", (void *)&g_keep, g_keep);
 	printf("ANON %p %p\n", (void *)&anon[3], anon[3]);
 	printf("STACK %p %p\n", (void *)&on_stack, on_stack);
+	printf("FOREIGN %p %p\n", (void *)&g_foreign, g_foreign);
 	fflush(stdout);
 	SLICELEAK_SNAPSHOT("scan");
 	escape(on_stack);
 	escape(arr);
+	escape(far);
 	stale_copies(t[2]);
 	printf("STALE %p %p\n", t[2], t[2]);
 	return 0;

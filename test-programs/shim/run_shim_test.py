@@ -763,6 +763,8 @@ def t_pointer_scan(ctx):
     for w in (line.split() for line in out.decode().splitlines()):
         if w[0] == 'T':
             blocks.append((int(w[2], 16), int(w[3])))
+        elif w[0] == 'SPAN':
+            far = (int(w[1], 16), int(w[2], 16))
         else:
             known.setdefault(w[0], []).append((int(w[1], 16), int(w[2], 16)))
     found = scans(recs)
@@ -787,6 +789,15 @@ def t_pointer_scan(ctx):
             check(got is not None, '%s: no pair at %s %#x' % (what, w, loc))
             check(got == (val, region[w]), '%s: %s %#x holds %s, expected (%#x, kind %d)'
                   % (what, w, loc, got and (hex(got[0]), got[1]), val, region[w]))
+    floc, fval = known['FOREIGN'][0]
+    for n, (_, sc) in enumerate(found):
+        what = 'snapshot scan' if n == 0 else 'exit scan'
+        # the span filter alone would keep it: the granule filter must not
+        check(sc['lo'] <= fval < sc['hi'] and sc['hi'] >= far[1],
+              '%s: span [%#x, %#x) does not hold the foreign pointer %#x: test geometry'
+              % (what, sc['lo'], sc['hi'], fval))
+        check(floc not in sc['pairs'], '%s: the global at %#x pointing into memory no block '
+              'touched (%#x) was recorded' % (what, floc, fval))
     stale = known['STALE'][0][1]
     _, sc = found[1]
     dead = [hex(loc) for loc, (val, kind) in sc['pairs'].items() if val == stale and kind == 2]
