@@ -158,15 +158,19 @@ enum slf_kind {
 
 	/*
 	 * One edge of the stack tree. Defines a stack id (2.x: the `id` field;
-	 * 1.x: `next_stack`, then next_stack is incremented) as stack `parent` with one more frame,
-	 * `ip`, below it: walking parent links from a stack id yields its
+	 * 1.x: `next_stack`, then next_stack is incremented) as stack `parent`
+	 * with one more frame, `ip`, below it: walking parent links from a stack id yields its
 	 * frames innermost first. Id 0 is the empty stack. An edge is written
 	 * before any record that refers to it, and once per module map: after a
 	 * MODULES_RESET that followed an unload the writer may define the same
 	 * (parent, ip) edge again under a new id, so an id always means what
 	 * the map in force at its definition said. Readers must not assume
-	 * edges are unique.
-	 *   uv  parent        an id smaller than the one being defined
+	 * edges are unique. An id is defined once per log. 2.x ids are dense
+	 * (1, 2, 3, ... in the order the writer assigned them, which is also
+	 * their seq order); a reader may refuse an id far beyond those defined.
+	 *   uv  id            2.x only, first: the id this record defines
+	 *   uv  parent        1.x: an id smaller than the one being defined;
+	 *                     2.x: 0 or an id defined earlier in the order
 	 *   uv  ip            return address as captured (the innermost frame
 	 *                     is the caller of the interposed function); readers
 	 *                     subtract 1 before symbolizing
