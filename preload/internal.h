@@ -368,6 +368,12 @@ int slp_writer_open(void);
 /* Appends whole top-level records (CHUNK, PROCESS, END). Context: file_lock held. */
 void slp_writer_write(const uint8_t *p, size_t n);
 void slp_writer_close(void);
+/*
+ * Puts a top-level record's kind and length right in front of its
+ * payload [payload, payload + len), which needs 1 + SLF_MAX_UV_LEN bytes
+ * of room before it. Returns where the record starts.
+ */
+uint8_t *slp_writer_frame(unsigned kind, uint8_t *payload, size_t len);
 
 /* ---- stream.c -------------------------------------------------------- */
 

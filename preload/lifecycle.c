@@ -118,7 +118,7 @@ static void learn_process(void)
 static bool write_process(void)
 {
 	size_t elen = strnlen(slp_st.exe, sizeof(slp_st.exe));
-	size_t max = 6 * SLF_MAX_UV_LEN + elen + slp_st.cmdline_len, len, n;
+	size_t max = 6 * SLF_MAX_UV_LEN + elen + slp_st.cmdline_len;
 	uint8_t *buf = mmap(NULL, max + 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 			    -1, 0), *p, *h;
 
@@ -131,11 +131,7 @@ static bool write_process(void)
 	p = slp_put_uv(p, slp_st.depth);
 	p = slp_put_str(p, slp_st.exe, elen);
 	p = slp_put_str(p, slp_st.cmdline ? slp_st.cmdline : "", slp_st.cmdline_len);
-	len = (size_t)(p - (buf + 16));
-	n = slf_put_uv(buf, len);
-	h = buf + 16 - n;
-	memmove(h, buf, n);
-	*--h = SLF_REC_PROCESS;
+	h = slp_writer_frame(SLF_REC_PROCESS, buf + 16, (size_t)(p - (buf + 16)));
 	slp_writer_write(h, (size_t)(p - h));
 	munmap(buf, max + 16);
 	return true;
@@ -313,13 +309,12 @@ bool slp_ensure_started(void)
 /* END, at the top level: the CHUNK count is the reader's check. Context: file_lock held. */
 static void write_end(void)
 {
-	uint8_t rec[2 + 2 * SLF_MAX_UV_LEN], *p = rec + 2;
+	uint8_t rec[1 + 3 * SLF_MAX_UV_LEN], *payload = rec + 1 + SLF_MAX_UV_LEN, *p, *h;
 
-	p = slp_put_uv(p, slp_st.w.chunks);
+	p = slp_put_uv(payload, slp_st.w.chunks);
 	p = slp_put_uv(p, __atomic_load_n(&slp_st.dropped, __ATOMIC_RELAXED));
-	rec[0] = SLF_REC_END;
-	rec[1] = (uint8_t)(p - (rec + 2));
-	slp_writer_write(rec, (size_t)(p - rec));
+	h = slp_writer_frame(SLF_REC_END, payload, (size_t)(p - payload));
+	slp_writer_write(h, (size_t)(p - h));
 }
 
 /*

@@ -29,8 +29,8 @@
 #include "guard.h"
 #include "internal.h"
 
-/* CHUNK kind + its length (payload < 2^21: 3 bytes) + tid + base seq */
-#define HDR_RESERVE (1 + 3 + SLF_MAX_UV_LEN + SLF_MAX_UV_LEN)
+/* CHUNK kind + its length (slp_writer_frame's room) + tid + base seq */
+#define HDR_RESERVE (1 + SLF_MAX_UV_LEN + SLF_MAX_UV_LEN + SLF_MAX_UV_LEN)
 /* seq_delta + kind + a length up to SLF_MAX_PAYLOAD */
 #define REC_HDR_MAX (SLF_MAX_UV_LEN + 1 + 3)
 /* a TIME record that rec_begin may put first in a new chunk */
@@ -168,13 +168,9 @@ void slp_stream_flush(struct slp_stream *s)
 	/* payload = tid, base seq, records; encoded, then placed before the records */
 	n = slf_put_uv(tmp, s->tid);
 	n += slf_put_uv(tmp + n, s->base_seq);
-	len += n;
 	h = s->buf + HDR_RESERVE - n;
 	memcpy(h, tmp, n);
-	n = slf_put_uv(tmp, len);
-	h -= n;
-	memcpy(h, tmp, n);
-	*--h = SLF_REC_CHUNK;
+	h = slp_writer_frame(SLF_REC_CHUNK, h, len + n);
 	/* write() is a cancellation point: never die holding the file lock */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	pthread_mutex_lock(&slp_st.file_lock);
@@ -269,11 +265,10 @@ void slp_stream_event(struct slp_stream *s, uint64_t seq, uint64_t now_ns)
 			slp_streams_flush_all(s, false);
 	}
 	if (s->now_ns > s->chunk_time) {
-		if (SLP_UNLIKELY(s->size - s->used < TIME_MAX))
-			slp_stream_flush(s);
-		if (s->used == HDR_RESERVE)
-			s->base_seq = s->last_seq = seq;
-		put_time(s);
+		uint8_t *p = slp_rec_begin(s, SLF_REC_TIME, SLF_MAX_UV_LEN);
+
+		slp_rec_end(s, slp_put_uv(p, s->now_ns));
+		s->chunk_time = s->now_ns;
 	}
 }
 

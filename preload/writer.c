@@ -181,6 +181,17 @@ void slp_writer_write(const uint8_t *p, size_t n)
 	errno = saved;
 }
 
+uint8_t *slp_writer_frame(unsigned kind, uint8_t *payload, size_t len)
+{
+	uint8_t tmp[SLF_MAX_UV_LEN];
+	size_t n = slf_put_uv(tmp, len);
+	uint8_t *h = payload - n;
+
+	memcpy(h, tmp, n);
+	*--h = (uint8_t)kind;
+	return h;
+}
+
 /* close() is a cancellation point. */
 void slp_writer_close(void)
 {
