@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ struct cmdline {
 	struct sla_suppressions supp;
 	bool json;
 	bool no_symbols;
+	bool no_default_suppressions;
 	const char *output; /* run -o */
 };
 
@@ -54,6 +56,9 @@ enum {
 	OPT_MAX_LEAKED,
 	OPT_SUPPRESS,
 	OPT_SUPPRESSIONS,
+	OPT_NO_DEFAULT_SUPPRESSIONS,
+	OPT_MAX_REFERENCED,
+	OPT_ALLOW_TRUNCATED,
 };
 
 static const struct option long_opts[] = {
@@ -68,6 +73,9 @@ static const struct option long_opts[] = {
 	{ "max-leaked", required_argument, NULL, OPT_MAX_LEAKED },
 	{ "suppress", required_argument, NULL, OPT_SUPPRESS },
 	{ "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
+	{ "no-default-suppressions", no_argument, NULL, OPT_NO_DEFAULT_SUPPRESSIONS },
+	{ "max-referenced", required_argument, NULL, OPT_MAX_REFERENCED },
+	{ "allow-truncated", no_argument, NULL, OPT_ALLOW_TRUNCATED },
 	{ "output", required_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -81,7 +89,7 @@ static void usage(FILE *out)
 		"       sliceleak check --max-retained SIZE [--max-leaked SIZE] [options] LOG...\n"
 		"       sliceleak run [-o PATTERN] [options] -- CMD ARGS...\n"
 		"       sliceleak dump LOG\n"
-		"       sliceleak --help | --version\n"
+		"       sliceleak --help | --version | --default-suppressions\n"
 		"\n"
 		"Finds heap blocks kept alive by small views (the slice-capacity leak), plus\n"
 		"leaks, peak heap and allocation hot spots, in the logs of libsliceleak.so.\n"
@@ -103,8 +111,16 @@ static void usage(FILE *out)
 		"                           has a function, file or module matching PATTERN\n"
 		"                           (LSan syntax: * wildcard, ^ and $ anchors); repeatable\n"
 		"  --suppressions FILE      one TYPE:PATTERN per line, # comments\n"
+		"  --no-default-suppressions  show the runtime's own memory too (libc's stdio\n"
+		"                           buffers and NSS tables, libraries' initializers,\n"
+		"                           GLib's caches: docs/suppressions.md)\n"
 		"  --max-retained SIZE      check: fail when findings retain more than SIZE\n"
-		"  --max-leaked SIZE        check: fail when more than SIZE is leaked at exit\n"
+		"  --max-leaked SIZE        check: fail when more than SIZE is leaked: unreachable\n"
+		"                           at exit (direct + indirect, LeakSanitizer's meaning)\n"
+		"  --max-referenced SIZE    check: fail when more than SIZE is live at exit and\n"
+		"                           still referenced\n"
+		"  --allow-truncated        check: pass a truncated or (--lenient) corrupt log on\n"
+		"                           its figures; by default such a log fails the gate\n"
 		"  -o, --output PATTERN     run: log path pattern for the shim, %%p pid, %%e exe name\n"
 		"                           (default %s; keep %%p to get fork children's logs)\n"
 		"SIZE: a number with B, KiB, MiB, GiB (1024) or KB, MB, GB (1000), e.g. 10MiB\n"
@@ -178,15 +194,25 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 			break;
 		case OPT_MAX_RETAINED:
 		case OPT_MAX_LEAKED:
+		case OPT_MAX_REFERENCED:
 			if (sla_parse_size(optarg, &size))
 				return usage_error("bad size '%s'", optarg);
 			if (opt == OPT_MAX_RETAINED) {
 				c->limits.has_max_retained = true;
 				c->limits.max_retained = size;
-			} else {
+			} else if (opt == OPT_MAX_LEAKED) {
 				c->limits.has_max_leaked = true;
 				c->limits.max_leaked = size;
+			} else {
+				c->limits.has_max_referenced = true;
+				c->limits.max_referenced = size;
 			}
+			break;
+		case OPT_ALLOW_TRUNCATED:
+			c->limits.allow_truncated = true;
+			break;
+		case OPT_NO_DEFAULT_SUPPRESSIONS:
+			c->no_default_suppressions = true;
 			break;
 		case OPT_SUPPRESS:
 			if (sla_suppress_add(&c->supp, optarg) < 0)
@@ -243,9 +269,14 @@ static struct sla_symbolizer *new_symbolizer(const struct cmdline *c)
 	return sym;
 }
 
-/* Applies the suppressions (they need symbols) before anything is printed or gated. */
+/*
+ * Applies the suppressions, the user's then the defaults (they need
+ * symbols), before anything is printed or gated.
+ */
 static void suppress(struct sla_analysis *an, struct cmdline *c, struct sla_symbolizer *sym)
 {
+	if (!c->no_default_suppressions)
+		sla_suppress_add_defaults(&c->supp);
 	sla_suppress_apply(&c->supp, &an->res, an->set, sym);
 	an->res.suppressions = &c->supp;
 }
@@ -283,6 +314,24 @@ static int cmd_report(int argc, char **argv, struct cmdline *c)
 	return SLA_EXIT_OK;
 }
 
+/* One line per log analysed only in part, and what the gate makes of it. */
+static void print_partial_logs(const struct sla_results *res, const struct sla_limits *l)
+{
+	const char *verdict = l->allow_truncated ? "accepted (--allow-truncated)" :
+						   "the gate fails (--allow-truncated accepts it)";
+
+	for (size_t i = 0; i < res->nlogs; i++) {
+		const struct sla_log_info *li = &res->logs[i];
+
+		if (li->corrupt)
+			printf("CORRUPT: %s: offset %" PRIu64 ": %s: analysed up to its last good record; %s\n",
+			       li->path, li->corrupt_offset, li->corrupt_msg, verdict);
+		else if (li->truncated)
+			printf("TRUNCATED: %s: no END record (the process was killed, crashed or called _exit): analysed up to its last complete record; %s\n",
+			       li->path, verdict);
+	}
+}
+
 /*
  * `check`: the CI gate. Prints the verdict, the top offenders of an
  * exceeded limit and the SUMMARY line; exit 0 within limits, 1 above.
@@ -318,16 +367,20 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 	printf("sliceleak check: %s: %s retained (limit %s)", pass ? "OK" : "FAILED",
 	       sla_format_size(a, sizeof(a), an.res.retained_bytes, 1),
 	       sla_format_size(b, sizeof(b), c->limits.max_retained, 1));
+	printf(", %s leaked", sla_format_size(a, sizeof(a), an.res.leak_bytes, 1));
 	if (c->limits.has_max_leaked)
-		printf(", %s leaked (limit %s)", sla_format_size(a, sizeof(a), an.res.leak_bytes, 1),
-		       sla_format_size(b, sizeof(b), c->limits.max_leaked, 1));
-	printf("\n\n");
+		printf(" (limit %s)", sla_format_size(b, sizeof(b), c->limits.max_leaked, 1));
+	printf(", %s still referenced",
+	       sla_format_size(a, sizeof(a), an.res.live_bytes - an.res.leak_bytes, 1));
+	if (c->limits.has_max_referenced)
+		printf(" (limit %s)", sla_format_size(b, sizeof(b), c->limits.max_referenced, 1));
+	printf("\n");
+	print_partial_logs(&an.res, &c->limits);
+	printf("\n");
 	if (v.retained_exceeded)
 		sla_report_text_findings(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5);
-	if (v.leaked_exceeded)
-		printf("leaked: %s in %llu blocks (sliceleak report lists their stacks)\n\n",
-		       sla_format_size(a, sizeof(a), an.res.leak_bytes, 1),
-		       (unsigned long long)an.res.leak_blocks);
+	if (v.leaked_exceeded || v.referenced_exceeded)
+		sla_report_text_leaks(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5);
 	sla_report_text_summary(stdout, &an.res);
 	fflush(stdout);
 	sla_symbolizer_free(sym);
@@ -356,12 +409,13 @@ static int cmd_run(int argc, char **argv, struct cmdline *c)
 	} else {
 		struct sla_analysis an;
 
-		/* the report goes to stderr: the command's stdout stays its own */
+		/* the report on stdout, after the command's own output (it has ended) */
+		fflush(stderr);
 		if (analyse(&an, c, run.logs, run.nlogs)) {
 			struct sla_symbolizer *sym = new_symbolizer(c);
 
 			suppress(&an, c, sym);
-			print_report(stderr, &an, c, sym);
+			print_report(stdout, &an, c, sym);
 			sla_symbolizer_free(sym);
 		}
 		sla_analysis_free(&an);
@@ -417,6 +471,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		usage(stdout);
+		return SLA_EXIT_OK;
+	}
+	if (!strcmp(cmd, "--default-suppressions")) {
+		fputs(sla_default_suppressions, stdout);
 		return SLA_EXIT_OK;
 	}
 	if (!strcmp(cmd, "--version")) {

@@ -10,6 +10,7 @@ checks below consume its agreed text output:
 Prints one final "N passed, N failed" line. Exit 0 pass, 1 fail, 77 skip.
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -515,6 +516,26 @@ def t_early_calloc(ctx):
     recs = ctx.complete(logs[0])
     check(any(r['kind'] == 'ALLOC' and r['fn'] == '1' and num(r['addr']) == int(w[1], 16) and
               r['size'] == w[2] for r in recs), 'the constructor\'s calloc is not in the log')
+
+
+def report_json(ctx, logs, *opts):
+    """`sliceleak report --format json` of logs, parsed."""
+    ctx.need_reader()
+    p = subprocess.run([ctx.sliceleak, 'report', '--format', 'json', '--top', '0'] + list(opts)
+                       + logs, capture_output=True, timeout=120)
+    check(p.returncode == 0, 'sliceleak report: exit %d: %s' % (p.returncode, p.stderr.decode()))
+    return json.loads(p.stdout)
+
+
+def t_arena_top(ctx):
+    # memcheck's and LeakSanitizer's count: glibc's arena state is no reference
+    for opt in ('O0', 'O2'):
+        logs, _ = same_behaviour(ctx, [ctx.prog('arena_top_' + opt)])
+        all_complete(ctx, logs)
+        leaks = report_json(ctx, logs, '--no-default-suppressions')['leaks']
+        got = (leaks['direct_blocks'], leaks['indirect_blocks'], leaks['leaked_bytes'])
+        check(got == (3, 9, 288), '%s: direct, indirect, leaked bytes %s, want (3, 9, 288)'
+              % (opt, got))
 
 
 def t_static(ctx):
