@@ -1,4 +1,4 @@
-/* analyzer/analysis.c - runs the passes over a set of logs. */
+/* analyzer/analyze/analysis.c - runs the passes over a set of logs. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * analyzer/analysis.h - runs the passes over a set of logs.
+ * analyzer/analyze/analysis.h - runs the passes over a set of logs.
  *
  * For each log: pass 1 replays it whole (allocation tracker figures, and
  * where the evaluation point is: a snapshot label, or the peak of retained

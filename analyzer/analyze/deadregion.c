@@ -1,4 +1,4 @@
-/* analyzer/deadregion.c - blocks kept alive through dead regions (see deadregion.h). */
+/* analyzer/analyze/deadregion.c - blocks kept alive through dead regions (see deadregion.h). */
 #include <stdlib.h>
 
 #include <sliceleak/format.h>

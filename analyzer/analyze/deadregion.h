@@ -1,5 +1,5 @@
 /*
- * analyzer/deadregion.h - blocks kept alive through the dead regions of
+ * analyzer/analyze/deadregion.h - blocks kept alive through the dead regions of
  * view-pinned blocks (DESIGN.md section 5, "dead region"; issue 5).
  *
  * Input: the live blocks and views of a state at an evaluation point and

@@ -1,4 +1,4 @@
-/* analyzer/retention.c - which live blocks are kept alive by small views. */
+/* analyzer/analyze/retention.c - which live blocks are kept alive by small views. */
 #include <stdlib.h>
 
 #include "retention.h"

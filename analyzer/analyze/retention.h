@@ -1,5 +1,5 @@
 /*
- * analyzer/retention.h - which live blocks are kept alive by small views.
+ * analyzer/analyze/retention.h - which live blocks are kept alive by small views.
  *
  * The domain analysis of DESIGN.md section 5, as pure functions over one
  * log's state (nothing here prints):

@@ -1,4 +1,4 @@
-/* analyzer/tracker.c - the allocation tracker's reports (heaptrack's core). */
+/* analyzer/analyze/tracker.c - the allocation tracker's reports (heaptrack's core). */
 #include "replay.h"
 #include "tracker.h"
 

@@ -1,5 +1,5 @@
 /*
- * analyzer/tracker.h - the allocation tracker's reports (heaptrack's core).
+ * analyzer/analyze/tracker.h - the allocation tracker's reports (heaptrack's core).
  *
  *   leaks      blocks live at the end of the log (with END), or at its
  *              truncation point, grouped by allocation stack;

@@ -1,5 +1,5 @@
 /*
- * analyzer/main.c - the `sliceleak` command line: subcommands, options and
+ * analyzer/cli/main.c - the `sliceleak` command line: subcommands, options and
  * exit codes. Everything else lives in the modules it calls.
  */
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* analyzer/run.c - `sliceleak run`: a command under the shim, then its logs. */
+/* analyzer/cli/run.c - `sliceleak run`: a command under the shim, then its logs. */
 #include <errno.h>
 #include <glob.h>
 #include <limits.h>

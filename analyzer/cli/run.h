@@ -1,5 +1,5 @@
 /*
- * analyzer/run.h - `sliceleak run`: a command under the shim, then its logs.
+ * analyzer/cli/run.h - `sliceleak run`: a command under the shim, then its logs.
  *
  * Preloads the shim of this build when sliceleak itself runs from the build
  * tree (SLA_BUILD_ROOT), else the installed one (SLA_SHIM_INSTALLED), ahead

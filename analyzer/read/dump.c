@@ -1,4 +1,4 @@
-/* analyzer/dump.c - `sliceleak dump`: every record of a log as one text line. */
+/* analyzer/read/dump.c - `sliceleak dump`: every record of a log as one text line. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * analyzer/dump.h - `sliceleak dump`: every record of a log as one text line.
+ * analyzer/read/dump.h - `sliceleak dump`: every record of a log as one text line.
  *
  * The agreed format (the shim's tests parse it):
  *   <offset> <KIND> <field>=<value> ... tid=<tid> time_ns=<ns>

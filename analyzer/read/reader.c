@@ -1,5 +1,5 @@
 /*
- * analyzer/reader.c - bytes of a .sllog -> validated, decoded records.
+ * analyzer/read/reader.c - bytes of a .sllog -> validated, decoded records.
  *
  * Nothing read from the log is trusted before it is checked: every varint is
  * decoded against the end of its payload, every length against the end of

@@ -1,5 +1,5 @@
 /*
- * analyzer/reader.h - bytes of a .sllog -> validated, decoded records.
+ * analyzer/read/reader.h - bytes of a .sllog -> validated, decoded records.
  *
  * The reader is the only code of the analyzer that touches the bytes of a
  * log. It checks the file header (magic, version: a newer major version is

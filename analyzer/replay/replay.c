@@ -1,5 +1,5 @@
 /*
- * analyzer/replay.c - validated records -> the live state of one log.
+ * analyzer/replay/replay.c - validated records -> the live state of one log.
  *
  * One handler per record kind, in a table indexed by kind; unknown kinds
  * (a newer minor version) have no handler and are skipped.

@@ -1,5 +1,5 @@
 /*
- * analyzer/replay.h - validated records -> the live state of one log.
+ * analyzer/replay/replay.h - validated records -> the live state of one log.
  *
  * Replay gives each record its meaning: blocks appear and disappear, views
  * are created and dropped, stacks and modules accumulate, and the running

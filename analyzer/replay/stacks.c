@@ -1,5 +1,5 @@
 /*
- * analyzer/stacks.c - stacks shared by all the logs of one analysis.
+ * analyzer/replay/stacks.c - stacks shared by all the logs of one analysis.
  *
  * Canonical stacks form a tree like the logs' own stacks: a canonical stack
  * is (canonical parent, module, offset), interned in a hash map. Interning a

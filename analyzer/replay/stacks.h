@@ -1,5 +1,5 @@
 /*
- * analyzer/stacks.h - stacks shared by all the logs of one analysis.
+ * analyzer/replay/stacks.h - stacks shared by all the logs of one analysis.
  *
  * Stack ids are per log; a process and its fork children (or two runs of the
  * same binary) must still add their findings up. A canonical stack ("gid") is

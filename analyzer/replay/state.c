@@ -1,5 +1,5 @@
 /*
- * analyzer/state.c - the data structures of one log's live state.
+ * analyzer/replay/state.c - the data structures of one log's live state.
  *
  * Pure bookkeeping: which blocks, views, stacks and modules exist. What a
  * record means (and which situations are anomalies) is replay.c's business.

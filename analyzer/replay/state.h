@@ -1,5 +1,5 @@
 /*
- * analyzer/state.h - what is live in one process at one point of its log.
+ * analyzer/replay/state.h - what is live in one process at one point of its log.
  *
  * One struct sla_state per log. Dense ids (stacks) live in growable arrays,
  * sparse keys (block addresses, slice references, annotation owners) in

@@ -1,5 +1,5 @@
 /*
- * analyzer/report.h - the results as text or JSON (output only).
+ * analyzer/report/report.h - the results as text or JSON (output only).
  *
  * The reports read struct sla_results and print the stacks they show through
  * stacks.h, which symbolizes only those. Text layout: the findings (headline,

@@ -1,4 +1,4 @@
-/* analyzer/report_json.c - the results as JSON (schema sliceleak-report/1). */
+/* analyzer/report/report_json.c - the results as JSON (schema sliceleak-report/1). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>

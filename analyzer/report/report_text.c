@@ -1,4 +1,4 @@
-/* analyzer/report_text.c - the results as a text report for a developer. */
+/* analyzer/report/report_text.c - the results as a text report for a developer. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* analyzer/gate.c - the CI verdict of `sliceleak check`. */
+/* analyzer/results/gate.c - the CI verdict of `sliceleak check`. */
 #include "gate.h"
 
 bool sla_gate_check(const struct sla_results *res, const struct sla_limits *l,

@@ -1,5 +1,5 @@
 /*
- * analyzer/gate.h - the CI verdict of `sliceleak check`.
+ * analyzer/results/gate.h - the CI verdict of `sliceleak check`.
  *
  * A limit is exceeded when the figure is strictly greater than it: a limit
  * of 10MiB accepts exactly 10 MiB. Retained bytes are the sum over findings

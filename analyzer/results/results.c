@@ -1,4 +1,4 @@
-/* analyzer/results.c - accumulating and sorting what an analysis found. */
+/* analyzer/results/results.c - accumulating and sorting what an analysis found. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * analyzer/results.h - what an analysis found, ready to print or to gate.
+ * analyzer/results/results.h - what an analysis found, ready to print or to gate.
  *
  * Filled by retention.c (findings) and tracker.c (leaks, peak, hot spots,
  * totals) from one or more logs' states, summed over the logs with stacks

@@ -1,4 +1,4 @@
-/* analyzer/suppress.c - hide known findings and leaks (LeakSanitizer-style). */
+/* analyzer/results/suppress.c - hide known findings and leaks (LeakSanitizer-style). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

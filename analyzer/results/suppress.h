@@ -1,5 +1,5 @@
 /*
- * analyzer/suppress.h - hide known findings and leaks (LeakSanitizer-style).
+ * analyzer/results/suppress.h - hide known findings and leaks (LeakSanitizer-style).
  *
  * A suppression is TYPE:PATTERN, given with --suppress (repeatable) or one
  * per line in a --suppressions FILE ('#' starts a comment):

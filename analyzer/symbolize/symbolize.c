@@ -1,5 +1,5 @@
 /*
- * analyzer/symbolize.c - (module, address) -> function, file, line, with elfutils libdwfl.
+ * analyzer/symbolize/symbolize.c - (module, address) -> function, file, line, with elfutils libdwfl.
  *
  * One Dwfl for the whole analysis, created on the first DWARF lookup. Each
  * recorded ELF file is reported to it once per (path, bias), lazily, with

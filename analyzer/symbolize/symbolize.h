@@ -1,5 +1,5 @@
 /*
- * analyzer/symbolize.h - turns (module, address) into function, file, line.
+ * analyzer/symbolize/symbolize.h - turns (module, address) into function, file, line.
  *
  * Offline: the module map recorded by the shim says which file was loaded
  * where; this module opens those files (each once, lazily, on first use) and

@@ -1,5 +1,5 @@
 /*
- * analyzer/ptrmap.h - an open-addressing hash map of items by a 64-bit hash.
+ * analyzer/util/ptrmap.h - an open-addressing hash map of items by a 64-bit hash.
  *
  * Why not uthash for the per-record tables (blocks, views): uthash chains
  * its nodes and lets a bucket hold about ten of them before it expands, so a

@@ -1,4 +1,4 @@
-/* analyzer/units.c - sizes as users write and read them. */
+/* analyzer/util/units.c - sizes as users write and read them. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * analyzer/units.h - sizes and durations as users write and read them.
+ * analyzer/util/units.h - sizes and durations as users write and read them.
  *
  * Parsing accepts a number with an optional unit: B, KiB, MiB, GiB, TiB
  * (powers of 1024), KB, MB, GB, TB (powers of 1000), case-insensitive, with

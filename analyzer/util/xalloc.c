@@ -1,4 +1,4 @@
-/* analyzer/xalloc.c - allocation that dies with a message on failure. */
+/* analyzer/util/xalloc.c - allocation that dies with a message on failure. */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * analyzer/xalloc.h - allocation that dies with a message on failure.
+ * analyzer/util/xalloc.h - allocation that dies with a message on failure.
  *
  * The analyzer is a batch tool: running out of memory is not recoverable, so
  * every allocation goes through these and callers never check for NULL.
