@@ -405,8 +405,9 @@ def process_end(ctx, mode):
     recs = all_complete(ctx, logs)
     first = [rs for rs in recs if unquote(rs[0]['exe']).endswith('/process_end') and
              ('\\0%s\\0' % mode) in rs[0].get('cmdline', '')]
-    pids = {rs[0]['pid'] for rs in first}
-    first = [rs for rs in first if rs[0]['ppid'] not in pids]  # not daemon()'s child
+    # daemon()'s child has the same command line and starts later (its ppid
+    # may already be 1)
+    first = sorted(first, key=lambda rs: num(rs[0]['start_ns']))[:1]
     check(len(first) == 1, '%d logs of the first image (of %d logs)' % (len(first), len(logs)))
     rs = first[0]
     planted = [num(r['addr']) for r in rs if r['kind'] == 'ALLOC' and r['size'] == '4242']
