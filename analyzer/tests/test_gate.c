@@ -3,7 +3,7 @@
  * equal passes; leaked is unreachable, still referenced is its own figure;
  * a truncated or corrupt log fails unless allowed.
  */
-#include "../gate.h"
+#include "gate.h"
 #include "check.h"
 
 static void test_gate(void)
