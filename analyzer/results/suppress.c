@@ -75,6 +75,8 @@ const char sla_default_suppressions[] =
 	"# shared libraries' initializers, run while the program loads: libstdc++'s\n"
 	"# emergency exception pool, GObject's type system, ...\n"
 	"leak:^_dl_init$\n"
+	"# the dynamic loader: each thread's TLS vector, kept with its cached stack\n"
+	"leak:^_dl_allocate_tls$\n"
 	"# the C library: stdio buffers, NSS (getpwuid, getaddrinfo, ...) tables\n"
 	"leak:^_IO_file_doallocate$\n"
 	"leak:^__nss_\n"

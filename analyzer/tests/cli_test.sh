@@ -2,9 +2,9 @@
 # analyzer/tests/cli_test.sh - the command line's contract: exit codes 0/1/2,
 # the agreed error format, truncated logs reported (not errors), `check`
 # limits, `run` passing the command's exit status through.
-#   cli_test.sh SLICELEAK GEN_LOG
+#   cli_test.sh SLICELEAK GEN_LOG DOCS_DIR
 set -u
-sliceleak=$1 gen_log=$2
+sliceleak=$1 gen_log=$2 docs=$3
 pass=0 fail=0
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
@@ -27,6 +27,16 @@ size=$(wc -c <"$tmp/g.sllog")
 expect 0 "--help" "$sliceleak" --help
 grep_out "--help lists exit codes" "exit codes" "$tmp/out"
 expect 0 "--version" "$sliceleak" --version
+# the default suppressions: printed, a valid suppressions file, documented line by line
+expect 0 "--default-suppressions" "$sliceleak" --default-suppressions
+cp "$tmp/out" "$tmp/defaults"
+expect 0 "the defaults are a suppressions file" "$sliceleak" report --no-symbols \
+	--no-default-suppressions --suppressions "$tmp/defaults" "$tmp/g.sllog"
+grep -v '^#' "$tmp/defaults" | while read -r line; do
+	grep -qxF -- "$line" "$docs/suppressions.md" || echo "$line"
+done >"$tmp/undocumented"
+if [ -s "$tmp/undocumented" ]; then fail=$((fail + 1)); echo "FAIL: not in docs/suppressions.md:"
+	cat "$tmp/undocumented"; else pass=$((pass + 1)); fi
 expect 2 "no command" "$sliceleak"
 expect 2 "unknown command" "$sliceleak" frobnicate
 expect 2 "unknown option" "$sliceleak" report --frob "$tmp/g.sllog"
