@@ -1,9 +1,11 @@
 /*
  * analyzer/units.h - sizes and durations as users write and read them.
  *
- * Parsing accepts a number with an optional unit: B, KiB, MiB, GiB, TiB
- * (powers of 1024), KB, MB, GB, TB (powers of 1000), case-insensitive, with
- * an optional space and a fractional part ("1.5MiB"). A bare number is bytes.
+ * Parsing accepts a decimal integer with an optional unit right after it:
+ * B, KiB, MiB, GiB, TiB, K, M, G (powers of 1024), KB, MB, GB, TB (powers of
+ * 1000), case-insensitive. A bare number is bytes. Nothing else: no
+ * fraction, exponent, sign, hex or space ("1536KiB", not "1.5 MiB"); a value
+ * above 2^64-1 bytes is -ERANGE, never wrapped or rounded.
  */
 #pragma once
 
