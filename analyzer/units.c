@@ -51,7 +51,7 @@ int sla_parse_size(const char *s, uint64_t *out)
 
 const char *sla_format_size(char *buf, size_t len, uint64_t bytes, int decimals)
 {
-	static const char *const names[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+	static const char *const names[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
 	double v = (double)bytes;
 	int u = -1;
 
@@ -59,7 +59,7 @@ const char *sla_format_size(char *buf, size_t len, uint64_t bytes, int decimals)
 		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
 		return buf;
 	}
-	while (v >= 1024.0 && u < 4) {
+	while (v >= 1024.0 && u < 5) {
 		v /= 1024.0;
 		u++;
 	}

@@ -20,3 +20,20 @@ int sla_parse_size(const char *s, uint64_t *out);
  * `decimals` digits after the point for KiB and above. Returns buf.
  */
 const char *sla_format_size(char *buf, size_t len, uint64_t bytes, int decimals);
+
+/*
+ * Byte sums of a log never wrap: a crafted log's two 16 EiB blocks must not
+ * add up to 78 bytes and pass a gate. Sums saturate at 2^64-1 and
+ * differences at 0.
+ */
+static inline uint64_t sla_sat_add(uint64_t a, uint64_t b)
+{
+	uint64_t s;
+
+	return __builtin_add_overflow(a, b, &s) ? UINT64_MAX : s;
+}
+
+static inline uint64_t sla_sat_sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}

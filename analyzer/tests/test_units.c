@@ -63,6 +63,13 @@ static void test_format(void)
 	CHECK(!strcmp(sla_format_size(buf, sizeof(buf), 1 << 20, 2), "1.00 MiB"));
 	CHECK(!strcmp(sla_format_size(buf, sizeof(buf), 5000, 1), "4.9 KiB"));
 	CHECK(!strcmp(sla_format_size(buf, sizeof(buf), 1000ull << 20, 1), "1000.0 MiB"));
+	CHECK(!strcmp(sla_format_size(buf, sizeof(buf), UINT64_MAX, 1), "16.0 EiB"));
+	/* sums saturate, never wrap */
+	CHECK_EQ_U(sla_sat_add((1ull << 63) + 39, (1ull << 63) + 39), UINT64_MAX);
+	CHECK_EQ_U(sla_sat_add(UINT64_MAX - 1, 1), UINT64_MAX);
+	CHECK_EQ_U(sla_sat_add(2, 3), 5);
+	CHECK_EQ_U(sla_sat_sub(3, 5), 0);
+	CHECK_EQ_U(sla_sat_sub(5, 3), 2);
 }
 
 int main(void)
