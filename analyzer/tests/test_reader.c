@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../reader.h"
+#include "reader.h"
 #include "check.h"
 #include "logbuf.h"
 
