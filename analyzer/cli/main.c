@@ -371,7 +371,7 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 	if (c->limits.has_max_leaked)
 		printf(" (limit %s)", sla_format_size(b, sizeof(b), c->limits.max_leaked, 1));
 	printf(", %s still referenced",
-	       sla_format_size(a, sizeof(a), an.res.live_bytes - an.res.leak_bytes, 1));
+	       sla_format_size(a, sizeof(a), sla_sat_sub(an.res.live_bytes, an.res.leak_bytes), 1));
 	if (c->limits.has_max_referenced)
 		printf(" (limit %s)", sla_format_size(b, sizeof(b), c->limits.max_referenced, 1));
 	printf("\n");

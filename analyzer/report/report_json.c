@@ -5,6 +5,7 @@
 
 #include "report.h"
 #include "suppress.h"
+#include "units.h"
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
 static size_t utf8_len(const unsigned char *s, size_t n)
@@ -237,7 +238,7 @@ void sla_report_json(FILE *out, const struct sla_results *res, struct sla_stacks
 		     ", \"referenced_bytes\": %" PRIu64 ", \"referenced_blocks\": %" PRIu64
 		     ", \"unclassified_bytes\": %" PRIu64 ", \"unclassified_blocks\": %" PRIu64 ", ",
 		res->live_bytes, res->live_blocks, res->leak_bytes, res->leak_blocks,
-		res->live_bytes - res->leak_bytes, res->live_blocks - res->leak_blocks,
+		sla_sat_sub(res->live_bytes, res->leak_bytes), res->live_blocks - res->leak_blocks,
 		res->unclassified_bytes, res->unclassified_blocks);
 	if (res->leaks_classified)
 		fprintf(out, "\"direct_bytes\": %" PRIu64 ", \"direct_blocks\": %" PRIu64

@@ -177,7 +177,7 @@ void sla_report_text_findings(FILE *out, const struct sla_results *res, struct s
 			      out);
 	}
 	for (size_t i = n; i < res->nfindings; i++)
-		rest += res->findings[i].retained_bytes;
+		rest = sla_sat_add(rest, res->findings[i].retained_bytes);
 	if (n < res->nfindings) {
 		char a[32];
 
@@ -207,7 +207,7 @@ static void print_groups(FILE *out, const struct sla_group *g, size_t n, size_t 
 			bytes = g[i].leaked_bytes;
 			blocks = g[i].leaked_blocks;
 		} else if (view == GROUPS_REFERENCED) {
-			bytes = g[i].bytes - g[i].leaked_bytes;
+			bytes = sla_sat_sub(g[i].bytes, g[i].leaked_bytes);
 			blocks = g[i].blocks - g[i].leaked_blocks;
 		}
 		if (!blocks)
@@ -315,7 +315,7 @@ void sla_report_text_summary(FILE *out, const struct sla_results *res)
 void sla_report_text_leaks(FILE *out, const struct sla_results *res, struct sla_stackset *set,
 			   struct sla_symbolizer *sym, size_t top)
 {
-	uint64_t ref_bytes = res->live_bytes - res->leak_bytes;
+	uint64_t ref_bytes = sla_sat_sub(res->live_bytes, res->leak_bytes);
 	uint64_t ref_blocks = res->live_blocks - res->leak_blocks;
 	char a[32], b[32];
 

@@ -5,6 +5,7 @@
 
 #include "results.h"
 #include "xalloc.h"
+#include "units.h"
 
 void sla_results_init(struct sla_results *res, const char *at)
 {
@@ -189,7 +190,7 @@ void sla_results_finish(struct sla_results *res)
 		HASH_DELETE(hh, res->acc_findings, f);
 		/* a dead_region group smaller than the minimum block size is noise */
 		if (f->kind == SLA_FINDING_DEAD_REGION && f->block_bytes < res->dead_region_min_bytes) {
-			res->retained_bytes -= f->retained_bytes;
+			res->retained_bytes = sla_sat_sub(res->retained_bytes, f->retained_bytes);
 			free(f);
 			continue;
 		}
@@ -199,7 +200,8 @@ void sla_results_finish(struct sla_results *res)
 	}
 	dead_region_overall(res);
 	res->leaks_classified = res->nlogs && res->classified_logs == res->nlogs;
-	res->leak_bytes = res->direct_bytes + res->indirect_bytes + res->unclassified_bytes;
+	res->leak_bytes = sla_sat_add(sla_sat_add(res->direct_bytes, res->indirect_bytes),
+				      res->unclassified_bytes);
 	res->leak_blocks = res->direct_blocks + res->indirect_blocks + res->unclassified_blocks;
 	res->nfindings = i;
 	/* count first: a large program has hundreds of thousands of stacks */
@@ -223,7 +225,8 @@ void sla_results_finish(struct sla_results *res)
 			res->leaks[res->nleaks++] = (struct sla_group){
 				gid, a->live_bytes, a->live_blocks, a->direct_bytes, a->direct_blocks,
 				a->indirect_bytes, a->indirect_blocks,
-				a->direct_bytes + a->indirect_bytes + a->unclassified_bytes,
+				sla_sat_add(sla_sat_add(a->direct_bytes, a->indirect_bytes),
+					    a->unclassified_bytes),
 				a->direct_blocks + a->indirect_blocks + a->unclassified_blocks,
 			};
 		if (a->peak_blocks)

@@ -6,6 +6,7 @@
 
 #include "suppress.h"
 #include "xalloc.h"
+#include "units.h"
 
 int sla_suppress_add(struct sla_suppressions *s, const char *spec)
 {
@@ -195,8 +196,8 @@ void sla_suppress_apply(struct sla_suppressions *s, struct sla_results *res,
 
 		if (x) {
 			x->matches++;
-			x->bytes += f->retained_bytes;
-			res->retained_bytes -= f->retained_bytes;
+			x->bytes = sla_sat_add(x->bytes, f->retained_bytes);
+			res->retained_bytes = sla_sat_sub(res->retained_bytes, f->retained_bytes);
 		} else {
 			res->findings[kept++] = *f;
 		}
@@ -209,18 +210,19 @@ void sla_suppress_apply(struct sla_suppressions *s, struct sla_results *res,
 
 		if (x) {
 			x->matches++;
-			x->bytes += g->bytes;
-			x->leaked_bytes += g->leaked_bytes;
-			res->live_bytes -= g->bytes;
+			x->bytes = sla_sat_add(x->bytes, g->bytes);
+			x->leaked_bytes = sla_sat_add(x->leaked_bytes, g->leaked_bytes);
+			res->live_bytes = sla_sat_sub(res->live_bytes, g->bytes);
 			res->live_blocks -= g->blocks;
-			res->leak_bytes -= g->leaked_bytes;
+			res->leak_bytes = sla_sat_sub(res->leak_bytes, g->leaked_bytes);
 			res->leak_blocks -= g->leaked_blocks;
-			res->direct_bytes -= g->direct_bytes;
+			res->direct_bytes = sla_sat_sub(res->direct_bytes, g->direct_bytes);
 			res->direct_blocks -= g->direct_blocks;
-			res->indirect_bytes -= g->indirect_bytes;
+			res->indirect_bytes = sla_sat_sub(res->indirect_bytes, g->indirect_bytes);
 			res->indirect_blocks -= g->indirect_blocks;
-			res->unclassified_bytes -=
-				g->leaked_bytes - g->direct_bytes - g->indirect_bytes;
+			res->unclassified_bytes = sla_sat_sub(
+				res->unclassified_bytes,
+				sla_sat_sub(g->leaked_bytes, sla_sat_add(g->direct_bytes, g->indirect_bytes)));
 			res->unclassified_blocks -=
 				g->leaked_blocks - g->direct_blocks - g->indirect_blocks;
 		} else {
