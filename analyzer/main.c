@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sliceleak/format.h>
 
@@ -20,6 +22,7 @@
 #include "suppress.h"
 #include "symbolize.h"
 #include "units.h"
+#include "xalloc.h"
 
 /* The only place that knows about process exit codes. */
 enum {
@@ -37,10 +40,12 @@ struct cmdline {
 	struct sla_report_opts rep;
 	struct sla_limits limits;
 	struct sla_suppressions supp;
-	bool json;
+	enum { FMT_TEXT, FMT_JSON, FMT_HTML, FMT_PPROF, FMT_FOLDED } format;
 	bool no_symbols;
-	const char *output; /* run -o */
+	const char *output; /* run: the log pattern; report: the output file */
 };
+
+static const char *const format_names[] = { "text", "json", "html", "pprof", "folded" };
 
 enum {
 	OPT_FORMAT = 256,
@@ -77,7 +82,8 @@ static const struct option long_opts[] = {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: sliceleak report [--format text|json] [--at end|peak|LABEL] [options] LOG...\n"
+		"usage: sliceleak report [--format text|json|html|pprof|folded] [-o FILE]\n"
+		"                        [--at end|peak|LABEL] [options] LOG...\n"
 		"       sliceleak check --max-retained SIZE [--max-leaked SIZE] [options] LOG...\n"
 		"       sliceleak run [-o PATTERN] [options] -- CMD ARGS...\n"
 		"       sliceleak dump LOG\n"
@@ -88,7 +94,10 @@ static void usage(FILE *out)
 		"Several logs (a process and its fork children) are analysed together.\n"
 		"\n"
 		"options:\n"
-		"  --format text|json       report format (default text; JSON: docs/json-schema.md);\n"
+		"  --format FORMAT          report format: text (default), json (docs/json-schema.md),\n"
+		"                           html (one offline page: heap over time, flame graphs;\n"
+		"                           needs -o), pprof (gzip'd profile.proto; needs -o),\n"
+		"                           folded (flamegraph.pl's collapsed stacks);\n"
 		"                           check --format json prints the JSON report, verdict in\n"
 		"                           the exit code\n"
 		"  --at end|peak|LABEL      evaluate retention at the end (default), at the peak of\n"
@@ -105,6 +114,7 @@ static void usage(FILE *out)
 		"  --suppressions FILE      one TYPE:PATTERN per line, # comments\n"
 		"  --max-retained SIZE      check: fail when findings retain more than SIZE\n"
 		"  --max-leaked SIZE        check: fail when more than SIZE is leaked at exit\n"
+		"  -o, --output FILE        report: write the report to FILE (whole or not at all)\n"
 		"  -o, --output PATTERN     run: log path pattern for the shim, %%p pid, %%e exe name\n"
 		"                           (default %s; keep %%p to get fork children's logs)\n"
 		"SIZE: a number with B, KiB, MiB, GiB (1024) or KB, MB, GB (1000), e.g. 10MiB\n"
@@ -140,11 +150,18 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 		char *end;
 
 		switch (opt) {
-		case OPT_FORMAT:
-			if (strcmp(optarg, "text") && strcmp(optarg, "json"))
-				return usage_error("unknown format '%s' (text or json)", optarg);
-			c->json = !strcmp(optarg, "json");
+		case OPT_FORMAT: {
+			size_t k = 0, n = sizeof(format_names) / sizeof(*format_names);
+
+			while (k < n && strcmp(optarg, format_names[k]))
+				k++;
+			if (k == n)
+				return usage_error("unknown format '%s' (text, json, html, pprof or folded)",
+						   optarg);
+			c->format = k;
+			c->an.series = c->format == FMT_HTML;
 			break;
+		}
 		case OPT_AT:
 			if (!*optarg)
 				return usage_error("--at needs end, peak or a snapshot label");
@@ -253,11 +270,66 @@ static void suppress(struct sla_analysis *an, struct cmdline *c, struct sla_symb
 static void print_report(FILE *out, const struct sla_analysis *an, const struct cmdline *c,
 			 struct sla_symbolizer *sym)
 {
-	if (c->json)
+	switch (c->format) {
+	case FMT_JSON:
 		sla_report_json(out, &an->res, an->set, sym, &c->rep);
-	else
+		break;
+	case FMT_HTML:
+		sla_report_html(out, &an->res, an->set, sym, &c->rep);
+		break;
+	case FMT_TEXT:
+	case FMT_PPROF:
+	case FMT_FOLDED:
 		sla_report_text(out, &an->res, an->set, sym, &c->rep);
+		break;
+	}
 	fflush(out);
+}
+
+/*
+ * A report written to a file never leaves half a file behind: it goes to a
+ * temporary file in the same directory, renamed over `path` once complete.
+ * Returns the stream (and *tmp, to free) or NULL after printing why.
+ */
+static FILE *open_output(const char *path, char **tmp)
+{
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path + 1) : 0;
+	size_t len = strlen(path) + 16;
+	mode_t mask = umask(0);
+	FILE *f;
+	int fd;
+
+	umask(mask);
+	*tmp = sla_xmalloc(len);
+	snprintf(*tmp, len, "%.*s.%s.XXXXXX", dirlen, path, path + dirlen);
+	fd = mkstemp(*tmp);
+	if (fd < 0 || fchmod(fd, 0666 & ~mask) < 0 || !(f = fdopen(fd, "w"))) {
+		fprintf(stderr, "sliceleak: cannot write %s: %s\n", path, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(*tmp);
+		}
+		free(*tmp);
+		return NULL;
+	}
+	return f;
+}
+
+/* Completes the file of open_output(); false (printed, nothing left behind) on failure. */
+static bool close_output(FILE *f, char *tmp, const char *path)
+{
+	bool ok = !ferror(f);
+
+	ok &= fclose(f) == 0;
+	if (ok && rename(tmp, path) < 0)
+		ok = false;
+	if (!ok) {
+		fprintf(stderr, "sliceleak: cannot write %s: %s\n", path, strerror(errno ? errno : EIO));
+		unlink(tmp);
+	}
+	free(tmp);
+	return ok;
 }
 
 /* `report`: analyse, apply suppressions, print text or JSON; exit 0 or 2. */
@@ -271,16 +343,41 @@ static int cmd_report(int argc, char **argv, struct cmdline *c)
 		return ret;
 	if (optind == argc)
 		return usage_error("report needs at least one LOG");
+	if ((c->format == FMT_HTML || c->format == FMT_PPROF) && !c->output)
+		return usage_error("--format %s needs -o FILE", format_names[c->format]);
+	if (c->output) { /* fail before a long analysis, not after it */
+		char *tmp;
+		FILE *f = open_output(c->output, &tmp);
+
+		if (!f)
+			return SLA_EXIT_ERROR;
+		fclose(f);
+		unlink(tmp);
+		free(tmp);
+	}
 	if (!analyse(&an, c, argv + optind, (size_t)(argc - optind))) {
 		sla_analysis_free(&an);
 		return SLA_EXIT_ERROR;
 	}
 	sym = new_symbolizer(c);
 	suppress(&an, c, sym);
-	print_report(stdout, &an, c, sym);
+	if (c->output) {
+		char *tmp;
+		FILE *f = open_output(c->output, &tmp);
+
+		if (f) {
+			print_report(f, &an, c, sym);
+			if (!close_output(f, tmp, c->output))
+				ret = SLA_EXIT_ERROR;
+		} else {
+			ret = SLA_EXIT_ERROR;
+		}
+	} else {
+		print_report(stdout, &an, c, sym);
+	}
 	sla_symbolizer_free(sym);
 	sla_analysis_free(&an);
-	return SLA_EXIT_OK;
+	return ret < 0 ? SLA_EXIT_OK : ret;
 }
 
 /*
@@ -298,6 +395,8 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 
 	if (ret >= 0)
 		return ret;
+	if (c->format != FMT_TEXT && c->format != FMT_JSON)
+		return usage_error("check prints text or json");
 	if (!c->limits.has_max_retained)
 		return usage_error("check needs --max-retained SIZE");
 	if (optind == argc)
@@ -309,7 +408,7 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 	sym = new_symbolizer(c);
 	suppress(&an, c, sym);
 	pass = sla_gate_check(&an.res, &c->limits, &v);
-	if (c->json) { /* the whole report for the CI to keep; the verdict is the exit code */
+	if (c->format == FMT_JSON) { /* the whole report for the CI to keep; the verdict is the exit code */
 		print_report(stdout, &an, c, sym);
 		sla_symbolizer_free(sym);
 		sla_analysis_free(&an);
@@ -345,6 +444,8 @@ static int cmd_run(int argc, char **argv, struct cmdline *c)
 		return ret;
 	if (optind == argc)
 		return usage_error("run needs a command: sliceleak run -- CMD ARGS...");
+	if (c->format != FMT_TEXT && c->format != FMT_JSON)
+		return usage_error("run prints text or json");
 	ret = sla_run_command(argv + optind, c->output ? c->output : DEFAULT_RUN_OUTPUT, &run);
 	if (ret < 0) {
 		fprintf(stderr, "sliceleak: cannot start %s: %s\n", argv[optind], strerror(-ret));

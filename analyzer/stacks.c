@@ -236,3 +236,27 @@ size_t sla_stackset_frames(struct sla_stackset *set, uint32_t gid, struct sla_sy
 	*frames = c->frames;
 	return c->nframes;
 }
+
+size_t sla_stackset_count(const struct sla_stackset *set)
+{
+	return set->ngid;
+}
+
+uint32_t sla_stackset_parent(const struct sla_stackset *set, uint32_t gid)
+{
+	return set->by_gid[gid]->parent;
+}
+
+size_t sla_stackset_leaf(struct sla_stackset *set, uint32_t gid, struct sla_symbolizer *sym,
+			 struct sla_frame *frames, size_t max)
+{
+	const struct canon *c = set->by_gid[gid];
+	const struct sla_stack_node *n;
+	const struct sla_mod *m;
+
+	if (!gid)
+		return 0;
+	n = &c->st->stacks[c->id];
+	m = module_of(c->st, n);
+	return sla_symbolize(sym, m ? &m->m : NULL, n->ip, true, frames, max);
+}

@@ -49,6 +49,23 @@ expect 1 "check --format json above the limit" "$sliceleak" check --no-symbols -
 	--max-retained 1MiB "$tmp/g.sllog"
 grep_out "check --format json prints the schema" '"schema": "sliceleak-report/1"' "$tmp/out"
 
+# reports written to a file: whole or not at all
+expect 2 "html needs -o" "$sliceleak" report --format html "$tmp/g.sllog"
+expect 2 "unknown format" "$sliceleak" report --format svg "$tmp/g.sllog"
+expect 0 "html to a file" "$sliceleak" report --no-symbols --format html -o "$tmp/r.html" "$tmp/g.sllog"
+grep_out "html page has the summary" '<div id="summary" class="summary">SUMMARY: sliceleak: ' "$tmp/r.html"
+grep_out "html page has its data" '<script id="data" type="application/json">' "$tmp/r.html"
+expect 0 "json to a file" "$sliceleak" report --no-symbols --format json -o "$tmp/r.json" "$tmp/g.sllog"
+grep_out "json file written" '"schema": "sliceleak-report/1"' "$tmp/r.json"
+expect 2 "html into a missing directory" "$sliceleak" report --format html -o "$tmp/nodir/r.html" "$tmp/g.sllog"
+grep_out "unwritable output names the path" "cannot write $tmp/nodir/r.html" "$tmp/err"
+# the output path is a directory: the report is written, the rename fails
+mkdir "$tmp/out.d"
+expect 2 "html onto a directory" "$sliceleak" report --no-symbols --format html -o "$tmp/out.d" "$tmp/g.sllog"
+grep_out "failed rename names the path" "cannot write $tmp/out.d" "$tmp/err"
+if [ -z "$(ls -A "$tmp" | grep '^\.')" ]; then pass=$((pass + 1)); else
+	fail=$((fail + 1)); echo "FAIL: a failed write left a file behind:"; ls -A "$tmp"; fi
+
 # suppressions hide findings and leaks from the report and the gate, with counts
 expect 0 "suppressed finding passes the gate" "$sliceleak" check --no-symbols --max-retained 100KiB \
 	--suppress 'view:^/usr/bin/golden$' "$tmp/g.sllog"
