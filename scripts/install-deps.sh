@@ -13,7 +13,8 @@ packages="
 	python3 perl git coreutils binutils
 	libc6-dbg
 	heaptrack valgrind zstd mawk
-	chromium golang-go zlib1g-dev
+	libjemalloc2 libtcmalloc-minimal4 golang-go
+	chromium zlib1g-dev
 "
 
 missing=""
