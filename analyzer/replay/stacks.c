@@ -248,15 +248,17 @@ uint32_t sla_stackset_parent(const struct sla_stackset *set, uint32_t gid)
 }
 
 size_t sla_stackset_leaf(struct sla_stackset *set, uint32_t gid, struct sla_symbolizer *sym,
-			 struct sla_frame *frames, size_t max)
+			 const struct sla_module **mod, struct sla_frame *frames, size_t max)
 {
 	const struct canon *c = set->by_gid[gid];
 	const struct sla_stack_node *n;
 	const struct sla_mod *m;
 
+	*mod = NULL;
 	if (!gid)
 		return 0;
 	n = &c->st->stacks[c->id];
 	m = module_of(c->st, n);
-	return sla_symbolize(sym, m ? &m->m : NULL, n->ip, true, frames, max);
+	*mod = m ? &m->m : NULL;
+	return sla_symbolize(sym, *mod, n->ip, true, frames, max);
 }

@@ -165,6 +165,7 @@ void sla_frame_tree_build(struct sla_frame_tree *ft, const struct sla_profile *p
 	t->node_of = sla_xcalloc(p->n ? p->n : 1, sizeof(*t->node_of));
 	child(t, 0, intern_name(t, "all\t", 4)); /* node 0, the root (its own parent) */
 	for (uint32_t gid = 1; gid < p->n; gid++) {
+		const struct sla_module *mod;
 		struct sla_frame f[32];
 		uint32_t node;
 		size_t nf;
@@ -172,7 +173,7 @@ void sla_frame_tree_build(struct sla_frame_tree *ft, const struct sla_profile *p
 		if (!p->used[gid])
 			continue;
 		node = t->node_of[sla_stackset_parent(set, gid)];
-		nf = sla_stackset_leaf(set, gid, sym, f, 32);
+		nf = sla_stackset_leaf(set, gid, sym, &mod, f, 32);
 		while (nf--) /* outermost (the caller) first */
 			node = child(t, node, frame_name(t, &f[nf]));
 		t->node_of[gid] = node;
