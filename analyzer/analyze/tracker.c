@@ -11,10 +11,10 @@ void sla_tracker_collect(struct sla_results *res, struct sla_state *st, struct s
 	for (size_t i = 0; (b = sla_state_next_block(st, &i));) {
 		struct sla_stack_acc *a = sla_results_acc(res, sla_stackset_intern(set, st, b->stack));
 
-		a->live_bytes = sla_sat_add(a->live_bytes, b->size);
-		a->live_blocks++;
-		res->live_bytes = sla_sat_add(res->live_bytes, b->size);
-		res->live_blocks++;
+		a->exit_bytes = sla_sat_add(a->exit_bytes, b->size);
+		a->exit_blocks++;
+		res->exit_bytes = sla_sat_add(res->exit_bytes, b->size);
+		res->exit_blocks++;
 	}
 	for (uint32_t id = 0; id < st->nstacks; id++) {
 		const struct sla_site *s = &st->sites[id];

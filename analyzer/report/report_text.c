@@ -315,8 +315,8 @@ void sla_report_text_summary(FILE *out, const struct sla_results *res)
 void sla_report_text_leaks(FILE *out, const struct sla_results *res, struct sla_stackset *set,
 			   struct sla_symbolizer *sym, size_t top)
 {
-	uint64_t ref_bytes = sla_sat_sub(res->live_bytes, res->leak_bytes);
-	uint64_t ref_blocks = res->live_blocks - res->leak_blocks;
+	uint64_t ref_bytes = sla_sat_sub(res->exit_bytes, res->leak_bytes);
+	uint64_t ref_blocks = res->exit_blocks - res->leak_blocks;
 	char a[32], b[32];
 
 	fprintf(out, "== Leaks: %s in %" PRIu64 " block%s unreachable at exit%s ==\n",

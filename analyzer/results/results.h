@@ -91,11 +91,12 @@ struct sla_hotspot {
 
 /* Everything the allocation tracker sums per canonical stack (results.c). */
 struct sla_stack_acc {
-	uint64_t live_bytes, live_blocks;
+	uint64_t exit_bytes, exit_blocks; /* live at the end of the log */
 	uint64_t direct_bytes, direct_blocks, indirect_bytes, indirect_blocks;
 	uint64_t unclassified_bytes, unclassified_blocks;
 	uint64_t peak_bytes, peak_blocks;
 	uint64_t allocations, bytes, temporaries;
+	uint64_t live_bytes, live_blocks; /* at the evaluation point */
 };
 
 /* Whether a log's dead-region analysis ran (see sla_dr_status_text()). */
@@ -133,9 +134,11 @@ struct sla_log_info {
 	bool scan_capped;	      /* its scan stopped at the shim's cap */
 	double eval_time_s;	      /* log time of the evaluation point */
 	double duration_s;	      /* log time of its last record */
+	struct sla_series *series;    /* its heap over time (analyze/series.h), when asked for */
 };
 
 struct sla_suppressions;
+struct sla_series;
 
 struct sla_results {
 	const char *at; /* "end", "peak" or a snapshot label */
@@ -160,7 +163,7 @@ struct sla_results {
 	struct sla_group *leaks;
 	size_t nleaks;
 	uint64_t leak_bytes, leak_blocks;	/* leaked: what `check --max-leaked` gates */
-	uint64_t live_bytes, live_blocks;	/* all blocks live at the end */
+	uint64_t exit_bytes, exit_blocks;	/* all blocks live at the end */
 	bool leaks_classified;		/* every log's leaks classified (direct/indirect) */
 	size_t classified_logs;		/* how many were */
 	uint64_t direct_bytes, direct_blocks, indirect_bytes, indirect_blocks;
@@ -170,6 +173,10 @@ struct sla_results {
 	double peak_time_s;		  /* of the log with the largest peak */
 	struct sla_group *peak;		  /* holders at the peak, sorted by bytes */
 	size_t npeak;
+
+	struct sla_group *live;		/* blocks live at the evaluation point, sorted by bytes */
+	size_t nlive;
+	uint64_t live_bytes, live_blocks;
 
 	struct sla_hotspot *hotspots;	/* sorted by allocations */
 	size_t nhotspots;

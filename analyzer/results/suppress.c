@@ -212,8 +212,8 @@ void sla_suppress_apply(struct sla_suppressions *s, struct sla_results *res,
 			x->matches++;
 			x->bytes = sla_sat_add(x->bytes, g->bytes);
 			x->leaked_bytes = sla_sat_add(x->leaked_bytes, g->leaked_bytes);
-			res->live_bytes = sla_sat_sub(res->live_bytes, g->bytes);
-			res->live_blocks -= g->blocks;
+			res->exit_bytes = sla_sat_sub(res->exit_bytes, g->bytes);
+			res->exit_blocks -= g->blocks;
 			res->leak_bytes = sla_sat_sub(res->leak_bytes, g->leaked_bytes);
 			res->leak_blocks -= g->leaked_blocks;
 			res->direct_bytes = sla_sat_sub(res->direct_bytes, g->direct_bytes);

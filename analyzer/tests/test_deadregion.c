@@ -397,7 +397,7 @@ static void chain(bool cycle)
 	}
 	CHECK_EQ_U(nf, 2);
 	/* 7 blocks live at exit; E is a direct leak, C, D and F indirect ones: 4 leaked */
-	CHECK_EQ_U(an.res.live_blocks, 7);
+	CHECK_EQ_U(an.res.exit_blocks, 7);
 	CHECK_EQ_U(an.res.leak_blocks, 4);
 	CHECK_EQ_U(an.res.leak_bytes, 8192 + 8192 + 8192 + 4096);
 	CHECK(an.res.leaks_classified);

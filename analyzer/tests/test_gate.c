@@ -8,7 +8,7 @@
 
 static void test_gate(void)
 {
-	struct sla_results res = { .retained_bytes = 100, .leak_bytes = 50, .live_bytes = 5050 };
+	struct sla_results res = { .retained_bytes = 100, .leak_bytes = 50, .exit_bytes = 5050 };
 	struct sla_limits l = { .has_max_retained = true, .max_retained = 100 };
 	struct sla_verdict v;
 

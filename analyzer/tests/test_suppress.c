@@ -112,7 +112,7 @@ static void test_apply(void)
 	CHECK_EQ_U(res.nleaks, 1);
 	CHECK_EQ_U(res.leak_blocks, 1);
 	CHECK_EQ_U(res.leak_bytes, 1 << 20);
-	CHECK_EQ_U(res.live_bytes, 1 << 20);
+	CHECK_EQ_U(res.exit_bytes, 1 << 20);
 	CHECK_EQ_U(res.unclassified_bytes, 1 << 20);
 	CHECK_EQ_U(s.list[1].matches, 1);
 	CHECK_EQ_U(s.list[1].bytes, (1 << 16) + 100);
