@@ -50,6 +50,7 @@ struct cmdline {
 	const char *baseline; /* check --baseline */
 	uint64_t max_increase;
 	int metric;	    /* folded: an enum sla_metric */
+	const char *trace;  /* run --trace */
 };
 
 static const char *const format_names[] = { "text", "json", "html", "pprof", "folded" };
@@ -72,6 +73,8 @@ enum {
 	OPT_METRIC,
 	OPT_BASELINE,
 	OPT_MAX_INCREASE,
+	OPT_TRACE,
+	OPT_FULL_NAMES,
 };
 
 static const struct option long_opts[] = {
@@ -93,6 +96,8 @@ static const struct option long_opts[] = {
 	{ "baseline", required_argument, NULL, OPT_BASELINE },
 	{ "max-increase", required_argument, NULL, OPT_MAX_INCREASE },
 	{ "output", required_argument, NULL, 'o' },
+	{ "trace", required_argument, NULL, OPT_TRACE },
+	{ "full-names", no_argument, NULL, OPT_FULL_NAMES },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -106,7 +111,7 @@ static void usage(FILE *out)
 		"       sliceleak check --max-retained SIZE [--max-leaked SIZE] [options] LOG...\n"
 		"       sliceleak check --baseline BASE.json [--max-increase SIZE] [options] LOG...\n"
 		"       sliceleak diff [--format text|json] [options] BASE NEW\n"
-		"       sliceleak run [-o PATTERN] [options] -- CMD ARGS...\n"
+		"       sliceleak run [-o PATTERN] [--trace NAMES] [options] -- CMD ARGS...\n"
 		"       sliceleak dump LOG\n"
 		"       sliceleak --help | --version | --default-suppressions\n"
 		"\n"
@@ -130,6 +135,8 @@ static void usage(FILE *out)
 		"  --top N                  findings (text), leak/peak stacks and hot spots shown\n"
 		"                           (default %d; 0 = all; JSON always lists every finding)\n"
 		"  --no-symbols             module+offset frames only (deterministic, no file access)\n"
+		"  --full-names             C++ names with their template arguments (text elides\n"
+		"                           them: std::map<...>::find; JSON always has them whole)\n"
 		"  --lenient                analyse a corrupt log up to its first bad record\n"
 		"  --suppress TYPE:PATTERN  hide leak groups (leak:) or findings (view:) whose stack\n"
 		"                           has a function, file or module matching PATTERN\n"
@@ -137,7 +144,9 @@ static void usage(FILE *out)
 		"  --suppressions FILE      one TYPE:PATTERN per line, # comments\n"
 		"  --no-default-suppressions  show the runtime's own memory too (libc's stdio\n"
 		"                           buffers and NSS tables, libraries' initializers,\n"
-		"                           GLib's caches: docs/suppressions.md)\n"
+		"                           GLib's caches: docs/suppressions.md)\n",
+		DEFAULT_TOP);
+	fprintf(out, /* two strings: C11 compilers need not take one longer than 4095 bytes */
 		"  --max-retained SIZE      check: fail when findings retain more than SIZE\n"
 		"  --max-leaked SIZE        check: fail when more than SIZE is leaked: unreachable\n"
 		"                           at exit (direct + indirect, LeakSanitizer's meaning)\n"
@@ -145,7 +154,7 @@ static void usage(FILE *out)
 		"                           still referenced\n"
 		"  --allow-truncated        check: pass a truncated or (--lenient) corrupt log on\n"
 		"                           its figures; by default such a log fails the gate\n"
-"  --baseline BASE.json     check: fail when retained or leaked bytes grew over\n"
+		"  --baseline BASE.json     check: fail when retained or leaked bytes grew over\n"
 		"                           this saved JSON report by more than --max-increase\n"
 		"  --max-increase SIZE      check --baseline: the growth allowed (default 0)\n"
 		"diff BASE NEW: each a JSON report or a log (BASE-LOG... -- NEW-LOG... for sets);\n"
@@ -154,12 +163,15 @@ static void usage(FILE *out)
 		"  -o, --output FILE        report: write the report to FILE (whole or not at all)\n"
 		"  -o, --output PATTERN     run: log path pattern for the shim, %%p pid, %%e exe name\n"
 		"                           (default %s; keep %%p to get fork children's logs)\n"
+		"  --trace NAMES            run: trace only executables named so (comma-separated,\n"
+		"                           * wildcard: python3*,app); wrappers such as env,\n"
+		"                           timeout, time and shell scripts run untraced\n"
 		"SIZE: a number with B, KiB, MiB, GiB (1024) or KB, MB, GB (1000), e.g. 10MiB\n"
 		"\n"
 		"exit codes: 0 analysed (and within limits), 1 a limit is exceeded,\n"
 		"            2 usage error or an unreadable, corrupt or too-new log;\n"
 		"            run: the command's own exit status\n",
-		DEFAULT_TOP, DEFAULT_RUN_OUTPUT);
+		DEFAULT_RUN_OUTPUT);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -227,6 +239,9 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 		case OPT_NO_SYMBOLS:
 			c->no_symbols = true;
 			break;
+		case OPT_FULL_NAMES:
+			c->rep.full_names = true;
+			break;
 		case OPT_LENIENT:
 			c->an.lenient = true;
 			break;
@@ -285,6 +300,11 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 			if (c->metric == SLA_METRIC_COUNT)
 				return usage_error("unknown metric '%s' (live, retained, leaked, peak or allocated)",
 						   optarg);
+			break;
+		case OPT_TRACE:
+			if (!*optarg || strchr(optarg, ':'))
+				return usage_error("bad --trace '%s' (names, comma-separated)", optarg);
+			c->trace = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -755,9 +775,11 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 	print_partial_logs(&an.res, &c->limits);
 	printf("\n");
 	if (v.retained_exceeded)
-		sla_report_text_findings(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5);
+		sla_report_text_findings(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5,
+					 c->rep.full_names);
 	if (v.leaked_exceeded || v.referenced_exceeded)
-		sla_report_text_leaks(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5);
+		sla_report_text_leaks(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5,
+				      c->rep.full_names);
 	sla_report_text_summary(stdout, &an.res);
 	fflush(stdout);
 	sla_symbolizer_free(sym);
@@ -777,10 +799,20 @@ static int cmd_run(int argc, char **argv, struct cmdline *c)
 		return usage_error("run needs a command: sliceleak run -- CMD ARGS...");
 	if (c->format != FMT_TEXT && c->format != FMT_JSON)
 		return usage_error("run prints text or json");
-	ret = sla_run_command(argv + optind, c->output ? c->output : DEFAULT_RUN_OUTPUT, &run);
+	ret = sla_run_command(argv + optind, c->output ? c->output : DEFAULT_RUN_OUTPUT, c->trace,
+			      &run);
 	if (ret < 0) {
 		fprintf(stderr, "sliceleak: cannot start %s: %s\n", argv[optind], strerror(-ret));
 		return SLA_EXIT_ERROR;
+	}
+	/* what was left out, on stderr; the report on stdout, after the command's output */
+	for (size_t i = 0; i < run.nskipped; i++)
+		fprintf(stderr, "sliceleak run: skipped %s\n", run.skipped[i]);
+	if (run.nuntraced) {
+		fprintf(stderr, "sliceleak run: not traced (--trace %s):", c->trace);
+		for (size_t i = 0; i < run.nuntraced; i++)
+			fprintf(stderr, "%s %s", i ? "," : "", run.untraced[i]);
+		fputc('\n', stderr);
 	}
 	if (!run.nlogs) {
 		fprintf(stderr, "sliceleak: %s wrote no log (is %s there and readable?)\n",
@@ -788,7 +820,6 @@ static int cmd_run(int argc, char **argv, struct cmdline *c)
 	} else {
 		struct sla_analysis an;
 
-		/* the report on stdout, after the command's own output (it has ended) */
 		fflush(stderr);
 		if (analyse(&an, c, run.logs, run.nlogs)) {
 			struct sla_symbolizer *sym = new_symbolizer(c);
