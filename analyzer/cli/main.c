@@ -2,6 +2,7 @@
  * analyzer/cli/main.c - the `sliceleak` command line: subcommands, options and
  * exit codes. Everything else lives in the modules it calls.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -316,13 +317,79 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 	return -1;
 }
 
-/* Analyses the logs; on failure prints the error and returns false. */
+/* Whether a file name is a log's: NAME.sllog, or NAME.sllog.N (an exec that reused the name). */
+static bool log_name(const char *name)
+{
+	const char *s = strstr(name, ".sllog");
+
+	if (!s || name[0] == '.')
+		return false;
+	if (!s[6])
+		return true;
+	if (s[6] != '.' || !s[7])
+		return false;
+	return strspn(s + 7, "0123456789") == strlen(s + 7);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The paths with each directory replaced by its logs, sorted: `sliceleak
+ * report DIR` reads a whole run's logs whatever the executables were
+ * called (python3 runs as python3.11). Free the list and its strings.
+ */
+static char **expand_dirs(char *const *paths, size_t n, size_t *out_n)
+{
+	char **out = NULL;
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct dirent **ents;
+		struct stat st;
+		size_t first = k;
+		int m;
+
+		if (stat(paths[i], &st) < 0 || !S_ISDIR(st.st_mode) ||
+		    (m = scandir(paths[i], &ents, NULL, NULL)) < 0) {
+			out = sla_xrealloc(out, (k + 1) * sizeof(*out));
+			out[k++] = sla_xstrndup(paths[i], strlen(paths[i]));
+			continue;
+		}
+		for (int j = 0; j < m; j++) {
+			char *path;
+
+			if (log_name(ents[j]->d_name) &&
+			    asprintf(&path, "%s/%s", paths[i], ents[j]->d_name) >= 0) {
+				out = sla_xrealloc(out, (k + 1) * sizeof(*out));
+				out[k++] = path;
+			}
+			free(ents[j]);
+		}
+		free(ents);
+		qsort(out + first, k - first, sizeof(*out), cmp_str);
+		if (k == first)
+			fprintf(stderr, "sliceleak: %s: no *.sllog files in this directory\n", paths[i]);
+	}
+	*out_n = k;
+	return out;
+}
+
+/* Analyses the logs (a directory: its logs); on failure prints the error and returns false. */
 static bool analyse(struct sla_analysis *an, const struct cmdline *c, char *const *paths,
 		    size_t n)
 {
 	char err[512];
+	size_t nlogs;
+	char **logs = expand_dirs(paths, n, &nlogs);
+	int ret = sla_analysis_run(an, &c->an, logs, nlogs, err, sizeof(err));
 
-	if (sla_analysis_run(an, &c->an, paths, n, err, sizeof(err)) < 0) {
+	for (size_t i = 0; i < nlogs; i++)
+		free(logs[i]);
+	free(logs);
+	if (ret < 0) {
 		fflush(stdout);
 		fprintf(stderr, "sliceleak: %s\n", err);
 		return false;

@@ -13,18 +13,30 @@
 #include "run.h"
 #include "xalloc.h"
 
-/* The build tree's shim when this binary is the build tree's, else the installed one. */
+/*
+ * The build tree's shim when this binary is the build tree's; else the
+ * installed one beside this binary (bin/../lib/...: a DESTDIR install or a
+ * moved prefix), else the configured install path.
+ */
 const char *sla_run_shim_path(void)
 {
-	char self[PATH_MAX];
+	static char near[PATH_MAX + sizeof(SLA_SHIM_FROM_BINDIR) + 1];
+	char self[PATH_MAX], *slash;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	size_t root = strlen(SLA_BUILD_ROOT);
 
-	if (n > 0) {
-		self[n] = '\0';
-		if (!strncmp(self, SLA_BUILD_ROOT, root) && self[root] == '/' &&
-		    access(SLA_SHIM_BUILD, R_OK) == 0)
-			return SLA_SHIM_BUILD;
+	if (n <= 0)
+		return SLA_SHIM_INSTALLED;
+	self[n] = '\0';
+	if (!strncmp(self, SLA_BUILD_ROOT, root) && self[root] == '/' &&
+	    access(SLA_SHIM_BUILD, R_OK) == 0)
+		return SLA_SHIM_BUILD;
+	slash = strrchr(self, '/');
+	if (SLA_SHIM_FROM_BINDIR[0] != '/' && slash) {
+		*slash = '\0';
+		snprintf(near, sizeof(near), "%s/%s", self, SLA_SHIM_FROM_BINDIR);
+		if (access(near, R_OK) == 0)
+			return near;
 	}
 	return SLA_SHIM_INSTALLED;
 }
