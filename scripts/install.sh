@@ -12,13 +12,7 @@ sudo=""
 if [ "$(id -u)" -ne 0 ]; then
 	sudo="sudo"
 fi
-scripts/install-deps.sh
-if [ -d build ]; then
-	meson setup --reconfigure build >/dev/null
-else
-	meson setup build >/dev/null
-fi
-meson compile -C build >/dev/null
+scripts/build.sh
 $sudo meson install -C build --no-rebuild --quiet
 $sudo ldconfig
 echo "install: sliceleak is $(command -v sliceleak || echo 'not on PATH (add /usr/local/bin)');" \

@@ -717,7 +717,8 @@ static int cmd_diff(int argc, char **argv, struct cmdline *c)
 }
 
 /* One line per log analysed only in part, and what the gate makes of it. */
-static void print_partial_logs(const struct sla_results *res, const struct sla_limits *l)
+static void print_partial_logs(FILE *out, const struct sla_results *res,
+			       const struct sla_limits *l)
 {
 	const char *verdict = l->allow_truncated ? "accepted (--allow-truncated)" :
 						   "the gate fails (--allow-truncated accepts it)";
@@ -726,10 +727,10 @@ static void print_partial_logs(const struct sla_results *res, const struct sla_l
 		const struct sla_log_info *li = &res->logs[i];
 
 		if (li->corrupt)
-			printf("CORRUPT: %s: offset %" PRIu64 ": %s: analysed up to its last good record; %s\n",
+			fprintf(out, "CORRUPT: %s: offset %" PRIu64 ": %s: analysed up to its last good record; %s\n",
 			       li->path, li->corrupt_offset, li->corrupt_msg, verdict);
 		else if (li->truncated)
-			printf("TRUNCATED: %s: no END record (the process was killed, crashed or called _exit): analysed up to its last complete record; %s\n",
+			fprintf(out, "TRUNCATED: %s: no END record (the process was killed, crashed or called _exit): analysed up to its last complete record; %s\n",
 			       li->path, verdict);
 	}
 }
@@ -753,6 +754,7 @@ static int check_baseline(struct sla_analysis *an, struct cmdline *c, struct sla
 	leaked_grew = d.new.leaked > d.base.leaked + inc;
 	pass = pass && !retained_grew && !leaked_grew;
 	if (c->format == FMT_JSON) {
+		print_partial_logs(stderr, &an->res, &c->limits);
 		print_report(stdout, an, c, sym);
 	} else {
 		printf("sliceleak check: %s: retained %s (baseline %s), leaked %s (baseline %s), "
@@ -762,7 +764,7 @@ static int check_baseline(struct sla_analysis *an, struct cmdline *c, struct sla
 		       sla_format_size(x, sizeof(x), d.new.leaked, 1),
 		       sla_format_size(y, sizeof(y), d.base.leaked, 1),
 		       sla_format_size(z, sizeof(z), inc, 1));
-		print_partial_logs(&an->res, &c->limits);
+		print_partial_logs(stdout, &an->res, &c->limits);
 		sla_diff_compute(&d);
 		if (retained_grew || leaked_grew) {
 			printf("grew over the baseline:\n");
@@ -823,6 +825,7 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 	}
 	pass = sla_gate_check(&an.res, &c->limits, &v);
 	if (c->format == FMT_JSON) { /* the whole report for the CI to keep; the verdict is the exit code */
+		print_partial_logs(stderr, &an.res, &c->limits);
 		print_report(stdout, &an, c, sym);
 		sla_symbolizer_free(sym);
 		sla_analysis_free(&an);
@@ -839,7 +842,7 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 	if (c->limits.has_max_referenced)
 		printf(" (limit %s)", sla_format_size(b, sizeof(b), c->limits.max_referenced, 1));
 	printf("\n");
-	print_partial_logs(&an.res, &c->limits);
+	print_partial_logs(stdout, &an.res, &c->limits);
 	printf("\n");
 	if (v.retained_exceeded)
 		sla_report_text_findings(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5,

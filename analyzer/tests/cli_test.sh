@@ -143,6 +143,7 @@ expect 1 "check of a good and a truncated log" "$sliceleak" check --no-symbols -
 	"$tmp/g.sllog" "$tmp/cut.sllog"
 expect 1 "check --format json of a truncated log" "$sliceleak" check --no-symbols --format json \
 	--max-retained 1GiB "$tmp/cut.sllog"
+grep_out "check --format json says truncated on stderr" "^TRUNCATED: $tmp/cut.sllog: " "$tmp/err"
 
 # a corrupt log: exit 2 and "sliceleak: <path>: offset <n>: <problem>"
 { head -c 300 "$tmp/g.sllog"; printf '\377\377\377\377\377\377\377\377\377\377\377\377'; } >"$tmp/bad.sllog"
