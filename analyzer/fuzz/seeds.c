@@ -277,6 +277,38 @@ static void seed_v2_truncated(struct logbuf *b)
 	b->len -= 3;
 }
 
+/*
+ * Format 2.1 killed: three threads, each chunk starting with a SYNC; the
+ * streams end at different seqs, so the reader cuts at the largest SYNC.
+ */
+static void seed_v2_sync_cut(struct logbuf *b)
+{
+	uint64_t seq = 1, s;
+
+	lb_init_version(b, 2, 1);
+	b->v2 = 1;
+	b->seq_step = 1;
+	lb_process(b, 4242, 1, "/usr/bin/seed");
+	lb_chunk_begin(b, 4242, seq);
+	lb_seq(b, seq);
+	lb_time(b, 1000);
+	s = lb_stack(b, 0, EXE_BIAS + 0x1234);
+	seq = b->seq;
+	lb_chunk_end(b);
+	for (uint64_t i = 0; i < 9; i++) {
+		lb_chunk_begin(b, 4242 + i % 3, seq);
+		lb_seq(b, seq);
+		p_uv(b, seq > 4 ? seq - 4 : 1); /* SYNC: complete below */
+		lb_emit(b, SLF_REC_SYNC);
+		lb_seq(b, seq);
+		lb_alloc(b, 0x600000 + 64 * i, 48, s);
+		lb_free_rec(b, 0x600000 + 64 * i);
+		lb_alloc(b, 0x700000 + 64 * i, 48, s);
+		seq = b->seq;
+		lb_chunk_end(b);
+	}
+}
+
 static const struct {
 	const char *name;
 	void (*build)(struct logbuf *b);
@@ -293,6 +325,7 @@ static const struct {
 	{ "scan", seed_scan, true, false },
 	{ "v2_threads", seed_v2_threads, true, true },
 	{ "v2_truncated", seed_v2_truncated, false, true },
+	{ "v2_sync_cut", seed_v2_sync_cut, false, true },
 };
 
 size_t fuzz_seed_count(void)

@@ -160,6 +160,9 @@ static void put_fields(FILE *out, const struct sla_record *rec, bool v2)
 		put_num(out, "pointers", rec->scan_end.pointers);
 		put_num(out, "capped", rec->scan_end.capped);
 		break;
+	case SLF_REC_SYNC:
+		put_num(out, "complete_below", rec->sync.complete_below);
+		break;
 	case SLF_REC_CHUNK: /* the reader never hands one out: it merges their records */
 	case SLF_REC_KIND_COUNT:
 	default:
@@ -196,7 +199,11 @@ int sla_dump_log(FILE *out, struct sla_reader *r)
 	}
 	if (err < 0)
 		return err;
-	fprintf(out, "# records=%" PRIu64 " end=%s truncated=%s\n", r->records,
+	fprintf(out, "# records=%" PRIu64 " end=%s truncated=%s", r->records,
 		r->ended ? "yes" : "no", r->truncated ? "yes" : "no");
+	if (r->cut_seq != UINT64_MAX)
+		fprintf(out, " cut_seq=%" PRIu64 " records_after_cut=%" PRIu64, r->cut_seq,
+			r->cut_records);
+	fputc('\n', out);
 	return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * include/sliceleak/format.h - the .sllog on-disk format, version 2.0.
+ * include/sliceleak/format.h - the .sllog on-disk format, version 2.1.
  *
  * The one definition of the log, shared by libsliceleak.so (writer) and the
  * sliceleak analyzer (reader). It stays freestanding: C11, <stdint.h> and
@@ -90,6 +90,7 @@
  *        the analyzer find memory kept alive through dead regions
  *   2.0  per-thread streams: CHUNK records with sequence numbers; STACK
  *        carries its id; REALLOC gains `flags`; no THREAD records
+ *   2.1  SYNC: where a killed process's log is complete across threads
  *
  * Little-endian, 64-bit Linux only.
  */
@@ -101,7 +102,7 @@
 #define SLF_MAGIC	  "SLLEAK\r\n" /* \r\n exposes text-mode mangling */
 #define SLF_MAGIC_LEN	  8
 #define SLF_VERSION_MAJOR 2 /* bump => old readers must refuse */
-#define SLF_VERSION_MINOR 0 /* bump => new record kinds or trailing fields only */
+#define SLF_VERSION_MINOR 1 /* bump => new record kinds or trailing fields only */
 
 #define SLF_MAX_PAYLOAD (1u << 20) /* 1 MiB: larger length fields are corrupt */
 #define SLF_MAX_STR	(1u << 16) /* 64 KiB: paths, labels, command lines */
@@ -355,6 +356,21 @@ enum slf_kind {
 	 */
 	SLF_REC_CHUNK = 20,
 
+	/*
+	 * Since 2.1, inside a CHUNK, as its first record (the writer's own
+	 * thread flushing its stream). Every record of every thread whose seq
+	 * is below `complete_below` is in the log by the end of this chunk.
+	 * A killed multi-threaded process leaves its threads' streams cut at
+	 * different points (each buffer held its own unwritten tail); a reader
+	 * of a log without END analyses the merged order up to the largest
+	 * complete_below of the file, where every stream is complete, and
+	 * says how much it left out. A thread that was idle does not hold the
+	 * point back: only records still in a buffer do. Never between the
+	 * records of a scan.
+	 *   uv   complete_below
+	 */
+	SLF_REC_SYNC = 21,
+
 	SLF_REC_KIND_COUNT /* one past the largest kind of this version */
 };
 
@@ -404,7 +420,7 @@ static inline const char *slf_kind_name(unsigned kind)
 		[SLF_REC_END] = "END",
 		[SLF_REC_SCAN_BEGIN] = "SCAN_BEGIN", [SLF_REC_SCAN_REGION] = "SCAN_REGION",
 		[SLF_REC_SCAN_PTRS] = "SCAN_PTRS", [SLF_REC_SCAN_END] = "SCAN_END",
-		[SLF_REC_CHUNK] = "CHUNK",
+		[SLF_REC_CHUNK] = "CHUNK", [SLF_REC_SYNC] = "SYNC",
 	};
 	return kind < SLF_REC_KIND_COUNT ? names[kind] : NULL;
 }
