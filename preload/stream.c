@@ -29,8 +29,8 @@
 #include "guard.h"
 #include "internal.h"
 
-/* a SYNC record first in a chunk: seq_delta 0, kind, length, complete_below */
-#define SYNC_MAX (1 + 1 + 1 + SLF_MAX_UV_LEN)
+/* a SYNC record first in a chunk: seq_delta 0, kind, length, payload */
+#define SYNC_MAX (1 + 1 + 1 + SLF_MAXLEN_SYNC)
 /* CHUNK kind + its length (slp_writer_frame's room) + tid + base seq + a SYNC */
 #define HDR_RESERVE (1 + SLF_MAX_UV_LEN + SLF_MAX_UV_LEN + SLF_MAX_UV_LEN + SYNC_MAX)
 /* seq_delta + kind + a length up to SLF_MAX_PAYLOAD */
@@ -234,10 +234,14 @@ void slp_stream_flush(struct slp_stream *s)
 	n = slf_put_uv(tmp, s->tid);
 	n += slf_put_uv(tmp + n, s->base_seq);
 	if (w) {
+		uint64_t none = 0;
+		uint8_t *end;
+
 		tmp[n++] = 0; /* seq_delta: at the base seq */
 		tmp[n++] = SLF_REC_SYNC;
-		tmp[n] = (uint8_t)slf_put_uv(tmp + n + 1, w);
-		n += 1 + tmp[n];
+		end = slf_encode_sync(tmp + n + 1, &none, SLF_VERSION_MAJOR, w);
+		tmp[n] = (uint8_t)(end - (tmp + n + 1)); /* a one-byte length */
+		n = (size_t)(end - tmp);
 	}
 	h = s->buf + HDR_RESERVE - n;
 	memcpy(h, tmp, n);

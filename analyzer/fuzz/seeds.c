@@ -298,8 +298,7 @@ static void seed_v2_sync_cut(struct logbuf *b)
 	for (uint64_t i = 0; i < 9; i++) {
 		lb_chunk_begin(b, 4242 + i % 3, seq);
 		lb_seq(b, seq);
-		p_uv(b, seq > 4 ? seq - 4 : 1); /* SYNC: complete below */
-		lb_emit(b, SLF_REC_SYNC);
+		lb_rec_sync(b, seq > 4 ? seq - 4 : 1); /* complete below */
 		lb_seq(b, seq);
 		lb_alloc(b, 0x600000 + 64 * i, 48, s);
 		lb_free_rec(b, 0x600000 + 64 * i);
