@@ -5,8 +5,10 @@
  * stacks all show the same five figures per canonical stack (stacks.h),
  * taken from the finished results (so suppressions are already applied):
  *   live       blocks live at the evaluation point;
- *   retained   retained bytes of the findings, of every kind, by the kept
- *              blocks' allocation stack (objects: their blocks);
+ *   retained   retained bytes of the findings, of every kind (each
+ *              finding's retained_bytes, so kinds whose bytes overlap
+ *              overlap here too), by the kept blocks' allocation stack
+ *              (objects: their blocks);
  *   leaked     the leak groups;
  *   peak       the blocks live at the heap's peak;
  *   allocated  every allocation of the run (objects: allocations).

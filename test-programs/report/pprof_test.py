@@ -81,7 +81,7 @@ def main():
                 'alloc_objects': j['totals']['allocations'],
                 'inuse_space': j['live']['bytes'],
                 'inuse_objects': j['live']['blocks'],
-                'retained_space': j['retained_bytes'],
+                'retained_space': sum(f['retained_bytes'] for f in j['findings']),
                 'retained_objects': sum(f['blocks'] for f in j['findings']),
                 'leaked_space': j['leaks']['bytes'],
                 'leaked_objects': j['leaks']['blocks'],
