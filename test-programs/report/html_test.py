@@ -14,7 +14,8 @@ same logs:
   - the first finding's sentence of the text report is on the page.
 A screenshot of the page is kept in the artifacts directory.
 
-CASE: capacity_leak | threaded_views | real (clang compiling a C file) |
+CASE: capacity_leak | threaded_views | real (clang compiling and linking a C file: two
+logs, one chart each) |
 selftest (a page that makes a request and logs an error must fail).
 Exit 0 pass, 1 fail, 77 skip (no Chromium).
 """
@@ -62,7 +63,8 @@ def case_program(args, tmp):
         for i in range(60):
             f.write('  r += f%d(argv[0]);\n' % i)
         f.write('  return r & 1; }\n')
-    return [clang, '-O2', '-c', '-o', os.path.join(tmp, 'input.o'), src], None
+    # compiled and linked: the linker, exec'd by clang, writes a second log
+    return [clang, '-O2', '-o', os.path.join(tmp, 'input'), src], None
 
 
 def selftest(page, tmp):
@@ -93,6 +95,8 @@ def check_page(page, j, text, needle):
     peaks = page.eval("[...document.querySelectorAll('.peak-marker')]"
                       ".map(e => [+e.dataset.t, +e.dataset.bytes])")
     check(len(peaks) == len(j['logs']), 'peak markers %s for %d logs' % (peaks, len(j['logs'])))
+    charts = page.eval("document.querySelectorAll('svg.chart').length")
+    check(charts == len(j['logs']), '%d charts for %d logs' % (charts, len(j['logs'])))
     t, b = max(peaks, key=lambda p: p[1])
     check(abs(t - j['peak']['time_seconds']) < 1e-6,
           'peak marker at %s s, JSON peak at %s s' % (t, j['peak']['time_seconds']))
