@@ -54,7 +54,7 @@ static int pass1(struct sla_state *st, struct sla_reader *r, const struct sla_an
 	*stop_at = UINT64_MAX;
 	*found = o->at != SLA_AT_LABEL;
 	st->track_dirty = sampling;
-	st->collect_scans = o->at == SLA_AT_END; /* this state is the evaluation state */
+	st->collect_scans = true; /* the end's scan classifies the leaks, whatever --at says */
 	while ((ret = sla_reader_next(r, &rec)) > 0) {
 		/*
 		 * Sample points, within a work budget: re-evaluating may cost up to
@@ -179,6 +179,13 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 
 	sla_tracker_collect(&an->res, st, an->set);
 	li->dead_region = SLA_DR_NOT_EVALUATED;
+	if (o->at != SLA_AT_END) { /* the leaks are the end's, from the end's scan */
+		if (st->scan_at_end && !st->scan.capped && !(li->major == 1 && li->minor == 0))
+			sla_deadregion_collect(&an->res, st, an->set, &o->th, st->time_ns, false,
+					       true);
+		else
+			sla_tracker_unclassified(&an->res, st, an->set);
+	}
 	if (!found)
 		return 0;
 	if (stop_at != UINT64_MAX) {
@@ -201,10 +208,12 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	sla_retention_collect(&an->res, eval, an->set, &o->th, eval->time_ns);
 	li->dead_region = dead_region_status(o, li, eval, stop_at);
 	li->scan_capped = li->dead_region == SLA_DR_PARTIAL;
+	/* at the end: the leaks are classified from the end's scan, if it is whole */
+	if (o->at == SLA_AT_END && li->dead_region != SLA_DR_COMPLETE)
+		sla_tracker_unclassified(&an->res, st, an->set);
 	if (li->dead_region != SLA_DR_COMPLETE && li->dead_region != SLA_DR_PARTIAL)
 		return 0;
-	/* leaks are the end's: classified from the end's scan, if it is whole */
-	sla_deadregion_collect(&an->res, eval, an->set, &o->th, eval->time_ns,
+	sla_deadregion_collect(&an->res, eval, an->set, &o->th, eval->time_ns, true,
 			       o->at == SLA_AT_END && li->dead_region == SLA_DR_COMPLETE);
 	return 0;
 }
