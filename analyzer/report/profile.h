@@ -9,7 +9,9 @@
  *              finding's retained_bytes, so kinds whose bytes overlap
  *              overlap here too), by the kept blocks' allocation stack
  *              (objects: their blocks);
- *   leaked     the leak groups;
+ *   leaked     the leaked part of the leak groups (unreachable at exit, or
+ *              every block live at exit in a log that could not be
+ *              classified: results.h);
  *   peak       the blocks live at the heap's peak;
  *   allocated  every allocation of the run (objects: allocations).
  * Values are "self" values: the stack itself, not its callees.

@@ -76,7 +76,7 @@ def main():
         check(out.startswith('sliceleak check: OK'), out)
         print('ok: fixed against its own baseline passes')
         jf = json.load(open(base))
-        grew = max(ja['leaks']['bytes'] - jf['leaks']['bytes'],
+        grew = max(ja['leaks']['leaked_bytes'] - jf['leaks']['leaked_bytes'],
                    ja['retained_bytes'] - jf['retained_bytes'])
         sliceleak(args, 'check', '--baseline', base, '--max-increase', str(grew), *a)
         sliceleak(args, 'check', '--baseline', base, '--max-increase', str(grew - 1), *a, want=1)

@@ -107,7 +107,7 @@ def check_page(page, j, text, needle):
     expect = {
         'live': j['live']['bytes'],
         'retained': sum(f['retained_bytes'] for f in j['findings']),  # of every kind
-        'leaked': j['leaks']['bytes'],
+        'leaked': j['leaks']['leaked_bytes'],
         'peak': j['peak']['bytes'],
         'allocated': j['totals']['bytes_allocated'],
     }

@@ -83,8 +83,8 @@ def main():
                 'inuse_objects': j['live']['blocks'],
                 'retained_space': sum(f['retained_bytes'] for f in j['findings']),
                 'retained_objects': sum(f['blocks'] for f in j['findings']),
-                'leaked_space': j['leaks']['bytes'],
-                'leaked_objects': j['leaks']['blocks'],
+                'leaked_space': j['leaks']['leaked_bytes'],
+                'leaked_objects': j['leaks']['leaked_blocks'],
             }
             for index, want in expect.items():
                 unit = ['-unit=byte'] if index.endswith('space') else []
