@@ -12,6 +12,7 @@ packages="
 	python3 perl git coreutils binutils
 	libc6-dbg
 	heaptrack valgrind zstd mawk
+	libjemalloc2 libtcmalloc-minimal4 golang-go
 "
 
 missing=""
