@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,58 +148,237 @@ static int check_header(struct sla_reader *r)
 int sla_reader_init_mem(struct sla_reader *r, const uint8_t *data, size_t size, const char *name)
 {
 	memset(r, 0, sizeof(*r));
+	r->fd = -1;
 	r->name = name;
 	r->base = data;
 	r->size = size;
 	return check_header(r);
 }
 
-/* Reads a non-seekable file (a pipe) completely into memory. */
-static int slurp(struct sla_reader *r, int fd)
+/*
+ * A mapped log that another process cuts shorter while we read it faults
+ * with SIGBUS on the first page past its new end. The analyzer must not die
+ * without a word: this handler names the file and the offset, the agreed way
+ * (main.c), and exits with the error code. Only its own fault is taken
+ * over: an address in no mapping of ours gets the default action again.
+ */
+#define GUARD_SLOTS 16
+
+static struct {
+	const uint8_t *base;
+	uint64_t len;
+	const char *name;
+} guarded[GUARD_SLOTS];
+
+static char *put_dec(char *p, uint64_t v)
 {
-	size_t cap = 1 << 16, len = 0;
-	uint8_t *buf = sla_xmalloc(cap);
+	char tmp[24];
+	size_t n = 0;
 
-	for (;;) {
-		ssize_t n;
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
 
-		if (len == cap) {
-			cap *= 2;
-			buf = sla_xrealloc(buf, cap);
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
+static char *put_text(char *p, const char *end, const char *s)
+{
+	while (*s && p < end)
+		*p++ = *s++;
+	return p;
+}
+
+static void on_sigbus(int sig, siginfo_t *info, void *uctx)
+{
+	const uint8_t *a = info->si_addr;
+	char msg[PATH_MAX + 160], *p = msg, *end = msg + sizeof(msg) - 48;
+
+	(void)uctx;
+	for (size_t i = 0; i < GUARD_SLOTS; i++) {
+		if (!guarded[i].base || a < guarded[i].base || a >= guarded[i].base + guarded[i].len)
 			continue;
-		if (n < 0) {
-			int err = errno;
-
-			free(buf);
-			fail_at(r, len, "cannot read: %s", strerror(err));
-			return -err;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+		p = put_text(p, end, "sliceleak: ");
+		p = put_text(p, end, guarded[i].name);
+		p = put_text(p, end, ": offset ");
+		p = put_dec(p, (uint64_t)(a - guarded[i].base));
+		p = put_text(p, msg + sizeof(msg) - 1,
+			     ": the file became shorter while it was being read\n");
+		if (write(STDERR_FILENO, msg, (size_t)(p - msg)) < 0)
+			(void)0; /* nothing left to tell it to */
+		_exit(2);
 	}
-	r->map = buf;
-	r->map_len = len;
-	r->map_is_heap = true;
-	r->base = buf;
-	r->size = len;
+	signal(sig, SIG_DFL); /* not ours: the fault repeats and takes its default course */
+}
+
+static void guard_mapping(struct sla_reader *r)
+{
+	static bool installed;
+
+	if (!installed) {
+		struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO };
+
+		sigemptyset(&sa.sa_mask);
+		installed = sigaction(SIGBUS, &sa, NULL) == 0;
+	}
+	for (size_t i = 0; i < GUARD_SLOTS; i++) {
+		if (!guarded[i].base) {
+			guarded[i].name = r->name;
+			guarded[i].len = r->size;
+			guarded[i].base = r->map;
+			return;
+		}
+	}
+}
+
+static void unguard_mapping(const struct sla_reader *r)
+{
+	for (size_t i = 0; i < GUARD_SLOTS; i++)
+		if (guarded[i].base == r->map)
+			guarded[i].base = NULL;
+}
+
+/* Maps [0, size) of fd read-only for one front-to-back pass. */
+static int map_file(struct sla_reader *r, int fd, uint64_t size)
+{
+	void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+
+	if (map == MAP_FAILED) {
+		int err = errno;
+
+		fail_at(r, 0, "cannot map: %s", strerror(err));
+		return -err;
+	}
+	/* One front-to-back pass: let the kernel read ahead and drop behind. */
+	madvise(map, (size_t)size, MADV_SEQUENTIAL);
+	r->map = map;
+	r->map_len = (size_t)size;
+	r->base = map;
+	r->size = size;
+	guard_mapping(r);
 	return 0;
 }
 
+/* read() until n bytes or the end of the input. Returns bytes read or -errno. */
+static ssize_t read_full(int fd, uint8_t *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t k = read(fd, buf + got, n - got);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if (k == 0)
+			break;
+		got += (size_t)k;
+	}
+	return (ssize_t)got;
+}
+
+/* An unlinked file in $TMPDIR (or /tmp) for a copy of the input. */
+static int temp_file(const char **dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	*dir = getenv("TMPDIR");
+	if (!*dir || !**dir)
+		*dir = "/tmp";
+	fd = open(*dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0 || errno != EOPNOTSUPP)
+		return fd;
+	if (snprintf(path, sizeof(path), "%s/sliceleak.XXXXXX", *dir) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
 /*
- * A regular file is mapped; anything else (a pipe, /dev/stdin) is read
- * whole. Empty files reach check_header(), which says so.
+ * A pipe or a device cannot be mapped, and a 2.x log is read in several
+ * places at once: its header is checked first (so /dev/zero or /dev/urandom
+ * is refused after 16 bytes), then the rest is copied into an unlinked
+ * temporary file, which is mapped. Memory stays bounded whatever the input
+ * holds; the copy lives in the page cache of $TMPDIR's file system.
+ */
+static int copy_stream(struct sla_reader *r, int fd)
+{
+	uint8_t head[sizeof(struct slf_file_header)], buf[1 << 16];
+	uint64_t total;
+	ssize_t n = read_full(fd, head, sizeof(head));
+	const char *dir;
+	int tmp, ret;
+
+	if (n < 0) {
+		fail_at(r, 0, "cannot read: %s", strerror((int)-n));
+		return (int)n;
+	}
+	r->base = head;
+	r->size = (uint64_t)n;
+	ret = check_header(r);
+	r->base = NULL;
+	if (ret < 0)
+		return ret;
+	tmp = temp_file(&dir);
+	if (tmp < 0) {
+		int err = errno;
+
+		fail_at(r, 0, "cannot create a temporary copy in %s: %s", dir, strerror(err));
+		return -err;
+	}
+	total = 0;
+	for (size_t len = (size_t)n; len > 0; total += len, len = (size_t)n) {
+		for (size_t done = 0; done < len;) {
+			ssize_t w = write(tmp, (total ? buf : head) + done, len - done);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				int err = errno;
+
+				fail_at(r, total + done, "cannot copy to a temporary file in %s: %s",
+					dir, strerror(err));
+				close(tmp);
+				return -err;
+			}
+			done += (size_t)w;
+		}
+		n = read_full(fd, buf, sizeof(buf));
+		if (n < 0) {
+			fail_at(r, total + len, "cannot read: %s", strerror((int)-n));
+			close(tmp);
+			return (int)n;
+		}
+	}
+	ret = map_file(r, tmp, total);
+	if (ret == 0)
+		r->fd = tmp;
+	else
+		close(tmp);
+	return ret;
+}
+
+/*
+ * A regular file is mapped; anything else (a pipe, a device) is checked and
+ * copied first (copy_stream). Empty files reach check_header(), which says
+ * so. The file stays open: holes of a sparse file are skipped with
+ * SEEK_DATA instead of being read.
  */
 int sla_reader_open(struct sla_reader *r, const char *path)
 {
 	struct stat st;
-	int fd, err = 0;
+	int fd, err = 0, ret;
 
 	memset(r, 0, sizeof(*r));
 	r->name = path;
+	r->fd = -1;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		err = errno;
@@ -214,27 +395,19 @@ int sla_reader_open(struct sla_reader *r, const char *path)
 		fail_at(r, 0, "is a directory, not a sliceleak log");
 		goto out_close;
 	}
-	if (S_ISREG(st.st_mode) && st.st_size > 0) {
-		void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-
-		if (map == MAP_FAILED) {
-			err = errno;
-			fail_at(r, 0, "cannot map: %s", strerror(err));
-			goto out_close;
-		}
-		/* One front-to-back pass: let the kernel read ahead and drop behind. */
-		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
-		r->map = map;
-		r->map_len = (size_t)st.st_size;
-		r->base = map;
-		r->size = (uint64_t)st.st_size;
-	} else if (!S_ISREG(st.st_mode)) {
-		int ret = slurp(r, fd);
-
+	if (!S_ISREG(st.st_mode)) {
+		ret = copy_stream(r, fd);
+		close(fd);
+		return ret < 0 ? ret : check_header(r);
+	}
+	if (st.st_size > 0) {
+		ret = map_file(r, fd, (uint64_t)st.st_size);
 		if (ret < 0) {
 			err = -ret;
 			goto out_close;
 		}
+		r->fd = fd;
+		return check_header(r);
 	}
 	close(fd);
 	return check_header(r);
@@ -247,10 +420,13 @@ out_close:
 /* Safe after a failed open and twice in a row. */
 void sla_reader_close(struct sla_reader *r)
 {
-	if (r->map && r->map_is_heap)
-		free(r->map);
-	else if (r->map)
+	if (r->map) {
+		unguard_mapping(r);
 		munmap(r->map, r->map_len);
+	}
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
 	free(r->segs);
 	free(r->chunks);
 	free(r->streams);
@@ -346,15 +522,12 @@ static void define_stack(struct sla_reader *r, uint64_t id)
 	r->next_stack = r->stacks_dense + 1; /* check_stack()'s fast path */
 }
 
-/* MODULE: validates every segment into the scratch array. */
-static void decode_module(struct sla_reader *r, struct cursor *c, struct sla_record *o)
+/* A segs field (MODULE): validates every segment into the scratch array. */
+static void get_segs(struct sla_reader *r, struct cursor *c, uint64_t *nsegs,
+		     const struct sla_seg **segs)
 {
-	uint64_t n;
+	uint64_t n = get_uv(c, "nsegs");
 
-	o->module.bias = get_uv(c, "bias");
-	o->module.path = get_str(c, "path");
-	o->module.build_id = get_str(c, "build_id");
-	n = get_uv(c, "nsegs");
 	if (c->bad)
 		return;
 	/* Each segment takes at least 3 bytes: bounds the allocation by the payload. */
@@ -368,17 +541,18 @@ static void decode_module(struct sla_reader *r, struct cursor *c, struct sla_rec
 		r->segs[i].memsz = get_uv(c, "memsz");
 		r->segs[i].flags = get_uv(c, "flags");
 	}
-	o->module.nsegs = n;
-	o->module.segs = r->segs;
+	*nsegs = n;
+	*segs = r->segs;
 }
 
 /*
- * SCAN_PTRS: every pair is decoded here once, so that replay can iterate
- * them without checks (sla_scan_iter). Locations must stay inside the
- * current region and strictly increase; values must lie in the scan's heap
- * span (the writer records only those). Returns a semantic problem or NULL.
+ * A pairs field (SCAN_PTRS): every pair is decoded here once, so that replay
+ * can iterate them without checks (sla_scan_iter). Locations must stay
+ * inside the current region and strictly increase; values must lie in the
+ * scan's heap span (the writer records only those). Returns a semantic
+ * problem or NULL.
  */
-static const char *decode_scan_ptrs(struct sla_reader *r, struct cursor *c, struct sla_record *o)
+static const char *get_pairs(struct sla_reader *r, struct cursor *c, struct sla_record *o)
 {
 	const uint8_t *count_at = c->p;
 	uint64_t n, loc = r->region_start, val = r->scan_lo;
@@ -464,159 +638,128 @@ static void scan_advance(struct sla_reader *r, const struct sla_record *o)
 }
 
 /*
- * Decodes the payload of a known kind. Returns 0, or -EBADMSG with the error
- * set. Semantic checks that need no state beyond the decoding context (stack
- * ids defined, enum values in range) are done here too.
+ * The decoding of every field, generated from records.def: a field of a
+ * later major version than the log's reads as 0; a stack field must name a
+ * stack defined before (check_stack, once all fields are read).
+ */
+#define SLA_GET_u8(kind, f)    o->kind.f = get_u8(c, #f);
+#define SLA_GET_uv(kind, f)    o->kind.f = get_uv(c, #f);
+#define SLA_GET_sv(kind, f)    o->kind.f = slf_unzigzag(get_uv(c, #f));
+#define SLA_GET_addr(kind, f)  o->kind.f = get_addr(c, pa, #f);
+#define SLA_GET_str(kind, f)   o->kind.f = get_str(c, #f);
+#define SLA_GET_segs(kind, f)  get_segs(r, c, &o->kind.n##f, &o->kind.f);
+#define SLA_GET_pairs(kind, f) what = get_pairs(r, c, o);
+#define SLA_GET_body(kind, f)
+#define SLA_ZERO_u8(kind, f)    o->kind.f = 0;
+#define SLA_ZERO_uv(kind, f)    o->kind.f = 0;
+#define SLA_ZERO_sv(kind, f)    o->kind.f = 0;
+#define SLA_ZERO_addr(kind, f)  o->kind.f = 0;
+#define SLA_ZERO_str(kind, f)   o->kind.f = (struct sla_str){ "", 0 };
+#define SLA_ZERO_segs(kind, f)  o->kind.n##f = 0;
+#define SLA_ZERO_pairs(kind, f) o->kind.f = 0;
+#define SLA_ZERO_body(kind, f)
+#define SLA_DECODE_FIELD(kind, enc, f, show, since) \
+	if ((since) <= 1 || r->major >= (since)) {  \
+		SLA_GET_##enc(kind, f)              \
+	} else {                                    \
+		SLA_ZERO_##enc(kind, f)             \
+	}
+#define SLA_CHECK_dec(kind, f)
+#define SLA_CHECK_hex(kind, f)
+#define SLA_CHECK_text(kind, f)
+#define SLA_CHECK_bytes(kind, f)
+#define SLA_CHECK_stack(kind, f) check_stack(r, c, &o->kind.f, #f);
+#define SLA_CHECK_FIELD(kind, enc, f, show, since) SLA_CHECK_##show(kind, f)
+#define SLA_DECODE_KIND(NAME, name, value, place)         \
+	case SLF_REC_##NAME:                              \
+		SLF_FIELDS_##name(SLA_DECODE_FIELD)       \
+		SLF_FIELDS_##name(SLA_CHECK_FIELD) break;
+
+/*
+ * What a record's fields mean beyond their encoding, for the kinds whose
+ * values the format restricts (enum values in range, stack ids, the END
+ * count, the scan's sums). Returns the problem or NULL. Only called for a
+ * record whose bytes decoded (no c->bad).
+ */
+static inline const char *check_meaning(struct sla_reader *r, struct sla_record *o)
+{
+	bool v2 = r->major >= 2;
+
+	switch ((enum slf_kind)o->kind) {
+	case SLF_REC_STACK:
+		if (!v2) {
+			o->stack.id = r->next_stack;
+			return r->next_stack > UINT32_MAX ? "more than 2^32 stacks" : NULL;
+		}
+		return stack_id_problem(r, o->stack.id);
+	case SLF_REC_ALLOC:
+		return o->alloc.fn >= SLF_FN_COUNT ? "ALLOC record: unknown fn" : NULL;
+	case SLF_REC_REALLOC:
+		if (o->realloc.fn != SLF_FN_REALLOC && o->realloc.fn != SLF_FN_REALLOCARRAY)
+			return "REALLOC record: fn is not realloc or reallocarray";
+		if (o->realloc.flags & ~(uint64_t)SLF_REALLOC_OLD_FREED)
+			return "REALLOC record: unknown flags";
+		return NULL;
+	case SLF_REC_END:
+		if (!v2 && o->end.records != o->index)
+			return "END record counts a different number of records than the log holds";
+		if (v2 && o->end.records != r->nchunks)
+			return "END record counts a different number of CHUNK records than the log holds";
+		return NULL;
+	case SLF_REC_SCAN_BEGIN:
+		return o->scan_begin.heap_lo > o->scan_begin.heap_hi ?
+			       "SCAN_BEGIN record: heap_lo above heap_hi" : NULL;
+	case SLF_REC_SCAN_REGION:
+		/* a region kind of a newer minor version is let through (analysis: a root) */
+		if (o->scan_region.kind >= SLF_REGION_KIND_COUNT && !newer_minor(r))
+			return "SCAN_REGION record: unknown region kind";
+		if ((o->scan_region.start | o->scan_region.size) % 8)
+			return "SCAN_REGION record: start or size not a multiple of 8";
+		if (o->scan_region.start + o->scan_region.size < o->scan_region.start)
+			return "SCAN_REGION record: region wraps around the address space";
+		return NULL;
+	case SLF_REC_SCAN_END:
+		if (o->scan_end.capped > 1)
+			return "SCAN_END record: capped is neither 0 nor 1";
+		if (o->scan_end.bytes != r->scan_bytes)
+			return "SCAN_END record: bytes differs from the sum of the regions' sizes";
+		if (o->scan_end.pointers != r->scan_ptrs)
+			return "SCAN_END record: pointers differs from the SCAN_PTRS counts";
+		return NULL;
+	case SLF_REC_PROCESS:
+	case SLF_REC_MODULES_RESET:
+	case SLF_REC_MODULE:
+	case SLF_REC_THREAD:
+	case SLF_REC_TIME: /* time_backwards: set by the caller, which keeps the clocks */
+	case SLF_REC_FREE:
+	case SLF_REC_SLICE_NEW:
+	case SLF_REC_SLICE_DROP:
+	case SLF_REC_VIEW_ACQUIRE:
+	case SLF_REC_VIEW_RELEASE:
+	case SLF_REC_SNAPSHOT:
+	case SLF_REC_SCAN_PTRS: /* get_pairs() checks the pairs */
+	case SLF_REC_CHUNK: /* never decoded here: refused by its place */
+	case SLF_REC_KIND_COUNT:
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * Decodes the payload of a kind this version knows (records.def), or skips
+ * an unknown one. Returns 0, or -EBADMSG with the error set.
  */
 static inline __attribute__((always_inline)) int
 decode_payload(struct sla_reader *r, struct cursor *c, struct sla_record *o, uint64_t *pa)
 {
 	const char *what = NULL; /* a semantic problem, when the bytes decoded fine */
-	bool v2 = r->major >= 2;
 
 	if (o->kind < SLF_REC_KIND_COUNT && (what = scan_order(r, o->kind)) != NULL) {
 		fail_at(r, o->offset, "%s", what);
 		return -EBADMSG;
 	}
 	switch ((enum slf_kind)o->kind) {
-	case SLF_REC_PROCESS:
-		o->process.pid = get_uv(c, "pid");
-		o->process.ppid = get_uv(c, "ppid");
-		o->process.start_ns = get_uv(c, "start_ns");
-		o->process.stack_depth = get_uv(c, "stack_depth");
-		o->process.exe = get_str(c, "exe");
-		o->process.cmdline = get_str(c, "cmdline");
-		break;
-	case SLF_REC_MODULES_RESET:
-		break;
-	case SLF_REC_MODULE:
-		decode_module(r, c, o);
-		break;
-	case SLF_REC_STACK:
-		o->stack.id = v2 ? get_uv(c, "id") : r->next_stack;
-		o->stack.parent = get_uv(c, "parent");
-		o->stack.ip = get_uv(c, "ip");
-		check_stack(r, c, &o->stack.parent, "parent");
-		if (!c->bad && !v2 && r->next_stack > UINT32_MAX)
-			what = "more than 2^32 stacks";
-		else if (!c->bad && v2)
-			what = stack_id_problem(r, o->stack.id);
-		break;
-	case SLF_REC_THREAD:
-		o->thread.tid = get_uv(c, "tid");
-		break;
-	case SLF_REC_TIME:
-		o->time.ns = get_uv(c, "ns");
-		o->time.backwards = false;
-		break;
-	case SLF_REC_ALLOC:
-		o->alloc.fn = get_u8(c, "fn");
-		o->alloc.addr = get_addr(c, pa, "addr");
-		o->alloc.size = get_uv(c, "size");
-		o->alloc.align = get_uv(c, "align");
-		o->alloc.stack = get_uv(c, "stack");
-		check_stack(r, c, &o->alloc.stack, "stack");
-		if (!c->bad && o->alloc.fn >= SLF_FN_COUNT)
-			what = "ALLOC record: unknown fn";
-		break;
-	case SLF_REC_FREE:
-		o->free.addr = get_addr(c, pa, "addr");
-		break;
-	case SLF_REC_REALLOC:
-		o->realloc.fn = get_u8(c, "fn");
-		o->realloc.old_addr = get_addr(c, pa, "old_addr");
-		o->realloc.new_addr = get_addr(c, pa, "new_addr");
-		o->realloc.size = get_uv(c, "size");
-		o->realloc.stack = get_uv(c, "stack");
-		o->realloc.flags = v2 ? get_uv(c, "flags") : 0;
-		check_stack(r, c, &o->realloc.stack, "stack");
-		if (!c->bad && o->realloc.fn != SLF_FN_REALLOC && o->realloc.fn != SLF_FN_REALLOCARRAY)
-			what = "REALLOC record: fn is not realloc or reallocarray";
-		else if (!c->bad && (o->realloc.flags & ~(uint64_t)SLF_REALLOC_OLD_FREED))
-			what = "REALLOC record: unknown flags";
-		break;
-	case SLF_REC_SLICE_NEW:
-		o->slice_new.block = get_addr(c, pa, "block");
-		o->slice_new.ptr = get_addr(c, pa, "ptr");
-		o->slice_new.len = get_uv(c, "len");
-		o->slice_new.cap = get_uv(c, "cap");
-		o->slice_new.stack = get_uv(c, "stack");
-		check_stack(r, c, &o->slice_new.stack, "stack");
-		break;
-	case SLF_REC_SLICE_DROP:
-		o->slice_drop.block = get_addr(c, pa, "block");
-		o->slice_drop.ptr = get_addr(c, pa, "ptr");
-		o->slice_drop.len = get_uv(c, "len");
-		break;
-	case SLF_REC_VIEW_ACQUIRE:
-		o->view_acquire.owner = get_uv(c, "owner");
-		o->view_acquire.ptr = get_addr(c, pa, "ptr");
-		o->view_acquire.len = get_uv(c, "len");
-		o->view_acquire.stack = get_uv(c, "stack");
-		check_stack(r, c, &o->view_acquire.stack, "stack");
-		break;
-	case SLF_REC_VIEW_RELEASE:
-		o->view_release.owner = get_uv(c, "owner");
-		o->view_release.stack = get_uv(c, "stack");
-		check_stack(r, c, &o->view_release.stack, "stack");
-		break;
-	case SLF_REC_SNAPSHOT:
-		o->snapshot.label = get_str(c, "label");
-		o->snapshot.stack = get_uv(c, "stack");
-		check_stack(r, c, &o->snapshot.stack, "stack");
-		break;
-	case SLF_REC_END:
-		o->end.records = get_uv(c, "records");
-		o->end.dropped = get_uv(c, "dropped");
-		if (!c->bad && !v2 && o->end.records != o->index)
-			what = "END record counts a different number of records than the log holds";
-		else if (!c->bad && v2 && o->end.records != r->nchunks)
-			what = "END record counts a different number of CHUNK records than the log holds";
-		break;
-	case SLF_REC_SCAN_BEGIN:
-		o->scan_begin.heap_lo = get_uv(c, "heap_lo");
-		o->scan_begin.heap_hi = get_uv(c, "heap_hi");
-		if (!c->bad && o->scan_begin.heap_lo > o->scan_begin.heap_hi)
-			what = "SCAN_BEGIN record: heap_lo above heap_hi";
-		break;
-	case SLF_REC_SCAN_REGION: {
-		uint64_t kind = get_uv(c, "kind");
-
-		o->scan_region.start = get_uv(c, "start");
-		o->scan_region.size = get_uv(c, "size");
-		o->scan_region.kind = kind > UINT32_MAX ? UINT32_MAX : (unsigned)kind;
-		if (c->bad)
-			break;
-		/* a region kind of a newer minor version is let through (analysis: a root) */
-		if (kind >= SLF_REGION_KIND_COUNT && !newer_minor(r))
-			what = "SCAN_REGION record: unknown region kind";
-		else if ((o->scan_region.start | o->scan_region.size) % 8)
-			what = "SCAN_REGION record: start or size not a multiple of 8";
-		else if (o->scan_region.start + o->scan_region.size < o->scan_region.start)
-			what = "SCAN_REGION record: region wraps around the address space";
-		break;
-	}
-	case SLF_REC_SCAN_PTRS:
-		what = decode_scan_ptrs(r, c, o);
-		break;
-	case SLF_REC_SCAN_END:
-		o->scan_end.bytes = get_uv(c, "bytes");
-		o->scan_end.pointers = get_uv(c, "pointers");
-		o->scan_end.capped = get_uv(c, "capped");
-		if (c->bad)
-			break;
-		if (o->scan_end.capped > 1)
-			what = "SCAN_END record: capped is neither 0 nor 1";
-		else if (o->scan_end.bytes != r->scan_bytes)
-			what = "SCAN_END record: bytes differs from the sum of the regions' sizes";
-		else if (o->scan_end.pointers != r->scan_ptrs)
-			what = "SCAN_END record: pointers differs from the SCAN_PTRS counts";
-		break;
-	case SLF_REC_CHUNK:
-		/* 2.x top level only: the chunk walk never hands one to this function */
-		fail_at(r, o->offset, "CHUNK record in a version %u.%u log (CHUNKs are 2.x only)",
-			r->major, r->minor);
-		return -EBADMSG;
+		SLF_RECORDS(SLA_DECODE_KIND)
 	case SLF_REC_KIND_COUNT:
 	default:
 		/* unknown kinds are skipped by length, but never inside a scan */
@@ -635,15 +778,15 @@ decode_payload(struct sla_reader *r, struct cursor *c, struct sla_record *o, uin
 	if (c->undef) {
 		fail_at(r, o->offset, "%s record: %s refers to a stack id not defined yet (%llu defined)",
 			slf_kind_name(o->kind), c->undef,
-			(unsigned long long)(v2 ? r->stacks_defined : r->next_stack - 1));
+			(unsigned long long)(r->major >= 2 ? r->stacks_defined : r->next_stack - 1));
 		return -EBADMSG;
 	}
-	if (what) {
+	if (what || (what = check_meaning(r, o)) != NULL) {
 		fail_at(r, o->offset, "%s", what);
 		return -EBADMSG;
 	}
 	if (o->kind == SLF_REC_STACK) {
-		if (v2)
+		if (r->major >= 2)
 			define_stack(r, o->stack.id);
 		else
 			r->next_stack++;
@@ -653,18 +796,50 @@ decode_payload(struct sla_reader *r, struct cursor *c, struct sla_record *o, uin
 	return 0;
 }
 
+/* Pages behind the reading position go back to the kernel this many bytes at a time. */
+#define RELEASE_CHUNK (8u << 20)
+
+static void release_to(struct sla_reader *r, uint64_t off);
+
+/*
+ * Whether the bytes from pos to the end of the file are all zero: what a
+ * crashed file system leaves (blocks allocated, never written), and what a
+ * sparse file is between its data. Holes are skipped with SEEK_DATA, never
+ * read; the pages of data it reads are given back as it goes, so a 2 GiB
+ * tail of zeros costs neither 2 GiB of memory nor its reading.
+ */
+static bool zero_tail(struct sla_reader *r, uint64_t pos)
+{
+	while (pos < r->size) {
+		uint64_t stop;
+
+		if (r->fd >= 0) {
+			off_t d = lseek(r->fd, (off_t)pos, SEEK_DATA);
+
+			if (d < 0 && errno == ENXIO)
+				return true; /* a hole to the end */
+			if (d > (off_t)pos)
+				pos = (uint64_t)d < r->size ? (uint64_t)d : r->size;
+		}
+		stop = pos + RELEASE_CHUNK < r->size ? pos + RELEASE_CHUNK : r->size;
+		for (; pos < stop; pos++)
+			if (r->base[pos])
+				return false;
+		release_to(r, pos);
+	}
+	return true;
+}
+
 /*
  * Drops the pages already read from the mapping: without this, a mapped
  * log counts whole in the analyzer's resident memory. They are clean file
  * pages, so touching them again (nobody does) would just read them back.
  */
-#define RELEASE_CHUNK (8u << 20)
-
 static void release_behind(struct sla_reader *r)
 {
 	uint64_t to = r->pos & ~(uint64_t)4095;
 
-	if (r->map && !r->map_is_heap && to > r->released)
+	if (r->map && to > r->released)
 		madvise((uint8_t *)r->map + r->released, (size_t)(to - r->released), MADV_DONTNEED);
 	r->released = to;
 }
@@ -698,7 +873,7 @@ struct sla_stream {
 	uint64_t end;	    /* end of the current chunk's payload */
 	uint64_t seq;	    /* seq of the next record (after peek), else of the last */
 	uint64_t prev_addr; /* the current chunk's decoding state (format.h) */
-	uint64_t time_max;  /* the thread's largest TIME, for time.backwards */
+	uint64_t time_max;  /* the thread's largest TIME, for time_backwards */
 	uint32_t first;	    /* index: first chunk; then the next chunk to open */
 	uint32_t last;	    /* index building only: the last chunk so far */
 };
@@ -707,7 +882,7 @@ static void release_to(struct sla_reader *r, uint64_t off)
 {
 	uint64_t to = off & ~(uint64_t)4095;
 
-	if (r->map && !r->map_is_heap && to > r->released)
+	if (r->map && to > r->released)
 		madvise((uint8_t *)r->map + r->released, (size_t)(to - r->released), MADV_DONTNEED);
 	if (to > r->released)
 		r->released = to;
@@ -725,11 +900,7 @@ static int top_frame(struct sla_reader *r, uint64_t pos, uint64_t *len, size_t *
 	size_t n;
 
 	if (p[0] == 0) {
-		const uint8_t *z = p;
-
-		while (z < end && !*z) /* a zero tail: a crashed file system's unwritten blocks */
-			z++;
-		if (z == end)
+		if (zero_tail(r, pos))
 			return 0;
 		fail_at(r, pos, "record kind 0 does not exist");
 		return -EBADMSG;
@@ -828,7 +999,7 @@ static int index_v2(struct sla_reader *r)
 	r->end_off = UINT64_MAX;
 	r->top_trunc = UINT64_MAX;
 	/* a few bytes every 64 KiB: no read-ahead, no mapping of the pages around */
-	if (r->map && !r->map_is_heap)
+	if (r->map)
 		madvise(r->map, r->map_len, MADV_RANDOM);
 	while (ret == 0) {
 		uint64_t len = 0, tid = 0, seq = 0;
@@ -890,13 +1061,12 @@ static int index_v2(struct sla_reader *r)
 			r->end_off = pos;
 			break;
 		default:
-			if (slf_kind_name(kind))
-				fail_at(r, pos, "%s record at the top level of a 2.x log (only "
-						"PROCESS, CHUNK and END; the rest lives in CHUNKs)",
-					slf_kind_name(kind));
-			else
-				fail_at(r, pos, "record kind %u at the top level of a 2.x log (only "
-						"PROCESS, CHUNK and END)", kind);
+			if (!slf_kind_known(kind)) {
+				r->unknown_skipped++; /* a newer minor's kind (format.h, "Versioning") */
+				break;
+			}
+			fail_at(r, pos, "%s record at the top level of a 2.x log (only PROCESS, "
+					"CHUNK and END; the rest lives in CHUNKs)", slf_kind_name(kind));
 			ret = -EBADMSG;
 			break;
 		}
@@ -906,7 +1076,7 @@ static int index_v2(struct sla_reader *r)
 	free(m.idx);
 	release_to(r, r->size); /* the tail this walk faulted in, too */
 	r->released = 0;	/* the merge reads the file again from the start */
-	if (r->map && !r->map_is_heap)
+	if (r->map)
 		madvise(r->map, r->map_len, MADV_SEQUENTIAL);
 	return ret;
 }
@@ -1117,9 +1287,7 @@ static int decode_inner(struct sla_reader *r, struct sla_stream *s, struct sla_r
 			slf_kind_name(kind) ? slf_kind_name(kind) : "a");
 		return -EBADMSG;
 	}
-	if (__builtin_expect(kind < 32 && ((1u << SLF_REC_PROCESS | 1u << SLF_REC_THREAD |
-					    1u << SLF_REC_CHUNK | 1u << SLF_REC_END) >> kind & 1),
-			     0)) {
+	if (__builtin_expect(kind < 64 && ((SLF_KINDS_KNOWN & ~SLF_KINDS_CHUNK) >> kind & 1), 0)) {
 		fail_at(r, s->rec, "%s record inside a CHUNK", slf_kind_name(kind));
 		return -EBADMSG;
 	}
@@ -1137,7 +1305,7 @@ static int decode_inner(struct sla_reader *r, struct sla_stream *s, struct sla_r
 		return -EBADMSG;
 	if (kind == SLF_REC_TIME) {
 		/* each thread's clock never goes back; across threads, the latest wins */
-		out->time.backwards = out->time.ns < s->time_max;
+		out->time_backwards = out->time.ns < s->time_max;
 		if (out->time.ns > s->time_max)
 			s->time_max = out->time.ns;
 		if (out->time.ns > r->time_ns)
@@ -1260,11 +1428,7 @@ static __attribute__((noinline)) int next_v1(struct sla_reader *r, struct sla_re
 		 * file system leaves after a crash (allocated, never written): the
 		 * log is truncated there. Anything else is corrupt.
 		 */
-		const uint8_t *z = p;
-
-		while (z < end && !*z)
-			z++;
-		if (z == end) {
+		if (zero_tail(r, r->pos)) {
 			r->truncated = true;
 			r->trunc_offset = r->pos;
 			return 0;
@@ -1308,6 +1472,12 @@ static __attribute__((noinline)) int next_v1(struct sla_reader *r, struct sla_re
 			slf_kind_name(out->kind) ? slf_kind_name(out->kind) : "an unknown kind");
 		return -EBADMSG;
 	}
+	if (__builtin_expect(out->kind < 64 && ((SLF_KINDS_KNOWN & ~SLF_KINDS_V1) >> out->kind & 1),
+			     0)) {
+		fail_at(r, r->pos, "%s record in a version %u.%u log (%ss are 2.x only)",
+			slf_kind_name(out->kind), r->major, r->minor, slf_kind_name(out->kind));
+		return -EBADMSG;
+	}
 	if (decode_payload(r, &c, out, &r->prev_addr) < 0)
 		return -EBADMSG;
 	out->seq = out->index;
@@ -1315,8 +1485,8 @@ static __attribute__((noinline)) int next_v1(struct sla_reader *r, struct sla_re
 		r->tid = out->thread.tid;
 	} else if (out->kind == SLF_REC_TIME) {
 		r->time_ns = out->time.ns;
-		out->time.backwards = out->time.ns < r->time_max;
-		if (!out->time.backwards)
+		out->time_backwards = out->time.ns < r->time_max;
+		if (!out->time_backwards)
 			r->time_max = out->time.ns;
 	}
 	else if (out->kind == SLF_REC_END)
