@@ -6,6 +6,8 @@
 
 #include "analysis.h"
 #include "deadregion.h"
+#include "heapgraph.h"
+#include "owner.h"
 #include "reader.h"
 #include "replay.h"
 #include "retention.h"
@@ -120,6 +122,7 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	struct sla_reader r;
 	struct sla_state *st = keep_state(an, path), *eval = st;
 	struct sla_log_info *li = sla_results_add_log(&an->res);
+	struct sla_heapgraph g;
 	uint64_t stop_at = UINT64_MAX;
 	bool found = false;
 	int ret;
@@ -181,9 +184,13 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	li->scan_capped = li->dead_region == SLA_DR_PARTIAL;
 	if (li->dead_region != SLA_DR_COMPLETE && li->dead_region != SLA_DR_PARTIAL)
 		return 0;
+	if (!sla_heapgraph_build(&g, eval))
+		return 0;
 	/* leaks are the end's: classified from the end's scan, if it is whole */
-	sla_deadregion_collect(&an->res, eval, an->set, &o->th, eval->time_ns,
+	sla_deadregion_collect(&an->res, &g, eval, an->set, &o->th, eval->time_ns,
 			       o->at == SLA_AT_END && li->dead_region == SLA_DR_COMPLETE);
+	sla_owner_collect(&an->res, &g, eval, an->set, &o->th);
+	sla_heapgraph_free(&g);
 	return 0;
 }
 

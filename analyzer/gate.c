@@ -6,5 +6,6 @@ bool sla_gate_check(const struct sla_results *res, const struct sla_limits *l,
 {
 	v->retained_exceeded = l->has_max_retained && res->retained_bytes > l->max_retained;
 	v->leaked_exceeded = l->has_max_leaked && res->leak_bytes > l->max_leaked;
-	return !v->retained_exceeded && !v->leaked_exceeded;
+	v->owned_exceeded = l->has_max_owned && res->owned_bytes > l->max_owned;
+	return !v->retained_exceeded && !v->leaked_exceeded && !v->owned_exceeded;
 }

@@ -3,7 +3,8 @@
  *
  * A limit is exceeded when the figure is strictly greater than it: a limit
  * of 10MiB accepts exactly 10 MiB. Retained bytes are the sum over findings
- * (at the evaluation point), leaked bytes the blocks live at the end.
+ * (at the evaluation point), leaked bytes the blocks live at the end, owned
+ * bytes the sum over owner findings (apart from retained bytes).
  */
 #pragma once
 
@@ -17,11 +18,14 @@ struct sla_limits {
 	uint64_t max_retained;
 	bool has_max_leaked;
 	uint64_t max_leaked;
+	bool has_max_owned;
+	uint64_t max_owned;
 };
 
 struct sla_verdict {
 	bool retained_exceeded;
 	bool leaked_exceeded;
+	bool owned_exceeded;
 };
 
 /* Returns true when every limit set holds; *v says which did not. */

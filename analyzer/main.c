@@ -54,6 +54,9 @@ enum {
 	OPT_MAX_LEAKED,
 	OPT_SUPPRESS,
 	OPT_SUPPRESSIONS,
+	OPT_MAX_OWNER_SIZE,
+	OPT_MIN_OWNER_RATIO,
+	OPT_MAX_OWNED,
 };
 
 static const struct option long_opts[] = {
@@ -68,6 +71,9 @@ static const struct option long_opts[] = {
 	{ "max-leaked", required_argument, NULL, OPT_MAX_LEAKED },
 	{ "suppress", required_argument, NULL, OPT_SUPPRESS },
 	{ "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
+	{ "max-owner-size", required_argument, NULL, OPT_MAX_OWNER_SIZE },
+	{ "min-owner-ratio", required_argument, NULL, OPT_MIN_OWNER_RATIO },
+	{ "max-owned", required_argument, NULL, OPT_MAX_OWNED },
 	{ "output", required_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -78,7 +84,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: sliceleak report [--format text|json] [--at end|peak|LABEL] [options] LOG...\n"
-		"       sliceleak check --max-retained SIZE [--max-leaked SIZE] [options] LOG...\n"
+		"       sliceleak check --max-retained SIZE [--max-leaked SIZE] [--max-owned SIZE]\n"
+		"                       [options] LOG...\n"
 		"       sliceleak run [-o PATTERN] [options] -- CMD ARGS...\n"
 		"       sliceleak dump LOG\n"
 		"       sliceleak --help | --version\n"
@@ -95,16 +102,22 @@ static void usage(FILE *out)
 		"                           retained bytes, or at the first sliceleak_snapshot(LABEL)\n"
 		"  --min-block-size SIZE    smallest block that can be a finding (default 4KiB)\n"
 		"  --max-used-percent N     a block using more than N%% of itself is fine (default 25)\n"
+		"  --max-owner-size SIZE    owner findings: the largest block that can be an owner\n"
+		"                           (default 4KiB)\n"
+		"  --min-owner-ratio N      owner findings: an owner retains at least N times its\n"
+		"                           own size (default 64)\n"
 		"  --top N                  findings (text), leak/peak stacks and hot spots shown\n"
 		"                           (default %d; 0 = all; JSON always lists every finding)\n"
 		"  --no-symbols             module+offset frames only (deterministic, no file access)\n"
 		"  --lenient                analyse a corrupt log up to its first bad record\n"
-		"  --suppress TYPE:PATTERN  hide leak groups (leak:) or findings (view:) whose stack\n"
+		"  --suppress TYPE:PATTERN  hide leak groups (leak:), view/dead-region findings (view:)\n"
+		"                           or owner findings (owner:) whose stack\n"
 		"                           has a function, file or module matching PATTERN\n"
 		"                           (LSan syntax: * wildcard, ^ and $ anchors); repeatable\n"
 		"  --suppressions FILE      one TYPE:PATTERN per line, # comments\n"
 		"  --max-retained SIZE      check: fail when findings retain more than SIZE\n"
 		"  --max-leaked SIZE        check: fail when more than SIZE is leaked at exit\n"
+		"  --max-owned SIZE         check: fail when owner findings retain more than SIZE\n"
 		"  -o, --output PATTERN     run: log path pattern for the shim, %%p pid, %%e exe name\n"
 		"                           (default %s; keep %%p to get fork children's logs)\n"
 		"SIZE: a number with B, KiB, MiB, GiB (1024) or KB, MB, GB (1000), e.g. 10MiB\n"
@@ -176,13 +189,27 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 		case OPT_LENIENT:
 			c->an.lenient = true;
 			break;
+		case OPT_MAX_OWNER_SIZE:
+			if (sla_parse_size(optarg, &c->an.th.max_owner_size))
+				return usage_error("bad size '%s'", optarg);
+			break;
+		case OPT_MIN_OWNER_RATIO:
+			errno = 0;
+			c->an.th.min_owner_ratio = strtod(optarg, &end);
+			if (errno || *end || end == optarg || !(c->an.th.min_owner_ratio >= 0))
+				return usage_error("bad ratio '%s' (a number, 0 or more)", optarg);
+			break;
 		case OPT_MAX_RETAINED:
 		case OPT_MAX_LEAKED:
+		case OPT_MAX_OWNED:
 			if (sla_parse_size(optarg, &size))
 				return usage_error("bad size '%s'", optarg);
 			if (opt == OPT_MAX_RETAINED) {
 				c->limits.has_max_retained = true;
 				c->limits.max_retained = size;
+			} else if (opt == OPT_MAX_OWNED) {
+				c->limits.has_max_owned = true;
+				c->limits.max_owned = size;
 			} else {
 				c->limits.has_max_leaked = true;
 				c->limits.max_leaked = size;
@@ -190,7 +217,7 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 			break;
 		case OPT_SUPPRESS:
 			if (sla_suppress_add(&c->supp, optarg) < 0)
-				return usage_error("bad suppression '%s' (leak:PATTERN or view:PATTERN)",
+				return usage_error("bad suppression '%s' (leak:, view: or owner:PATTERN)",
 						   optarg);
 			break;
 		case OPT_SUPPRESSIONS: {
@@ -198,7 +225,7 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 			int err = sla_suppress_load(&c->supp, optarg, &line);
 
 			if (err == -EINVAL)
-				return usage_error("%s:%zu: not leak:PATTERN or view:PATTERN", optarg,
+				return usage_error("%s:%zu: not leak:, view: or owner:PATTERN", optarg,
 						   line);
 			if (err < 0)
 				return usage_error("%s: %s", optarg, strerror(-err));
@@ -298,8 +325,8 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 
 	if (ret >= 0)
 		return ret;
-	if (!c->limits.has_max_retained)
-		return usage_error("check needs --max-retained SIZE");
+	if (!c->limits.has_max_retained && !c->limits.has_max_owned)
+		return usage_error("check needs --max-retained SIZE (or --max-owned SIZE)");
 	if (optind == argc)
 		return usage_error("check needs at least one LOG");
 	if (!analyse(&an, c, argv + optind, (size_t)(argc - optind))) {
@@ -315,15 +342,24 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 		sla_analysis_free(&an);
 		return pass ? SLA_EXIT_OK : SLA_EXIT_GATE;
 	}
-	printf("sliceleak check: %s: %s retained (limit %s)", pass ? "OK" : "FAILED",
-	       sla_format_size(a, sizeof(a), an.res.retained_bytes, 1),
-	       sla_format_size(b, sizeof(b), c->limits.max_retained, 1));
+	printf("sliceleak check: %s: ", pass ? "OK" : "FAILED");
+	if (c->limits.has_max_retained)
+		printf("%s retained (limit %s)", sla_format_size(a, sizeof(a), an.res.retained_bytes, 1),
+		       sla_format_size(b, sizeof(b), c->limits.max_retained, 1));
+	if (c->limits.has_max_owned)
+		printf("%s%s owned (limit %s)", c->limits.has_max_retained ? ", " : "",
+		       sla_format_size(a, sizeof(a), an.res.owned_bytes, 1),
+		       sla_format_size(b, sizeof(b), c->limits.max_owned, 1));
 	if (c->limits.has_max_leaked)
 		printf(", %s leaked (limit %s)", sla_format_size(a, sizeof(a), an.res.leak_bytes, 1),
 		       sla_format_size(b, sizeof(b), c->limits.max_leaked, 1));
 	printf("\n\n");
 	if (v.retained_exceeded)
-		sla_report_text_findings(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5);
+		sla_report_text_findings(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5,
+					 false);
+	if (v.owned_exceeded)
+		sla_report_text_findings(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5,
+					 true);
 	if (v.leaked_exceeded)
 		printf("leaked: %s in %llu blocks (sliceleak report lists their stacks)\n\n",
 		       sla_format_size(a, sizeof(a), an.res.leak_bytes, 1),
@@ -405,7 +441,7 @@ int main(int argc, char **argv)
 	struct cmdline c = {
 		.an = { .at = SLA_AT_END,
 			.label = "end",
-			.th = { SLA_DEFAULT_MIN_BLOCK_SIZE, SLA_DEFAULT_MAX_USED_PERCENT } },
+			.th = SLA_THRESHOLDS_DEFAULT },
 		.rep = { .top = DEFAULT_TOP },
 	};
 	const char *cmd = argc > 1 ? argv[1] : "";
