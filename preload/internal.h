@@ -269,6 +269,8 @@ static inline bool slp_on(void)
 /* Starts tracking if nobody has yet. Returns true when recording is on. Context: guard held. */
 bool slp_ensure_started(void);
 void slp_fini(void);
+/* This thread is inside daemon(): its fork's parent is about to end (hooks_process.c). */
+extern _Thread_local bool slp_in_daemon __attribute__((tls_model("initial-exec")));
 /* Tracking off for good, after a write error. Context: file_lock held. */
 void slp_disable_locked(void);
 uint64_t slp_now_ns(void);

@@ -7,8 +7,9 @@
  * fork handlers and the exit handler. Any failure leaves the shim off and
  * the program untouched.
  *
- * Exit: atexit(slp_fini) registered at start (so it runs after most of the
- * program's own exit handlers) plus a destructor; idempotent. It writes the
+ * Exit: atexit(slp_fini) and at_quick_exit(slp_fini) registered at start
+ * (so they run after most of the program's own exit handlers) plus a
+ * destructor; idempotent. It writes the
  * exit scan, every thread's stream and END; it never frees tracker state,
  * so a late free() from another exit handler still finds everything in
  * place (and is simply not logged).
@@ -17,8 +18,9 @@
  * parent's to write) and opens its own log with a fresh PROCESS (ppid = the
  * parent), module map, stack table and sequence.
  *
- * Exec and _exit (hooks_process.c): END and flush before the image is
- * replaced or ends; a new image inherits LD_PRELOAD and writes its own log.
+ * Exec, _exit and daemon() (hooks_process.c): END and flush before the
+ * image is replaced or ends; a new image inherits LD_PRELOAD and writes its
+ * own log.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -199,6 +201,11 @@ static void fork_prepare(void)
 		fork_drained = slp_loader_fork_prepare();
 }
 
+/*
+ * daemon()'s fork: this process ends in glibc's internal _exit right after
+ * (hooks_process.c), so its log is finished here. Should the fork have
+ * failed, daemon() returns -1 and the process goes on untraced.
+ */
 static void fork_parent(void)
 {
 	if (!fork_entered)
@@ -206,6 +213,11 @@ static void fork_parent(void)
 	if (fork_traced)
 		slp_loader_fork_parent();
 	slp_guard_leave();
+	if (slp_in_daemon && slp_on()) {
+		slp_fini();
+		if (slp_opt.verbose)
+			slp_warn("pid %d ends inside daemon(): log finished", (int)slp_st.pid);
+	}
 }
 
 /*
@@ -283,6 +295,7 @@ static enum slp_phase start(void)
 		handlers_registered = true;
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 		atexit(atexit_handler);
+		at_quick_exit(atexit_handler);
 	}
 	return SLP_PHASE_ON;
 }

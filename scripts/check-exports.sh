@@ -8,12 +8,18 @@ lib=${1:?usage: check-exports.sh path/to/libsliceleak.so}
 
 ALLOWED='aligned_alloc
 calloc
+daemon
 dlclose
 dl_iterate_phdr
+execl
+execle
+execlp
 execv
 execve
+execveat
 execvp
 execvpe
+fexecve
 _exit
 _Exit
 free

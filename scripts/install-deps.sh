@@ -2,8 +2,9 @@
 # scripts/install-deps.sh - install every Debian package sliceleak needs to
 # build, test and benchmark (heaptrack, valgrind, zstd and mawk are for
 # scripts/bench.sh; libglib2.0-dev and python3-numpy for the owner-finding
-# programs of test-programs/owner/). Idempotent: when everything is present it does nothing
-# (no apt-get update, no network). Needs root (or sudo) otherwise.
+# programs of test-programs/owner/). Idempotent: when everything is present
+# it does nothing (no apt-get update, no network). Needs root (or sudo)
+# otherwise.
 set -eu
 
 packages="
@@ -13,6 +14,7 @@ packages="
 	python3 perl git coreutils binutils
 	libc6-dbg
 	heaptrack valgrind zstd mawk
+	libjemalloc2 libtcmalloc-minimal4 golang-go
 	libglib2.0-dev python3-numpy
 "
 

@@ -123,7 +123,7 @@ static struct bytes *read_message(size_t i, size_t size)
 	struct bytes *m = bytes_with_capacity(size);
 
 	memset(m->sh->data, 'a' + (int)(i % 26), size);
-	snprintf((char *)m->sh->data + KEY_OFFSET, KEY_LEN, "key-%06zu", i);
+	snprintf((char *)m->sh->data + KEY_OFFSET, KEY_LEN, "key-%06u", (unsigned)(i % 1000000));
 	return m;
 }
 

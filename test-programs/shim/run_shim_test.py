@@ -392,6 +392,37 @@ def t_exec(ctx):
     check(not any('11111' in s and '22222' in s for s in sizes), 'both images in one log')
 
 
+
+END_MODES = ('execl', 'execlp', 'execle', 'execv', 'execvpe', 'fexecve', 'execveat',
+             'quick_exit', '_Exit', 'daemon', 'vfork', 'posix_spawn', 'system')
+
+
+def process_end(ctx, mode):
+    """process_end.c MODE: the first image's log is complete and keeps the
+    planted 3 x 4242 bytes, whichever way the image ended; every other
+    image's log is complete too."""
+    logs, _ = same_behaviour(ctx, [ctx.prog('process_end'), mode])
+    recs = all_complete(ctx, logs)
+    first = [rs for rs in recs if unquote(rs[0]['exe']).endswith('/process_end') and
+             ('\\0%s\\0' % mode) in rs[0].get('cmdline', '')]
+    # daemon()'s child has the same command line and starts later (its ppid
+    # may already be 1)
+    first = sorted(first, key=lambda rs: num(rs[0]['start_ns']))[:1]
+    check(len(first) == 1, '%d logs of the first image (of %d logs)' % (len(first), len(logs)))
+    rs = first[0]
+    planted = [num(r['addr']) for r in rs if r['kind'] == 'ALLOC' and r['size'] == '4242']
+    check(len(planted) == 3, '%d of the 3 planted ALLOCs of 4242 bytes in the log'
+          % len(planted))
+    frees = [num(r['addr']) for r in rs if r['kind'] == 'FREE']
+    if mode == 'quick_exit':
+        check(planted[2] in frees, 'the at_quick_exit handler\'s FREE is not in the log')
+    want = {'execlp': 2, 'daemon': 2, 'quick_exit': 1, '_Exit': 1, 'system': 3}.get(mode, 2)
+    check(len(logs) == want, '%d logs, expected %d' % (len(logs), want))
+
+
+for _m in END_MODES:
+    globals()['t_end_' + _m.strip('_').lower()] = (lambda m: lambda ctx: process_end(ctx, m))(_m)
+
 def t_dlopen_loop(ctx):
     plugin = ctx.prog('libdl_plugin.so')
     if not os.path.exists(plugin):
