@@ -403,8 +403,8 @@ def check_finding(verdict, report, names, numbers, spec, source_name, clause):
     if kind in ("dead_region", "owner"):
         analysis = report.get(kind + "_analysis")
         verdict.check(analysis == "complete",
-                      "%s_analysis is %r (a %s clause needs a complete pointer scan)"
-                      % (kind, analysis, kind))
+                      "%s_analysis is %r (the clause needs a complete pointer scan)"
+                      % (kind, analysis))
     matched = []
     for f in report.get("findings", []):
         if f.get("kind") != kind:
