@@ -1,0 +1,28 @@
+#!/bin/sh
+# scripts/bench-owner.sh - the owner analysis next to the dead-region pass,
+# side by side on one generated heap (docs/benchmarks.md, "Owner analysis").
+#
+#   scripts/bench-owner.sh [N]       N live blocks (default 5000000), ~4N edges
+#
+# Builds release binaries into build-release/ (as scripts/bench.sh does),
+# generates the heap with gen_log heap N, and runs bench_owner on it three
+# times: per step the median time and the memory it adds.
+set -eu
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build="$root/build-release"
+n=${1:-5000000}
+cd "$root"
+
+if [ ! -d "$build" ]; then
+	meson setup --buildtype=release "$build" >/dev/null
+fi
+nice meson compile -C "$build" analyzer/gen_log analyzer/bench_owner >/dev/null
+log=$(mktemp /tmp/bench-owner.XXXXXX.sllog)
+trap 'rm -f "$log"' EXIT
+"$build/analyzer/gen_log" heap "$n" "$log"
+echo "log: $(du -m "$log" | cut -f1) MiB for $n blocks"
+for run in 1 2 3; do
+	echo "--- run $run"
+	"$build/analyzer/bench_owner" "$log"
+done
