@@ -26,6 +26,7 @@ The header language (in the source's comments; a leading " * ", "//" or
                                     sliceleak_snapshot(LABEL)); no @: at the end
   PENDING leaky: TEXT               stated, not checkable yet: printed only
   SLACK: 256                        the ~ tolerance per block (default 64)
+  SHIM-OPTIONS: a=b:c=d             more SLICELEAK_OPTIONS for the traced run
   ALLOC-WINDOW: 16                  frames searched for alloc_function and
                                     owner_function (default 8)
   ... /* VIEW-SITE tag */           marks the line of the call creating the
@@ -60,6 +61,8 @@ The kinds:
                       owner_function (owner_site: an ALLOC-SITE tag) names the
                       owners' allocation stack, alloc_function the retained
                       blocks'; it requires "owner_analysis": "complete".
+                      block_size=EXPR keeps only the findings whose blocks
+                      all have that size (a filter, like the functions).
   owners=N            the number of owner findings
   leak function=F     the groups of "leaks" whose stack names F (any frame),
                       summed (a clause without function= checks the totals)
@@ -73,8 +76,8 @@ The kinds:
                       max_retained may be left out when max_owned is given
 
 A function name matches a frame's function exactly, or without its
-parameter list (demangled C++), or as a mangled C++ name holding each
-"::"-separated component. Frames are innermost first; inlined frames count.
+parameter list and a leading "(anonymous namespace)::" (demangled C++), or
+as a mangled C++ name holding each "::"-separated component. Frames are innermost first; inlined frames count.
 
 Exit status: 0 all checks passed, 1 a check failed, 2 usage error. The last
 line printed is "N passed, N failed".
@@ -98,7 +101,7 @@ RUN_TIMEOUT = 50   # seconds per program or analyzer run (meson allows a test 60
 SCHEMA = "sliceleak-report/1"
 
 NAME_KEYS = {"view_function", "alloc_function", "view_site", "alloc_site", "holder_function",
-             "holder_site", "owner_function", "owner_site", "function", "kind"}
+             "holder_site", "owner_function", "owner_site", "function", "kind", "block_size"}
 OPS = ("<=", ">=", "=", "~")
 
 
@@ -165,7 +168,7 @@ def parse_clause(text):
 def parse_header(text):
     """The PARAMS, DEFINEs, EXPECT and PENDING lines and the site markers of a source."""
     spec = {"params": [], "defines": {}, "expect": [], "pending": [], "sites": {},
-            "slack": HEADER_SLACK, "alloc_window": ALLOC_WINDOW}
+            "slack": HEADER_SLACK, "alloc_window": ALLOC_WINDOW, "shim_options": ""}
     for line in header_lines(text):
         key, sep, rest = line.partition(":")
         if not sep:
@@ -175,6 +178,8 @@ def parse_header(text):
             spec["params"] = list(parse_assignments(rest, "PARAMS").items())
         elif key == "DEFINE":
             spec["defines"].update(parse_assignments(rest, "DEFINE"))
+        elif key == "SHIM-OPTIONS":
+            spec["shim_options"] = rest
         elif key in ("SLACK", "ALLOC-WINDOW"):
             try:
                 spec["slack" if key == "SLACK" else "alloc_window"] = int(rest, 0)
@@ -284,7 +289,10 @@ def function_matches(frame_function, wanted):
         return False
     if frame_function == wanted:
         return True
-    plain = frame_function.split("(", 1)[0].strip()
+    plain = frame_function
+    if plain.startswith("(anonymous namespace)::"):
+        plain = plain[len("(anonymous namespace)::"):]
+    plain = plain.split("(", 1)[0].strip()
     if plain == wanted or plain.endswith(" " + wanted):  # "void ns::f" forms
         return True
     if frame_function.startswith("_Z"):
@@ -395,11 +403,12 @@ def check_site(verdict, frame, tag_kind, tag, spec, source_name, label):
     verdict.check(ok, "%s at %s (%s)" % (label, where, frame_text(frame)))
 
 
-def check_finding(verdict, report, names, numbers, spec, source_name, clause):
+def check_finding(verdict, report, names, numbers, spec, source_name, clause, env):
     kind = names.get("kind", "view_pinned")
     view_fn, alloc_fn = names.get("view_function"), names.get("alloc_function")
     holder_fn, owner_fn = names.get("holder_function"), names.get("owner_function")
     window = spec["alloc_window"]
+    size = evaluate(names["block_size"], env) if "block_size" in names else None
     if kind in ("dead_region", "owner"):
         analysis = report.get(kind + "_analysis")
         verdict.check(analysis == "complete",
@@ -416,6 +425,8 @@ def check_finding(verdict, report, names, numbers, spec, source_name, clause):
         if holder_fn and not find_frame(f.get("holder_alloc_stack"), holder_fn, window):
             continue
         if owner_fn and not find_frame(f.get("owner_stack"), owner_fn, window):
+            continue
+        if size is not None and not f.get("min_size") == f.get("max_size") == size:
             continue
         matched.append(f)
     label = "finding %s" % kind + (" viewed by %s" % view_fn if view_fn else "")
@@ -537,7 +548,7 @@ def check_report(report, spec, variant, env, source_name, out=sys.stdout, at=Non
             for _, op, value in numbers:
                 compare(verdict, len(owners), op, value, 0, "owner findings")
         elif kind == "finding":
-            check_finding(verdict, report, names, numbers, spec, source_name, clause)
+            check_finding(verdict, report, names, numbers, spec, source_name, clause, env)
         elif kind == "leak":
             check_groups(verdict, report.get("leaks"), names, numbers, "leaks")
         elif kind == "peak":
@@ -586,7 +597,7 @@ def analyzer_flags(analyzer):
     return flags, report_only
 
 
-def run_under_shim(verdict, args, cmd, tmpdir):
+def run_under_shim(verdict, args, cmd, tmpdir, shim_options=""):
     """Runs cmd without and with the shim; returns the logs written."""
     env = dict(os.environ)
     for item in args.env:
@@ -597,7 +608,8 @@ def run_under_shim(verdict, args, cmd, tmpdir):
     plain = run(cmd, dict(env))
     env["LD_PRELOAD"] = os.path.abspath(args.shim) + (
         " " + env["LD_PRELOAD"] if env.get("LD_PRELOAD") else "")
-    env["SLICELEAK_OPTIONS"] = "output=%s/x.%%p.sllog:quiet=1" % tmpdir
+    env["SLICELEAK_OPTIONS"] = "output=%s/x.%%p.sllog:quiet=1" % tmpdir + (
+        ":" + shim_options if shim_options else "")
     traced = run(cmd, env)
     verdict.check(plain.returncode == 0, "exit status without the shim is 0 (%d)"
                   % plain.returncode)
@@ -690,7 +702,7 @@ def main(argv):
     else:
         tmpdir = tempfile.mkdtemp(prefix="sliceleak-pattern-")
         verdict = Verdict()
-        logs = run_under_shim(verdict, args, cmd, tmpdir)
+        logs = run_under_shim(verdict, args, cmd, tmpdir, spec["shim_options"])
         if verdict.check(len(logs) >= 1, "log written (%d)" % len(logs)):
             flags = analyzer_flags(args.analyzer)
             for at in report_points(spec, variant):
