@@ -5,6 +5,7 @@
 #include "dominators.h"
 #include "owner.h"
 #include "retention.h"
+#include "units.h"
 #include "xalloc.h"
 
 #define NONE SLA_HG_NONE
@@ -111,7 +112,7 @@ static uint32_t *nearest_owners(struct sla_heapgraph *g, const struct sla_domtre
 
 		near[v] = p < g->n && (g->flags[p] & F_OWNER) ? p : near[p];
 		if (near[v] != NONE && !(g->flags[v] & (F_SKIP | F_OWNER)))
-			kept[near[v]] += size_of(g, v);
+			kept[near[v]] = sla_sat_add(kept[near[v]], size_of(g, v));
 	}
 	for (uint32_t u = 0; u < g->n; u++)
 		if ((g->flags[u] & F_OWNER) && kept[u] >= th->min_block_size &&
@@ -183,23 +184,23 @@ static void add_owner(struct sla_results *res, struct sla_heapgraph *g, struct s
 		size_t j = i;
 
 		for (; j < nh && h[j].stack == h[i].stack; j++)
-			bytes += size_of(g, h[j].block);
+			bytes = sla_sat_add(bytes, size_of(g, h[j].block));
 		if (bytes > best_bytes) {
 			best_bytes = bytes;
 			best = h[i].stack;
 		}
-		total += bytes;
+		total = sla_sat_add(total, bytes);
 		i = j;
 	}
 	f = sla_results_owner_finding(res, sla_stackset_intern(set, st, best),
 				      sla_stackset_intern(set, st, g->blk[u].b->stack));
 	f->holder_blocks++;
-	f->holder_bytes += size_of(g, u);
+	f->holder_bytes = sla_sat_add(f->holder_bytes, size_of(g, u));
 	if (size_of(g, u) < f->owner_min_size)
 		f->owner_min_size = size_of(g, u);
 	if (size_of(g, u) > f->owner_max_size)
 		f->owner_max_size = size_of(g, u);
-	f->retained_bytes += total;
+	f->retained_bytes = sla_sat_add(f->retained_bytes, total);
 	f->retained_blocks += nh;
 	for (size_t i = 0; i < nh; i++) {
 		uint64_t size = size_of(g, h[i].block);
@@ -207,13 +208,13 @@ static void add_owner(struct sla_results *res, struct sla_heapgraph *g, struct s
 		if (h[i].stack != best)
 			continue;
 		f->blocks++;
-		f->block_bytes += size;
+		f->block_bytes = sla_sat_add(f->block_bytes, size);
 		if (size < f->min_size)
 			f->min_size = size;
 		if (size > f->max_size)
 			f->max_size = size;
 	}
-	res->owned_bytes += total;
+	res->owned_bytes = sla_sat_add(res->owned_bytes, total);
 	*r = (struct reported){ u, best, f };
 }
 

@@ -23,11 +23,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-/*
- * A JSON string. Paths and names come from the log: bytes that are not
- * valid UTF-8 become U+FFFD so that the document stays valid JSON.
- */
-static void json_str(FILE *out, const char *str, size_t len)
+void sla_json_string(FILE *out, const char *str, size_t len, bool html)
 {
 	const unsigned char *s = (const unsigned char *)str;
 
@@ -36,7 +32,9 @@ static void json_str(FILE *out, const char *str, size_t len)
 		unsigned char c = s[i];
 		size_t n;
 
-		if (c == '"' || c == '\\') {
+		if (html && (c == '<' || c == '>' || c == '&')) {
+			fprintf(out, "\\u%04x", c);
+		} else if (c == '"' || c == '\\') {
 			fprintf(out, "\\%c", c);
 		} else if (c < 0x20 || c == 0x7f) {
 			fprintf(out, "\\u%04x", c);
@@ -55,7 +53,7 @@ static void json_str(FILE *out, const char *str, size_t len)
 static void json_cstr(FILE *out, const char *s)
 {
 	if (s)
-		json_str(out, s, strlen(s));
+		sla_json_string(out, s, strlen(s), false);
 	else
 		fputs("null", out);
 }
@@ -263,7 +261,9 @@ void sla_report_json(FILE *out, const struct sla_results *res, struct sla_stacks
 			res->direct_bytes, res->direct_blocks, res->indirect_bytes,
 			res->indirect_blocks);
 	json_groups(out, res->leaks, res->nleaks, o->top, set, sym, res->leaks_classified);
-	fprintf(out, "},\n  \"peak\": {\"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64
+	fprintf(out, "},\n  \"live\": {\"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64 "}",
+		res->live_bytes, res->live_blocks);
+	fprintf(out, ",\n  \"peak\": {\"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64
 		     ", \"time_seconds\": %.6f, ",
 		res->peak_bytes, res->peak_blocks, res->peak_time_s);
 	json_groups(out, res->peak, res->npeak, o->top, set, sym, false);

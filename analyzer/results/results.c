@@ -5,6 +5,7 @@
 
 #include "results.h"
 #include "xalloc.h"
+#include "units.h"
 
 void sla_results_init(struct sla_results *res, const char *at)
 {
@@ -193,7 +194,7 @@ void sla_results_finish(struct sla_results *res)
 		HASH_DELETE(hh, res->acc_findings, f);
 		/* a dead_region group smaller than the minimum block size is noise */
 		if (f->kind == SLA_FINDING_DEAD_REGION && f->block_bytes < res->dead_region_min_bytes) {
-			res->retained_bytes -= f->retained_bytes;
+			res->retained_bytes = sla_sat_sub(res->retained_bytes, f->retained_bytes);
 			free(f);
 			continue;
 		}
@@ -210,15 +211,17 @@ void sla_results_finish(struct sla_results *res)
 		const struct sla_stack_acc *a = &res->acc[gid];
 
 		res->nleaks += a->leak_blocks != 0;
+		res->nlive += a->live_blocks != 0;
 		res->npeak += a->peak_blocks != 0;
 		res->nhotspots += a->allocations != 0;
 		res->ntemporary += a->temporaries != 0;
 	}
 	res->leaks = sla_xcalloc(res->nleaks + 1, sizeof(*res->leaks));
+	res->live = sla_xcalloc(res->nlive + 1, sizeof(*res->live));
 	res->peak = sla_xcalloc(res->npeak + 1, sizeof(*res->peak));
 	res->hotspots = sla_xcalloc(res->nhotspots + 1, sizeof(*res->hotspots));
 	res->temporary = sla_xcalloc(res->ntemporary + 1, sizeof(*res->temporary));
-	res->nleaks = res->npeak = res->nhotspots = res->ntemporary = 0;
+	res->nleaks = res->nlive = res->npeak = res->nhotspots = res->ntemporary = 0;
 	for (uint32_t gid = 0; gid < res->acc_cap; gid++) {
 		const struct sla_stack_acc *a = &res->acc[gid];
 
@@ -226,6 +229,10 @@ void sla_results_finish(struct sla_results *res)
 			res->leaks[res->nleaks++] = (struct sla_group){
 				gid, a->leak_bytes, a->leak_blocks, a->direct_bytes, a->direct_blocks,
 				a->indirect_bytes, a->indirect_blocks,
+			};
+		if (a->live_blocks)
+			res->live[res->nlive++] = (struct sla_group){
+				.gid = gid, .bytes = a->live_bytes, .blocks = a->live_blocks
 			};
 		if (a->peak_blocks)
 			res->peak[res->npeak++] = (struct sla_group){ .gid = gid, .bytes = a->peak_bytes,
@@ -243,6 +250,7 @@ void sla_results_finish(struct sla_results *res)
 	qsort(res->findings, res->nfindings, sizeof(*res->findings), cmp_finding);
 	qsort(res->leaks, res->nleaks, sizeof(*res->leaks), cmp_group);
 	qsort(res->peak, res->npeak, sizeof(*res->peak), cmp_group);
+	qsort(res->live, res->nlive, sizeof(*res->live), cmp_group);
 	qsort(res->hotspots, res->nhotspots, sizeof(*res->hotspots), cmp_hotspot);
 	qsort(res->temporary, res->ntemporary, sizeof(*res->temporary), cmp_temporary);
 }
@@ -252,6 +260,7 @@ void sla_results_free(struct sla_results *res)
 	free(res->logs);
 	free(res->findings);
 	free(res->leaks);
+	free(res->live);
 	free(res->peak);
 	free(res->hotspots);
 	free(res->temporary);

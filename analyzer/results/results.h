@@ -113,6 +113,7 @@ struct sla_stack_acc {
 	uint64_t direct_bytes, direct_blocks, indirect_bytes, indirect_blocks;
 	uint64_t peak_bytes, peak_blocks;
 	uint64_t allocations, bytes, temporaries;
+	uint64_t live_bytes, live_blocks; /* at the evaluation point */
 };
 
 /* Whether a log's dead-region analysis ran (see sla_dr_status_text()). */
@@ -150,9 +151,11 @@ struct sla_log_info {
 	bool scan_capped;	      /* its scan stopped at the shim's cap */
 	double eval_time_s;	      /* log time of the evaluation point */
 	double duration_s;	      /* log time of its last record */
+	struct sla_series *series;    /* its heap over time (analyze/series.h), when asked for */
 };
 
 struct sla_suppressions;
+struct sla_series;
 
 struct sla_results {
 	const char *at; /* "end", "peak" or a snapshot label */
@@ -182,6 +185,10 @@ struct sla_results {
 	double peak_time_s;		  /* of the log with the largest peak */
 	struct sla_group *peak;		  /* holders at the peak, sorted by bytes */
 	size_t npeak;
+
+	struct sla_group *live;		/* blocks live at the evaluation point, sorted by bytes */
+	size_t nlive;
+	uint64_t live_bytes, live_blocks;
 
 	struct sla_hotspot *hotspots;	/* sorted by allocations */
 	size_t nhotspots;

@@ -31,6 +31,12 @@ expect 2 "no command" "$sliceleak"
 expect 2 "unknown command" "$sliceleak" frobnicate
 expect 2 "unknown option" "$sliceleak" report --frob "$tmp/g.sllog"
 expect 2 "bad size" "$sliceleak" check --max-retained 10parsecs "$tmp/g.sllog"
+# sizes are integers with an optional unit right after them, nothing else
+for bad in 0x1p4 1e3KiB "10 MiB" 0.5B 1.5MiB -1 18446744073709551616 17179869184GiB; do
+	expect 2 "bad size '$bad'" "$sliceleak" check --max-retained "$bad" "$tmp/g.sllog"
+	grep_out "bad size '$bad' is named" "bad size" "$tmp/err"
+done
+expect 0 "size 2^64-1" "$sliceleak" check --no-symbols --max-retained 18446744073709551615 "$tmp/g.sllog"
 expect 2 "check without a limit" "$sliceleak" check "$tmp/g.sllog"
 expect 2 "report without logs" "$sliceleak" report
 expect 2 "missing log" "$sliceleak" report "$tmp/missing.sllog"
@@ -48,6 +54,47 @@ expect 0 "thresholds change findings" "$sliceleak" check --no-symbols --max-reta
 expect 1 "check --format json above the limit" "$sliceleak" check --no-symbols --format json \
 	--max-retained 1MiB "$tmp/g.sllog"
 grep_out "check --format json prints the schema" '"schema": "sliceleak-report/1"' "$tmp/out"
+
+# reports written to a file: whole or not at all
+expect 2 "html needs -o" "$sliceleak" report --format html "$tmp/g.sllog"
+expect 2 "unknown format" "$sliceleak" report --format svg "$tmp/g.sllog"
+expect 0 "html to a file" "$sliceleak" report --no-symbols --format html -o "$tmp/r.html" "$tmp/g.sllog"
+grep_out "html page has the summary" '<div id="summary" class="summary">SUMMARY: sliceleak: ' "$tmp/r.html"
+grep_out "html page has its data" '<script id="data" type="application/json">' "$tmp/r.html"
+expect 0 "json to a file" "$sliceleak" report --no-symbols --format json -o "$tmp/r.json" "$tmp/g.sllog"
+grep_out "json file written" '"schema": "sliceleak-report/1"' "$tmp/r.json"
+expect 2 "html into a missing directory" "$sliceleak" report --format html -o "$tmp/nodir/r.html" "$tmp/g.sllog"
+grep_out "unwritable output names the path" "cannot write $tmp/nodir/r.html" "$tmp/err"
+# the output path is a directory: the report is written, the rename fails
+mkdir "$tmp/out.d"
+expect 2 "html onto a directory" "$sliceleak" report --no-symbols --format html -o "$tmp/out.d" "$tmp/g.sllog"
+grep_out "failed rename names the path" "cannot write $tmp/out.d" "$tmp/err"
+if [ -z "$(ls -A "$tmp" | grep '^\.')" ]; then pass=$((pass + 1)); else
+	fail=$((fail + 1)); echo "FAIL: a failed write left a file behind:"; ls -A "$tmp"; fi
+
+expect 2 "pprof onto a directory" "$sliceleak" report --no-symbols --format pprof -o "$tmp/out.d" "$tmp/g.sllog"
+if [ -z "$(ls -A "$tmp" | grep '^\.')" ]; then pass=$((pass + 1)); else
+	fail=$((fail + 1)); echo "FAIL: a failed pprof write left a file behind:"; ls -A "$tmp"; fi
+
+# diff and check --baseline against a saved JSON report
+expect 0 "diff of a report with its own log" "$sliceleak" diff --no-symbols "$tmp/r.json" "$tmp/g.sllog"
+grep_out "no change against itself" "^0 changed" "$tmp/out"
+expect 0 "check --baseline against itself" "$sliceleak" check --no-symbols --baseline "$tmp/r.json" "$tmp/g.sllog"
+grep_out "check --baseline OK" "^sliceleak check: OK" "$tmp/out"
+sed 's/"retained_bytes": 3211233,/"retained_bytes": 1000,/' "$tmp/r.json" >"$tmp/lower.json"
+expect 1 "check --baseline above a lower baseline" "$sliceleak" check --no-symbols --baseline "$tmp/lower.json" "$tmp/g.sllog"
+expect 0 "check --baseline --max-increase" "$sliceleak" check --no-symbols --baseline "$tmp/lower.json" \
+	--max-increase 4MiB "$tmp/g.sllog"
+printf 'SLLEAK not json\n' >"$tmp/bad.json"
+expect 2 "baseline that is not JSON" "$sliceleak" check --baseline "$tmp/bad.json" "$tmp/g.sllog"
+grep_out "not JSON is named" "bad.json: not a sliceleak JSON report (offset 0" "$tmp/err"
+printf '{"schema": "sliceleak-report/7", "findings": []}\n' >"$tmp/new.json"
+expect 2 "baseline of an unknown schema" "$sliceleak" check --baseline "$tmp/new.json" "$tmp/g.sllog"
+grep_out "unknown schema is named" "unknown schema 'sliceleak-report/7'" "$tmp/err"
+printf '{"name": "x"}\n' >"$tmp/other.json"
+expect 2 "baseline of another tool" "$sliceleak" diff "$tmp/other.json" "$tmp/g.sllog"
+grep_out "a JSON document without schema" "other.json: not a sliceleak JSON report" "$tmp/err"
+expect 2 "diff with one side" "$sliceleak" diff "$tmp/g.sllog"
 
 # suppressions hide findings and leaks from the report and the gate, with counts
 expect 0 "suppressed finding passes the gate" "$sliceleak" check --no-symbols --max-retained 100KiB \
