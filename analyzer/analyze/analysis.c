@@ -56,7 +56,7 @@ static int pass1(struct sla_state *st, struct sla_reader *r, const struct sla_an
 	*stop_at = UINT64_MAX;
 	*found = o->at != SLA_AT_LABEL;
 	st->track_dirty = sampling;
-	st->collect_scans = o->at == SLA_AT_END; /* this state is the evaluation state */
+	st->collect_scans = true; /* the end's scan classifies the leaks, whatever --at says */
 	while ((ret = sla_reader_next(r, &rec)) > 0) {
 		/*
 		 * Sample points, within a work budget: re-evaluating may cost up to
@@ -135,6 +135,24 @@ static enum sla_dr_status dead_region_status(const struct sla_analysis_opts *o,
 	return eval->scan.capped ? SLA_DR_PARTIAL : SLA_DR_COMPLETE;
 }
 
+/*
+ * The analyses of a pointer scan, on one heap graph: the dead regions (and,
+ * with `leaks`, the leaks' classes), then with `findings` the owners (they
+ * need the dead-region pass's kept blocks, counted there already).
+ */
+static void scan_analyses(struct sla_analysis *an, const struct sla_analysis_opts *o,
+			  struct sla_state *st, bool findings, bool leaks)
+{
+	struct sla_heapgraph g;
+
+	if (!sla_heapgraph_build(&g, st))
+		return; /* ids are 32-bit: not a heap any scan could cover anyway */
+	sla_deadregion_collect(&an->res, &g, st, an->set, &o->th, st->time_ns, findings, leaks);
+	if (findings)
+		sla_owner_collect(&an->res, &g, st, an->set, &o->th);
+	sla_heapgraph_free(&g);
+}
+
 /* One log: pass 1, tracker figures, then retention at the evaluation point. */
 static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *o,
 		       const char *path, char *err, size_t errlen)
@@ -142,7 +160,6 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	struct sla_reader r;
 	struct sla_state *st = keep_state(an, path), *eval = st;
 	struct sla_log_info *li = sla_results_add_log(&an->res);
-	struct sla_heapgraph g;
 	uint64_t stop_at = UINT64_MAX;
 	bool found = false;
 	int ret;
@@ -182,6 +199,12 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 
 	sla_tracker_collect(&an->res, st, an->set);
 	li->dead_region = SLA_DR_NOT_EVALUATED;
+	if (o->at != SLA_AT_END) { /* the leaks are the end's, from the end's scan */
+		if (st->scan_at_end && !st->scan.capped && !(li->major == 1 && li->minor == 0))
+			scan_analyses(an, o, st, false, true);
+		else
+			sla_tracker_unclassified(&an->res, st, an->set);
+	}
 	if (!found)
 		return 0;
 	if (stop_at != UINT64_MAX) {
@@ -204,15 +227,13 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	sla_retention_collect(&an->res, eval, an->set, &o->th, eval->time_ns);
 	li->dead_region = dead_region_status(o, li, eval, stop_at);
 	li->scan_capped = li->dead_region == SLA_DR_PARTIAL;
+	/* at the end: the leaks are classified from the end's scan, if it is whole */
+	if (o->at == SLA_AT_END && li->dead_region != SLA_DR_COMPLETE)
+		sla_tracker_unclassified(&an->res, st, an->set);
 	if (li->dead_region != SLA_DR_COMPLETE && li->dead_region != SLA_DR_PARTIAL)
 		return 0;
-	if (!sla_heapgraph_build(&g, eval))
-		return 0;
-	/* leaks are the end's: classified from the end's scan, if it is whole */
-	sla_deadregion_collect(&an->res, &g, eval, an->set, &o->th, eval->time_ns,
-			       o->at == SLA_AT_END && li->dead_region == SLA_DR_COMPLETE);
-	sla_owner_collect(&an->res, &g, eval, an->set, &o->th);
-	sla_heapgraph_free(&g);
+	scan_analyses(an, o, eval, true,
+		      o->at == SLA_AT_END && li->dead_region == SLA_DR_COMPLETE);
 	return 0;
 }
 

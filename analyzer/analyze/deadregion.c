@@ -35,7 +35,8 @@ static void reach(struct dr *d, uint32_t i)
 
 /*
  * Phase 1: the roots' targets and the targets of every view-pinned
- * block's live views, then what non-pinned reachable blocks' words reach. A pinned block passes on only its views' words, queued here once.
+ * block's live views, then what non-pinned reachable blocks' words reach.
+ * A pinned block passes on only its views' words, queued here once.
  */
 static void phase_reachable(struct dr *d)
 {
@@ -230,7 +231,8 @@ static void classify_leaks(struct dr *d, struct sla_results *res, struct sla_sta
 
 void sla_deadregion_collect(struct sla_results *res, struct sla_heapgraph *g,
 			    struct sla_state *st, struct sla_stackset *set,
-			    const struct sla_thresholds *th, uint64_t eval_ns, bool leaks)
+			    const struct sla_thresholds *th, uint64_t eval_ns, bool findings,
+			    bool leaks)
 {
 	struct dr d = { .g = g };
 
@@ -240,7 +242,8 @@ void sla_deadregion_collect(struct sla_results *res, struct sla_heapgraph *g,
 		d.owner[i] = NONE;
 	phase_reachable(&d);
 	phase_dead(&d);
-	collect(&d, res, st, set, th, eval_ns);
+	if (findings)
+		collect(&d, res, st, set, th, eval_ns);
 	if (leaks)
 		classify_leaks(&d, res, st, set);
 	free(d.owner);

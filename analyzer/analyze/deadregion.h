@@ -42,15 +42,16 @@
 #include "state.h"
 
 /*
- * Adds the dead_region findings of `st` (evaluated at log time eval_ns) to
- * `res`, from its heap graph `g`, built from the evaluation point's scan
- * (which the caller has checked), and flags the kept blocks SLA_HG_KEPT
- * in it. Also adds the kept bytes to res->retained_bytes. With
- * `leaks` (the scan is the end's, where the leaks are), also classifies
- * every live block that nothing reachable or kept points to as a direct or
- * indirect leak (results.h, struct sla_group) and counts the log in
+ * With `findings`, adds the dead_region findings of `st` (evaluated at log
+ * time eval_ns) to `res`, from its heap graph `g`, built from the
+ * evaluation point's scan (which the caller has checked), and the kept
+ * bytes to res->retained_bytes; the kept blocks are flagged SLA_HG_KEPT in
+ * `g` either way. With `leaks` (the scan is the end's, where the leaks
+ * are), also classifies every live block that nothing reachable or kept
+ * points to as a direct or indirect leak (results.h, struct sla_group) and counts the log in
  * res->classified_logs.
  */
 void sla_deadregion_collect(struct sla_results *res, struct sla_heapgraph *g,
 			    struct sla_state *st, struct sla_stackset *set,
-			    const struct sla_thresholds *th, uint64_t eval_ns, bool leaks);
+			    const struct sla_thresholds *th, uint64_t eval_ns, bool findings,
+			    bool leaks);

@@ -10,9 +10,14 @@
  *     requested size) other than dst;
  *   - a root pointer, flagging dst SLA_HG_ROOTED, when loc lies in no block
  *     and its region is GLOBALS, STACK or ANON (or a kind this version
- *     does not know);
+ *     does not know); in the C library's own writable segment (the
+ *     allocator's main_arena lives there, pointing at chunk headers inside
+ *     the last 8 bytes of blocks) only a word pointing at a block's first
+ *     byte is a root;
  *   - ignored in the brk heap outside blocks (allocator metadata, freed
- *     memory) and when val lies in no live block.
+ *     memory), in the heaps of threads' arenas (64 MiB-aligned windows of
+ *     anonymous memory holding blocks below the mmap threshold), which are
+ *     like the brk heap, and when val lies in no live block.
  * A block with >= 1 live view is flagged SLA_HG_PINNED. The dead-region
  * and owner analyses share one graph (analysis.c builds it once).
  *

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,7 @@ struct cmdline {
 	struct sla_suppressions supp;
 	enum { FMT_TEXT, FMT_JSON, FMT_HTML, FMT_PPROF, FMT_FOLDED } format;
 	bool no_symbols;
+	bool no_default_suppressions;
 	const char *output; /* run: the log pattern; report: the output file */
 	const char *baseline; /* check --baseline */
 	uint64_t max_increase;
@@ -64,6 +66,9 @@ enum {
 	OPT_MAX_LEAKED,
 	OPT_SUPPRESS,
 	OPT_SUPPRESSIONS,
+	OPT_NO_DEFAULT_SUPPRESSIONS,
+	OPT_MAX_REFERENCED,
+	OPT_ALLOW_TRUNCATED,
 	OPT_METRIC,
 	OPT_BASELINE,
 	OPT_MAX_INCREASE,
@@ -84,6 +89,9 @@ static const struct option long_opts[] = {
 	{ "max-leaked", required_argument, NULL, OPT_MAX_LEAKED },
 	{ "suppress", required_argument, NULL, OPT_SUPPRESS },
 	{ "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
+	{ "no-default-suppressions", no_argument, NULL, OPT_NO_DEFAULT_SUPPRESSIONS },
+	{ "max-referenced", required_argument, NULL, OPT_MAX_REFERENCED },
+	{ "allow-truncated", no_argument, NULL, OPT_ALLOW_TRUNCATED },
 	{ "metric", required_argument, NULL, OPT_METRIC },
 	{ "baseline", required_argument, NULL, OPT_BASELINE },
 	{ "max-increase", required_argument, NULL, OPT_MAX_INCREASE },
@@ -107,7 +115,7 @@ static void usage(FILE *out)
 		"       sliceleak diff [--format text|json] [options] BASE NEW\n"
 		"       sliceleak run [-o PATTERN] [options] -- CMD ARGS...\n"
 		"       sliceleak dump LOG\n"
-		"       sliceleak --help | --version\n"
+		"       sliceleak --help | --version | --default-suppressions\n"
 		"\n"
 		"Finds heap blocks kept alive by small views (the slice-capacity leak), plus\n"
 		"leaks, peak heap and allocation hot spots, in the logs of libsliceleak.so.\n"
@@ -134,14 +142,24 @@ static void usage(FILE *out)
 		"                           (default %d; 0 = all; JSON always lists every finding)\n"
 		"  --no-symbols             module+offset frames only (deterministic, no file access)\n"
 		"  --lenient                analyse a corrupt log up to its first bad record\n"
-		"  --suppress TYPE:PATTERN  hide leak groups (leak:), view/dead-region findings (view:)\n"
-		"                           or owner findings (owner:) whose stack\n"
-		"                           has a function, file or module matching PATTERN\n"
+		"  --suppress TYPE:PATTERN  hide leak groups (leak:), view/dead-region findings\n"
+		"                           (view:) or owner findings (owner:) whose stack has a\n"
+		"                           function, file or module matching PATTERN\n"
 		"                           (LSan syntax: * wildcard, ^ and $ anchors); repeatable\n"
-		"  --suppressions FILE      one TYPE:PATTERN per line, # comments\n"
+		"  --suppressions FILE      one TYPE:PATTERN per line, # comments\n",
+		DEFAULT_TOP);
+	fprintf(out, /* two strings: C11 promises no more than 4095 bytes in one */
+		"  --no-default-suppressions  show the runtime's own memory too (libc's stdio\n"
+		"                           buffers and NSS tables, libraries' initializers,\n"
+		"                           GLib's caches: docs/suppressions.md)\n"
 		"  --max-retained SIZE      check: fail when findings retain more than SIZE\n"
-		"  --max-leaked SIZE        check: fail when more than SIZE is leaked at exit\n"
+		"  --max-leaked SIZE        check: fail when more than SIZE is leaked: unreachable\n"
+		"                           at exit (direct + indirect, LeakSanitizer's meaning)\n"
 		"  --max-owned SIZE         check: fail when owner findings retain more than SIZE\n"
+		"  --max-referenced SIZE    check: fail when more than SIZE is live at exit and\n"
+		"                           still referenced\n"
+		"  --allow-truncated        check: pass a truncated or (--lenient) corrupt log on\n"
+		"                           its figures; by default such a log fails the gate\n"
 		"  --baseline BASE.json     check: fail when retained or leaked bytes grew over\n"
 		"                           this saved JSON report by more than --max-increase\n"
 		"  --max-increase SIZE      check --baseline: the growth allowed (default 0)\n"
@@ -156,7 +174,7 @@ static void usage(FILE *out)
 		"exit codes: 0 analysed (and within limits), 1 a limit is exceeded,\n"
 		"            2 usage error or an unreadable, corrupt or too-new log;\n"
 		"            run: the command's own exit status\n",
-		DEFAULT_TOP, DEFAULT_RUN_OUTPUT);
+		DEFAULT_RUN_OUTPUT);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -239,6 +257,7 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 			break;
 		case OPT_MAX_RETAINED:
 		case OPT_MAX_LEAKED:
+		case OPT_MAX_REFERENCED:
 		case OPT_MAX_OWNED:
 			if (sla_parse_size(optarg, &size))
 				return usage_error("bad size '%s'", optarg);
@@ -248,10 +267,19 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 			} else if (opt == OPT_MAX_OWNED) {
 				c->limits.has_max_owned = true;
 				c->limits.max_owned = size;
-			} else {
+			} else if (opt == OPT_MAX_LEAKED) {
 				c->limits.has_max_leaked = true;
 				c->limits.max_leaked = size;
+			} else {
+				c->limits.has_max_referenced = true;
+				c->limits.max_referenced = size;
 			}
+			break;
+		case OPT_ALLOW_TRUNCATED:
+			c->limits.allow_truncated = true;
+			break;
+		case OPT_NO_DEFAULT_SUPPRESSIONS:
+			c->no_default_suppressions = true;
 			break;
 		case OPT_SUPPRESS:
 			if (sla_suppress_add(&c->supp, optarg) < 0)
@@ -323,9 +351,14 @@ static struct sla_symbolizer *new_symbolizer(const struct cmdline *c)
 	return sym;
 }
 
-/* Applies the suppressions (they need symbols) before anything is printed or gated. */
+/*
+ * Applies the suppressions, the user's then the defaults (they need
+ * symbols), before anything is printed or gated.
+ */
 static void suppress(struct sla_analysis *an, struct cmdline *c, struct sla_symbolizer *sym)
 {
+	if (!c->no_default_suppressions)
+		sla_suppress_add_defaults(&c->supp);
 	sla_suppress_apply(&c->supp, &an->res, an->set, sym);
 	an->res.suppressions = &c->supp;
 }
@@ -625,6 +658,24 @@ static int cmd_diff(int argc, char **argv, struct cmdline *c)
 	return SLA_EXIT_OK;
 }
 
+/* One line per log analysed only in part, and what the gate makes of it. */
+static void print_partial_logs(const struct sla_results *res, const struct sla_limits *l)
+{
+	const char *verdict = l->allow_truncated ? "accepted (--allow-truncated)" :
+						   "the gate fails (--allow-truncated accepts it)";
+
+	for (size_t i = 0; i < res->nlogs; i++) {
+		const struct sla_log_info *li = &res->logs[i];
+
+		if (li->corrupt)
+			printf("CORRUPT: %s: offset %" PRIu64 ": %s: analysed up to its last good record; %s\n",
+			       li->path, li->corrupt_offset, li->corrupt_msg, verdict);
+		else if (li->truncated)
+			printf("TRUNCATED: %s: no END record (the process was killed, crashed or called _exit): analysed up to its last complete record; %s\n",
+			       li->path, verdict);
+	}
+}
+
 /*
  * `check --baseline BASE.json`: fails when retained or leaked bytes grew by
  * more than --max-increase (default 0) over the baseline, naming what grew.
@@ -653,15 +704,18 @@ static int check_baseline(struct sla_analysis *an, struct cmdline *c, struct sla
 		       sla_format_size(x, sizeof(x), d.new.leaked, 1),
 		       sla_format_size(y, sizeof(y), d.base.leaked, 1),
 		       sla_format_size(z, sizeof(z), inc, 1));
+		print_partial_logs(&an->res, &c->limits);
 		sla_diff_compute(&d);
 		if (retained_grew || leaked_grew) {
 			printf("grew over the baseline:\n");
 			sla_diff_print_text(stdout, &d, true);
 		}
-		if (v.retained_exceeded || v.leaked_exceeded)
-			printf("\nabove --max-retained/--max-leaked: %s retained, %s leaked\n",
+		if (v.retained_exceeded || v.leaked_exceeded || v.referenced_exceeded)
+			printf("\nabove --max-retained/--max-leaked/--max-referenced: %s retained, %s leaked, %s still referenced\n",
 			       sla_format_size(a, sizeof(a), an->res.retained_bytes, 1),
-			       sla_format_size(b, sizeof(b), an->res.leak_bytes, 1));
+			       sla_format_size(b, sizeof(b), an->res.leak_bytes, 1),
+			       sla_format_size(x, sizeof(x),
+					       sla_sat_sub(an->res.exit_bytes, an->res.leak_bytes), 1));
 		printf("\n");
 		sla_report_text_summary(stdout, &an->res);
 	}
@@ -716,28 +770,31 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 		sla_analysis_free(&an);
 		return pass ? SLA_EXIT_OK : SLA_EXIT_GATE;
 	}
-	printf("sliceleak check: %s: ", pass ? "OK" : "FAILED");
+	printf("sliceleak check: %s: %s retained", pass ? "OK" : "FAILED",
+	       sla_format_size(a, sizeof(a), an.res.retained_bytes, 1));
 	if (c->limits.has_max_retained)
-		printf("%s retained (limit %s)", sla_format_size(a, sizeof(a), an.res.retained_bytes, 1),
-		       sla_format_size(b, sizeof(b), c->limits.max_retained, 1));
+		printf(" (limit %s)", sla_format_size(b, sizeof(b), c->limits.max_retained, 1));
 	if (c->limits.has_max_owned)
-		printf("%s%s owned (limit %s)", c->limits.has_max_retained ? ", " : "",
-		       sla_format_size(a, sizeof(a), an.res.owned_bytes, 1),
+		printf(", %s owned (limit %s)", sla_format_size(a, sizeof(a), an.res.owned_bytes, 1),
 		       sla_format_size(b, sizeof(b), c->limits.max_owned, 1));
+	printf(", %s leaked", sla_format_size(a, sizeof(a), an.res.leak_bytes, 1));
 	if (c->limits.has_max_leaked)
-		printf(", %s leaked (limit %s)", sla_format_size(a, sizeof(a), an.res.leak_bytes, 1),
-		       sla_format_size(b, sizeof(b), c->limits.max_leaked, 1));
-	printf("\n\n");
+		printf(" (limit %s)", sla_format_size(b, sizeof(b), c->limits.max_leaked, 1));
+	printf(", %s still referenced",
+	       sla_format_size(a, sizeof(a), sla_sat_sub(an.res.exit_bytes, an.res.leak_bytes), 1));
+	if (c->limits.has_max_referenced)
+		printf(" (limit %s)", sla_format_size(b, sizeof(b), c->limits.max_referenced, 1));
+	printf("\n");
+	print_partial_logs(&an.res, &c->limits);
+	printf("\n");
 	if (v.retained_exceeded)
 		sla_report_text_findings(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5,
 					 false);
 	if (v.owned_exceeded)
 		sla_report_text_findings(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5,
 					 true);
-	if (v.leaked_exceeded)
-		printf("leaked: %s in %llu blocks (sliceleak report lists their stacks)\n\n",
-		       sla_format_size(a, sizeof(a), an.res.leak_bytes, 1),
-		       (unsigned long long)an.res.leak_blocks);
+	if (v.leaked_exceeded || v.referenced_exceeded)
+		sla_report_text_leaks(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5);
 	sla_report_text_summary(stdout, &an.res);
 	fflush(stdout);
 	sla_symbolizer_free(sym);
@@ -768,12 +825,13 @@ static int cmd_run(int argc, char **argv, struct cmdline *c)
 	} else {
 		struct sla_analysis an;
 
-		/* the report goes to stderr: the command's stdout stays its own */
+		/* the report on stdout, after the command's own output (it has ended) */
+		fflush(stderr);
 		if (analyse(&an, c, run.logs, run.nlogs)) {
 			struct sla_symbolizer *sym = new_symbolizer(c);
 
 			suppress(&an, c, sym);
-			print_report(stderr, &an, c, sym);
+			print_report(stdout, &an, c, sym);
 			sla_symbolizer_free(sym);
 		}
 		sla_analysis_free(&an);
@@ -830,6 +888,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		usage(stdout);
+		return SLA_EXIT_OK;
+	}
+	if (!strcmp(cmd, "--default-suppressions")) {
+		fputs(sla_default_suppressions, stdout);
 		return SLA_EXIT_OK;
 	}
 	if (!strcmp(cmd, "--version")) {

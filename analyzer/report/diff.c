@@ -108,6 +108,9 @@ static void read_entry(struct sla_diff_entry *e, const struct sla_json *o, bool 
 	if (finding) {
 		e->bytes = sla_json_u64(o, "retained_bytes");
 		e->blocks = sla_json_u64(o, "blocks");
+	} else if (sla_json_get(o, "leaked_bytes")) { /* a leak group: its leaked part */
+		e->bytes = sla_json_u64(o, "leaked_bytes");
+		e->blocks = sla_json_u64(o, "leaked_blocks");
 	} else {
 		e->bytes = sla_json_u64(o, "bytes");
 		e->blocks = sla_json_u64(o, "blocks");
@@ -179,7 +182,8 @@ int sla_diff_side_read(struct sla_diff_side *s, const struct sla_json *r, char *
 		return -1;
 	}
 	s->retained = sla_json_u64(r, "retained_bytes");
-	s->leaked = sla_json_u64(leaks, "bytes");
+	/* leaked (unreachable); a report older than that field: every block live at exit */
+	s->leaked = sla_json_u64(leaks, sla_json_get(leaks, "leaked_bytes") ? "leaked_bytes" : "bytes");
 	s->peak = sla_json_u64(peak, "bytes");
 	read_list(s, SLA_DIFF_FINDINGS, sla_json_get(r, "findings"), true);
 	read_list(s, SLA_DIFF_LEAKS, sla_json_get(leaks, "groups"), false);

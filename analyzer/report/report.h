@@ -6,7 +6,9 @@
  * both stacks, a fix hint), leaks, peak, hot spots, totals, anomalies,
  * warnings, and one last greppable line
  *   SUMMARY: sliceleak: <retained> retained in <n> findings, <leaked> leaked in <n> blocks
- * followed by ", <owned> owned in <n> owner findings" when there are some.
+ * (leaked: unreachable at exit), followed by ", <owned> owned in <n> owner
+ * findings" when there are some, then ", <n> logs TRUNCATED" and ", <n>
+ * logs CORRUPT" when some were.
  * JSON: the schema "sliceleak-report/1" of docs/json-schema.md.
  */
 #pragma once
@@ -65,4 +67,6 @@ void sla_json_string(FILE *out, const char *s, size_t len, bool html);
  */
 void sla_report_text_findings(FILE *out, const struct sla_results *res, struct sla_stackset *set,
 			      struct sla_symbolizer *sym, size_t top, bool owners);
+void sla_report_text_leaks(FILE *out, const struct sla_results *res, struct sla_stackset *set,
+			   struct sla_symbolizer *sym, size_t top);
 void sla_report_text_summary(FILE *out, const struct sla_results *res);

@@ -154,6 +154,8 @@ static int cmp_group(const void *a, const void *b)
 {
 	const struct sla_group *x = a, *y = b;
 
+	if (x->leaked_bytes != y->leaked_bytes)
+		return x->leaked_bytes > y->leaked_bytes ? -1 : 1;
 	if (x->bytes != y->bytes)
 		return x->bytes > y->bytes ? -1 : 1;
 	return x->gid < y->gid ? -1 : x->gid > y->gid;
@@ -205,12 +207,15 @@ void sla_results_finish(struct sla_results *res)
 	}
 	dead_region_overall(res);
 	res->leaks_classified = res->nlogs && res->classified_logs == res->nlogs;
+	res->leak_bytes = sla_sat_add(sla_sat_add(res->direct_bytes, res->indirect_bytes),
+				      res->unclassified_bytes);
+	res->leak_blocks = res->direct_blocks + res->indirect_blocks + res->unclassified_blocks;
 	res->nfindings = i;
 	/* count first: a large program has hundreds of thousands of stacks */
 	for (uint32_t gid = 0; gid < res->acc_cap; gid++) {
 		const struct sla_stack_acc *a = &res->acc[gid];
 
-		res->nleaks += a->leak_blocks != 0;
+		res->nleaks += a->exit_blocks != 0;
 		res->nlive += a->live_blocks != 0;
 		res->npeak += a->peak_blocks != 0;
 		res->nhotspots += a->allocations != 0;
@@ -225,10 +230,13 @@ void sla_results_finish(struct sla_results *res)
 	for (uint32_t gid = 0; gid < res->acc_cap; gid++) {
 		const struct sla_stack_acc *a = &res->acc[gid];
 
-		if (a->leak_blocks)
+		if (a->exit_blocks)
 			res->leaks[res->nleaks++] = (struct sla_group){
-				gid, a->leak_bytes, a->leak_blocks, a->direct_bytes, a->direct_blocks,
+				gid, a->exit_bytes, a->exit_blocks, a->direct_bytes, a->direct_blocks,
 				a->indirect_bytes, a->indirect_blocks,
+				sla_sat_add(sla_sat_add(a->direct_bytes, a->indirect_bytes),
+					    a->unclassified_bytes),
+				a->direct_blocks + a->indirect_blocks + a->unclassified_blocks,
 			};
 		if (a->live_blocks)
 			res->live[res->nlive++] = (struct sla_group){
@@ -253,6 +261,15 @@ void sla_results_finish(struct sla_results *res)
 	qsort(res->live, res->nlive, sizeof(*res->live), cmp_group);
 	qsort(res->hotspots, res->nhotspots, sizeof(*res->hotspots), cmp_hotspot);
 	qsort(res->temporary, res->ntemporary, sizeof(*res->temporary), cmp_temporary);
+}
+
+void sla_results_partial(const struct sla_results *res, size_t *truncated, size_t *corrupt)
+{
+	*truncated = *corrupt = 0;
+	for (size_t i = 0; i < res->nlogs; i++) {
+		*corrupt += res->logs[i].corrupt;
+		*truncated += res->logs[i].truncated && !res->logs[i].corrupt;
+	}
 }
 
 void sla_results_free(struct sla_results *res)

@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 	step_end("heap graph", s, g.n);
 	printf("             (%u blocks, %zu edges)\n", g.n, g.nedges);
 	s = step_begin();
-	sla_deadregion_collect(&res, &g, st, set, &th, st->time_ns, true);
+	sla_deadregion_collect(&res, &g, st, set, &th, st->time_ns, true, true);
 	step_end("dead region", s, g.n);
 	s = step_begin();
 	sla_owner_collect(&res, &g, st, set, &th);
