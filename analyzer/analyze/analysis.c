@@ -188,7 +188,7 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 		snprintf(li->corrupt_msg, sizeof(li->corrupt_msg), "%s", r.err_msg);
 	}
 	li->records = r.records;
-	li->unknown_records = st->unknown_records;
+	li->unknown_records = st->unknown_records + r.unknown_skipped;
 	li->major = r.major;
 	li->minor = r.minor;
 	li->dropped = st->dropped;
