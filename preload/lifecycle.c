@@ -63,7 +63,7 @@ static uint64_t realtime_ns(void)
 static size_t read_file(const char *path, char *buf, size_t size)
 {
 	size_t n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = slp_open_high(path, O_RDONLY, 0);
 
 	if (fd < 0)
 		return 0;
