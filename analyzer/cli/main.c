@@ -18,8 +18,8 @@
 #include "diff.h"
 #include "dump.h"
 #include "gate.h"
-#include "reader.h"
 #include "profile.h"
+#include "reader.h"
 #include "report.h"
 #include "run.h"
 #include "suppress.h"
@@ -163,13 +163,13 @@ static void usage(FILE *out)
 		"  --baseline BASE.json     check: fail when retained or leaked bytes grew over\n"
 		"                           this saved JSON report by more than --max-increase\n"
 		"  --max-increase SIZE      check --baseline: the growth allowed (default 0)\n"
-		"diff BASE NEW: each a JSON report or a log (BASE-LOG... -- NEW-LOG... for sets);\n"
-		"  findings, leak groups and peak contributors that appeared, grew, shrank or\n"
-		"  vanished, matched by function and file (not addresses or lines)\n"
 		"  -o, --output FILE        report: write the report to FILE (whole or not at all)\n"
 		"  -o, --output PATTERN     run: log path pattern for the shim, %%p pid, %%e exe name\n"
 		"                           (default %s; keep %%p to get fork children's logs)\n"
 		"SIZE: a number with B, KiB, MiB, GiB (1024) or KB, MB, GB (1000), e.g. 10MiB\n"
+		"diff BASE NEW: each a JSON report or a log (BASE-LOG... -- NEW-LOG... for sets);\n"
+		"  findings, leak groups and peak contributors that appeared, grew, shrank or\n"
+		"  vanished, matched by function and file name (not addresses or lines)\n"
 		"\n"
 		"exit codes: 0 analysed (and within limits), 1 a limit is exceeded,\n"
 		"            2 usage error or an unreadable, corrupt or too-new log;\n"
@@ -691,8 +691,8 @@ static int check_baseline(struct sla_analysis *an, struct cmdline *c, struct sla
 	char a[32], b[32], x[32], y[32], z[32];
 
 	analysis_side(an, c, sym, &d.new);
-	retained_grew = d.new.retained > d.base.retained + inc;
-	leaked_grew = d.new.leaked > d.base.leaked + inc;
+	retained_grew = sla_sat_sub(d.new.retained, d.base.retained) > inc;
+	leaked_grew = sla_sat_sub(d.new.leaked, d.base.leaked) > inc;
 	pass = pass && !retained_grew && !leaked_grew;
 	if (c->format == FMT_JSON) {
 		print_report(stdout, an, c, sym);
