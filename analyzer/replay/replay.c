@@ -70,11 +70,18 @@ static struct sla_block *add_block(struct sla_state *st, uint64_t addr, uint64_t
 	return b;
 }
 
-/* Ends a live block and does the accounting of a free. */
+/*
+ * Ends a live block and does the accounting of a free. An annotated view
+ * whose owner is this block (the owner key is the block's address: the
+ * object that was told to sliceleak_view_acquire) ends with it: the
+ * program freed the holder, and with it the reference.
+ */
 static void remove_block(struct sla_state *st, struct sla_block *b)
 {
 	struct sla_site *s = &st->sites[b->stack];
 
+	if (st->owner_views.count)
+		sla_state_owner_release(st, b->addr);
 	if (b->nviews)
 		anomaly(st, SLA_ANOM_free_with_views);
 	site_save_peak(st, s);
@@ -131,7 +138,7 @@ static void on_thread(struct sla_state *st, const struct sla_record *rec)
  */
 static void on_time(struct sla_state *st, const struct sla_record *rec)
 {
-	if (rec->time.backwards)
+	if (rec->time_backwards)
 		anomaly(st, SLA_ANOM_time_backwards);
 	if (rec->time.ns > st->time_ns)
 		st->time_ns = rec->time.ns;
@@ -401,12 +408,16 @@ static const replay_fn replay_table[SLF_REC_KIND_COUNT] = {
 	[SLF_REC_SCAN_END] = on_scan_end,
 };
 
-/* Dispatch by kind; a kind without a handler is counted and skipped. */
+/*
+ * Dispatch by kind. A kind of records.def without a handler changes nothing
+ * replay keeps (an analysis of its own may read it); a kind this version
+ * does not know is counted and skipped.
+ */
 void sla_replay_record(struct sla_state *st, const struct sla_record *rec)
 {
 	if (rec->kind < SLF_REC_KIND_COUNT && replay_table[rec->kind])
 		replay_table[rec->kind](st, rec);
-	else
+	else if (!slf_kind_known(rec->kind))
 		st->unknown_records++; /* a newer minor version's kind: skipped */
 	st->records++;
 }
