@@ -1,6 +1,7 @@
 /*
  * analyzer/fuzz/seeds.c - the seed logs (see seeds.h).
  */
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "logbuf.h"
@@ -306,28 +307,51 @@ static void seed_v2_threads(struct logbuf *b)
 	lb_end(b, 0);
 }
 
-/* Format 2.0 killed: two threads, the last chunk cut in the middle. */
-static void seed_v2_truncated(struct logbuf *b)
+/*
+ * A killed process's 2.x streams: `threads` threads taking turns chunk by
+ * chunk; with `sync` (2.1), each chunk starts with a SYNC a few seqs back.
+ */
+static void killed_streams(struct logbuf *b, unsigned threads, unsigned chunks, bool sync)
 {
 	uint64_t seq = 1, s;
 
-	lb_init_v2(b);
 	lb_process(b, 4242, 1, "/usr/bin/seed");
 	lb_chunk_begin(b, 4242, seq);
+	lb_seq(b, seq);
 	lb_time(b, 1000);
 	s = lb_stack(b, 0, EXE_BIAS + 0x1234);
 	seq = b->seq;
 	lb_chunk_end(b);
-	for (uint64_t i = 0; i < 6; i++) {
-		lb_chunk_begin(b, 4242 + i % 2, seq);
+	for (uint64_t i = 0; i < chunks; i++) {
+		lb_chunk_begin(b, 4242 + i % threads, seq);
 		lb_seq(b, seq);
+		if (sync) {
+			lb_rec_sync(b, seq > 4 ? seq - 4 : 1); /* complete below */
+			lb_seq(b, seq);
+		}
 		lb_alloc(b, 0x600000 + 64 * i, 48, s);
 		lb_free_rec(b, 0x600000 + 64 * i);
 		lb_alloc(b, 0x700000 + 64 * i, 48, s);
 		seq = b->seq;
 		lb_chunk_end(b);
 	}
+}
+
+/* Format 2.0 killed: two threads, the last chunk cut in the middle. */
+static void seed_v2_truncated(struct logbuf *b)
+{
+	lb_init_v2(b);
+	killed_streams(b, 2, 6, false);
 	b->len -= 3;
+}
+
+/* Format 2.1 killed: three threads whose streams end at different seqs; the reader cuts at the largest SYNC. */
+static void seed_v2_sync_cut(struct logbuf *b)
+{
+	lb_init_version(b, 2, 1);
+	b->v2 = 1;
+	b->seq_step = 1;
+	killed_streams(b, 3, 9, true);
 }
 
 static const struct {
@@ -347,6 +371,7 @@ static const struct {
 	{ "owners", seed_owners, true, false },
 	{ "v2_threads", seed_v2_threads, true, true },
 	{ "v2_truncated", seed_v2_truncated, false, true },
+	{ "v2_sync_cut", seed_v2_sync_cut, false, true },
 };
 
 size_t fuzz_seed_count(void)
