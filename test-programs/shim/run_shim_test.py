@@ -523,6 +523,27 @@ def t_sigkill_soak(ctx):
     check(most > 1000, 'no kill left more than %d records to analyse' % most)
 
 
+def t_sigkill_quiet_thread(ctx):
+    """sigkill_threads quiet: the idle main thread's 100 ALLOCs of 777 bytes, made before its
+    workers started, are in the log below its cut although flush_ms never passed."""
+    ctx.need_reader()
+    logdir = tempfile.mkdtemp(dir=ctx.tmp)
+    env = dict(os.environ, LD_PRELOAD=ctx.shim,
+               SLICELEAK_OPTIONS='output=' + os.path.join(logdir, 'q.%p.sllog'))
+    p = subprocess.Popen([ctx.prog('sigkill_threads'), 'quiet'], env=env, stdout=subprocess.PIPE)
+    check(p.stdout.readline() == b'ready\n', 'no ready line')
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    logs = os.listdir(logdir)
+    check(len(logs) == 1, 'logs: %s' % logs)
+    recs, summary = ctx.dump(os.path.join(logdir, logs[0]))
+    check(summary.get('truncated') == 'yes', 'not truncated: %s' % summary)
+    main_tid = recs[0]['pid']  # the main thread's tid is the pid
+    n = sum(r['kind'] == 'ALLOC' and r['size'] == '777' and r['tid'] == main_tid for r in recs)
+    check(n == 100, '%d of the quiet thread\'s 100 ALLOCs are in the log (%s)' % (n, summary))
+    check(not replay(recs), 'anomalies below the cut')
+
+
 def t_dl_iterate_malloc(ctx):
     plugin = ctx.prog('libdl_plugin.so')
     logs, _ = same_behaviour(ctx, [ctx.prog('dl_iterate_malloc'), plugin], timeout=60)
