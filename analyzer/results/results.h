@@ -14,7 +14,7 @@
 
 #include <uthash.h>
 
-#include "state.h"
+#include "kinds.h"
 
 /* Which view-pinned blocks are findings. */
 struct sla_thresholds {
