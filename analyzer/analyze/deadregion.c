@@ -31,10 +31,6 @@ struct dr_edge {
 	uint32_t src, dst;
 };
 
-struct range {
-	uint64_t lo, hi;
-};
-
 struct dr {
 	struct dr_block *blk;
 	uint32_t n;
@@ -45,7 +41,7 @@ struct dr {
 	uint32_t *owner; /* the holder a kept block belongs to, or NONE */
 	uint32_t *queue;
 	size_t qhead, qtail;
-	struct range *rg; /* scratch: one block's live view ranges */
+	struct sla_range *rg; /* scratch: one block's live view ranges */
 	size_t nrg, rg_cap;
 };
 
@@ -63,13 +59,6 @@ static int cmp_edge(const void *a, const void *b)
 	if (x->src != y->src)
 		return x->src < y->src ? -1 : 1;
 	return x->loc < y->loc ? -1 : x->loc > y->loc;
-}
-
-static int cmp_range(const void *a, const void *b)
-{
-	const struct range *x = a, *y = b;
-
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
 /*
@@ -101,31 +90,9 @@ static uint32_t find(const struct dr *d, uint64_t x)
 static void view_ranges(struct dr *d, uint32_t i)
 {
 	const struct sla_block *b = d->blk[i].b;
-	size_t n = 0, out = 0;
 
 	sla_xgrow(&d->rg, &d->rg_cap, b->nviews ? b->nviews : 1, sizeof(*d->rg));
-	for (const struct sla_view *v = b->views; v; v = v->bnext) {
-		uint64_t lo = v->ptr, hi = v->ptr + v->len;
-
-		if (hi < lo)
-			hi = UINT64_MAX; /* a corrupt length: clipped below */
-		if (lo < d->blk[i].lo)
-			lo = d->blk[i].lo;
-		if (hi > d->blk[i].hi)
-			hi = d->blk[i].hi;
-		if (lo < hi && n < d->rg_cap)
-			d->rg[n++] = (struct range){ lo, hi };
-	}
-	qsort(d->rg, n, sizeof(*d->rg), cmp_range);
-	for (size_t k = 0; k < n; k++) {
-		if (out && d->rg[k].lo <= d->rg[out - 1].hi) {
-			if (d->rg[k].hi > d->rg[out - 1].hi)
-				d->rg[out - 1].hi = d->rg[k].hi;
-		} else {
-			d->rg[out++] = d->rg[k];
-		}
-	}
-	d->nrg = out;
+	d->nrg = sla_block_view_ranges(b, d->rg, d->rg_cap);
 }
 
 /*
@@ -400,7 +367,6 @@ static void collect(struct dr *d, struct sla_results *res, struct sla_state *st,
 		enum sla_view_kind kind = SLA_VIEW_SLICE;
 		struct sla_finding *f;
 		uint64_t used = 0, retained;
-		double pinned;
 
 		if (d->owner[t] == NONE)
 			continue;
@@ -409,22 +375,9 @@ static void collect(struct dr *d, struct sla_results *res, struct sla_state *st,
 		f = sla_results_dead_finding(res, sla_stackset_intern(set, st, b->stack),
 					     sla_stackset_intern(set, st, oldest->stack),
 					     sla_stackset_intern(set, st, hb->stack));
-		if (!f->blocks)
-			f->view_kind = kind;
 		/* a kept block that is a view_pinned finding itself has its waste counted there */
 		retained = sla_block_is_finding(b, th, &used) ? used : b->size;
-		pinned = eval_ns > oldest->time ? (double)(eval_ns - oldest->time) / 1e9 : 0.0;
-		f->blocks++;
-		f->block_bytes = sla_sat_add(f->block_bytes, b->size);
-		f->retained_bytes = sla_sat_add(f->retained_bytes, retained);
-		f->min_used = f->max_used = 0;
-		if (b->size < f->min_size)
-			f->min_size = b->size;
-		if (b->size > f->max_size)
-			f->max_size = b->size;
-		if (pinned > f->pinned_max_s)
-			f->pinned_max_s = pinned;
-		res->retained_bytes = sla_sat_add(res->retained_bytes, retained);
+		sla_finding_add_block(res, f, kind, b->size, 0, retained, sla_pinned_s(oldest, eval_ns));
 		if (nkept == cap)
 			sla_xgrow(&kept, &cap, nkept + 1, sizeof(*kept));
 		kept[nkept++] = (struct kept){ f, d->owner[t] };
