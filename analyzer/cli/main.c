@@ -534,7 +534,7 @@ static int cmd_report(int argc, char **argv, struct cmdline *c)
 	if (ret >= 0)
 		return ret;
 	if (optind == argc)
-		return usage_error("report needs at least one LOG");
+		return usage_error("report needs at least one LOG (or a directory of logs)");
 	if ((c->format == FMT_HTML || c->format == FMT_PPROF) && !c->output)
 		return usage_error("--format %s needs -o FILE", format_names[c->format]);
 	if (c->output) { /* fail before a long analysis, not after it */
@@ -918,7 +918,9 @@ static int cmd_run(int argc, char **argv, struct cmdline *c)
 			fprintf(stderr, "%s %s", i ? "," : "", run.untraced[i]);
 		fputc('\n', stderr);
 	}
-	if (!run.nlogs) {
+	if (!run.nlogs && (run.status == 126 || run.status == 127)) {
+		fprintf(stderr, "sliceleak: %s did not start: no log\n", argv[optind]);
+	} else if (!run.nlogs) {
 		fprintf(stderr, "sliceleak: %s wrote no log (is %s there and readable?)\n",
 			argv[optind], sla_run_shim_path());
 	} else {

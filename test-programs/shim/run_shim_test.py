@@ -817,7 +817,7 @@ def t_run_wrapper(ctx):
 
     # a command that cannot start: no log at all, old ones included
     rc, out, err = sliceleak_run(ctx, ['--', '/nonexistent/cmd'], work)
-    check(rc == 127 and 'wrote no log' in err and not out.strip(),
+    check(rc == 127 and 'did not start: no log' in err and not out.strip(),
           'run of a missing command: exit %d, stdout %r, stderr %r' % (rc, out, err))
 
 
