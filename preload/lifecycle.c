@@ -165,23 +165,24 @@ static void start_clock(void)
 /*
  * One line for `sliceleak run` (the registry option): appended with a
  * single write to a file that must exist (O_APPEND keeps concurrent
- * processes' lines whole). Our own fd, closed at once.
+ * processes' lines whole). Our own fd, high like all ours, closed at once.
  */
 static void registry_add(const char *what, const char *name)
 {
 	char line[PATH_MAX + 64];
+	int fd, saved = errno; /* a fork child's fork() returns right after */
 	size_t n;
-	int fd;
 
 	if (!slp_opt.registry[0])
 		return;
 	n = slp_format(line, sizeof(line), "%s %d %s\n", what, (int)slp_st.pid, name);
-	fd = open(slp_opt.registry, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	while (write(fd, line, n) < 0 && errno == EINTR)
-		;
-	close(fd);
+	fd = slp_open_high(slp_opt.registry, O_WRONLY | O_APPEND | O_NOFOLLOW, 0);
+	if (fd >= 0) {
+		while (write(fd, line, n) < 0 && errno == EINTR)
+			;
+		close(fd);
+	}
+	errno = saved;
 }
 
 /* Whether name matches pattern p of length n, `*` matching any characters. */
