@@ -772,8 +772,8 @@ def t_run_wrapper(ctx):
     work = tempfile.mkdtemp(dir=ctx.tmp)
     wrapper = os.path.join(work, 'wrapper.sh')
     with open(wrapper, 'w') as f:
-        f.write('#!/bin/sh\n# a launcher as pyenv writes them\n'
-                'exec timeout 120 env WRAPPED=1 "%s" "$@" >/dev/null\n' % prog)
+        f.write('#!/bin/sh\n# a launcher as pyenv writes them, changing directory\n'
+                'cd / && exec timeout 120 env WRAPPED=1 "%s" "$@" >/dev/null\n' % prog)
     os.chmod(wrapper, 0o755)
     pattern = ['-o', '%e.%p.sllog', '--format', 'json']
 
@@ -781,6 +781,8 @@ def t_run_wrapper(ctx):
     rc, out, err = sliceleak_run(ctx, pattern + ['--', wrapper], work)
     check(rc == 0, 'run of the wrapper: exit %d: %s' % (rc, err))
     first = {l['path'] for l in json.loads(out)['logs']}
+    check(all(os.path.dirname(p) == os.path.realpath(work) for p in first),
+          'logs outside the directory of the run (-o is relative to it): %s' % sorted(first))
     exes = sorted(os.path.basename(l['exe']) for l in json.loads(out)['logs'])
     # sh, timeout and its forked child (which execs env), env, the program
     check([e for e in exes if e not in ('dash', 'bash')] ==
