@@ -850,6 +850,59 @@ def same_behaviour_shape(ctx, cmd):
     return logs, err1
 
 
+
+def main_thread_exit(ctx, arg):
+    """main_thread_exit.c: main calls pthread_exit, the last thread's return
+    ends the process. The exit scan must read the globals from that thread
+    (a pair at &held), or say that it could not."""
+    cmd = [ctx.prog('main_thread_exit')] + ([arg] if arg else [])
+    logs, err = same_behaviour_shape(ctx, cmd)
+    rc, out, err, logs = ctx.run(cmd)
+    check(rc == 0 and out.endswith(b'done\n'), 'exit %d, %r %r' % (rc, out, err[-500:]))
+    w = out.split()
+    held, at = int(w[1], 16), int(w[3], 16)
+    recs = ctx.complete(logs[0])
+    found = scans(recs)
+    check(found, 'no exit scan')
+    sc = found[-1][1]
+    unread, no_maps = num(sc['end'].get('unread', '0')), num(sc['end'].get('no_maps', '0'))
+    p = subprocess.run([ctx.sliceleak, 'report', '--format', 'json', logs[0]],
+                       capture_output=True, timeout=120)
+    import json
+    doc = json.loads(p.stdout)
+    status = doc['dead_region_analysis']
+    leaks = doc['leaks']
+    if arg == 'seccomp-all':
+        # nothing can be read: the log and the report must say so
+        check(unread > 0, 'the scan read nothing, yet SCAN_END says unread=%d' % unread)
+        check(b'pointer scan could not read' in err, 'no warning on stderr: %r' % err[-500:])
+        check(status.startswith('partial'), 'dead-region analysis %r for a scan that could '
+              'not read the memory' % status)
+        check('direct_bytes' not in leaks, 'direct/indirect leak classes from a partial scan')
+        return
+    check(unread == 0 and no_maps == 0, 'exit scan: unread=%d no_maps=%d' % (unread, no_maps))
+    check(any(k == 0 and s <= at < s + n for k, s, n in sc['regions']),
+          'no GLOBALS region covers &held (%#x): %d regions, %s bytes'
+          % (at, len(sc['regions']), sc['end']['bytes']))
+    check(sc['pairs'].get(at, (None,))[0] == held, 'exit scan: no pair &held -> %#x' % held)
+    check(status == 'complete', 'dead-region analysis: %r' % status)
+    direct = leaks.get('direct_bytes')
+    check(direct is not None and 27182 <= direct < 31337,
+          'direct leaks %s bytes: the 27182-byte block is one, the block held by a global '
+          'is not' % direct)
+
+
+def t_main_thread_exit(ctx):
+    main_thread_exit(ctx, None)
+
+
+def t_main_thread_exit_seccomp(ctx):
+    main_thread_exit(ctx, 'seccomp')
+
+
+def t_main_thread_exit_unreadable(ctx):
+    main_thread_exit(ctx, 'seccomp-all')
+
 def t_scan_cap(ctx):
     for opt, arg in (('scan_max_mib=0', []), ('scan_max_mib=1', ['big'])):
         rc, _, err, logs = ctx.run([ctx.prog('pointer_scan')] + arg, opts=opt)
