@@ -159,6 +159,8 @@ static void put_fields(FILE *out, const struct sla_record *rec, bool v2)
 		put_num(out, "bytes", rec->scan_end.bytes);
 		put_num(out, "pointers", rec->scan_end.pointers);
 		put_num(out, "capped", rec->scan_end.capped);
+		put_num(out, "unread", rec->scan_end.unread);
+		put_num(out, "no_maps", rec->scan_end.no_maps);
 		break;
 	case SLF_REC_CHUNK: /* the reader never hands one out: it merges their records */
 	case SLF_REC_KIND_COUNT:

@@ -603,10 +603,14 @@ decode_payload(struct sla_reader *r, struct cursor *c, struct sla_record *o, uin
 		o->scan_end.bytes = get_uv(c, "bytes");
 		o->scan_end.pointers = get_uv(c, "pointers");
 		o->scan_end.capped = get_uv(c, "capped");
+		o->scan_end.unread = c->p < c->end ? get_uv(c, "unread") : 0;
+		o->scan_end.no_maps = c->p < c->end ? get_uv(c, "no_maps") : 0;
 		if (c->bad)
 			break;
 		if (o->scan_end.capped > 1)
 			what = "SCAN_END record: capped is neither 0 nor 1";
+		else if (o->scan_end.no_maps > 1)
+			what = "SCAN_END record: no_maps is neither 0 nor 1";
 		else if (o->scan_end.bytes != r->scan_bytes)
 			what = "SCAN_END record: bytes differs from the sum of the regions' sizes";
 		else if (o->scan_end.pointers != r->scan_ptrs)

@@ -173,6 +173,7 @@ struct sla_record {
 		} scan_ptrs;
 		struct {
 			uint64_t bytes, pointers, capped;
+			uint64_t unread, no_maps; /* 2.1; 0 when absent */
 		} scan_end;
 	};
 };

@@ -329,6 +329,7 @@ static void on_scan_begin(struct sla_state *st, const struct sla_record *rec)
 	sc->open = true;
 	sc->complete = false;
 	sc->capped = false;
+	sc->unread = false;
 	sc->heap_lo = rec->scan_begin.heap_lo;
 	sc->heap_hi = rec->scan_begin.heap_hi;
 	sc->bytes = 0;
@@ -373,6 +374,7 @@ static void on_scan_end(struct sla_state *st, const struct sla_record *rec)
 	sc->open = false;
 	sc->complete = true;
 	sc->capped = rec->scan_end.capped != 0;
+	sc->unread = rec->scan_end.unread != 0 || rec->scan_end.no_maps != 0;
 	sc->bytes = rec->scan_end.bytes;
 	sc->end_at = st->records + 1; /* this record counted */
 	st->scans++;

@@ -90,6 +90,8 @@
  *        the analyzer find memory kept alive through dead regions
  *   2.0  per-thread streams: CHUNK records with sequence numbers; STACK
  *        carries its id; REALLOC gains `flags`; no THREAD records
+ *   2.1  SCAN_END gains `unread` and `no_maps` (a scan that could not read
+ *        everything says so)
  *
  * Little-endian, 64-bit Linux only.
  */
@@ -101,7 +103,7 @@
 #define SLF_MAGIC	  "SLLEAK\r\n" /* \r\n exposes text-mode mangling */
 #define SLF_MAGIC_LEN	  8
 #define SLF_VERSION_MAJOR 2 /* bump => old readers must refuse */
-#define SLF_VERSION_MINOR 0 /* bump => new record kinds or trailing fields only */
+#define SLF_VERSION_MINOR 1 /* bump => new record kinds or trailing fields only */
 
 #define SLF_MAX_PAYLOAD (1u << 20) /* 1 MiB: larger length fields are corrupt */
 #define SLF_MAX_STR	(1u << 16) /* 64 KiB: paths, labels, command lines */
@@ -334,6 +336,14 @@ enum slf_kind {
 	 *   uv   pointers     candidate pointers recorded in all
 	 *   uv   capped       1 when the scan stopped at its size cap (the
 	 *                     scan option of the shim), so results are partial
+	 *   uv   unread       since 2.1: bytes of writable memory the scan meant
+	 *                     to read and could not (the system refused the
+	 *                     reads: a seccomp filter, a ptrace policy); memory
+	 *                     unmapped while it read is not counted. Not 0:
+	 *                     results are partial
+	 *   uv   no_maps      since 2.1: 1 when the process's memory map could
+	 *                     not be listed, so only the modules' writable
+	 *                     segments were read: results are partial
 	 */
 	SLF_REC_SCAN_END = 19,
 
