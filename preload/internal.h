@@ -274,6 +274,8 @@ extern _Thread_local bool slp_in_daemon __attribute__((tls_model("initial-exec")
 /* Tracking off for good, after a write error. Context: file_lock held. */
 void slp_disable_locked(void);
 uint64_t slp_now_ns(void);
+/* Opens /proc/thread-self/NAME (or /proc/self/NAME on old kernels) read-only. */
+int slp_proc_open(const char *name);
 
 /* ---- unwind.c -------------------------------------------------------- */
 

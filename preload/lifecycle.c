@@ -80,6 +80,24 @@ static size_t read_file(const char *path, char *buf, size_t size)
 	return n;
 }
 
+/*
+ * /proc/thread-self/NAME where the kernel has it (3.17), else
+ * /proc/self/NAME: the former works from any thread, the latter only while
+ * the main thread lives (after main's pthread_exit it shows no memory).
+ */
+int slp_proc_open(const char *name)
+{
+	char path[64];
+	int fd;
+
+	slp_format(path, sizeof(path), "/proc/thread-self/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	slp_format(path, sizeof(path), "/proc/self/%s", name);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 /* Who we are: executable, command line, starting directory, stderr. */
 static void learn_process(void)
 {
