@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../reader.h"
-#include "../replay.h"
-#include "../state.h"
+#include "reader.h"
+#include "replay.h"
+#include "state.h"
 #include "logbuf.h"
 
 /* Replays the whole buffer; aborts the test on a reader error (a bug in the test). */

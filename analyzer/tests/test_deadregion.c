@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../analysis.h"
+#include "analysis.h"
 #include "check.h"
 #include "logbuf.h"
 

@@ -1,5 +1,5 @@
 /* analyzer/tests/test_gate.c - the gate's limits: strictly greater fails, equal passes. */
-#include "../gate.h"
+#include "gate.h"
 #include "check.h"
 
 static void test_gate(void)

@@ -7,10 +7,10 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../reader.h"
-#include "../replay.h"
-#include "../stacks.h"
-#include "../state.h"
+#include "reader.h"
+#include "replay.h"
+#include "stacks.h"
+#include "state.h"
 #include "check.h"
 #include "logbuf.h"
 

@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../reader.h"
+#include "reader.h"
 #include "check.h"
 #include "logbuf.h"
 

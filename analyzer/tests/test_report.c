@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../report.h"
+#include "report.h"
 #include "check.h"
 
 /* Runs a report into a string. */

@@ -3,7 +3,7 @@
  * and zero-length views, views released on another thread, address reuse,
  * thresholds, grouping by the oldest view, pinned time, the running total.
  */
-#include "../retention.h"
+#include "retention.h"
 #include "check.h"
 #include "replay_util.h"
 

@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "../stacks.h"
+#include "stacks.h"
 #include "check.h"
 #include "replay_util.h"
 

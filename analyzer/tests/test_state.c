@@ -2,7 +2,7 @@
  * analyzer/tests/test_state.c - the state's structures directly: the
  * interior-pointer index, LIFO slice references, owner views.
  */
-#include "../state.h"
+#include "state.h"
 #include "check.h"
 
 static void test_block_containing(void)

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../retention.h"
-#include "../suppress.h"
-#include "../tracker.h"
+#include "retention.h"
+#include "suppress.h"
+#include "tracker.h"
 #include "check.h"
 #include "replay_util.h"
 

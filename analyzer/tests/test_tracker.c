@@ -3,8 +3,8 @@
  * over two logs: leaks by stack, the peak's holders, hot spots ranked by
  * allocations, temporaries, totals.
  */
-#include "../stacks.h"
-#include "../tracker.h"
+#include "stacks.h"
+#include "tracker.h"
 #include "check.h"
 #include "replay_util.h"
 

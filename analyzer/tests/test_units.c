@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../units.h"
+#include "units.h"
 #include "check.h"
 
 static uint64_t parse(const char *s)

@@ -1,0 +1,226 @@
+/* analyzer/analyze/analysis.c - runs the passes over a set of logs. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "deadregion.h"
+#include "reader.h"
+#include "replay.h"
+#include "retention.h"
+#include "tracker.h"
+#include "xalloc.h"
+
+static struct sla_state *keep_state(struct sla_analysis *an, const char *path)
+{
+	struct sla_state *st = sla_state_new(path);
+
+	an->states = sla_xrealloc(an->states, (an->nstates + 1) * sizeof(*an->states));
+	an->states[an->nstates++] = st;
+	return st;
+}
+
+static void reader_error(const struct sla_reader *r, int ret, char *err, size_t errlen)
+{
+	if (ret == -EBADMSG || ret == -EPROTONOSUPPORT)
+		snprintf(err, errlen, "%s: offset %llu: %s", r->name,
+			 (unsigned long long)r->err_offset, r->err_msg);
+	else
+		snprintf(err, errlen, "%s: %s", r->name, r->err_msg);
+}
+
+static bool label_is(const struct sla_record *rec, const char *label)
+{
+	size_t n = strlen(label);
+
+	return rec->snapshot.label.len == n && !memcmp(rec->snapshot.label.ptr, label, n);
+}
+
+/*
+ * Pass 1: the whole log. Sets *stop_at to the number of records after which
+ * retention is evaluated (UINT64_MAX: at the end). Returns 0 or the reader's
+ * error (left in r).
+ */
+static int pass1(struct sla_state *st, struct sla_reader *r, const struct sla_analysis_opts *o,
+		 uint64_t *stop_at, bool *found)
+{
+	struct sla_record rec;
+	uint64_t best = 0, last_sample = 0, last_work = 0, last_rec = 0;
+	int ret;
+
+	*stop_at = UINT64_MAX;
+	*found = o->at != SLA_AT_LABEL;
+	st->track_dirty = o->at == SLA_AT_PEAK;
+	st->collect_scans = o->at == SLA_AT_END; /* this state is the evaluation state */
+	while ((ret = sla_reader_next(r, &rec)) > 0) {
+		/*
+		 * Sample points, within a work budget: re-evaluating may cost up to
+		 * SLA_PEAK_WORK_PER_RECORD view visits per record since the last
+		 * sample, so a hostile log (a block with a million views touched
+		 * between every 1 ms tick) stays linear instead of quadratic.
+		 */
+		if (o->at == SLA_AT_PEAK &&
+		    ((rec.kind == SLF_REC_TIME && rec.time_ns - last_sample >= SLA_PEAK_SAMPLE_NS) ||
+		     rec.kind == SLF_REC_SNAPSHOT || rec.kind == SLF_REC_END) &&
+		    (rec.kind == SLF_REC_END ||
+		     (st->records - last_rec) * SLA_PEAK_WORK_PER_RECORD >= last_work)) {
+			uint64_t total = sla_retention_flush(st, &o->th, &last_work);
+
+			if (total > best) {
+				best = total;
+				*stop_at = st->records;
+			}
+			if (rec.kind == SLF_REC_TIME)
+				last_sample = rec.time_ns; /* 2.x: never decreases */
+			last_rec = st->records;
+		}
+		sla_replay_record(st, &rec);
+		if (o->at == SLA_AT_LABEL && !*found && rec.kind == SLF_REC_SNAPSHOT &&
+		    label_is(&rec, o->label)) {
+			*found = true;
+			*stop_at = st->records;
+		}
+	}
+	if (ret == 0 && r->truncated)
+		st->truncated = true;
+	if (o->at == SLA_AT_PEAK && sla_retention_flush(st, &o->th, NULL) > best)
+		*stop_at = UINT64_MAX; /* the end is the peak */
+	return ret;
+}
+
+/*
+ * Whether the evaluation state has the scan of its evaluation point: the
+ * one right before END (at the end), the one right after the SNAPSHOT (at
+ * a label; stop_at is the number of records up to it); none at the peak.
+ */
+static enum sla_dr_status dead_region_status(const struct sla_analysis_opts *o,
+					     const struct sla_log_info *li,
+					     const struct sla_state *eval, uint64_t stop_at)
+{
+	bool have;
+
+	if (o->at == SLA_AT_PEAK)
+		return SLA_DR_AT_PEAK;
+	if (li->major == 1 && li->minor == 0)
+		return SLA_DR_OLD_FORMAT;
+	if (o->at == SLA_AT_END)
+		have = eval->scan_at_end;
+	else
+		have = eval->scan.complete && eval->scan.end_at > stop_at;
+	if (!have)
+		return o->at == SLA_AT_END && !eval->ended ? SLA_DR_TRUNCATED : SLA_DR_NO_SCAN;
+	if (eval->scan.capped)
+		return SLA_DR_PARTIAL;
+	return eval->scan.unread ? SLA_DR_UNREAD : SLA_DR_COMPLETE;
+}
+
+/* One log: pass 1, tracker figures, then retention at the evaluation point. */
+static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *o,
+		       const char *path, char *err, size_t errlen)
+{
+	struct sla_reader r;
+	struct sla_state *st = keep_state(an, path), *eval = st;
+	struct sla_log_info *li = sla_results_add_log(&an->res);
+	uint64_t stop_at = UINT64_MAX;
+	bool found = false;
+	int ret;
+
+	ret = sla_reader_open(&r, path);
+	if (ret == 0)
+		ret = pass1(st, &r, o, &stop_at, &found);
+	if (ret < 0 && !(o->lenient && r.err_offset >= sizeof(struct slf_file_header) &&
+			 ret == -EBADMSG)) {
+		reader_error(&r, ret, err, errlen);
+		sla_reader_close(&r);
+		return ret;
+	}
+	li->path = st->path;
+	li->pid = st->pid;
+	li->ppid = st->ppid;
+	li->exe = st->exe;
+	li->ended = st->ended;
+	li->truncated = !st->ended;
+	li->stacks_lost = r.stacks_lost;
+	if (ret < 0) {
+		li->corrupt = true;
+		li->corrupt_offset = r.err_offset;
+		snprintf(li->corrupt_msg, sizeof(li->corrupt_msg), "%s", r.err_msg);
+	}
+	li->records = r.records;
+	li->unknown_records = st->unknown_records;
+	li->major = r.major;
+	li->minor = r.minor;
+	li->dropped = st->dropped;
+	memcpy(li->anomalies, st->anomalies, sizeof(li->anomalies));
+	li->at_found = found;
+	li->duration_s = (double)st->time_ns / 1e9;
+	sla_reader_close(&r);
+
+	sla_tracker_collect(&an->res, st, an->set);
+	li->dead_region = SLA_DR_NOT_EVALUATED;
+	if (!found)
+		return 0;
+	if (stop_at != UINT64_MAX) {
+		eval = keep_state(an, path);
+		eval->collect_scans = o->at == SLA_AT_LABEL;
+		ret = sla_reader_open(&r, path);
+		if (ret == 0)
+			ret = sla_replay_run(eval, &r, stop_at);
+		/* at a snapshot: the scan written right after it (peak: none) */
+		if (ret == 0 && o->at == SLA_AT_LABEL)
+			ret = sla_replay_scan(eval, &r);
+		if (ret < 0 && !(o->lenient && li->corrupt)) { /* the file changed under us */
+			reader_error(&r, ret, err, errlen);
+			sla_reader_close(&r);
+			return ret;
+		}
+		sla_reader_close(&r);
+	}
+	li->eval_time_s = (double)eval->time_ns / 1e9;
+	sla_retention_collect(&an->res, eval, an->set, &o->th, eval->time_ns);
+	li->dead_region = dead_region_status(o, li, eval, stop_at);
+	li->scan_capped = sla_dr_ran(li->dead_region) && li->dead_region != SLA_DR_COMPLETE;
+	if (!sla_dr_ran(li->dead_region))
+		return 0;
+	/* leaks are the end's: classified from the end's scan, if it is whole */
+	sla_deadregion_collect(&an->res, eval, an->set, &o->th, eval->time_ns,
+			       o->at == SLA_AT_END && li->dead_region == SLA_DR_COMPLETE);
+	return 0;
+}
+
+int sla_analysis_run(struct sla_analysis *an, const struct sla_analysis_opts *o,
+		     char *const *paths, size_t npaths, char *err, size_t errlen)
+{
+	bool any_found = false;
+
+	memset(an, 0, sizeof(*an));
+	sla_results_init(&an->res, o->at == SLA_AT_END ? "end" : o->at == SLA_AT_PEAK ? "peak" : o->label);
+	an->res.dead_region_min_bytes = o->th.min_block_size;
+	an->set = sla_stackset_new();
+	for (size_t i = 0; i < npaths; i++) {
+		int ret = analyse_log(an, o, paths[i], err, errlen);
+
+		if (ret < 0)
+			return ret;
+		any_found |= an->res.logs[an->res.nlogs - 1].at_found;
+	}
+	sla_results_finish(&an->res);
+	if (!any_found && npaths) {
+		snprintf(err, errlen, "no snapshot labelled '%s' in %s", o->label,
+			 npaths == 1 ? paths[0] : "any of the logs");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* Frees the results, the stacks and every state they point into. */
+void sla_analysis_free(struct sla_analysis *an)
+{
+	sla_results_free(&an->res);
+	sla_stackset_free(an->set);
+	for (size_t i = 0; i < an->nstates; i++)
+		sla_state_free(an->states[i]);
+	free(an->states);
+	memset(an, 0, sizeof(*an));
+}

@@ -1,0 +1,59 @@
+/*
+ * analyzer/analyze/deadregion.h - blocks kept alive through the dead regions of
+ * view-pinned blocks (DESIGN.md section 5, "dead region"; issue 5).
+ *
+ * Input: the live blocks and views of a state at an evaluation point and
+ * the pointer scan the shim took there (st->scan: every aligned word of the
+ * process's writable memory whose value lies in the heap's span).
+ *
+ * The model, LeakSanitizer's reachability with views added:
+ *   - a candidate pointer (loc, val) points to the live block holding val
+ *     (interior pointers count); it comes from the live block holding loc,
+ *     else from a root when its region is GLOBALS, STACK or ANON (or a kind
+ *     this version does not know), else (HEAP outside any block: allocator
+ *     metadata or freed memory) it is ignored;
+ *   - a block with >= 1 live view is view-pinned: alive by definition (its
+ *     views are held by reference counts), so the words inside its live
+ *     views are roots too; the rest of it is its DEAD REGION;
+ *   - reachable: the targets of roots, transitively; a reachable block that
+ *     is not view-pinned passes on all its words, a view-pinned one only
+ *     the words inside its live views (its dead region is never a way in);
+ *   - kept alive through a dead region: a block that is not reachable but
+ *     is reached from the dead region of a view-pinned block (the holder),
+ *     transitively through blocks that are themselves only reachable that
+ *     way (which pass on all their words, or only their live views' words
+ *     when view-pinned). A kept block belongs to the first holder that
+ *     reaches it: a breadth-first search from all dead regions at once,
+ *     holders in address order, each holder's words in address order.
+ * A word that overlaps a live view at all counts as inside it.
+ *
+ * Findings: kept blocks grouped by (their allocation stack, the holder's
+ * oldest live view's stack, the holder's allocation stack); see results.h
+ * for what is counted. Cost: O(B log B + P log B + E log E) for B live
+ * blocks, P candidate pointers, E of them inside blocks; memory O(B + E).
+ *
+ * Limits: the scan is conservative (any word that looks like a pointer
+ * counts, so a stale value in a root can hide a finding, and an integer
+ * can look like a pointer); a capped scan misses pointers (roots too, so
+ * its findings may include blocks that are in fact reachable).
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "results.h"
+#include "stacks.h"
+#include "state.h"
+
+/*
+ * Adds the dead_region findings of `st` (evaluated at log time eval_ns) to
+ * `res`, from st->scan, which the caller has checked is the evaluation
+ * point's scan. Also adds the kept bytes to res->retained_bytes. With
+ * `leaks` (the scan is the end's, where the leaks are), also classifies
+ * every live block that nothing reachable or kept points to as a direct or
+ * indirect leak (results.h, struct sla_group) and counts the log in
+ * res->classified_logs.
+ */
+void sla_deadregion_collect(struct sla_results *res, struct sla_state *st,
+			    struct sla_stackset *set, const struct sla_thresholds *th,
+			    uint64_t eval_ns, bool leaks);

@@ -1,0 +1,142 @@
+/* analyzer/analyze/retention.c - which live blocks are kept alive by small views. */
+#include <stdlib.h>
+
+#include "retention.h"
+#include "xalloc.h"
+
+struct range {
+	uint64_t lo, hi;
+};
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/*
+ * Sort the clipped ranges by start and sweep: O(v log v) for v distinct
+ * views. Most blocks have one or two views; those avoid the heap.
+ */
+uint64_t sla_block_used(const struct sla_block *b)
+{
+	struct range small[8], *r = small;
+	size_t n = 0;
+	uint64_t used = 0, end = 0, bend = b->addr + b->size;
+
+	if (b->nviews > 8)
+		r = sla_xmalloc(b->nviews * sizeof(*r));
+	for (const struct sla_view *v = b->views; v; v = v->bnext) {
+		uint64_t lo = v->ptr, hi = v->ptr + v->len;
+
+		if (hi < lo)
+			hi = UINT64_MAX; /* a corrupt length: clip at the block end below */
+		if (lo < b->addr)
+			lo = b->addr;
+		if (hi > bend)
+			hi = bend;
+		if (lo < hi)
+			r[n++] = (struct range){ lo, hi };
+	}
+	if (n == 1) {
+		used = r[0].hi - r[0].lo;
+	} else if (n > 1) {
+		qsort(r, n, sizeof(*r), cmp_range);
+		end = r[0].lo;
+		for (size_t i = 0; i < n; i++) {
+			if (r[i].hi <= end)
+				continue;
+			used += r[i].hi - (r[i].lo > end ? r[i].lo : end);
+			end = r[i].hi;
+		}
+	}
+	if (r != small)
+		free(r);
+	return used;
+}
+
+bool sla_block_is_finding(const struct sla_block *b, const struct sla_thresholds *th,
+			  uint64_t *used)
+{
+	uint64_t u;
+
+	if (!b->nviews)
+		return false;
+	u = sla_block_used(b);
+	if (used)
+		*used = u;
+	if (b->size < th->min_block_size || b->size == 0)
+		return false;
+	return (double)u * 100.0 <= th->max_used_percent * (double)b->size;
+}
+
+void sla_retention_collect(struct sla_results *res, struct sla_state *st,
+			   struct sla_stackset *set, const struct sla_thresholds *th,
+			   uint64_t eval_ns)
+{
+	struct sla_block *b;
+
+	for (size_t i = 0; (b = sla_state_next_block(st, &i));) {
+		const struct sla_ref *oldest;
+		enum sla_view_kind kind = SLA_VIEW_SLICE;
+		struct sla_finding *f;
+		uint64_t used = 0, views = 0;
+		double pinned;
+
+		if (!b->nviews)
+			continue;
+		res->pinned_blocks++;
+		if (!sla_block_is_finding(b, th, &used))
+			continue;
+		oldest = sla_block_oldest_ref(b, &kind);
+		f = sla_results_finding(res, sla_stackset_intern(set, st, b->stack),
+					sla_stackset_intern(set, st, oldest->stack));
+		if (!f->blocks)
+			f->view_kind = kind;
+		for (const struct sla_view *v = b->views; v; v = v->bnext)
+			views += v->count;
+		pinned = eval_ns > oldest->time ? (double)(eval_ns - oldest->time) / 1e9 : 0.0;
+		f->blocks++;
+		f->block_bytes += b->size;
+		f->used_bytes += used;
+		f->retained_bytes += b->size - used;
+		f->views += views;
+		if (b->size < f->min_size)
+			f->min_size = b->size;
+		if (b->size > f->max_size)
+			f->max_size = b->size;
+		if (used < f->min_used)
+			f->min_used = used;
+		if (used > f->max_used)
+			f->max_used = used;
+		if (pinned > f->pinned_max_s)
+			f->pinned_max_s = pinned;
+		res->retained_bytes += b->size - used;
+	}
+}
+
+/* Only the dirty blocks are re-evaluated: the peak scan costs O(changes). */
+uint64_t sla_retention_flush(struct sla_state *st, const struct sla_thresholds *th,
+			     uint64_t *work)
+{
+	if (work)
+		*work = st->ndirty;
+	for (size_t i = 0; i < st->ndirty; i++) {
+		/* the block may be gone (its counted bytes left with it) or be a new one */
+		struct sla_block *b = sla_state_find_block(st, st->dirty[i]);
+		uint64_t used = 0, now = 0;
+
+		if (!b || !b->dirty)
+			continue;
+		if (work)
+			*work += b->nviews;
+		b->dirty = false;
+		if (sla_block_is_finding(b, th, &used))
+			now = b->size - used;
+		st->retained_total += now - b->counted;
+		b->counted = now;
+	}
+	st->ndirty = 0;
+	return st->retained_total;
+}

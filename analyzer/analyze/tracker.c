@@ -1,0 +1,43 @@
+/* analyzer/analyze/tracker.c - the allocation tracker's reports (heaptrack's core). */
+#include "replay.h"
+#include "tracker.h"
+
+void sla_tracker_collect(struct sla_results *res, struct sla_state *st, struct sla_stackset *set)
+{
+	struct sla_block *b;
+	double peak_s = (double)st->peak_time_ns / 1e9;
+
+	for (size_t i = 0; (b = sla_state_next_block(st, &i));) {
+		struct sla_stack_acc *a = sla_results_acc(res, sla_stackset_intern(set, st, b->stack));
+
+		a->leak_bytes += b->size;
+		a->leak_blocks++;
+		res->leak_bytes += b->size;
+		res->leak_blocks++;
+	}
+	for (uint32_t id = 0; id < st->nstacks; id++) {
+		const struct sla_site *s = &st->sites[id];
+		struct sla_stack_acc *a;
+		uint64_t bytes, blocks;
+
+		if (!s->allocs && !s->live_blocks && !s->peak_blocks)
+			continue;
+		a = sla_results_acc(res, sla_stackset_intern(set, st, id));
+		sla_site_at_peak(st, id, &bytes, &blocks);
+		a->peak_bytes += bytes;
+		a->peak_blocks += blocks;
+		a->allocations += s->allocs;
+		a->bytes += s->alloc_bytes;
+		a->temporaries += s->temps;
+	}
+	if (st->peak_bytes > res->peak_log_max) {
+		res->peak_log_max = st->peak_bytes;
+		res->peak_time_s = peak_s;
+	}
+	res->peak_bytes += st->peak_bytes;
+	res->peak_blocks += st->peak_blocks;
+	res->allocations += st->allocs;
+	res->frees += st->frees;
+	res->bytes_allocated += st->bytes_allocated;
+	res->temporaries += st->temps;
+}

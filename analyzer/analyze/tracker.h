@@ -1,0 +1,21 @@
+/*
+ * analyzer/analyze/tracker.h - the allocation tracker's reports (heaptrack's core).
+ *
+ *   leaks      blocks live at the end of the log (with END), or at its
+ *              truncation point, grouped by allocation stack;
+ *   peak       the highest live heap (bytes, blocks, time) and the
+ *              allocation stacks holding it at that moment;
+ *   hot spots  allocation count and bytes per allocation stack, with the
+ *              temporaries among them (heaptrack's definition: freed with no
+ *              other allocation in between);
+ *   totals     allocations (ALLOC + REALLOC), frees (FREE of a live block +
+ *              REALLOC of a live block), bytes allocated, temporaries.
+ * Pure: reads a state replayed to the end, adds to the results, prints nothing.
+ */
+#pragma once
+
+#include "results.h"
+#include "stacks.h"
+#include "state.h"
+
+void sla_tracker_collect(struct sla_results *res, struct sla_state *st, struct sla_stackset *set);

@@ -1,0 +1,1341 @@
+/*
+ * analyzer/read/reader.c - bytes of a .sllog -> validated, decoded records.
+ *
+ * Nothing read from the log is trusted before it is checked: every varint is
+ * decoded against the end of its payload, every length against the end of
+ * the file, every stack id against the ids defined so far.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sliceleak/format.h>
+
+#include "reader.h"
+#include "xalloc.h"
+
+/* A position inside one record's payload; `bad` names the first field that did not fit. */
+struct cursor {
+	const uint8_t *p, *end;
+	const char *bad;       /* field name of the first decoding failure */
+	const uint8_t *bad_at; /* where it starts */
+	const char *undef;     /* a stack id field naming a stack not defined yet */
+};
+
+static void fail_at(struct sla_reader *r, uint64_t offset, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void fail_at(struct sla_reader *r, uint64_t offset, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->err_offset = offset;
+	va_start(ap, fmt);
+	vsnprintf(r->err_msg, sizeof(r->err_msg), fmt, ap);
+	va_end(ap);
+}
+
+static inline void mark_bad(struct cursor *c, const char *field)
+{
+	if (!c->bad) {
+		c->bad = field;
+		c->bad_at = c->p;
+	}
+	c->p = c->end; /* later fields fail too; keeps the first name */
+}
+
+static inline uint64_t get_uv(struct cursor *c, const char *field)
+{
+	uint64_t v = 0;
+	size_t n = slf_get_uv(c->p, c->end, &v);
+
+	if (__builtin_expect(!n, 0)) {
+		mark_bad(c, field);
+		return 0;
+	}
+	c->p += n;
+	return v;
+}
+
+static inline uint64_t get_addr(struct cursor *c, uint64_t *prev, const char *field)
+{
+	uint64_t v = 0;
+	size_t n = slf_get_addr(c->p, c->end, prev, &v);
+
+	if (__builtin_expect(!n, 0)) {
+		mark_bad(c, field);
+		return 0;
+	}
+	c->p += n;
+	return v;
+}
+
+static inline unsigned get_u8(struct cursor *c, const char *field)
+{
+	if (c->p >= c->end) {
+		mark_bad(c, field);
+		return 0;
+	}
+	return *c->p++;
+}
+
+static struct sla_str get_str(struct cursor *c, const char *field)
+{
+	const uint8_t *start = c->p;
+	struct sla_str s = { "", 0 };
+	uint64_t len = get_uv(c, field);
+
+	if (c->bad)
+		return s;
+	if (len > SLF_MAX_STR || len > (uint64_t)(c->end - c->p)) {
+		c->p = start;
+		mark_bad(c, field);
+		return s;
+	}
+	s.ptr = (const char *)c->p;
+	s.len = (size_t)len;
+	c->p += len;
+	return s;
+}
+
+/*
+ * Checks the 16-byte header. Returns 0, -EBADMSG (not a log, or cut inside
+ * the header) or -EPROTONOSUPPORT (a major version this reader cannot read).
+ */
+static int check_header(struct sla_reader *r)
+{
+	struct slf_file_header h;
+
+	if (r->size == 0) {
+		fail_at(r, 0, "empty file, not a sliceleak log");
+		return -EBADMSG;
+	}
+	if (memcmp(r->base, SLF_MAGIC, r->size < SLF_MAGIC_LEN ? r->size : SLF_MAGIC_LEN)) {
+		fail_at(r, 0, "not a sliceleak log (bad magic)");
+		return -EBADMSG;
+	}
+	if (r->size < sizeof(h)) {
+		fail_at(r, r->size, "file ends inside the %zu-byte header", sizeof(h));
+		return -EBADMSG;
+	}
+	memcpy(&h, r->base, sizeof(h));
+	r->major = h.major;
+	r->minor = h.minor;
+	if (h.major > SLF_VERSION_MAJOR) {
+		fail_at(r, 8, "log format version %u.%u is newer than this sliceleak reads (%u.%u)",
+			h.major, h.minor, SLF_VERSION_MAJOR, SLF_VERSION_MINOR);
+		return -EPROTONOSUPPORT;
+	}
+	if (h.major < 1) {
+		fail_at(r, 8, "log format version %u.%u is not supported (this sliceleak reads %u.%u)",
+			h.major, h.minor, SLF_VERSION_MAJOR, SLF_VERSION_MINOR);
+		return -EPROTONOSUPPORT;
+	}
+	r->pos = sizeof(h);
+	r->next_stack = 1;
+	return 0;
+}
+
+/* Context: any thread; the buffer must outlive the reader. */
+int sla_reader_init_mem(struct sla_reader *r, const uint8_t *data, size_t size, const char *name)
+{
+	memset(r, 0, sizeof(*r));
+	r->name = name;
+	r->base = data;
+	r->size = size;
+	return check_header(r);
+}
+
+/* Reads a non-seekable file (a pipe) completely into memory. */
+static int slurp(struct sla_reader *r, int fd)
+{
+	size_t cap = 1 << 16, len = 0;
+	uint8_t *buf = sla_xmalloc(cap);
+
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			cap *= 2;
+			buf = sla_xrealloc(buf, cap);
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = errno;
+
+			free(buf);
+			fail_at(r, len, "cannot read: %s", strerror(err));
+			return -err;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	r->map = buf;
+	r->map_len = len;
+	r->map_is_heap = true;
+	r->base = buf;
+	r->size = len;
+	return 0;
+}
+
+/*
+ * A regular file is mapped; anything else (a pipe, /dev/stdin) is read
+ * whole. Empty files reach check_header(), which says so.
+ */
+int sla_reader_open(struct sla_reader *r, const char *path)
+{
+	struct stat st;
+	int fd, err = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->name = path;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		fail_at(r, 0, "cannot open: %s", strerror(err));
+		return -err;
+	}
+	if (fstat(fd, &st) < 0) {
+		err = errno;
+		fail_at(r, 0, "cannot stat: %s", strerror(err));
+		goto out_close;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		err = EISDIR;
+		fail_at(r, 0, "is a directory, not a sliceleak log");
+		goto out_close;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size > 0) {
+		void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+
+		if (map == MAP_FAILED) {
+			err = errno;
+			fail_at(r, 0, "cannot map: %s", strerror(err));
+			goto out_close;
+		}
+		/* One front-to-back pass: let the kernel read ahead and drop behind. */
+		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
+		r->map = map;
+		r->map_len = (size_t)st.st_size;
+		r->base = map;
+		r->size = (uint64_t)st.st_size;
+	} else if (!S_ISREG(st.st_mode)) {
+		int ret = slurp(r, fd);
+
+		if (ret < 0) {
+			err = -ret;
+			goto out_close;
+		}
+	}
+	close(fd);
+	return check_header(r);
+
+out_close:
+	close(fd);
+	return -err;
+}
+
+/* Safe after a failed open and twice in a row. */
+void sla_reader_close(struct sla_reader *r)
+{
+	if (r->map && r->map_is_heap)
+		free(r->map);
+	else if (r->map)
+		munmap(r->map, r->map_len);
+	free(r->segs);
+	free(r->chunks);
+	free(r->streams);
+	free(r->heap);
+	free(r->stack_bits);
+	r->map = NULL;
+	r->segs = NULL;
+	r->segs_cap = 0;
+	r->chunks = NULL;
+	r->streams = NULL;
+	r->heap = NULL;
+	r->stack_bits = NULL;
+	r->nchunks = r->chunks_cap = r->nstreams = r->streams_cap = r->nheap = 0;
+	r->stack_words = 0;
+}
+
+/* A minor version this reader does not know (1.1 was the last 1.x). */
+static inline bool newer_minor(const struct sla_reader *r)
+{
+	return r->major == SLF_VERSION_MAJOR ? r->minor > SLF_VERSION_MINOR
+					     : r->major == 1 && r->minor > 1;
+}
+
+/* 2.x: whether stack id `id` (not 0) has been defined, in merged order. */
+static inline bool stack_defined(const struct sla_reader *r, uint64_t id)
+{
+	if (__builtin_expect(id <= r->stacks_dense, 1))
+		return true;
+	return id / 64 < r->stack_words && (r->stack_bits[id / 64] >> (id % 64) & 1);
+}
+
+/*
+ * A stack id field must name the empty stack or one defined earlier (1.x:
+ * ids are handed out in order; 2.x: any id defined so far, in merged order).
+ * A 2.x log without END is the exception: a killed process leaves the
+ * chunks some threads had not written yet, and a stack one of them defined
+ * may be used in another thread's chunk that was written. Such a reference
+ * becomes the empty stack and is counted (stacks_lost), not an error.
+ */
+static inline void check_stack(struct sla_reader *r, struct cursor *c, uint64_t *id,
+			       const char *field)
+{
+	/* 2.x keeps next_stack one past its dense prefix: the same fast check */
+	if (__builtin_expect(*id < r->next_stack, 1))
+		return;
+	if (r->major >= 2 && stack_defined(r, *id))
+		return;
+	if (r->major >= 2 && r->end_off == UINT64_MAX && !c->bad) {
+		*id = 0;
+		r->stacks_lost++;
+		return;
+	}
+	if (!c->bad && !c->undef)
+		c->undef = field;
+}
+
+/*
+ * 2.x: ids are dense (taken from one counter) but may be defined out of
+ * numeric order, by as many threads as were defining stacks at once. An id
+ * further than this beyond the count defined so far is corrupt: it would
+ * make the bitmap here, and replay's stack table, as large as the id.
+ */
+#define STACK_ID_SLACK (1u << 16)
+
+/* Why a 2.x STACK cannot define its id, or NULL. */
+static const char *stack_id_problem(const struct sla_reader *r, uint64_t id)
+{
+	if (id == 0)
+		return "STACK record: id 0 is the empty stack and cannot be defined";
+	if (id > UINT32_MAX)
+		return "STACK record: id above 2^32-1";
+	if (stack_defined(r, id))
+		return "STACK record: id defined twice";
+	if (id > r->stacks_defined + STACK_ID_SLACK)
+		return "STACK record: id far beyond the ids defined so far (ids are dense)";
+	return NULL;
+}
+
+static void define_stack(struct sla_reader *r, uint64_t id)
+{
+	size_t w = (size_t)(id / 64);
+
+	if (w >= r->stack_words) {
+		size_t old = r->stack_words;
+
+		sla_xgrow(&r->stack_bits, &r->stack_words, w + 1, sizeof(*r->stack_bits));
+		memset(r->stack_bits + old, 0, (r->stack_words - old) * sizeof(*r->stack_bits));
+	}
+	r->stack_bits[w] |= 1ull << (id % 64);
+	r->stacks_defined++;
+	while (stack_defined(r, r->stacks_dense + 1))
+		r->stacks_dense++;
+	r->next_stack = r->stacks_dense + 1; /* check_stack()'s fast path */
+}
+
+/* MODULE: validates every segment into the scratch array. */
+static void decode_module(struct sla_reader *r, struct cursor *c, struct sla_record *o)
+{
+	uint64_t n;
+
+	o->module.bias = get_uv(c, "bias");
+	o->module.path = get_str(c, "path");
+	o->module.build_id = get_str(c, "build_id");
+	n = get_uv(c, "nsegs");
+	if (c->bad)
+		return;
+	/* Each segment takes at least 3 bytes: bounds the allocation by the payload. */
+	if (n > (uint64_t)(c->end - c->p) / 3) {
+		mark_bad(c, "nsegs");
+		return;
+	}
+	sla_xgrow(&r->segs, &r->segs_cap, (size_t)n, sizeof(*r->segs));
+	for (uint64_t i = 0; i < n; i++) {
+		r->segs[i].vaddr = get_uv(c, "vaddr");
+		r->segs[i].memsz = get_uv(c, "memsz");
+		r->segs[i].flags = get_uv(c, "flags");
+	}
+	o->module.nsegs = n;
+	o->module.segs = r->segs;
+}
+
+/*
+ * SCAN_PTRS: every pair is decoded here once, so that replay can iterate
+ * them without checks (sla_scan_iter). Locations must stay inside the
+ * current region and strictly increase; values must lie in the scan's heap
+ * span (the writer records only those). Returns a semantic problem or NULL.
+ */
+static const char *decode_scan_ptrs(struct sla_reader *r, struct cursor *c, struct sla_record *o)
+{
+	const uint8_t *count_at = c->p;
+	uint64_t n, loc = r->region_start, val = r->scan_lo;
+
+	n = get_uv(c, "count");
+	if (c->bad)
+		return NULL;
+	/* Each pair takes at least 2 bytes. */
+	if (n > (uint64_t)(c->end - c->p) / 2) {
+		c->p = count_at; /* the error points at the count */
+		mark_bad(c, "count");
+		return NULL;
+	}
+	o->scan_ptrs.count = n;
+	o->scan_ptrs.pairs = c->p;
+	o->scan_ptrs.end = c->end;
+	o->scan_ptrs.region_start = r->region_start;
+	o->scan_ptrs.heap_lo = r->scan_lo;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t gap = get_uv(c, "gap");
+		uint64_t delta = get_uv(c, "delta");
+
+		if (c->bad)
+			return NULL;
+		/* region_end - loc is a multiple of 8: the word must start before it */
+		if ((i > 0 && gap == 0) || gap >= (r->region_end - loc) / 8)
+			return "SCAN_PTRS record: a location outside its region or out of order";
+		loc += gap * 8;
+		val += (uint64_t)slf_unzigzag(delta);
+		if (val < r->scan_lo || val > r->scan_hi)
+			return "SCAN_PTRS record: a value outside the scan's heap span";
+	}
+	return NULL;
+}
+
+/*
+ * The scan's structure: SCAN_BEGIN, (SCAN_REGION, SCAN_PTRS*)*, SCAN_END,
+ * nothing else in between. Called before the payload is decoded (which
+ * needs the open scan's bases). Returns the violation or NULL.
+ */
+static const char *scan_order(const struct sla_reader *r, unsigned kind)
+{
+	switch (kind) {
+	case SLF_REC_SCAN_BEGIN:
+		return r->scan != SCAN_NONE ? "SCAN_BEGIN inside a scan that has not ended" : NULL;
+	case SLF_REC_SCAN_REGION:
+	case SLF_REC_SCAN_END:
+		return r->scan == SCAN_NONE ? "scan record outside a scan (no SCAN_BEGIN)" : NULL;
+	case SLF_REC_SCAN_PTRS:
+		if (r->scan == SCAN_NONE)
+			return "scan record outside a scan (no SCAN_BEGIN)";
+		return r->scan != SCAN_IN_REGION ? "SCAN_PTRS before the scan's first SCAN_REGION" : NULL;
+	default:
+		return r->scan != SCAN_NONE ? "a record other than a scan record inside a scan" : NULL;
+	}
+}
+
+/* A valid record moves the scan's state along (scan_order() allowed it). */
+static void scan_advance(struct sla_reader *r, const struct sla_record *o)
+{
+	switch (o->kind) {
+	case SLF_REC_SCAN_BEGIN:
+		r->scan = SCAN_OPEN;
+		r->scan_lo = o->scan_begin.heap_lo;
+		r->scan_hi = o->scan_begin.heap_hi;
+		r->scan_bytes = r->scan_ptrs = 0;
+		break;
+	case SLF_REC_SCAN_REGION:
+		r->scan = SCAN_IN_REGION;
+		r->region_start = o->scan_region.start;
+		r->region_end = o->scan_region.start + o->scan_region.size;
+		r->scan_bytes += o->scan_region.size;
+		break;
+	case SLF_REC_SCAN_PTRS:
+		r->scan_ptrs += o->scan_ptrs.count;
+		break;
+	case SLF_REC_SCAN_END:
+		r->scan = SCAN_NONE;
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Decodes the payload of a known kind. Returns 0, or -EBADMSG with the error
+ * set. Semantic checks that need no state beyond the decoding context (stack
+ * ids defined, enum values in range) are done here too.
+ */
+static inline __attribute__((always_inline)) int
+decode_payload(struct sla_reader *r, struct cursor *c, struct sla_record *o, uint64_t *pa)
+{
+	const char *what = NULL; /* a semantic problem, when the bytes decoded fine */
+	bool v2 = r->major >= 2;
+
+	if (o->kind < SLF_REC_KIND_COUNT && (what = scan_order(r, o->kind)) != NULL) {
+		fail_at(r, o->offset, "%s", what);
+		return -EBADMSG;
+	}
+	switch ((enum slf_kind)o->kind) {
+	case SLF_REC_PROCESS:
+		o->process.pid = get_uv(c, "pid");
+		o->process.ppid = get_uv(c, "ppid");
+		o->process.start_ns = get_uv(c, "start_ns");
+		o->process.stack_depth = get_uv(c, "stack_depth");
+		o->process.exe = get_str(c, "exe");
+		o->process.cmdline = get_str(c, "cmdline");
+		break;
+	case SLF_REC_MODULES_RESET:
+		break;
+	case SLF_REC_MODULE:
+		decode_module(r, c, o);
+		break;
+	case SLF_REC_STACK:
+		o->stack.id = v2 ? get_uv(c, "id") : r->next_stack;
+		o->stack.parent = get_uv(c, "parent");
+		o->stack.ip = get_uv(c, "ip");
+		check_stack(r, c, &o->stack.parent, "parent");
+		if (!c->bad && !v2 && r->next_stack > UINT32_MAX)
+			what = "more than 2^32 stacks";
+		else if (!c->bad && v2)
+			what = stack_id_problem(r, o->stack.id);
+		break;
+	case SLF_REC_THREAD:
+		o->thread.tid = get_uv(c, "tid");
+		break;
+	case SLF_REC_TIME:
+		o->time.ns = get_uv(c, "ns");
+		o->time.backwards = false;
+		break;
+	case SLF_REC_ALLOC:
+		o->alloc.fn = get_u8(c, "fn");
+		o->alloc.addr = get_addr(c, pa, "addr");
+		o->alloc.size = get_uv(c, "size");
+		o->alloc.align = get_uv(c, "align");
+		o->alloc.stack = get_uv(c, "stack");
+		check_stack(r, c, &o->alloc.stack, "stack");
+		if (!c->bad && o->alloc.fn >= SLF_FN_COUNT)
+			what = "ALLOC record: unknown fn";
+		break;
+	case SLF_REC_FREE:
+		o->free.addr = get_addr(c, pa, "addr");
+		break;
+	case SLF_REC_REALLOC:
+		o->realloc.fn = get_u8(c, "fn");
+		o->realloc.old_addr = get_addr(c, pa, "old_addr");
+		o->realloc.new_addr = get_addr(c, pa, "new_addr");
+		o->realloc.size = get_uv(c, "size");
+		o->realloc.stack = get_uv(c, "stack");
+		o->realloc.flags = v2 ? get_uv(c, "flags") : 0;
+		check_stack(r, c, &o->realloc.stack, "stack");
+		if (!c->bad && o->realloc.fn != SLF_FN_REALLOC && o->realloc.fn != SLF_FN_REALLOCARRAY)
+			what = "REALLOC record: fn is not realloc or reallocarray";
+		else if (!c->bad && (o->realloc.flags & ~(uint64_t)SLF_REALLOC_OLD_FREED))
+			what = "REALLOC record: unknown flags";
+		break;
+	case SLF_REC_SLICE_NEW:
+		o->slice_new.block = get_addr(c, pa, "block");
+		o->slice_new.ptr = get_addr(c, pa, "ptr");
+		o->slice_new.len = get_uv(c, "len");
+		o->slice_new.cap = get_uv(c, "cap");
+		o->slice_new.stack = get_uv(c, "stack");
+		check_stack(r, c, &o->slice_new.stack, "stack");
+		break;
+	case SLF_REC_SLICE_DROP:
+		o->slice_drop.block = get_addr(c, pa, "block");
+		o->slice_drop.ptr = get_addr(c, pa, "ptr");
+		o->slice_drop.len = get_uv(c, "len");
+		break;
+	case SLF_REC_VIEW_ACQUIRE:
+		o->view_acquire.owner = get_uv(c, "owner");
+		o->view_acquire.ptr = get_addr(c, pa, "ptr");
+		o->view_acquire.len = get_uv(c, "len");
+		o->view_acquire.stack = get_uv(c, "stack");
+		check_stack(r, c, &o->view_acquire.stack, "stack");
+		break;
+	case SLF_REC_VIEW_RELEASE:
+		o->view_release.owner = get_uv(c, "owner");
+		o->view_release.stack = get_uv(c, "stack");
+		check_stack(r, c, &o->view_release.stack, "stack");
+		break;
+	case SLF_REC_SNAPSHOT:
+		o->snapshot.label = get_str(c, "label");
+		o->snapshot.stack = get_uv(c, "stack");
+		check_stack(r, c, &o->snapshot.stack, "stack");
+		break;
+	case SLF_REC_END:
+		o->end.records = get_uv(c, "records");
+		o->end.dropped = get_uv(c, "dropped");
+		if (!c->bad && !v2 && o->end.records != o->index)
+			what = "END record counts a different number of records than the log holds";
+		else if (!c->bad && v2 && o->end.records != r->nchunks)
+			what = "END record counts a different number of CHUNK records than the log holds";
+		break;
+	case SLF_REC_SCAN_BEGIN:
+		o->scan_begin.heap_lo = get_uv(c, "heap_lo");
+		o->scan_begin.heap_hi = get_uv(c, "heap_hi");
+		if (!c->bad && o->scan_begin.heap_lo > o->scan_begin.heap_hi)
+			what = "SCAN_BEGIN record: heap_lo above heap_hi";
+		break;
+	case SLF_REC_SCAN_REGION: {
+		uint64_t kind = get_uv(c, "kind");
+
+		o->scan_region.start = get_uv(c, "start");
+		o->scan_region.size = get_uv(c, "size");
+		o->scan_region.kind = kind > UINT32_MAX ? UINT32_MAX : (unsigned)kind;
+		if (c->bad)
+			break;
+		/* a region kind of a newer minor version is let through (analysis: a root) */
+		if (kind >= SLF_REGION_KIND_COUNT && !newer_minor(r))
+			what = "SCAN_REGION record: unknown region kind";
+		else if ((o->scan_region.start | o->scan_region.size) % 8)
+			what = "SCAN_REGION record: start or size not a multiple of 8";
+		else if (o->scan_region.start + o->scan_region.size < o->scan_region.start)
+			what = "SCAN_REGION record: region wraps around the address space";
+		break;
+	}
+	case SLF_REC_SCAN_PTRS:
+		what = decode_scan_ptrs(r, c, o);
+		break;
+	case SLF_REC_SCAN_END:
+		o->scan_end.bytes = get_uv(c, "bytes");
+		o->scan_end.pointers = get_uv(c, "pointers");
+		o->scan_end.capped = get_uv(c, "capped");
+		o->scan_end.unread = c->p < c->end ? get_uv(c, "unread") : 0;
+		o->scan_end.no_maps = c->p < c->end ? get_uv(c, "no_maps") : 0;
+		if (c->bad)
+			break;
+		if (o->scan_end.capped > 1)
+			what = "SCAN_END record: capped is neither 0 nor 1";
+		else if (o->scan_end.no_maps > 1)
+			what = "SCAN_END record: no_maps is neither 0 nor 1";
+		else if (o->scan_end.bytes != r->scan_bytes)
+			what = "SCAN_END record: bytes differs from the sum of the regions' sizes";
+		else if (o->scan_end.pointers != r->scan_ptrs)
+			what = "SCAN_END record: pointers differs from the SCAN_PTRS counts";
+		break;
+	case SLF_REC_CHUNK:
+		/* 2.x top level only: the chunk walk never hands one to this function */
+		fail_at(r, o->offset, "CHUNK record in a version %u.%u log (CHUNKs are 2.x only)",
+			r->major, r->minor);
+		return -EBADMSG;
+	case SLF_REC_KIND_COUNT:
+	default:
+		/* unknown kinds are skipped by length, but never inside a scan */
+		if ((what = scan_order(r, o->kind)) != NULL) {
+			fail_at(r, o->offset, "%s", what);
+			return -EBADMSG;
+		}
+		return 0;
+	}
+	if (c->bad) {
+		fail_at(r, (uint64_t)(c->bad_at - r->base),
+			"%s record: field %s does not fit its %u-byte payload or is malformed",
+			slf_kind_name(o->kind), c->bad, o->payload_len);
+		return -EBADMSG;
+	}
+	if (c->undef) {
+		fail_at(r, o->offset, "%s record: %s refers to a stack id not defined yet (%llu defined)",
+			slf_kind_name(o->kind), c->undef,
+			(unsigned long long)(v2 ? r->stacks_defined : r->next_stack - 1));
+		return -EBADMSG;
+	}
+	if (what) {
+		fail_at(r, o->offset, "%s", what);
+		return -EBADMSG;
+	}
+	if (o->kind == SLF_REC_STACK) {
+		if (v2)
+			define_stack(r, o->stack.id);
+		else
+			r->next_stack++;
+	}
+	if (o->kind >= SLF_REC_SCAN_BEGIN && o->kind <= SLF_REC_SCAN_END)
+		scan_advance(r, o);
+	return 0;
+}
+
+/*
+ * Drops the pages already read from the mapping: without this, a mapped
+ * log counts whole in the analyzer's resident memory. They are clean file
+ * pages, so touching them again (nobody does) would just read them back.
+ */
+#define RELEASE_CHUNK (8u << 20)
+
+static void release_behind(struct sla_reader *r)
+{
+	uint64_t to = r->pos & ~(uint64_t)4095;
+
+	if (r->map && !r->map_is_heap && to > r->released)
+		madvise((uint8_t *)r->map + r->released, (size_t)(to - r->released), MADV_DONTNEED);
+	r->released = to;
+}
+
+/* ---- format 2.x: the chunk index and the merge of the threads' streams ---- */
+
+#define NO_CHUNK  UINT32_MAX
+#define NO_STREAM UINT32_MAX
+
+/* Records between two looks at how far behind every cursor the pages can go. */
+#define RELEASE_EVERY (1u << 16)
+
+enum { V2_INDEX, V2_PROCESS, V2_START, V2_MERGE, V2_END, V2_DONE };
+
+/*
+ * One CHUNK of the top level, 16 bytes: a 1.2 GiB log of 64 KiB chunks
+ * indexes in about 300 KiB. Its tid and base seq are read again from the
+ * file when the chunk is opened (once).
+ */
+struct sla_chunk {
+	uint64_t off;  /* offset of the CHUNK record's kind byte */
+	uint32_t next; /* the same thread's next chunk in file order, or NO_CHUNK */
+	uint32_t unused;
+};
+
+/* One thread's stream: its chunks in file order, read through one cursor. */
+struct sla_stream {
+	uint64_t tid;
+	uint64_t pos;	    /* the next inner record: its seq_delta */
+	uint64_t rec;	    /* the next inner record's kind byte (after peek) */
+	uint64_t end;	    /* end of the current chunk's payload */
+	uint64_t seq;	    /* seq of the next record (after peek), else of the last */
+	uint64_t prev_addr; /* the current chunk's decoding state (format.h) */
+	uint64_t time_max;  /* the thread's largest TIME, for time.backwards */
+	uint32_t first;	    /* index: first chunk; then the next chunk to open */
+	uint32_t last;	    /* index building only: the last chunk so far */
+};
+
+static void release_to(struct sla_reader *r, uint64_t off)
+{
+	uint64_t to = off & ~(uint64_t)4095;
+
+	if (r->map && !r->map_is_heap && to > r->released)
+		madvise((uint8_t *)r->map + r->released, (size_t)(to - r->released), MADV_DONTNEED);
+	if (to > r->released)
+		r->released = to;
+}
+
+/*
+ * The kind byte and length varint of the record at `pos`, checked against
+ * `lim` (the end of the file at the top level). Returns 1 with *len and
+ * *hdr (bytes of kind + length), 0 when the file ends inside the record
+ * (truncation), -EBADMSG when the bytes cannot be a record.
+ */
+static int top_frame(struct sla_reader *r, uint64_t pos, uint64_t *len, size_t *hdr)
+{
+	const uint8_t *p = r->base + pos, *end = r->base + r->size;
+	size_t n;
+
+	if (p[0] == 0) {
+		const uint8_t *z = p;
+
+		while (z < end && !*z) /* a zero tail: a crashed file system's unwritten blocks */
+			z++;
+		if (z == end)
+			return 0;
+		fail_at(r, pos, "record kind 0 does not exist");
+		return -EBADMSG;
+	}
+	n = end - p > 1 ? slf_get_uv(p + 1, end, len) : 0;
+	if (!n) {
+		if ((size_t)(end - p - 1) >= SLF_MAX_UV_LEN) {
+			fail_at(r, pos + 1, "record length is not a valid varint");
+			return -EBADMSG;
+		}
+		return 0;
+	}
+	if (*len > SLF_MAX_PAYLOAD) {
+		fail_at(r, pos + 1, "record length %llu exceeds the maximum of %u bytes",
+			(unsigned long long)*len, SLF_MAX_PAYLOAD);
+		return -EBADMSG;
+	}
+	if (*len > (uint64_t)(end - p - 1 - (ptrdiff_t)n))
+		return 0;
+	*hdr = 1 + n;
+	return 1;
+}
+
+/* tid -> stream, open addressing; only while the index is built. */
+struct tid_map {
+	uint64_t *tids;
+	uint32_t *idx; /* NO_STREAM: empty slot */
+	size_t cap;    /* a power of two */
+};
+
+static uint32_t *tid_slot(struct tid_map *m, uint64_t tid)
+{
+	size_t i = (size_t)((tid * 0x9e3779b97f4a7c15ull) >> 32) & (m->cap - 1);
+
+	while (m->idx[i] != NO_STREAM && m->tids[i] != tid)
+		i = (i + 1) & (m->cap - 1);
+	m->tids[i] = tid;
+	return &m->idx[i];
+}
+
+static void tid_map_grow(struct tid_map *m)
+{
+	struct tid_map old = *m;
+
+	m->cap = old.cap ? old.cap * 2 : 64;
+	m->tids = sla_xmalloc(m->cap * sizeof(*m->tids));
+	m->idx = sla_xmalloc(m->cap * sizeof(*m->idx));
+	memset(m->idx, 0xff, m->cap * sizeof(*m->idx));
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.idx[i] != NO_STREAM)
+			*tid_slot(m, old.tids[i]) = old.idx[i];
+	free(old.tids);
+	free(old.idx);
+}
+
+/* Appends chunk `off` of thread `tid` to the index. */
+static int index_chunk(struct sla_reader *r, struct tid_map *m, uint64_t off, uint64_t tid)
+{
+	struct sla_stream *s;
+	uint32_t *slot, c;
+
+	if (r->nchunks >= NO_CHUNK - 1) {
+		fail_at(r, off, "more than 2^32-2 CHUNK records");
+		return -EBADMSG;
+	}
+	if ((r->nstreams + 1) * 2 > m->cap)
+		tid_map_grow(m);
+	slot = tid_slot(m, tid);
+	c = (uint32_t)r->nchunks;
+	sla_xgrow(&r->chunks, &r->chunks_cap, r->nchunks + 1, sizeof(*r->chunks));
+	r->chunks[r->nchunks++] = (struct sla_chunk){ .off = off, .next = NO_CHUNK };
+	if (*slot == NO_STREAM) {
+		sla_xgrow(&r->streams, &r->streams_cap, r->nstreams + 1, sizeof(*r->streams));
+		*slot = (uint32_t)r->nstreams;
+		r->streams[r->nstreams++] = (struct sla_stream){ .tid = tid, .first = c, .last = c };
+		return 0;
+	}
+	s = &r->streams[*slot];
+	r->chunks[s->last].next = c;
+	s->last = c;
+	return 0;
+}
+
+/*
+ * The first pass over a 2.x log: PROCESS first, then only CHUNKs, END last
+ * with nothing after it. Builds the chunk index and the threads' streams;
+ * reads no inner record. A record cut by the end of the file (or a zero
+ * tail) ends the top level: r->top_trunc.
+ */
+static int index_v2(struct sla_reader *r)
+{
+	struct tid_map m = { 0 };
+	uint64_t pos = sizeof(struct slf_file_header);
+	int ret = 0;
+
+	r->end_off = UINT64_MAX;
+	r->top_trunc = UINT64_MAX;
+	/* a few bytes every 64 KiB: no read-ahead, no mapping of the pages around */
+	if (r->map && !r->map_is_heap)
+		madvise(r->map, r->map_len, MADV_RANDOM);
+	while (ret == 0) {
+		uint64_t len = 0, tid = 0, seq = 0;
+		size_t hdr = 0;
+		unsigned kind;
+		int fr;
+		struct cursor c = { 0 };
+
+		if (pos >= r->size) {
+			if (r->end_off == UINT64_MAX)
+				r->top_trunc = r->size;
+			break;
+		}
+		if (r->end_off != UINT64_MAX) {
+			fail_at(r, pos, "data after the END record");
+			ret = -EBADMSG;
+			break;
+		}
+		if (pos - r->released >= RELEASE_CHUNK)
+			release_to(r, pos);
+		fr = top_frame(r, pos, &len, &hdr);
+		if (fr <= 0) {
+			if (fr == 0)
+				r->top_trunc = pos;
+			ret = fr;
+			break;
+		}
+		kind = r->base[pos];
+		if (pos == sizeof(struct slf_file_header) && kind != SLF_REC_PROCESS) {
+			fail_at(r, pos, "first record is %s, not PROCESS",
+				slf_kind_name(kind) ? slf_kind_name(kind) : "an unknown kind");
+			ret = -EBADMSG;
+			break;
+		}
+		switch (kind) {
+		case SLF_REC_PROCESS:
+			if (pos != sizeof(struct slf_file_header)) {
+				fail_at(r, pos, "a second PROCESS record (a 2.x log holds PROCESS, "
+						"CHUNK records, END)");
+				ret = -EBADMSG;
+			}
+			break;
+		case SLF_REC_CHUNK:
+			c.p = r->base + pos + hdr;
+			c.end = c.p + len;
+			tid = get_uv(&c, "tid");
+			seq = get_uv(&c, "seq");
+			(void)seq; /* checked against the thread's stream when the chunk is opened */
+			if (c.bad) {
+				fail_at(r, (uint64_t)(c.bad_at - r->base),
+					"CHUNK record: field %s does not fit its %llu-byte payload or "
+					"is malformed", c.bad, (unsigned long long)len);
+				ret = -EBADMSG;
+				break;
+			}
+			ret = index_chunk(r, &m, pos, tid);
+			break;
+		case SLF_REC_END:
+			r->end_off = pos;
+			break;
+		default:
+			if (slf_kind_name(kind))
+				fail_at(r, pos, "%s record at the top level of a 2.x log (only "
+						"PROCESS, CHUNK and END; the rest lives in CHUNKs)",
+					slf_kind_name(kind));
+			else
+				fail_at(r, pos, "record kind %u at the top level of a 2.x log (only "
+						"PROCESS, CHUNK and END)", kind);
+			ret = -EBADMSG;
+			break;
+		}
+		pos += hdr + len;
+	}
+	free(m.tids);
+	free(m.idx);
+	release_to(r, r->size); /* the tail this walk faulted in, too */
+	r->released = 0;	/* the merge reads the file again from the start */
+	if (r->map && !r->map_is_heap)
+		madvise(r->map, r->map_len, MADV_SEQUENTIAL);
+	return ret;
+}
+
+/*
+ * Moves stream `s` to its next chunk: decoding state afresh (format.h), and
+ * seq may not go back along a thread's chunks. The chunk's header was
+ * checked by index_v2().
+ */
+static int open_chunk(struct sla_reader *r, struct sla_stream *s)
+{
+	const struct sla_chunk *ch = &r->chunks[s->first];
+	const uint8_t *p = r->base + ch->off, *fend = r->base + r->size;
+	uint64_t len = 0, tid = 0, base_seq = 0;
+	size_t n = slf_get_uv(p + 1, fend, &len);
+	const uint8_t *q = p + 1 + n, *seq_at;
+
+	s->end = (uint64_t)(q - r->base) + len;
+	q += slf_get_uv(q, fend, &tid);
+	seq_at = q;
+	q += slf_get_uv(q, fend, &base_seq);
+	if (base_seq < s->seq) {
+		fail_at(r, (uint64_t)(seq_at - r->base),
+			"CHUNK record: seq %llu of thread %llu goes back from %llu, reached by its "
+			"previous chunk", (unsigned long long)base_seq, (unsigned long long)tid,
+			(unsigned long long)s->seq);
+		return -EBADMSG;
+	}
+	s->seq = base_seq;
+	s->pos = (uint64_t)(q - r->base);
+	s->prev_addr = 0;
+	s->first = ch->next;
+	return 0;
+}
+
+/*
+ * Finds stream s's next record: its seq (s->seq) and where its kind byte is
+ * (s->rec), opening the thread's next chunks as needed. Returns 1, 0 when
+ * the thread has no record left, or -EBADMSG.
+ */
+static __attribute__((noinline)) int peek_slow(struct sla_reader *r, struct sla_stream *s)
+{
+	uint64_t delta = 0;
+	size_t n;
+
+	while (s->pos >= s->end) {
+		if (s->first == NO_CHUNK)
+			return 0;
+		if (open_chunk(r, s) < 0)
+			return -EBADMSG;
+	}
+	n = slf_get_uv(r->base + s->pos, r->base + s->end, &delta);
+	if (!n) {
+		fail_at(r, s->pos, "inner record: seq_delta is not a valid varint or crosses the "
+				   "end of its CHUNK");
+		return -EBADMSG;
+	}
+	if (s->seq + delta < s->seq) {
+		fail_at(r, s->pos, "inner record: seq overflows 64 bits");
+		return -EBADMSG;
+	}
+	if (s->pos + n >= s->end) {
+		fail_at(r, s->pos + n, "inner record crosses the end of its CHUNK (a seq_delta "
+				       "and no record)");
+		return -EBADMSG;
+	}
+	s->seq += delta;
+	s->rec = s->pos + n;
+	return 1;
+}
+
+/* peek_slow() after the common case: a 1-byte seq_delta, its record's kind byte in the chunk. */
+static inline int peek(struct sla_reader *r, struct sla_stream *s)
+{
+	if (__builtin_expect(s->pos + 1 < s->end && r->base[s->pos] < 0x80, 1)) {
+		uint64_t delta = r->base[s->pos];
+
+		if (__builtin_expect(s->seq + delta >= s->seq, 1)) {
+			s->seq += delta;
+			s->rec = s->pos + 1;
+			return 1;
+		}
+	}
+	return peek_slow(r, s);
+}
+
+/* Merge order: by seq; equal seqs of two threads (not in a correct log) by file offset. */
+static inline bool stream_before(const struct sla_stream *a, const struct sla_stream *b)
+{
+	return a->seq < b->seq || (a->seq == b->seq && a->rec < b->rec);
+}
+
+static void sift_down(struct sla_reader *r, size_t i)
+{
+	uint32_t x = r->heap[i];
+
+	for (;;) {
+		size_t k = 2 * i + 1;
+
+		if (k >= r->nheap)
+			break;
+		if (k + 1 < r->nheap &&
+		    stream_before(&r->streams[r->heap[k + 1]], &r->streams[r->heap[k]]))
+			k++;
+		if (!stream_before(&r->streams[r->heap[k]], &r->streams[x]))
+			break;
+		r->heap[i] = r->heap[k];
+		i = k;
+	}
+	r->heap[i] = x;
+}
+
+static uint32_t heap_pop(struct sla_reader *r)
+{
+	uint32_t top = r->heap[0];
+
+	r->heap[0] = r->heap[--r->nheap];
+	if (r->nheap)
+		sift_down(r, 0);
+	return top;
+}
+
+/* Every thread's first record, in the heap; the earliest becomes current. */
+static int start_merge(struct sla_reader *r)
+{
+	r->heap = sla_xmalloc((r->nstreams ? r->nstreams : 1) * sizeof(*r->heap));
+	r->nheap = 0;
+	for (size_t i = 0; i < r->nstreams; i++) {
+		int ret = peek(r, &r->streams[i]);
+
+		if (ret < 0)
+			return ret;
+		if (ret > 0)
+			r->heap[r->nheap++] = (uint32_t)i;
+	}
+	for (size_t i = r->nheap / 2; i-- > 0;)
+		sift_down(r, i);
+	r->cur = r->nheap ? heap_pop(r) : NO_STREAM;
+	r->release_countdown = RELEASE_EVERY;
+	return 0;
+}
+
+/* Gives back the pages before the lowest position any thread still reads. */
+static void release_merged(struct sla_reader *r)
+{
+	uint64_t lo = r->cur != NO_STREAM ? r->streams[r->cur].pos : r->size;
+
+	for (size_t i = 0; i < r->nheap; i++)
+		if (r->streams[r->heap[i]].pos < lo)
+			lo = r->streams[r->heap[i]].pos;
+	if (lo - r->released >= RELEASE_CHUNK)
+		release_to(r, lo);
+}
+
+/*
+ * decode_payload() is inlined into each per-record path (1.x, 2.x inner), so
+ * each knows where its prev_addr lives; the two top-level records of a 2.x
+ * log go through this one out-of-line copy.
+ */
+static __attribute__((noinline)) int decode_payload_top(struct sla_reader *r, struct cursor *c,
+							struct sla_record *o, uint64_t *pa)
+{
+	return decode_payload(r, c, o, pa);
+}
+
+/* A record of the top level (PROCESS, END): decoded like a 1.x record. */
+static int decode_top(struct sla_reader *r, uint64_t pos, struct sla_record *out)
+{
+	uint64_t len = 0, pa = 0;
+	size_t n = slf_get_uv(r->base + pos + 1, r->base + r->size, &len); /* checked by index_v2 */
+	struct cursor c = { .p = r->base + pos + 1 + n };
+
+	c.end = c.p + len;
+	out->offset = pos;
+	out->index = r->records;
+	out->kind = r->base[pos];
+	out->payload_len = (uint32_t)len;
+	out->tid = 0;
+	out->time_ns = r->time_ns;
+	out->seq = r->last_seq;
+	if (decode_payload_top(r, &c, out, &pa) < 0)
+		return -EBADMSG;
+	r->records++;
+	return 1;
+}
+
+/* The next record of thread stream s (peek() found it), decoded in its chunk. */
+static int decode_inner(struct sla_reader *r, struct sla_stream *s, struct sla_record *out)
+{
+	const uint8_t *p = r->base + s->rec, *end = r->base + s->end;
+	uint64_t len = 0;
+	unsigned kind = p[0];
+	size_t n;
+	struct cursor c;
+
+	if (__builtin_expect(kind == 0, 0)) {
+		fail_at(r, s->rec, "record kind 0 does not exist");
+		return -EBADMSG;
+	}
+	n = end - p > 1 ? slf_get_uv(p + 1, end, &len) : 0;
+	if (__builtin_expect(!n, 0)) {
+		fail_at(r, s->rec + 1, "record length is not a valid varint or crosses the end of "
+				       "its CHUNK");
+		return -EBADMSG;
+	}
+	if (__builtin_expect(len > (uint64_t)(end - p - 1 - (ptrdiff_t)n), 0)) {
+		fail_at(r, s->rec, "%s record crosses the end of its CHUNK",
+			slf_kind_name(kind) ? slf_kind_name(kind) : "a");
+		return -EBADMSG;
+	}
+	if (__builtin_expect(kind < 32 && ((1u << SLF_REC_PROCESS | 1u << SLF_REC_THREAD |
+					    1u << SLF_REC_CHUNK | 1u << SLF_REC_END) >> kind & 1),
+			     0)) {
+		fail_at(r, s->rec, "%s record inside a CHUNK", slf_kind_name(kind));
+		return -EBADMSG;
+	}
+	out->offset = s->rec;
+	out->index = r->records;
+	out->kind = kind;
+	out->payload_len = (uint32_t)len;
+	out->seq = s->seq;
+	c.p = p + 1 + n;
+	c.end = c.p + len;
+	c.bad = NULL;
+	c.bad_at = NULL;
+	c.undef = NULL;
+	if (decode_payload(r, &c, out, &s->prev_addr) < 0)
+		return -EBADMSG;
+	if (kind == SLF_REC_TIME) {
+		/* each thread's clock never goes back; across threads, the latest wins */
+		out->time.backwards = out->time.ns < s->time_max;
+		if (out->time.ns > s->time_max)
+			s->time_max = out->time.ns;
+		if (out->time.ns > r->time_ns)
+			r->time_ns = out->time.ns;
+	}
+	out->tid = s->tid;
+	out->time_ns = r->time_ns;
+	s->pos = (uint64_t)(c.end - r->base);
+	r->last_seq = s->seq;
+	r->records++;
+	return 1;
+}
+
+/*
+ * 2.x: PROCESS, the merged records of every thread, END. A problem found
+ * while looking ahead (the next record's seq) is reported by the next call,
+ * after the record in hand.
+ */
+static __attribute__((noinline)) int next_v2(struct sla_reader *r, struct sla_record *out)
+{
+	struct sla_stream *s;
+	int ret;
+
+	if (__builtin_expect(r->phase == V2_MERGE && r->cur != NO_STREAM, 1))
+		goto merge; /* the per-record path, first */
+	switch (r->phase) {
+	case V2_INDEX:
+		if (index_v2(r) < 0)
+			return -EBADMSG;
+		if (r->top_trunc == sizeof(struct slf_file_header)) {
+			r->phase = V2_END; /* not even a complete PROCESS */
+			return next_v2(r, out);
+		}
+		r->phase = V2_PROCESS;
+		/* fall through */
+	case V2_PROCESS:
+		ret = decode_top(r, sizeof(struct slf_file_header), out);
+		if (ret > 0)
+			r->phase = V2_START;
+		return ret;
+	case V2_START:
+		if (start_merge(r) < 0)
+			return -EBADMSG;
+		r->phase = V2_MERGE;
+		/* fall through */
+	case V2_MERGE:
+		if (r->cur == NO_STREAM) {
+			r->phase = V2_END;
+			return next_v2(r, out);
+		}
+merge:
+		s = &r->streams[r->cur];
+		if (decode_inner(r, s, out) < 0)
+			return -EBADMSG;
+		ret = peek(r, s);
+		if (ret < 0)
+			return 1; /* the error stays in r: the next call returns it */
+		if (ret == 0) {
+			r->cur = r->nheap ? heap_pop(r) : NO_STREAM;
+		} else if (r->nheap && stream_before(&r->streams[r->heap[0]], s)) {
+			uint32_t next = r->heap[0];
+
+			r->heap[0] = r->cur;
+			sift_down(r, 0);
+			r->cur = next;
+		}
+		if (__builtin_expect(--r->release_countdown == 0, 0)) {
+			r->release_countdown = RELEASE_EVERY;
+			release_merged(r);
+		}
+		return 1;
+	case V2_END:
+		r->phase = V2_DONE;
+		if (r->end_off == UINT64_MAX) {
+			r->truncated = true;
+			r->trunc_offset = r->top_trunc;
+			return 0;
+		}
+		ret = decode_top(r, r->end_off, out);
+		if (ret > 0)
+			r->ended = true;
+		return ret;
+	case V2_DONE:
+	default:
+		return 0;
+	}
+}
+
+/*
+ * One record: kind byte, length varint, then the payload, each checked
+ * against the end of the file before it is read. Running out of file in
+ * any of them is truncation, never an error: a killed writer stops
+ * anywhere. Context: single-threaded per reader; see reader.h for returns.
+ */
+static __attribute__((noinline)) int next_v1(struct sla_reader *r, struct sla_record *out)
+{
+	const uint8_t *p, *end;
+	uint64_t len = 0;
+	size_t n;
+	struct cursor c;
+
+	if (r->pos >= r->size) {
+		if (!r->ended) {
+			r->truncated = true;
+			r->trunc_offset = r->size;
+		}
+		return 0;
+	}
+	if (r->ended) {
+		fail_at(r, r->pos, "data after the END record");
+		return -EBADMSG;
+	}
+	if (__builtin_expect(r->pos - r->released >= RELEASE_CHUNK, 0))
+		release_behind(r);
+	p = r->base + r->pos;
+	end = r->base + r->size;
+	if (__builtin_expect(p[0] == 0, 0)) {
+		/*
+		 * No record has kind 0. A tail of nothing but zero bytes is what a
+		 * file system leaves after a crash (allocated, never written): the
+		 * log is truncated there. Anything else is corrupt.
+		 */
+		const uint8_t *z = p;
+
+		while (z < end && !*z)
+			z++;
+		if (z == end) {
+			r->truncated = true;
+			r->trunc_offset = r->pos;
+			return 0;
+		}
+		fail_at(r, r->pos, "record kind 0 does not exist");
+		return -EBADMSG;
+	}
+	/* kind byte, then the length varint: running out of file here is truncation. */
+	n = end - p > 1 ? slf_get_uv(p + 1, end, &len) : 0;
+	if (!n) {
+		/* With fewer than 10 bytes left, a varint can only fail by running out. */
+		if ((size_t)(end - p - 1) >= SLF_MAX_UV_LEN) {
+			fail_at(r, r->pos + 1, "record length is not a valid varint");
+			return -EBADMSG;
+		}
+		r->truncated = true;
+		r->trunc_offset = r->pos;
+		return 0;
+	}
+	if (len > SLF_MAX_PAYLOAD) {
+		fail_at(r, r->pos + 1, "record length %llu exceeds the maximum of %u bytes",
+			(unsigned long long)len, SLF_MAX_PAYLOAD);
+		return -EBADMSG;
+	}
+	if (len > (uint64_t)(end - p - 1 - (ptrdiff_t)n)) {
+		r->truncated = true;
+		r->trunc_offset = r->pos;
+		return 0;
+	}
+	out->offset = r->pos;
+	out->index = r->records;
+	out->kind = p[0];
+	out->payload_len = (uint32_t)len;
+	c.p = p + 1 + n;
+	c.end = c.p + len;
+	c.bad = NULL;
+	c.bad_at = NULL;
+	c.undef = NULL;
+	if (r->records == 0 && out->kind != SLF_REC_PROCESS) {
+		fail_at(r, r->pos, "first record is %s, not PROCESS",
+			slf_kind_name(out->kind) ? slf_kind_name(out->kind) : "an unknown kind");
+		return -EBADMSG;
+	}
+	if (decode_payload(r, &c, out, &r->prev_addr) < 0)
+		return -EBADMSG;
+	out->seq = out->index;
+	if (out->kind == SLF_REC_THREAD) {
+		r->tid = out->thread.tid;
+	} else if (out->kind == SLF_REC_TIME) {
+		r->time_ns = out->time.ns;
+		out->time.backwards = out->time.ns < r->time_max;
+		if (!out->time.backwards)
+			r->time_max = out->time.ns;
+	}
+	else if (out->kind == SLF_REC_END)
+		r->ended = true;
+	out->tid = r->tid;
+	out->time_ns = r->time_ns;
+	r->pos = (uint64_t)(c.end - r->base);
+	r->records++;
+	return 1;
+}
+
+/* One entry, two layouts: each path is its own function (their registers and frames differ). */
+int sla_reader_next(struct sla_reader *r, struct sla_record *out)
+{
+	if (__builtin_expect(r->err_msg[0] != '\0', 0))
+		return -EBADMSG;
+	return r->major >= 2 ? next_v2(r, out) : next_v1(r, out);
+}

@@ -1,0 +1,304 @@
+/*
+ * analyzer/read/reader.h - bytes of a .sllog -> validated, decoded records.
+ *
+ * The reader is the only code of the analyzer that touches the bytes of a
+ * log. It checks the file header (magic, version: a newer major version is
+ * refused with a message naming both versions), then hands out one record at
+ * a time, fully decoded with format.h's codecs and bounds-checked field by
+ * field. It keeps the format's decoding state (prev_addr, tid, time,
+ * next_stack) so that callers see absolute values only.
+ *
+ * Memory: a file is mmap()ed read-only (a pipe or other non-seekable file is
+ * read into memory) and walked once, front to back, with MADV_SEQUENTIAL:
+ * the reader itself allocates nothing per record, so a log of any size is
+ * read in memory proportional to the largest MODULE record; pages already
+ * read are given back to the kernel every 8 MiB (MADV_DONTNEED).
+ *
+ * Format 2.x (per-thread CHUNKs ordered by seq, format.h): the first call of
+ * sla_reader_next() walks the top level once (PROCESS, CHUNK*, END) and keeps
+ * a 16-byte index entry per chunk plus one cursor per thread; then the
+ * threads' streams are merged by seq (equal seqs: stream order of the
+ * thread; across threads, file order) and come out through the same
+ * iterator, one record at a time: PROCESS first, END last. Each chunk decodes
+ * alone; rec->tid is its thread, rec->time_ns the largest TIME so far in
+ * merged order, rec->seq the record's seq, rec->offset the file offset of
+ * the inner record's kind byte. Memory: the index (16 bytes per chunk), the
+ * cursors (~64 bytes per thread), a bitmap of defined stack ids; pages behind
+ * the lowest position any thread's cursor still needs are given back. A
+ * chunk cut by the end of the file truncates the log there: the records of
+ * the complete chunks are still delivered, then r->truncated.
+ *
+ * Strings in a record (struct sla_str) point into the mapping: they are valid
+ * until sla_reader_close() and are NOT NUL-terminated. MODULE segments point
+ * into a reader-owned array valid until the next call of sla_reader_next().
+ *
+ * End of a log, three cases (sla_reader_next() returns 0 for the first two):
+ *   - END record seen, nothing after it:   r->ended = true
+ *   - end of file without END, a record cut by the end of the file, or a
+ *     tail of zero bytes only (a crashed file system's unwritten blocks):
+ *     r->truncated = true, r->trunc_offset = where the incomplete part starts
+ *     (a killed process's log: valid up to its last complete record)
+ *   - bytes that cannot be a record (bad length, bad varint, a field past
+ *     its payload, a stack id never defined, data after END, a scan record
+ *     out of the order SCAN_BEGIN, (SCAN_REGION, SCAN_PTRS*)*, SCAN_END or
+ *     another kind inside a scan; 2.x: a top-level kind other than
+ *     PROCESS/CHUNK/END, an inner PROCESS/THREAD/CHUNK/END, an inner record
+ *     crossing its chunk's end, seq going back along a thread's chunks, a
+ *     STACK id 0, redefined, above 2^32-1 or far beyond the ids defined so
+ *     far, unknown REALLOC flags, END not counting the CHUNKs ...): returns
+ *     -EBADMSG with r->err_offset (byte offset of the offending byte) and
+ *     r->err_msg (what is wrong, no path, no offset).
+ *
+ * Typical use:
+ *
+ *	struct sla_reader r;
+ *	struct sla_record rec;
+ *	int err;
+ *
+ *	if (sla_reader_open(&r, path) < 0)
+ *		die("%s: %s", path, r.err_msg);   // or offset too, see main.c
+ *	while ((err = sla_reader_next(&r, &rec)) > 0)
+ *		use(&rec);
+ *	if (err < 0)
+ *		die("%s: offset %llu: %s", path, r.err_offset, r.err_msg);
+ *	// r.ended / r.truncated say how the log ended
+ *	sla_reader_close(&r);
+ *
+ * The fuzz harness uses sla_reader_init_mem() over its input buffer; the
+ * unit tests build logs in memory with struct logbuf (tests/logbuf.h).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sliceleak/format.h>
+
+/* A string field of a record: points into the log, not NUL-terminated. */
+struct sla_str {
+	const char *ptr;
+	size_t len;
+};
+
+/* One PT_LOAD segment of a MODULE record. */
+struct sla_seg {
+	uint64_t vaddr; /* p_vaddr */
+	uint64_t memsz; /* p_memsz */
+	uint64_t flags; /* p_flags */
+};
+
+/*
+ * One decoded record. `kind` selects the member of the union; a kind this
+ * reader does not know (a newer minor version) comes back with kind set and
+ * no member filled: skip it.
+ */
+struct sla_record {
+	uint64_t offset;      /* byte offset of the record's kind byte in the file */
+	uint64_t index;       /* 0-based position of the record in the log */
+	unsigned kind;	      /* enum slf_kind, or an unknown value */
+	uint32_t payload_len; /* bytes of payload */
+	uint64_t tid;	      /* decoding context after this record: current thread */
+	uint64_t time_ns;     /* decoding context after this record: current time
+				 (2.x: the largest TIME so far in merged order) */
+	uint64_t seq;	      /* 2.x: the record's seq (PROCESS: 0; END: the last
+				 record's); 1.x: same as index */
+	union {
+		struct {
+			uint64_t pid, ppid, start_ns, stack_depth;
+			struct sla_str exe, cmdline;
+		} process;
+		struct {
+			uint64_t bias;
+			struct sla_str path, build_id;
+			uint64_t nsegs;
+			const struct sla_seg *segs; /* nsegs entries, reader-owned */
+		} module;
+		struct {
+			uint64_t id; /* the stack id this edge defines (2.x: a field;
+					1.x: next_stack, not a field) */
+			uint64_t parent;
+			uint64_t ip;
+		} stack;
+		struct {
+			uint64_t tid;
+		} thread;
+		struct {
+			uint64_t ns;
+			bool backwards; /* below an earlier TIME (2.x: of the same thread) */
+		} time;
+		struct {
+			unsigned fn; /* enum slf_alloc_fn, checked */
+			uint64_t addr, size, align, stack;
+		} alloc;
+		struct {
+			uint64_t addr;
+		} free;
+		struct {
+			unsigned fn; /* SLF_FN_REALLOC or SLF_FN_REALLOCARRAY, checked */
+			uint64_t old_addr, new_addr, size, stack;
+			uint64_t flags; /* 2.x: SLF_REALLOC_OLD_FREED; 1.x: 0 */
+		} realloc;
+		struct {
+			uint64_t block, ptr, len, cap, stack;
+		} slice_new;
+		struct {
+			uint64_t block, ptr, len;
+		} slice_drop;
+		struct {
+			uint64_t owner, ptr, len, stack;
+		} view_acquire;
+		struct {
+			uint64_t owner, stack;
+		} view_release;
+		struct {
+			struct sla_str label;
+			uint64_t stack;
+		} snapshot;
+		struct {
+			uint64_t records, dropped;
+		} end;
+		struct {
+			uint64_t heap_lo, heap_hi;
+		} scan_begin;
+		struct {
+			unsigned kind; /* enum slf_region_kind (a newer minor's kind passes) */
+			uint64_t start, size;
+		} scan_region;
+		struct {
+			uint64_t count;
+			/* for sla_scan_iter: the encoded pairs and their bases */
+			const uint8_t *pairs, *end;
+			uint64_t region_start, heap_lo;
+		} scan_ptrs;
+		struct {
+			uint64_t bytes, pointers, capped;
+			uint64_t unread, no_maps; /* 2.1; 0 when absent */
+		} scan_end;
+	};
+};
+
+/*
+ * The (location, value) pairs of a SCAN_PTRS record, decoded on the fly so
+ * that replay walks a scan of any size without allocating. The reader has
+ * validated every pair (each location inside the current region, strictly
+ * increasing; each value inside the scan's [heap_lo, heap_hi]), so this
+ * cannot fail; it is only valid until the next sla_reader_next().
+ *
+ *	struct sla_scan_iter it;
+ *	uint64_t loc, val;
+ *
+ *	sla_scan_iter_init(&it, &rec);
+ *	while (sla_scan_iter_next(&it, &loc, &val))
+ *		use(loc, val);
+ */
+struct sla_scan_iter {
+	const uint8_t *p, *end;
+	uint64_t left, loc, val;
+};
+
+static inline void sla_scan_iter_init(struct sla_scan_iter *it, const struct sla_record *rec)
+{
+	it->p = rec->scan_ptrs.pairs;
+	it->end = rec->scan_ptrs.end;
+	it->left = rec->scan_ptrs.count;
+	it->loc = rec->scan_ptrs.region_start;
+	it->val = rec->scan_ptrs.heap_lo;
+}
+
+static inline bool sla_scan_iter_next(struct sla_scan_iter *it, uint64_t *loc, uint64_t *val)
+{
+	uint64_t gap = 0, delta = 0;
+
+	if (!it->left)
+		return false;
+	it->p += slf_get_uv(it->p, it->end, &gap);
+	it->p += slf_get_uv(it->p, it->end, &delta);
+	it->loc += gap * 8;
+	it->val += (uint64_t)slf_unzigzag(delta);
+	it->left--;
+	*loc = it->loc;
+	*val = it->val;
+	return true;
+}
+
+struct sla_chunk;
+struct sla_stream;
+
+/* The state of reading one log. Fields below the line are private. */
+struct sla_reader {
+	const char *name;   /* for messages: the path, or the name given to _mem */
+	uint16_t major;	    /* version of the writer, from the header */
+	uint16_t minor;
+	uint64_t size;	    /* bytes in the log */
+	uint64_t records;   /* complete records returned so far */
+	bool ended;	    /* the END record was read */
+	bool truncated;	    /* the log ends without END (set when next() returns 0) */
+	uint64_t trunc_offset; /* where the incomplete tail starts when truncated */
+	uint64_t stacks_lost;  /* 2.x without END: stack references whose definition
+				  was never written (read as the empty stack) */
+	uint64_t err_offset;   /* offset of the problem after an error */
+	char err_msg[160];     /* the problem after an error */
+
+	/* ---- private ---- */
+	const uint8_t *base; /* the whole log */
+	uint64_t pos;	     /* offset of the next record */
+	uint64_t prev_addr, tid, time_ns, next_stack;
+	struct sla_seg *segs; /* scratch for MODULE records */
+	size_t segs_cap;
+	void *map;	      /* what to munmap (or free) on close; NULL for _mem */
+	size_t map_len;
+	bool map_is_heap;
+	uint64_t released;    /* pages before this offset were given back */
+	/* the scan being read (format.h: SCAN_BEGIN, (SCAN_REGION, SCAN_PTRS*)*, SCAN_END) */
+	enum { SCAN_NONE, SCAN_OPEN, SCAN_IN_REGION } scan;
+	uint64_t scan_lo, scan_hi;     /* SCAN_BEGIN's heap span */
+	uint64_t region_start, region_end;
+	uint64_t scan_bytes, scan_ptrs; /* sums, checked against SCAN_END */
+	uint64_t time_max;    /* the largest TIME so far (time.backwards) */
+
+	/* 2.x: the chunk index, the threads' cursors and their merge (reader.c) */
+	int phase;	      /* V2_INDEX, V2_PROCESS, V2_MERGE, V2_END, V2_DONE */
+	struct sla_chunk *chunks;
+	size_t nchunks, chunks_cap;
+	struct sla_stream *streams;
+	size_t nstreams, streams_cap;
+	uint32_t *heap;	      /* streams waiting, a min-heap by (seq, offset) */
+	size_t nheap;
+	uint32_t cur;	      /* the stream records are taken from, or UINT32_MAX */
+	uint64_t end_off;     /* offset of the END record, UINT64_MAX if none */
+	uint64_t top_trunc;   /* where the top level's incomplete tail starts */
+	uint64_t last_seq;    /* seq of the last record returned */
+	uint32_t release_countdown;
+	uint64_t *stack_bits; /* defined stack ids (2.x ids arrive out of order) */
+	size_t stack_words;
+	uint64_t stacks_dense; /* ids 1..stacks_dense are all defined */
+	uint64_t stacks_defined;
+};
+
+/*
+ * Opens `path` and checks its header. Returns 0, or -errno with r->err_msg
+ * set ("cannot open: ...", "not a sliceleak log (bad magic)", "log format
+ * version 2.0 is newer than this sliceleak reads (1.0)", ...); r->err_offset
+ * says where a header problem is. Close with sla_reader_close() in both cases.
+ * Context: analyzer, any time; allocates the mapping.
+ */
+int sla_reader_open(struct sla_reader *r, const char *path);
+
+/*
+ * Same over a caller-owned buffer that must outlive the reader; `name` is
+ * used in messages. Returns 0 or -EBADMSG / -EPROTONOSUPPORT (newer major).
+ */
+int sla_reader_init_mem(struct sla_reader *r, const uint8_t *data, size_t size, const char *name);
+
+/*
+ * Decodes the next record into *out. Returns 1 with a record, 0 at the end of
+ * the log (r->ended or r->truncated says which), -EBADMSG on a corrupt record
+ * (r->err_offset, r->err_msg). After 0 or an error it keeps returning the
+ * same. Never reads outside the log, never allocates except to grow the
+ * segment scratch array of a MODULE record.
+ */
+int sla_reader_next(struct sla_reader *r, struct sla_record *out);
+
+/* Releases the mapping and scratch. Safe after a failed open. */
+void sla_reader_close(struct sla_reader *r);

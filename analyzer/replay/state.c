@@ -1,0 +1,592 @@
+/*
+ * analyzer/replay/state.c - the data structures of one log's live state.
+ *
+ * Pure bookkeeping: which blocks, views, stacks and modules exist. What a
+ * record means (and which situations are anomalies) is replay.c's business.
+ */
+#include <search.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "state.h"
+#include "xalloc.h"
+
+static const char *const anomaly_names[SLA_ANOM_COUNT] = {
+#define SLA_ANOM_NAME(name, desc) #name,
+	SLA_ANOMALIES(SLA_ANOM_NAME)
+#undef SLA_ANOM_NAME
+};
+
+static const char *const anomaly_descs[SLA_ANOM_COUNT] = {
+#define SLA_ANOM_DESC(name, desc) desc,
+	SLA_ANOMALIES(SLA_ANOM_DESC)
+#undef SLA_ANOM_DESC
+};
+
+const char *sla_anomaly_name(enum sla_anomaly a)
+{
+	return anomaly_names[a];
+}
+
+const char *sla_anomaly_desc(enum sla_anomaly a)
+{
+	return anomaly_descs[a];
+}
+
+struct sla_state *sla_state_new(const char *path)
+{
+	struct sla_state *st = sla_xcalloc(1, sizeof(*st));
+
+	st->path = sla_xstrndup(path, strlen(path));
+	/* id 0: the empty stack */
+	sla_xgrow(&st->stacks, &st->stacks_cap, 1, sizeof(*st->stacks));
+	sla_xgrow(&st->sites, &st->sites_cap, 1, sizeof(*st->sites));
+	memset(&st->stacks[0], 0, sizeof(st->stacks[0]));
+	memset(&st->sites[0], 0, sizeof(st->sites[0]));
+	st->nstacks = 1;
+	st->last_alloc = UINT64_MAX;
+	return st;
+}
+
+/*
+ * Blocks and views are recycled through free lists: a freed node is reused
+ * by the next allocation while it is still in the cache, and the analyzer
+ * does not pay malloc/free per record. The lists hold at most the peak of
+ * live nodes.
+ */
+struct sla_free_node {
+	struct sla_free_node *next;
+};
+
+static void *pool_get(struct sla_free_node **pool, size_t size)
+{
+	struct sla_free_node *n = *pool;
+
+	if (!n)
+		return sla_xmalloc(size);
+	*pool = n->next;
+	return n;
+}
+
+static void pool_put(struct sla_free_node **pool, void *p)
+{
+	struct sla_free_node *n = p;
+
+	n->next = *pool;
+	*pool = n;
+}
+
+static void pool_free(struct sla_free_node **pool)
+{
+	while (*pool) {
+		struct sla_free_node *n = *pool;
+
+		*pool = n->next;
+		free(n);
+	}
+}
+
+static void put_view(struct sla_state *st, struct sla_view *v)
+{
+	if (v->refs != &v->one)
+		free(v->refs);
+	pool_put(&st->view_pool, v);
+}
+
+static void noop_free(void *p)
+{
+	(void)p;
+}
+
+void sla_state_free(struct sla_state *st)
+{
+	struct sla_block *b;
+
+	if (!st)
+		return;
+	if (st->tree)
+		tdestroy(st->tree, noop_free);
+	/* every view is on exactly one block's list */
+	for (size_t i = 0; (b = sla_state_next_block(st, &i));) {
+		while (b->views) {
+			struct sla_view *v = b->views;
+
+			b->views = v->bnext;
+			put_view(st, v);
+		}
+		pool_put(&st->block_pool, b);
+	}
+	pool_free(&st->view_pool);
+	pool_free(&st->block_pool);
+	sla_ptrmap_free(&st->blocks);
+	sla_ptrmap_free(&st->slice_views);
+	sla_ptrmap_free(&st->owner_views);
+	free(st->dirty);
+	free(st->freed);
+	free(st->scan.regions);
+	free(st->scan.ptrs);
+	for (size_t i = 0; i < st->nmods; i++) {
+		free(st->mods[i].path);
+		free(st->mods[i].build_id);
+		free(st->mods[i].segs);
+	}
+	free(st->mods);
+	free(st->segidx);
+	free(st->stacks);
+	free(st->sites);
+	free(st->exe);
+	free(st->path);
+	free(st);
+}
+
+void sla_state_define_stack(struct sla_state *st, uint32_t id, uint32_t parent, uint64_t ip)
+{
+	if (id >= st->nstacks) {
+		/* ids between the last and this one: empty until their STACK comes */
+		sla_xgrow(&st->stacks, &st->stacks_cap, (size_t)id + 1, sizeof(*st->stacks));
+		sla_xgrow(&st->sites, &st->sites_cap, (size_t)id + 1, sizeof(*st->sites));
+		memset(&st->stacks[st->nstacks], 0, (id + 1 - st->nstacks) * sizeof(*st->stacks));
+		memset(&st->sites[st->nstacks], 0, (id + 1 - st->nstacks) * sizeof(*st->sites));
+		st->nstacks = (size_t)id + 1;
+	}
+	st->stacks[id] = (struct sla_stack_node){ .ip = ip, .parent = parent, .gen = st->gen };
+	memset(&st->sites[id], 0, sizeof(st->sites[id]));
+}
+
+void sla_state_add_stack(struct sla_state *st, uint32_t parent, uint64_t ip)
+{
+	sla_state_define_stack(st, (uint32_t)st->nstacks, parent, ip);
+}
+
+void sla_state_reset_modules(struct sla_state *st)
+{
+	st->gen++;
+}
+
+void sla_state_add_module(struct sla_state *st, const struct sla_record *rec)
+{
+	struct sla_mod *m;
+
+	sla_xgrow(&st->mods, &st->mods_cap, st->nmods + 1, sizeof(*st->mods));
+	m = &st->mods[st->nmods++];
+	memset(m, 0, sizeof(*m));
+	m->path = sla_xstrndup(rec->module.path.ptr, rec->module.path.len);
+	m->build_id = sla_xmalloc(rec->module.build_id.len);
+	if (rec->module.build_id.len) /* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(m->build_id, rec->module.build_id.ptr, rec->module.build_id.len);
+	m->gen = st->gen;
+	m->nsegs = (size_t)rec->module.nsegs;
+	m->segs = sla_xmalloc(m->nsegs * sizeof(*m->segs));
+	if (m->nsegs)
+		memcpy(m->segs, rec->module.segs, m->nsegs * sizeof(*m->segs));
+	m->m.path = m->path;
+	m->m.bias = rec->module.bias;
+	m->m.build_id = m->build_id;
+	m->m.build_id_len = rec->module.build_id.len;
+}
+
+static int cmp_seg_start(const void *a, const void *b)
+{
+	const struct sla_segidx *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * Sorts the PT_LOAD segments of map generation `gen` by runtime start.
+ * Modules are appended in generation order, so a generation is a
+ * contiguous run of st->mods, found by binary search: a log that changes
+ * its map at every stack edge costs O(modules of one generation) per
+ * rebuild, not O(all modules ever).
+ */
+static void index_generation(struct sla_state *st, uint32_t gen)
+{
+	size_t lo = 0, hi = st->nmods;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (st->mods[mid].gen < gen)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	st->nsegidx = 0;
+	for (size_t i = lo; i < st->nmods && st->mods[i].gen == gen; i++) {
+		const struct sla_mod *m = &st->mods[i];
+
+		for (size_t s = 0; s < m->nsegs; s++) {
+			uint64_t start = m->m.bias + m->segs[s].vaddr;
+
+			if (!m->segs[s].memsz || start + m->segs[s].memsz < start)
+				continue; /* empty or wrapping: holds no address */
+			sla_xgrow(&st->segidx, &st->segidx_cap, st->nsegidx + 1, sizeof(*st->segidx));
+			st->segidx[st->nsegidx++] = (struct sla_segidx){
+				.start = start, .end = start + m->segs[s].memsz, .mod = (uint32_t)i
+			};
+		}
+	}
+	if (st->nsegidx > 1) /* qsort(NULL, 0) is undefined */
+		qsort(st->segidx, st->nsegidx, sizeof(*st->segidx), cmp_seg_start);
+	st->segidx_gen = gen;
+	st->segidx_valid = true;
+}
+
+/*
+ * Binary search in the segment index of `gen`, rebuilt when another
+ * generation is asked for. Stack ids grow with time and so do generations,
+ * so walking stacks in id order rebuilds once per generation.
+ */
+const struct sla_mod *sla_state_find_module(struct sla_state *st, uint32_t gen, uint64_t ip)
+{
+	size_t lo = 0, hi;
+
+	if (!st->segidx_valid || st->segidx_gen != gen || st->segidx_nmods != st->nmods) {
+		index_generation(st, gen);
+		st->segidx_nmods = st->nmods;
+	}
+	hi = st->nsegidx;
+	while (lo < hi) { /* first segment starting after ip */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (st->segidx[mid].start <= ip)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* segments do not overlap in a sane map; check a few before in case they do */
+	for (size_t k = lo; k-- > 0 && lo - k <= 4;)
+		if (ip >= st->segidx[k].start && ip < st->segidx[k].end)
+			return &st->mods[st->segidx[k].mod];
+	return NULL;
+}
+
+/* Orders blocks by start address (insertion, deletion). */
+static int cmp_block_start(const void *a, const void *b)
+{
+	const struct sla_block *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/*
+ * Lookup comparator: the key is a fake block whose addr is the pointer
+ * sought; it compares equal to the block whose range holds it. Consistent
+ * with cmp_block_start because live blocks are disjoint.
+ */
+static int cmp_ptr_in_block(const void *key, const void *node)
+{
+	const struct sla_block *k = key, *b = node;
+	uint64_t span = b->size ? b->size : 1;
+
+	if (k->addr < b->addr)
+		return -1;
+	return k->addr - b->addr >= span ? 1 : 0;
+}
+
+static void tree_add(struct sla_state *st, struct sla_block *b)
+{
+	if (!tsearch(b, &st->tree, cmp_block_start))
+		sla_die("out of memory (block index)");
+}
+
+static void enable_tree(struct sla_state *st)
+{
+	struct sla_block *b;
+
+	st->tree_on = true;
+	for (size_t i = 0; (b = sla_state_next_block(st, &i));)
+		tree_add(st, b);
+}
+
+static bool block_eq(const void *item, const void *key)
+{
+	return ((const struct sla_block *)item)->addr == *(const uint64_t *)key;
+}
+
+static bool view_eq(const void *item, const void *key)
+{
+	const uint64_t *k = key, *v = ((const struct sla_view *)item)->key;
+
+	return v[0] == k[0] && v[1] == k[1] && v[2] == k[2];
+}
+
+static inline uint64_t view_hash(const uint64_t key[3])
+{
+	return sla_hash64(key[0] ^ sla_hash64(key[1] ^ sla_hash64(key[2])));
+}
+
+struct sla_block *sla_state_find_block(const struct sla_state *st, uint64_t addr)
+{
+	return sla_ptrmap_find(&st->blocks, sla_hash64(addr), block_eq, &addr);
+}
+
+struct sla_block *sla_state_add_block(struct sla_state *st, uint64_t addr, uint64_t size,
+				      uint32_t stack, uint64_t time)
+{
+	struct sla_block *b = pool_get(&st->block_pool, sizeof(*b));
+
+	memset(b, 0, sizeof(*b));
+	b->addr = addr;
+	b->size = size;
+	b->stack = stack;
+	b->time = time;
+	sla_ptrmap_insert(&st->blocks, sla_hash64(addr), b);
+	if (st->tree_on)
+		tree_add(st, b);
+	return b;
+}
+
+/* Unlinks a view from its block and its map (if it is in one), then frees it. */
+static void drop_view(struct sla_state *st, struct sla_view *v)
+{
+	struct sla_block *b = v->block;
+
+	if (v->bprev)
+		v->bprev->bnext = v->bnext;
+	else
+		b->views = v->bnext;
+	if (v->bnext)
+		v->bnext->bprev = v->bprev;
+	b->nviews--;
+	if (v->kind == SLA_VIEW_OWNER)
+		sla_ptrmap_remove(&st->owner_views, view_hash(v->key), v);
+	else if (b->indexed)
+		sla_ptrmap_remove(&st->slice_views, view_hash(v->key), v);
+	st->views_live -= v->count;
+	put_view(st, v);
+}
+
+/* Marks a block whose views changed, for the retention peak scan. */
+static inline void touch(struct sla_state *st, struct sla_block *b)
+{
+	if (st->track_dirty && !b->dirty) {
+		b->dirty = true;
+		sla_xgrow(&st->dirty, &st->dirty_cap, st->ndirty + 1, sizeof(*st->dirty));
+		st->dirty[st->ndirty++] = b->addr;
+	}
+}
+
+void sla_state_remove_block(struct sla_state *st, struct sla_block *b)
+{
+	while (b->views)
+		drop_view(st, b->views);
+	st->retained_total -= b->counted;
+	if (st->tree_on)
+		tdelete(b, &st->tree, cmp_block_start);
+	sla_ptrmap_remove(&st->blocks, sla_hash64(b->addr), b);
+	/* a dirty entry left behind finds no block, or a new one: both harmless */
+	pool_put(&st->block_pool, b);
+}
+
+void sla_state_move_views(struct sla_state *st, struct sla_block *to, struct sla_block *from)
+{
+	to->views = from->views;
+	to->nviews = from->nviews;
+	to->indexed = from->indexed; /* map keys hold the address, which is the same */
+	for (struct sla_view *v = to->views; v; v = v->bnext)
+		v->block = to;
+	from->views = NULL;
+	from->nviews = 0;
+	from->indexed = false;
+	if (sla_state_find_block(st, to->addr) == to)
+		touch(st, to);
+}
+
+struct sla_block *sla_state_block_containing(struct sla_state *st, uint64_t ptr)
+{
+	struct sla_block key, *b = sla_state_find_block(st, ptr);
+	void *node;
+
+	if (b)
+		return b;
+	if (!st->tree_on)
+		enable_tree(st);
+	key.addr = ptr;
+	node = tfind(&key, &st->tree, cmp_ptr_in_block);
+	return node ? *(struct sla_block **)node : NULL;
+}
+
+/* Creates a view on b's list with one reference. */
+static struct sla_view *new_view(struct sla_state *st, struct sla_block *b,
+				 enum sla_view_kind kind, uint64_t ptr, uint64_t len, uint32_t stack,
+				 uint64_t time)
+{
+	struct sla_view *v = pool_get(&st->view_pool, sizeof(*v));
+
+	memset(v, 0, sizeof(*v));
+	v->kind = kind;
+	v->block = b;
+	v->ptr = ptr;
+	v->len = len;
+	v->count = 1;
+	v->cap = 1;
+	v->refs = &v->one;
+	v->one = (struct sla_ref){ .time = time, .stack = stack };
+	v->bnext = b->views;
+	if (b->views)
+		b->views->bprev = v;
+	b->views = v;
+	b->nviews++;
+	return v;
+}
+
+/*
+ * The slice view (ptr, len) of block b. A block with few views is searched
+ * along its list; past SLICE_SCAN_MAX views its slice views go into the
+ * slice_views map for good (a parser holding thousands of sub-slices of one
+ * buffer must not make every lookup linear).
+ */
+#define SLICE_SCAN_MAX 8
+
+static struct sla_view *find_slice(const struct sla_state *st, const struct sla_block *b,
+				   uint64_t ptr, uint64_t len)
+{
+	if (b->indexed) {
+		uint64_t key[3] = { b->addr, ptr, len };
+
+		return sla_ptrmap_find(&st->slice_views, view_hash(key), view_eq, key);
+	}
+	for (struct sla_view *v = b->views; v; v = v->bnext)
+		if (v->ptr == ptr && v->len == len && v->kind == SLA_VIEW_SLICE)
+			return v;
+	return NULL;
+}
+
+static void index_slices(struct sla_state *st, struct sla_block *b)
+{
+	b->indexed = true;
+	for (struct sla_view *v = b->views; v; v = v->bnext)
+		if (v->kind == SLA_VIEW_SLICE)
+			sla_ptrmap_insert(&st->slice_views, view_hash(v->key), v);
+}
+
+void sla_state_slice_add(struct sla_state *st, struct sla_block *b, uint64_t ptr, uint64_t len,
+			 uint32_t stack, uint64_t time)
+{
+	struct sla_view *v = find_slice(st, b, ptr, len);
+
+	if (!v) {
+		v = new_view(st, b, SLA_VIEW_SLICE, ptr, len, stack, time);
+		v->key[0] = b->addr;
+		v->key[1] = ptr;
+		v->key[2] = len;
+		if (b->indexed)
+			sla_ptrmap_insert(&st->slice_views, view_hash(v->key), v);
+		else if (b->nviews > SLICE_SCAN_MAX)
+			index_slices(st, b);
+	} else {
+		if (v->count == v->cap) {
+			size_t cap = v->cap;
+			struct sla_ref *refs = v->refs == &v->one ? NULL : v->refs;
+
+			sla_xgrow(&refs, &cap, (size_t)v->count + 1, sizeof(*refs));
+			if (v->refs == &v->one)
+				refs[0] = v->one;
+			v->refs = refs;
+			v->cap = (uint32_t)(cap > UINT32_MAX ? UINT32_MAX : cap);
+		}
+		if (v->count == UINT32_MAX)
+			return; /* 4 billion identical references: stop counting */
+		v->refs[v->count++] = (struct sla_ref){ .time = time, .stack = stack };
+	}
+	st->views_live++;
+	touch(st, b);
+}
+
+bool sla_state_slice_drop(struct sla_state *st, uint64_t block, uint64_t ptr, uint64_t len)
+{
+	struct sla_block *b = sla_state_find_block(st, block);
+	struct sla_view *v = b ? find_slice(st, b, ptr, len) : NULL;
+
+	if (!v)
+		return false;
+	touch(st, b);
+	if (v->count > 1) {
+		v->count--; /* LIFO: the most recent reference goes */
+		st->views_live--;
+	} else {
+		drop_view(st, v);
+	}
+	return true;
+}
+
+struct sla_view *sla_state_owner_find(const struct sla_state *st, uint64_t owner)
+{
+	uint64_t key[3] = { owner, 0, 0 };
+
+	return sla_ptrmap_find(&st->owner_views, view_hash(key), view_eq, key);
+}
+
+void sla_state_owner_set(struct sla_state *st, uint64_t owner, struct sla_block *b, uint64_t ptr,
+			 uint64_t len, uint32_t stack, uint64_t time)
+{
+	struct sla_view *v = sla_state_owner_find(st, owner);
+
+	if (v) {
+		touch(st, v->block);
+		drop_view(st, v);
+	}
+	v = new_view(st, b, SLA_VIEW_OWNER, ptr, len, stack, time);
+	v->key[0] = owner;
+	sla_ptrmap_insert(&st->owner_views, view_hash(v->key), v);
+	st->views_live++;
+	touch(st, b);
+}
+
+bool sla_state_owner_release(struct sla_state *st, uint64_t owner)
+{
+	struct sla_view *v = sla_state_owner_find(st, owner);
+
+	if (!v)
+		return false;
+	touch(st, v->block);
+	drop_view(st, v);
+	return true;
+}
+
+/* Slot of an address in the direct-mapped set of recently freed addresses. */
+static inline size_t freed_slot(uint64_t addr)
+{
+	return (size_t)((addr >> 4) * 0x9e3779b97f4a7c15ull >> (64 - SLA_FREED_BITS));
+}
+
+/*
+ * A direct-mapped cache, not a complete set: O(1), no allocation, bounded
+ * memory. An address evicted by a colliding free is later counted as a
+ * foreign free instead of a double free.
+ */
+void sla_state_remember_freed(struct sla_state *st, uint64_t addr)
+{
+	if (!st->freed)
+		st->freed = sla_xcalloc((size_t)1 << SLA_FREED_BITS, sizeof(*st->freed));
+	st->freed[freed_slot(addr)] = addr;
+}
+
+bool sla_state_forget_freed(struct sla_state *st, uint64_t addr)
+{
+	uint64_t *slot;
+
+	if (!st->freed)
+		return false;
+	slot = &st->freed[freed_slot(addr)];
+	if (*slot != addr)
+		return false;
+	*slot = 0;
+	return true;
+}
+
+const struct sla_ref *sla_block_oldest_ref(const struct sla_block *b, enum sla_view_kind *kind)
+{
+	const struct sla_ref *best = NULL;
+
+	for (const struct sla_view *v = b->views; v; v = v->bnext) {
+		/* refs are in creation order: refs[0] is the view's oldest live one */
+		if (!best || v->refs[0].time <= best->time) { /* ties: the older view (list is newest first) */
+			best = &v->refs[0];
+			if (kind)
+				*kind = v->kind;
+		}
+	}
+	return best;
+}

@@ -1,0 +1,310 @@
+/*
+ * analyzer/replay/state.h - what is live in one process at one point of its log.
+ *
+ * One struct sla_state per log. Dense ids (stacks) live in growable arrays,
+ * sparse keys (block addresses, slice references, annotation owners) in
+ * hash maps. Memory is proportional to live blocks, live views, unique
+ * stacks and modules, never to the number of records.
+ *
+ * Tables by key are open-addressing hash maps (ptrmap.h: why not uthash).
+ *
+ * Views (DESIGN.md section 5):
+ *   - a libslice reference is anonymous: views are keyed by (block, ptr, len)
+ *     with a count; each reference keeps its creation stack and time on a
+ *     small LIFO stack, and a drop removes the most recent one;
+ *   - an annotation view is keyed by its owner; acquiring again replaces it.
+ * Every view hangs on the list of its block, so evaluating a block needs no
+ * search.
+ *
+ * Finding the block that contains an interior pointer (VIEW_ACQUIRE gives a
+ * pointer, not a block): an address-ordered index of live blocks, a glibc
+ * tsearch() tree (red-black) with an interval comparator. It is built lazily,
+ * on the first acquire whose pointer is not a block start, and maintained on
+ * every alloc/free from then on: logs without interior annotations never pay
+ * for it. Blocks are disjoint in a sane log; if a corrupt one overlaps them,
+ * a lookup finds one of the candidates (never crashes).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ptrmap.h"
+#include "reader.h"
+#include "symbolize.h"
+
+/* One stack-tree edge: the stack `id` is `parent` plus the frame `ip`. */
+struct sla_stack_node {
+	uint64_t ip;	 /* return address as recorded */
+	uint32_t parent; /* smaller id; 0 is the empty stack */
+	uint32_t gen;	 /* module map generation current when this edge was recorded */
+};
+
+/* Allocation statistics per allocation stack (indexed by stack id). */
+struct sla_site {
+	uint64_t allocs;      /* ALLOC + REALLOC records with this stack */
+	uint64_t alloc_bytes; /* their requested sizes */
+	uint64_t temps;	      /* temporary allocations (freed before any other allocation) */
+	uint64_t live_bytes;  /* blocks of this stack live now */
+	uint64_t live_blocks;
+	uint64_t peak_bytes;  /* live_* at the heap peak, if peak_epoch is current */
+	uint64_t peak_blocks;
+	uint64_t peak_epoch;
+};
+
+/* One loaded ELF object of one module map generation. */
+struct sla_mod {
+	struct sla_module m;  /* for the symbolizer; strings owned below */
+	char *path;
+	uint8_t *build_id;
+	uint32_t gen;	      /* the map generation it belongs to */
+	struct sla_seg *segs; /* PT_LOAD segments (p_vaddr, p_memsz) */
+	size_t nsegs;
+};
+
+enum sla_view_kind {
+	SLA_VIEW_SLICE, /* a libslice reference (SLICE_NEW) */
+	SLA_VIEW_OWNER, /* an annotation (VIEW_ACQUIRE) */
+};
+
+/* One reference's origin: where and when it was created. */
+struct sla_ref {
+	uint64_t time;
+	uint32_t stack;
+};
+
+struct sla_block;
+
+/*
+ * A live view. Slice views: key = {block, ptr, len}, count = live references,
+ * refs[0..count) oldest first. Owner views: key = {owner, 0, 0}, count = 1.
+ */
+struct sla_view {
+	uint64_t key[3];
+	enum sla_view_kind kind;
+	struct sla_block *block;
+	uint64_t ptr, len;
+	uint32_t count, cap;
+	struct sla_ref *refs;		 /* points to `one` while cap == 1 */
+	struct sla_ref one;
+	struct sla_view *bnext, *bprev;	 /* the block's view list */
+};
+
+/* A live heap block. */
+struct sla_block {
+	uint64_t addr;
+	uint64_t size;
+	uint64_t time;		  /* when it was allocated */
+	uint32_t stack;		  /* allocation stack */
+	uint32_t nviews;	  /* distinct live views on it */
+	struct sla_view *views;	  /* list of them */
+	uint64_t counted;	  /* retained bytes counted in the running total (peak scan) */
+	bool dirty;		  /* on the dirty list (peak scan) */
+	bool indexed;		  /* its slice views are in st->slice_views (many views) */
+};
+
+/* Anomalies: counted and shown, never fatal. X-macro: name, description. */
+#define SLA_ANOMALIES(X)                                                                       \
+	X(free_unknown, "free of an address that is not live (expected in a fork child)")   \
+	X(double_free, "free of an address already freed")                                   \
+	X(alloc_on_live, "allocation at an address that is still live")                       \
+	X(realloc_unknown, "realloc of an address that is not live")                          \
+	X(free_with_views, "block freed while views of it were live")                         \
+	X(slice_no_block, "slice reference on no live block")                                 \
+	X(slice_drop_unknown, "slice drop without a matching reference")                      \
+	X(view_no_block, "view acquired on no live block")                                    \
+	X(view_outside_block, "view range reaching outside its block")                        \
+	X(release_without_acquire, "view release without acquire")                            \
+	X(time_backwards, "time going backwards")                                             \
+	X(extra_process, "more than one PROCESS record")
+
+enum sla_anomaly {
+#define SLA_ANOM_ENUM(name, desc) SLA_ANOM_##name,
+	SLA_ANOMALIES(SLA_ANOM_ENUM)
+#undef SLA_ANOM_ENUM
+	SLA_ANOM_COUNT
+};
+
+const char *sla_anomaly_name(enum sla_anomaly a);
+const char *sla_anomaly_desc(enum sla_anomaly a);
+
+/* log2 of the slots remembering freed addresses (double-free detection). */
+#define SLA_FREED_BITS 16
+
+struct sla_free_node;
+
+/* One PT_LOAD segment at its runtime address, for module lookups. */
+struct sla_segidx {
+	uint64_t start, end;
+	uint32_t mod; /* index in st->mods */
+};
+
+/* One scanned region of a pointer scan and its pairs: ptrs[first, first + n). */
+struct sla_scan_region {
+	unsigned kind; /* enum slf_region_kind (or a newer one: treated as ANON) */
+	uint64_t start, size;
+	size_t first, n;
+};
+
+/* A candidate pointer: the word at `loc` holds `val`. */
+struct sla_scan_ptr {
+	uint64_t loc, val;
+};
+
+/*
+ * The latest pointer scan of a log (format 1.1), kept only when
+ * st->collect_scans is set (the evaluation state), else only counted: a
+ * new SCAN_BEGIN reuses the arrays, so memory is one scan's pointers.
+ */
+struct sla_scan {
+	bool open;		  /* SCAN_BEGIN seen, SCAN_END not yet */
+	bool complete;		  /* SCAN_END seen */
+	bool capped;		  /* SCAN_END said the scan stopped at its cap */
+	bool unread;		  /* SCAN_END said some memory could not be read (2.1) */
+	uint64_t end_at;	  /* st->records after its SCAN_END */
+	uint64_t heap_lo, heap_hi, bytes;
+	struct sla_scan_region *regions;
+	size_t nregions, regions_cap;
+	struct sla_scan_ptr *ptrs;
+	size_t nptrs, ptrs_cap;
+};
+
+/* Everything known about one log. */
+struct sla_state {
+	/* the process (PROCESS record) */
+	char *path; /* the log file, as given */
+	uint64_t pid, ppid, start_ns;
+	char *exe;
+
+	/* stacks and modules */
+	struct sla_stack_node *stacks; /* [0] is the empty stack */
+	struct sla_site *sites;	       /* parallel to stacks */
+	size_t nstacks, stacks_cap, sites_cap;
+	struct sla_mod *mods;
+	size_t nmods, mods_cap;
+	uint32_t gen; /* current module map generation */
+	struct sla_segidx *segidx;     /* segments of generation segidx_gen, sorted */
+	size_t nsegidx, segidx_cap, segidx_nmods;
+	uint32_t segidx_gen;
+	bool segidx_valid;
+
+	/* live objects */
+	struct sla_ptrmap blocks;      /* struct sla_block by addr */
+	struct sla_ptrmap slice_views; /* struct sla_view by {block, ptr, len}, of indexed blocks */
+	struct sla_ptrmap owner_views; /* struct sla_view by {owner} */
+	uint64_t *freed;	       /* recently freed addresses, direct-mapped, 2^SLA_FREED_BITS */
+	void *tree;		       /* tsearch index of blocks by address, once enabled */
+	bool tree_on;
+	struct sla_free_node *block_pool, *view_pool; /* freed nodes for reuse (state.c) */
+
+	/* running figures */
+	uint64_t time_ns;	       /* time of the last record */
+	uint64_t live_bytes, live_blocks;
+	uint64_t peak_bytes, peak_blocks, peak_time_ns, peak_epoch;
+	uint64_t allocs, frees, bytes_allocated, temps;
+	uint64_t last_alloc;	       /* address of the last allocation (temporaries) */
+	/*
+	 * 2.x: each thread's last FREE (by tid, direct-mapped): whether it
+	 * counted a temporary, so that a REALLOC with SLF_REALLOC_OLD_FREED
+	 * right after it in the thread's stream can take that back (replay.c).
+	 */
+	struct sla_last_free {
+		uint64_t tid, addr;
+		uint32_t stack;
+		bool temp;
+	} last_free[64];
+	uint64_t views_live;
+
+	/* retention peak scan (only when track_dirty) */
+	bool track_dirty;
+	uint64_t *dirty;	       /* addresses of blocks whose views changed */
+	size_t ndirty, dirty_cap;
+	uint64_t retained_total;       /* sum of the blocks' `counted` */
+
+	/* pointer scans (format 1.1) */
+	bool collect_scans;	       /* keep the latest scan's pointers (evaluation state) */
+	struct sla_scan scan;	       /* the latest scan */
+	uint64_t scans;		       /* complete scans replayed */
+	bool scan_at_end;	       /* the scan right before END is complete */
+
+	/* the log itself */
+	uint64_t records;	       /* records replayed */
+	uint64_t unknown_records;      /* of kinds this version does not know (skipped) */
+	bool ended, truncated;
+	uint64_t dropped;	       /* END's count of events the writer lost */
+	uint64_t anomalies[SLA_ANOM_COUNT];
+};
+
+/* Constructor/destructor. `path` is copied. */
+struct sla_state *sla_state_new(const char *path);
+void sla_state_free(struct sla_state *st);
+
+/* Stacks: appends the edge with the next id (the reader checked parent < id). */
+void sla_state_add_stack(struct sla_state *st, uint32_t parent, uint64_t ip);
+/*
+ * Defines stack `id` (2.x ids arrive out of numeric order: the table grows to
+ * hold id, ids not defined yet stay empty stacks with no allocations).
+ */
+void sla_state_define_stack(struct sla_state *st, uint32_t id, uint32_t parent, uint64_t ip);
+
+/* Modules: a new generation (MODULES_RESET), and one module of it. */
+void sla_state_reset_modules(struct sla_state *st);
+void sla_state_add_module(struct sla_state *st, const struct sla_record *rec);
+
+/*
+ * The module of map generation `gen` whose PT_LOAD segment holds `ip`, or
+ * NULL. O(log segments); keeps a sorted index of one generation (not const).
+ */
+const struct sla_mod *sla_state_find_module(struct sla_state *st, uint32_t gen, uint64_t ip);
+
+/*
+ * Iterates the live blocks, in no particular order:
+ *	for (size_t i = 0; (b = sla_state_next_block(st, &i));)
+ */
+static inline struct sla_block *sla_state_next_block(const struct sla_state *st, size_t *i)
+{
+	size_t n = sla_ptrmap_size(&st->blocks);
+
+	while (*i < n) {
+		void *item = st->blocks.slots[(*i)++].item;
+
+		if (item)
+			return item;
+	}
+	return NULL;
+}
+
+/* Blocks. add() expects no live block at addr; remove() frees the block and its views. */
+struct sla_block *sla_state_find_block(const struct sla_state *st, uint64_t addr);
+struct sla_block *sla_state_add_block(struct sla_state *st, uint64_t addr, uint64_t size,
+				      uint32_t stack, uint64_t time);
+void sla_state_remove_block(struct sla_state *st, struct sla_block *b);
+/*
+ * Hands the views of `from` to `to` (same address: a realloc in place; one
+ * of them may be a placeholder not in the map while the other is replaced).
+ */
+void sla_state_move_views(struct sla_state *st, struct sla_block *to, struct sla_block *from);
+/* The live block whose range holds `ptr` (a zero-size block holds its own address), or NULL. */
+struct sla_block *sla_state_block_containing(struct sla_state *st, uint64_t ptr);
+
+/* Slice references: add one; drop the most recent one (false: there was none). */
+void sla_state_slice_add(struct sla_state *st, struct sla_block *b, uint64_t ptr, uint64_t len,
+			 uint32_t stack, uint64_t time);
+bool sla_state_slice_drop(struct sla_state *st, uint64_t block, uint64_t ptr, uint64_t len);
+
+/* Annotation views: set (replacing the owner's previous view) and release (false: none). */
+void sla_state_owner_set(struct sla_state *st, uint64_t owner, struct sla_block *b, uint64_t ptr,
+			 uint64_t len, uint32_t stack, uint64_t time);
+bool sla_state_owner_release(struct sla_state *st, uint64_t owner);
+/* The owner's current view, or NULL. */
+struct sla_view *sla_state_owner_find(const struct sla_state *st, uint64_t owner);
+
+/*
+ * Recently freed addresses, to tell a double free from a foreign one.
+ * forget() returns whether addr was remembered (and forgets it).
+ */
+void sla_state_remember_freed(struct sla_state *st, uint64_t addr);
+bool sla_state_forget_freed(struct sla_state *st, uint64_t addr);
+
+/* The oldest live reference among the block's views (NULL when it has none). */
+const struct sla_ref *sla_block_oldest_ref(const struct sla_block *b, enum sla_view_kind *kind);

@@ -1,0 +1,356 @@
+/* analyzer/report/report_text.c - the results as a text report for a developer. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "report.h"
+#include "suppress.h"
+#include "units.h"
+
+#define SZ(buf, v, d) sla_format_size(buf, sizeof(buf), v, d)
+
+static const char *basename_of(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* `#N func file:line (module)`, or the address and module+offset without symbols. */
+static void print_stack(FILE *out, struct sla_stackset *set, struct sla_symbolizer *sym,
+			uint32_t gid, const char *indent)
+{
+	const struct sla_frame *f;
+	size_t n = sla_stackset_frames(set, gid, sym, &f);
+
+	if (!n)
+		fprintf(out, "%s(no stack recorded)\n", indent);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(out, "%s#%zu ", indent, i);
+		if (f[i].function) {
+			fputs(f[i].function, out);
+			if (f[i].file && f[i].line)
+				fprintf(out, " %s:%u", f[i].file, f[i].line);
+			else if (f[i].file)
+				fprintf(out, " %s", f[i].file);
+			if (f[i].module)
+				fprintf(out, " (%s)", basename_of(f[i].module));
+		} else {
+			fprintf(out, "0x%" PRIx64, f[i].address);
+			if (f[i].module)
+				fprintf(out, " (%s+0x%" PRIx64 ")", basename_of(f[i].module),
+					f[i].offset);
+		}
+		if (f[i].inlined)
+			fputs(" [inlined]", out);
+		fputc('\n', out);
+	}
+}
+
+static void print_duration(FILE *out, double s)
+{
+	if (s >= 0.1)
+		fprintf(out, "%.1f s", s);
+	else
+		fprintf(out, "%.1f ms", s * 1e3);
+}
+
+/* The user's-language line: "3 blocks of 1.00 MiB kept alive by 5-byte views: ...". */
+static void print_headline(FILE *out, const struct sla_finding *f)
+{
+	char a[32], b[32];
+
+	if (f->min_size == f->max_size)
+		fprintf(out, "%" PRIu64 " block%s of %s", f->blocks, f->blocks == 1 ? "" : "s",
+			SZ(a, f->min_size, 2));
+	else
+		fprintf(out, "%" PRIu64 " blocks of %s to %s", f->blocks, SZ(a, f->min_size, 2),
+			SZ(b, f->max_size, 2));
+	if (f->views == 1)
+		fprintf(out, " kept alive by a %" PRIu64 "-byte view", f->min_used);
+	else if (f->views == f->blocks && f->min_used == f->max_used)
+		fprintf(out, " kept alive by %" PRIu64 "-byte views", f->min_used);
+	else if (f->views == f->blocks)
+		fprintf(out, " kept alive by views using %" PRIu64 " to %" PRIu64 " bytes",
+			f->min_used, f->max_used);
+	else if (f->min_used == f->max_used) /* several views per block: say how many */
+		fprintf(out, " kept alive by %" PRIu64 " views using %" PRIu64 " bytes%s", f->views,
+			f->min_used, f->blocks == 1 ? "" : " per block");
+	else
+		fprintf(out, " kept alive by %" PRIu64 " views using %" PRIu64 " to %" PRIu64
+			     " bytes per block",
+			f->views, f->min_used, f->max_used);
+	fprintf(out, ": %s retained (%s used), pinned for ", SZ(a, f->retained_bytes, 1),
+		SZ(b, f->used_bytes, 1));
+	print_duration(out, f->pinned_max_s);
+	fputc('\n', out);
+}
+
+/* "a" or "an" before a number as it is read: an 8-, an 11-, an 18-, an 80-byte view. */
+static const char *article(uint64_t n)
+{
+	char d[24];
+	int len = snprintf(d, sizeof(d), "%" PRIu64, n);
+
+	if (d[0] == '8')
+		return "an";
+	/* eleven, eighteen, and their thousands (eleven thousand ...) */
+	if ((len == 2 || len == 5) && d[0] == '1' && (d[1] == '1' || d[1] == '8'))
+		return "an";
+	return "a";
+}
+
+/*
+ * A dead_region finding in the user's words: "998 blocks (998.0 MiB) kept
+ * alive through the unused tail of a 39.1 KiB block pinned by an 80-byte
+ * view". The log has bytes, not elements: views are told in bytes.
+ */
+static void print_dead_headline(FILE *out, const struct sla_finding *f)
+{
+	char a[32], b[32];
+
+	fprintf(out, "%" PRIu64 " block%s (%s) kept alive through the unused %s of ", f->blocks,
+		f->blocks == 1 ? "" : "s", SZ(a, f->block_bytes, 1),
+		f->holder_tail ? (f->holder_blocks == 1 ? "tail" : "tails") :
+				 (f->holder_blocks == 1 ? "part" : "parts"));
+	if (f->holder_blocks == 1)
+		fprintf(out, "a %s block", SZ(a, f->holder_bytes, 1));
+	else
+		fprintf(out, "%" PRIu64 " blocks (%s)", f->holder_blocks, SZ(a, f->holder_bytes, 1));
+	if (f->holder_views == 1)
+		fprintf(out, " pinned by %s %" PRIu64 "-byte view", article(f->holder_used_bytes),
+			f->holder_used_bytes);
+	else
+		fprintf(out, " pinned by %" PRIu64 " views using %" PRIu64 " bytes%s", f->holder_views,
+			f->holder_used_bytes, f->holder_blocks == 1 ? "" : " in all");
+	fprintf(out, ": %s retained", SZ(b, f->retained_bytes, 1));
+	if (f->retained_bytes != f->block_bytes)
+		fputs(" (the rest is counted by view_pinned findings)", out);
+	fputs(", pinned for ", out);
+	print_duration(out, f->pinned_max_s);
+	fputc('\n', out);
+}
+
+static void print_dead_finding(FILE *out, const struct sla_finding *f, struct sla_stackset *set,
+			       struct sla_symbolizer *sym)
+{
+	print_dead_headline(out, f);
+	fputs("  kept blocks allocated at:\n", out);
+	print_stack(out, set, sym, f->alloc_gid, "    ");
+	fprintf(out, "  through the dead region of the block%s allocated at:\n",
+		f->holder_blocks == 1 ? "" : "s");
+	print_stack(out, set, sym, f->holder_gid, "    ");
+	fprintf(out, "  pinned by the oldest live view (%s) %s at:\n",
+		f->view_kind == SLA_VIEW_SLICE ? "slice" : "annotation",
+		f->view_kind == SLA_VIEW_SLICE ? "created" : "acquired");
+	print_stack(out, set, sym, f->view_gid, "    ");
+	fputs("  hint: clear the elements past len before cutting (release what they hold and zero them), or copy the kept elements out and release the big block\n\n",
+	      out);
+}
+
+void sla_report_text_findings(FILE *out, const struct sla_results *res, struct sla_stackset *set,
+			      struct sla_symbolizer *sym, size_t top)
+{
+	size_t n = top && top < res->nfindings ? top : res->nfindings;
+	uint64_t rest = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct sla_finding *f = &res->findings[i];
+
+		fprintf(out, "#%zu: ", i + 1);
+		if (f->kind == SLA_FINDING_DEAD_REGION) {
+			print_dead_finding(out, f, set, sym);
+			continue;
+		}
+		print_headline(out, f);
+		fputs("  allocated at:\n", out);
+		print_stack(out, set, sym, f->alloc_gid, "    ");
+		fprintf(out, "  %s at:\n", f->view_kind == SLA_VIEW_SLICE ?
+					       "oldest live view (slice) created" :
+					       "oldest live view (annotation) acquired");
+		print_stack(out, set, sym, f->view_gid, "    ");
+		if (f->view_kind == SLA_VIEW_SLICE)
+			fputs("  hint: copy the bytes you keep (sl_clone) and release the slice of the big block\n\n",
+			      out);
+		else
+			fputs("  hint: copy the range you keep out of the buffer and release the view of the big block\n\n",
+			      out);
+	}
+	for (size_t i = n; i < res->nfindings; i++)
+		rest += res->findings[i].retained_bytes;
+	if (n < res->nfindings) {
+		char a[32];
+
+		fprintf(out, "... and %zu more findings retaining %s (--top 0 shows all)\n\n",
+			res->nfindings - n, SZ(a, rest, 1));
+	}
+}
+
+/* Groups of blocks by stack; `classes`: leaks with their direct/indirect counts. */
+static void print_groups(FILE *out, const struct sla_group *g, size_t n, size_t top,
+			 struct sla_stackset *set, struct sla_symbolizer *sym, bool classes)
+{
+	size_t shown = top && top < n ? top : n;
+	char a[32];
+
+	for (size_t i = 0; i < shown; i++) {
+		fprintf(out, "%s in %" PRIu64 " block%s", SZ(a, g[i].bytes, 1), g[i].blocks,
+			g[i].blocks == 1 ? "" : "s");
+		if (classes)
+			fprintf(out, " (%" PRIu64 " direct, %" PRIu64 " indirect, %" PRIu64
+				     " still referenced)",
+				g[i].direct_blocks, g[i].indirect_blocks,
+				g[i].blocks - g[i].direct_blocks - g[i].indirect_blocks);
+		fputs(" allocated at:\n", out);
+		print_stack(out, set, sym, g[i].gid, "    ");
+	}
+	if (shown < n)
+		fprintf(out, "... and %zu more stacks\n", n - shown);
+}
+
+/* The header: the evaluation point and one line per log with its state. */
+static void print_logs(FILE *out, const struct sla_results *res)
+{
+	fprintf(out, "sliceleak report: %zu log%s, retention evaluated at %s%s\n", res->nlogs,
+		res->nlogs == 1 ? "" : "s", strcmp(res->at, "end") && strcmp(res->at, "peak") ?
+						   "snapshot " : "", res->at);
+	for (size_t i = 0; i < res->nlogs; i++) {
+		const struct sla_log_info *l = &res->logs[i];
+
+		fprintf(out, "  %s: pid %" PRIu64 " (ppid %" PRIu64 ") %s, %" PRIu64 " records, ",
+			l->path, l->pid, l->ppid, l->exe ? l->exe : "?", l->records);
+		if (l->corrupt)
+			fprintf(out, "CORRUPT at offset %" PRIu64, l->corrupt_offset);
+		else
+			fputs(l->ended ? "complete" : "TRUNCATED", out);
+		fprintf(out, ", %.3f s", l->duration_s);
+		if (!l->at_found)
+			fprintf(out, ", no snapshot '%s'", res->at);
+		else if (strcmp(res->at, "end"))
+			fprintf(out, ", evaluated at %.3f s", l->eval_time_s);
+		fputc('\n', out);
+	}
+	fputc('\n', out);
+}
+
+static bool any_truncated(const struct sla_results *res)
+{
+	for (size_t i = 0; i < res->nlogs; i++)
+		if (res->logs[i].truncated)
+			return true;
+	return false;
+}
+
+/* LSan's ending: suppressions used, then the one greppable SUMMARY line. */
+void sla_report_text_summary(FILE *out, const struct sla_results *res)
+{
+	char a[32], b[32];
+
+	if (res->suppressions && res->suppressions->n) {
+		fputs("Suppressions used:\n  matches      bytes  suppression\n", out);
+		for (size_t i = 0; i < res->suppressions->n; i++) {
+			const struct sla_suppression *x = &res->suppressions->list[i];
+
+			fprintf(out, "%9" PRIu64 " %10" PRIu64 "  %s:%s\n", x->matches, x->bytes,
+				x->type == SLA_SUPPRESS_LEAK ? "leak" : "view", x->pattern);
+		}
+	}
+
+	fprintf(out, "SUMMARY: sliceleak: %s retained in %zu finding%s, %s leaked in %" PRIu64 " block%s\n",
+		SZ(a, res->retained_bytes, 1), res->nfindings, res->nfindings == 1 ? "" : "s",
+		SZ(b, res->leak_bytes, 1), res->leak_blocks, res->leak_blocks == 1 ? "" : "s");
+}
+
+void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stackset *set,
+		     struct sla_symbolizer *sym, const struct sla_report_opts *o)
+{
+	char a[32], b[32], c[32];
+	bool trunc = any_truncated(res), anomalies = false;
+
+	print_logs(out, res);
+
+	fprintf(out, "== Retention: %zu finding%s, %s retained (%" PRIu64 " view-pinned blocks) ==\n",
+		res->nfindings, res->nfindings == 1 ? "" : "s", SZ(a, res->retained_bytes, 1),
+		res->pinned_blocks);
+	fprintf(out, "Dead-region analysis: %s\n\n",
+		res->dead_region_text ? res->dead_region_text : "not run");
+	sla_report_text_findings(out, res, set, sym, o->top);
+
+	fprintf(out, "== Leaks: %s in %" PRIu64 " block%s %s ==\n", SZ(a, res->leak_bytes, 1),
+		res->leak_blocks, res->leak_blocks == 1 ? "" : "s",
+		trunc ? "live at exit or at truncation" : "live at exit");
+	if (res->leaks_classified)
+		fprintf(out, "%s in %" PRIu64 " block%s unreachable at exit: %s direct (nothing points to them), %s indirect (only other leaks do); the rest is still referenced\n",
+			SZ(a, res->direct_bytes + res->indirect_bytes, 1),
+			res->direct_blocks + res->indirect_blocks,
+			res->direct_blocks + res->indirect_blocks == 1 ? "" : "s",
+			SZ(b, res->direct_bytes, 1), SZ(c, res->indirect_bytes, 1));
+	print_groups(out, res->leaks, res->nleaks, o->top, set, sym, res->leaks_classified);
+	fputc('\n', out);
+
+	fprintf(out, "== Peak heap: %s in %" PRIu64 " blocks at %.3f s ==\n",
+		SZ(a, res->peak_bytes, 1), res->peak_blocks, res->peak_time_s);
+	print_groups(out, res->peak, res->npeak, o->top, set, sym, false);
+	fputc('\n', out);
+
+	fputs("== Hot spots: allocations by stack ==\n", out);
+	for (size_t i = 0; i < res->nhotspots && (!o->top || i < o->top); i++) {
+		const struct sla_hotspot *h = &res->hotspots[i];
+
+		fprintf(out, "%" PRIu64 " allocation%s, %s (%" PRIu64 " temporary) at:\n",
+			h->allocations, h->allocations == 1 ? "" : "s", SZ(a, h->bytes, 1),
+			h->temporaries);
+		print_stack(out, set, sym, h->gid, "    ");
+	}
+	fputc('\n', out);
+
+	fprintf(out, "== Temporary allocations: %" PRIu64 " (freed with no other allocation in between) ==\n",
+		res->temporaries);
+	for (size_t i = 0; i < res->ntemporary && (!o->top || i < o->top); i++) {
+		const struct sla_hotspot *h = &res->temporary[i];
+
+		fprintf(out, "%" PRIu64 " of %" PRIu64 " allocation%s temporary at:\n", h->temporaries,
+			h->allocations, h->allocations == 1 ? "" : "s");
+		print_stack(out, set, sym, h->gid, "    ");
+	}
+	fputc('\n', out);
+
+	fprintf(out, "== Totals ==\n%" PRIu64 " allocations, %" PRIu64 " frees, %s allocated, %" PRIu64
+		     " temporary allocations, peak %s\n\n",
+		res->allocations, res->frees, SZ(a, res->bytes_allocated, 1), res->temporaries,
+		SZ(b, res->peak_bytes, 1));
+
+	for (size_t i = 0; i < res->nlogs; i++)
+		for (int k = 0; k < SLA_ANOM_COUNT; k++)
+			anomalies |= res->logs[i].anomalies[k] != 0;
+	if (anomalies) {
+		fputs("== Anomalies ==\n", out);
+		for (size_t i = 0; i < res->nlogs; i++)
+			for (int k = 0; k < SLA_ANOM_COUNT; k++)
+				if (res->logs[i].anomalies[k])
+					fprintf(out, "%s: %s: %" PRIu64 " (%s)\n", res->logs[i].path,
+						sla_anomaly_name(k), res->logs[i].anomalies[k],
+						sla_anomaly_desc(k));
+		fputc('\n', out);
+	}
+	for (size_t i = 0; i < res->nlogs; i++) {
+		const struct sla_log_info *l = &res->logs[i];
+
+		if (l->corrupt)
+			fprintf(out, "WARNING: %s: corrupt at offset %" PRIu64 " (%s): analysed up to the last good record\n",
+				l->path, l->corrupt_offset, l->corrupt_msg);
+		else if (l->truncated && l->stacks_lost)
+			fprintf(out, "WARNING: %s: log is truncated (no END record: the process was killed, crashed or called _exit): analysed up to its last complete record; %" PRIu64 " stack references name stacks whose definition was never written, shown as empty\n",
+				l->path, l->stacks_lost);
+		else if (l->truncated)
+			fprintf(out, "WARNING: %s: log is truncated (no END record: the process was killed, crashed or called _exit): analysed up to its last complete record\n",
+				l->path);
+		if (l->dropped)
+			fprintf(out, "WARNING: %s: the writer dropped %" PRIu64 " events\n", l->path,
+				l->dropped);
+		if (l->unknown_records)
+			fprintf(out, "NOTE: %s: %" PRIu64 " records of kinds newer than this sliceleak (log format %u.%u) were skipped\n",
+				l->path, l->unknown_records, l->major, l->minor);
+	}
+	sla_report_text_summary(out, res);
+}

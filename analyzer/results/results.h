@@ -1,0 +1,195 @@
+/*
+ * analyzer/results/results.h - what an analysis found, ready to print or to gate.
+ *
+ * Filled by retention.c (findings) and tracker.c (leaks, peak, hot spots,
+ * totals) from one or more logs' states, summed over the logs with stacks
+ * merged by their canonical id (stacks.h), then sorted by sla_results_finish().
+ * Reports and the gate read only this (and stacks.h to print stacks).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uthash.h>
+
+#include "state.h"
+
+/* Which view-pinned blocks are findings. */
+struct sla_thresholds {
+	uint64_t min_block_size;  /* blocks smaller than this are ignored (default 4 KiB) */
+	double max_used_percent;  /* blocks using more than this share are fine (default 25) */
+};
+
+#define SLA_DEFAULT_MIN_BLOCK_SIZE 4096
+#define SLA_DEFAULT_MAX_USED_PERCENT 25.0
+
+/* The kinds of findings (JSON "kind"). */
+enum sla_finding_kind {
+	SLA_FINDING_VIEW_PINNED = 0, /* "view_pinned": big blocks kept by small views */
+	SLA_FINDING_DEAD_REGION = 1, /* "dead_region": blocks kept through a dead region */
+};
+
+/*
+ * A view_pinned finding: view-pinned blocks of one (allocation stack, view
+ * stack) pair, the view stack being the one of each block's oldest live
+ * view.
+ *
+ * A dead_region finding (deadregion.h): blocks kept alive only through the
+ * dead regions of view-pinned blocks (the holders), grouped by (the kept
+ * blocks' allocation stack = alloc_gid, the holder's oldest live view's
+ * stack = view_gid, the holder's allocation stack = holder_gid). Its
+ * used_bytes is 0 and retained_bytes is block_bytes, less what a kept block
+ * already counts as a view_pinned finding (a byte is never counted twice).
+ */
+struct sla_finding {
+	/* the group key: four adjacent uint32_t */
+	uint32_t kind;		       /* enum sla_finding_kind */
+	uint32_t alloc_gid, view_gid;  /* canonical stacks */
+	uint32_t holder_gid;	       /* dead_region: the holders' allocation stack; else 0 */
+	enum sla_view_kind view_kind;  /* of the oldest view of the first block seen */
+	uint64_t blocks;
+	uint64_t block_bytes;	       /* sum of the blocks' sizes */
+	uint64_t used_bytes;	       /* sum of the union of each block's live view ranges */
+	uint64_t retained_bytes;       /* block_bytes - used_bytes */
+	uint64_t views;		       /* live references on these blocks */
+	uint64_t min_size, max_size;   /* of one block */
+	uint64_t min_used, max_used;   /* of one block */
+	double pinned_max_s;	       /* longest time a block has been pinned (max, not median) */
+	/* dead_region only: the holders (view-pinned blocks whose dead region keeps these) */
+	uint64_t holder_blocks, holder_bytes;
+	uint64_t holder_used_bytes;    /* the union of their live views */
+	uint64_t holder_views;	       /* live references on them */
+	bool holder_tail;	       /* every keeping pointer lies past the holder's last view */
+	UT_hash_handle hh;
+};
+
+/*
+ * Blocks of one allocation stack (leaks, peak holders). For leaks, when the
+ * end's pointer scan was analysed (res->leaks_classified), LeakSanitizer's
+ * classes: direct = nothing points to the block (from a root, a reachable
+ * block, a dead region or another leaked block), indirect = only other
+ * unreachable blocks point to it; the rest is still referenced at exit.
+ */
+struct sla_group {
+	uint32_t gid;
+	uint64_t bytes, blocks;
+	uint64_t direct_bytes, direct_blocks;
+	uint64_t indirect_bytes, indirect_blocks;
+};
+
+/* Allocations of one stack over the whole run. */
+struct sla_hotspot {
+	uint32_t gid;
+	uint64_t allocations, bytes, temporaries;
+};
+
+/* Everything the allocation tracker sums per canonical stack (results.c). */
+struct sla_stack_acc {
+	uint64_t leak_bytes, leak_blocks;
+	uint64_t direct_bytes, direct_blocks, indirect_bytes, indirect_blocks;
+	uint64_t peak_bytes, peak_blocks;
+	uint64_t allocations, bytes, temporaries;
+};
+
+/* Whether a log's dead-region analysis ran (see sla_dr_status_text()). */
+enum sla_dr_status {
+	SLA_DR_COMPLETE,	/* a complete pointer scan at the evaluation point */
+	SLA_DR_PARTIAL,		/* a scan that stopped at the shim's size cap */
+	SLA_DR_UNREAD,		/* a scan that could not read all it meant to */
+	SLA_DR_OLD_FORMAT,	/* a log of format 1.0: no scans at all */
+	SLA_DR_NO_SCAN,		/* no scan at the evaluation point (scan disabled) */
+	SLA_DR_TRUNCATED,	/* at the end of a log without END: no final scan */
+	SLA_DR_AT_PEAK,		/* --at peak: scans are taken at the end and at snapshots only */
+	SLA_DR_NOT_EVALUATED,	/* the evaluation point is not in this log */
+};
+
+/* Whether the analysis ran on a scan: complete or partial. */
+static inline bool sla_dr_ran(enum sla_dr_status s)
+{
+	return s == SLA_DR_COMPLETE || s == SLA_DR_PARTIAL || s == SLA_DR_UNREAD;
+}
+
+/* "complete", "partial: ..." or "unavailable: ..." (the JSON's words). */
+const char *sla_dr_status_text(enum sla_dr_status s);
+
+/* One analysed log, as listed in reports. */
+struct sla_log_info {
+	const char *path;
+	uint64_t pid, ppid;
+	const char *exe;	      /* NULL when the log had no PROCESS record */
+	bool ended;		      /* END record seen */
+	bool truncated;		      /* no END: analysed up to the last complete record */
+	uint64_t stacks_lost;	      /* truncated 2.x: events shown without their stack */
+	bool corrupt;		      /* --lenient: analysed up to a corrupt record */
+	uint64_t corrupt_offset;
+	char corrupt_msg[160];
+	uint64_t records;	      /* records read (pass 1) */
+	uint64_t unknown_records;     /* of kinds this version does not know, skipped */
+	unsigned major, minor;	      /* format version of the log */
+	uint64_t dropped;	      /* events the writer could not record */
+	uint64_t anomalies[SLA_ANOM_COUNT];
+	bool at_found;		      /* the evaluation point (--at) exists in this log */
+	enum sla_dr_status dead_region; /* whether the dead-region analysis could run */
+	bool scan_capped;	      /* its scan stopped at the shim's cap or could not read */
+	double eval_time_s;	      /* log time of the evaluation point */
+	double duration_s;	      /* log time of its last record */
+};
+
+struct sla_suppressions;
+
+struct sla_results {
+	const char *at; /* "end", "peak" or a snapshot label */
+	const struct sla_suppressions *suppressions; /* applied ones, with counts; or NULL */
+	struct sla_log_info *logs;
+	size_t nlogs;
+
+	struct sla_finding *findings;	/* sorted by retained bytes, after finish() */
+	size_t nfindings;
+	uint64_t retained_bytes;	/* sum over findings */
+	uint64_t dead_region_min_bytes; /* dead_region findings below this are dropped by finish() */
+	enum sla_dr_status dead_region; /* over all logs: the worst (see results.c) */
+	const char *dead_region_text;   /* the top level's "dead_region_analysis" */
+	char dead_region_buf[200];
+	uint64_t pinned_blocks;		/* all view-pinned blocks, findings or not */
+
+	struct sla_group *leaks;	/* sorted by bytes */
+	size_t nleaks;
+	uint64_t leak_bytes, leak_blocks;
+	bool leaks_classified;		/* every log's leaks classified (direct/indirect) */
+	size_t classified_logs;		/* how many were */
+	uint64_t direct_bytes, direct_blocks, indirect_bytes, indirect_blocks;
+
+	uint64_t peak_bytes, peak_blocks; /* sum of each log's heap peak */
+	double peak_time_s;		  /* of the log with the largest peak */
+	struct sla_group *peak;		  /* holders at the peak, sorted by bytes */
+	size_t npeak;
+
+	struct sla_hotspot *hotspots;	/* sorted by allocations */
+	size_t nhotspots;
+	struct sla_hotspot *temporary;	/* the stacks with temporaries, most first */
+	size_t ntemporary;
+
+	uint64_t allocations, frees, bytes_allocated, temporaries;
+
+	/* ---- private: accumulators until finish() ---- */
+	struct sla_finding *acc_findings;
+	struct sla_stack_acc *acc;     /* indexed by gid (dense): no hashing per stack */
+	size_t acc_cap;
+	uint64_t peak_log_max; /* the largest single log's peak */
+};
+
+void sla_results_init(struct sla_results *res, const char *at);
+/* Adds one log's entry; returns it for the caller to fill. */
+struct sla_log_info *sla_results_add_log(struct sla_results *res);
+/* Turns the accumulators into sorted arrays. Call once, after all logs. */
+void sla_results_finish(struct sla_results *res);
+void sla_results_free(struct sla_results *res);
+
+/* Accumulators (used by retention.c and tracker.c). */
+struct sla_finding *sla_results_finding(struct sla_results *res, uint32_t alloc_gid,
+					uint32_t view_gid);
+struct sla_finding *sla_results_dead_finding(struct sla_results *res, uint32_t alloc_gid,
+					     uint32_t view_gid, uint32_t holder_gid);
+struct sla_stack_acc *sla_results_acc(struct sla_results *res, uint32_t gid);

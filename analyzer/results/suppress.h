@@ -1,0 +1,63 @@
+/*
+ * analyzer/results/suppress.h - hide known findings and leaks (LeakSanitizer-style).
+ *
+ * A suppression is TYPE:PATTERN, given with --suppress (repeatable) or one
+ * per line in a --suppressions FILE ('#' starts a comment):
+ *   leak:PATTERN   leak groups whose allocation stack matches
+ *   view:PATTERN   findings whose allocation stack or view stack matches (a
+ *                  dead_region finding: the kept blocks' allocation stack
+ *                  or the holder's view stack)
+ * A stack matches when any of its frames' function name, source file or
+ * module path matches PATTERN, LeakSanitizer's template syntax: `*` matches
+ * any characters, a leading `^` anchors at the start, a trailing `$` at the
+ * end; otherwise the pattern may match anywhere (a substring).
+ *
+ * Applying suppressions symbolizes the stacks of every finding and leak
+ * group (not only the printed ones) and removes the matching ones from the
+ * results, with their bytes, counting for each suppression how many groups
+ * and bytes it hid (reports print them, as LSan's "Suppressions used").
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "results.h"
+#include "stacks.h"
+#include "symbolize.h"
+
+enum sla_suppress_type {
+	SLA_SUPPRESS_LEAK,
+	SLA_SUPPRESS_VIEW,
+};
+
+struct sla_suppression {
+	enum sla_suppress_type type;
+	char *pattern;
+	uint64_t matches; /* groups or findings hidden */
+	uint64_t bytes;	  /* their bytes (leaked or retained) */
+};
+
+struct sla_suppressions {
+	struct sla_suppression *list;
+	size_t n;
+};
+
+/* Adds "TYPE:PATTERN". Returns 0 or -EINVAL (unknown type, empty pattern). */
+int sla_suppress_add(struct sla_suppressions *s, const char *spec);
+
+/*
+ * Adds every suppression of a file. Returns 0, or -errno (unreadable) or
+ * -EINVAL with *bad_line set to the 1-based line that is not TYPE:PATTERN.
+ */
+int sla_suppress_load(struct sla_suppressions *s, const char *path, size_t *bad_line);
+
+/* Whether `text` matches the LSan-style template `pattern`. */
+bool sla_suppress_match(const char *pattern, const char *text);
+
+/* Removes the suppressed findings and leak groups from finished results. */
+void sla_suppress_apply(struct sla_suppressions *s, struct sla_results *res,
+			struct sla_stackset *set, struct sla_symbolizer *sym);
+
+void sla_suppress_free(struct sla_suppressions *s);
