@@ -562,6 +562,91 @@ def t_cpp(ctx):
     check(sum(r['kind'] == 'ALLOC' for r in recs) > 20000, 'operator new not seen')
 
 
+
+def allocator_lib(name):
+    """The path of a Debian allocator library (jemalloc, tcmalloc), or SkipTest."""
+    import glob
+    pats = {'jemalloc': 'libjemalloc.so.2', 'tcmalloc': 'libtcmalloc_minimal.so.4'}
+    for d in ('/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/lib/*-linux-gnu'):
+        hits = glob.glob(os.path.join(d, pats[name]))
+        if hits:
+            return hits[0]
+    raise SkipTest('%s not installed (scripts/install-deps.sh)' % pats[name])
+
+
+FN_NEW, FN_NEW_ARRAY = 9, 10
+
+
+def cxx_allocators(ctx, alloc):
+    """cxx_allocators.cpp under the shim, alone or with an allocator that
+    defines operator new preloaded after it: every new and delete is in the log."""
+    n = 10000
+    cmd = [ctx.prog('cxx_allocators'), str(n)]
+    env = None
+    if alloc:
+        lib = allocator_lib(alloc)
+        env = {'LD_PRELOAD': ctx.shim + ':' + lib}
+        # the allocator alone (no shim) must run the program too
+        rc0, out0, _, _ = ctx.run(cmd, shim=False, env={'LD_PRELOAD': lib})
+    else:
+        rc0, out0, _, _ = ctx.run(cmd, shim=False)
+    rc, out, err, logs = ctx.run(cmd, env=env)
+    strip = re.compile(rb'0x[0-9a-f]+')
+    check(rc0 == rc == 0, 'exit %d without the shim, %d with it: %s' % (rc0, rc, err[-500:]))
+    check(strip.sub(b'', out0) == strip.sub(b'', out), 'output differs under the shim')
+    recs = ctx.complete(logs[0])
+    allocs = {}
+    for r in recs:
+        if r['kind'] == 'ALLOC':
+            allocs.setdefault(num(r['addr']), []).append(r)
+    frees = {num(r['addr']) for r in recs if r['kind'] == 'FREE'}
+    for w in (line.split() for line in out.decode().splitlines()):
+        if w[0] == 'NEW':
+            addr, size, align, array = int(w[1], 16), int(w[2]), int(w[3]), int(w[4])
+            fn = FN_NEW_ARRAY if array else FN_NEW
+            got = [r for r in allocs.get(addr, []) if num(r['size']) == size]
+            check(got, 'no ALLOC of %d bytes at %#x (operator new%s, align %d)'
+                  % (size, addr, '[]' if array else '', align))
+            check(num(got[0]['fn']) == fn and num(got[0]['align']) == align,
+                  'ALLOC at %#x: fn %s align %s, expected fn %d align %d'
+                  % (addr, got[0]['fn'], got[0]['align'], fn, align))
+            check(num(got[0]['stack']) != 0, 'ALLOC at %#x: empty stack' % addr)
+        elif w[0] == 'DEL':
+            check(int(w[1], 16) in frees, 'no FREE of %s' % w[1])
+        elif w[0] == 'leak':
+            for a in w[1:]:
+                check(any(r['size'] == '4242' and num(r['fn']) == FN_NEW_ARRAY
+                          for r in allocs.get(int(a, 16), [])), 'leaked new[] %s not in the log' % a)
+    news = sum(1 for rs in allocs.values() for r in rs if num(r['fn']) in (FN_NEW, FN_NEW_ARRAY))
+    check(news >= n + 13, '%d operator new ALLOCs recorded, expected at least %d' % (news, n + 13))
+    bad = replay(recs)
+    check(not bad, '%d replay anomalies, first: %s' % (len(bad), bad[:2]))
+
+
+def t_cxx_allocators(ctx):
+    cxx_allocators(ctx, None)
+
+
+def t_cxx_jemalloc(ctx):
+    cxx_allocators(ctx, 'jemalloc')
+
+
+def t_cxx_tcmalloc(ctx):
+    cxx_allocators(ctx, 'tcmalloc')
+
+
+def t_cxx_plugin_local(ctx):
+    """A C program dlopens a C++ plugin RTLD_LOCAL 50 times: libstdc++ is
+    loaded outside the global scope (and may be unloaded with the plugin)."""
+    plugin = ctx.prog('libcxx_plugin.so')
+    logs, _ = same_behaviour(ctx, [ctx.prog('dlopen_loop'), plugin])
+    recs = all_complete(ctx, logs)[0]
+    news = [r for r in recs if r['kind'] == 'ALLOC' and num(r['fn']) in (FN_NEW, FN_NEW_ARRAY)]
+    check(len(news) >= 50 * 20, '%d operator new ALLOCs from the plugin, expected >= 1000'
+          % len(news))
+    bad = replay(recs)
+    check(not bad, '%d replay anomalies, first: %s' % (len(bad), bad[:2]))
+
 def real(ctx, cmd, **kw):
     exe = shutil.which(cmd[0]) if not kw.get('shell') else '/bin/sh'
     if not exe:
