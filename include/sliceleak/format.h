@@ -91,7 +91,9 @@
  *   2.0  per-thread streams: CHUNK records with sequence numbers; STACK
  *        carries its id; REALLOC gains `flags`; no THREAD records
  *   2.1  SCAN_END gains `unread` and `no_maps` (a scan that could not read
- *        everything says so)
+ *        everything says so); ALLOC's fn gains SLF_FN_NEW and
+ *        SLF_FN_NEW_ARRAY (C++ operator new where an allocator preloaded
+ *        after the shim serves it without malloc)
  *
  * Little-endian, 64-bit Linux only.
  */
@@ -397,6 +399,8 @@ enum slf_alloc_fn {
 	SLF_FN_MEMALIGN = 6,
 	SLF_FN_VALLOC = 7,
 	SLF_FN_PVALLOC = 8,
+	SLF_FN_NEW = 9,	       /* since 2.1: C++ operator new, every variant but new[] */
+	SLF_FN_NEW_ARRAY = 10, /* since 2.1: operator new[], every variant */
 	SLF_FN_COUNT
 };
 
