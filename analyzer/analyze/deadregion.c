@@ -6,6 +6,7 @@
 #include "deadregion.h"
 #include "retention.h"
 #include "xalloc.h"
+#include "units.h"
 
 #define NONE UINT32_MAX
 
@@ -325,8 +326,8 @@ static void collect(struct dr *d, struct sla_results *res, struct sla_state *st,
 		retained = sla_block_is_finding(b, th, &used) ? used : b->size;
 		pinned = eval_ns > oldest->time ? (double)(eval_ns - oldest->time) / 1e9 : 0.0;
 		f->blocks++;
-		f->block_bytes += b->size;
-		f->retained_bytes += retained;
+		f->block_bytes = sla_sat_add(f->block_bytes, b->size);
+		f->retained_bytes = sla_sat_add(f->retained_bytes, retained);
 		f->min_used = f->max_used = 0;
 		if (b->size < f->min_size)
 			f->min_size = b->size;
@@ -334,7 +335,7 @@ static void collect(struct dr *d, struct sla_results *res, struct sla_state *st,
 			f->max_size = b->size;
 		if (pinned > f->pinned_max_s)
 			f->pinned_max_s = pinned;
-		res->retained_bytes += retained;
+		res->retained_bytes = sla_sat_add(res->retained_bytes, retained);
 		if (nkept == cap)
 			sla_xgrow(&kept, &cap, nkept + 1, sizeof(*kept));
 		kept[nkept++] = (struct kept){ f, d->owner[t] };
@@ -348,8 +349,8 @@ static void collect(struct dr *d, struct sla_results *res, struct sla_state *st,
 		if (i && kept[i].f == kept[i - 1].f && kept[i].h == kept[i - 1].h)
 			continue;
 		f->holder_blocks++;
-		f->holder_bytes += hb->size;
-		f->holder_used_bytes += sla_block_used(hb);
+		f->holder_bytes = sla_sat_add(f->holder_bytes, hb->size);
+		f->holder_used_bytes = sla_sat_add(f->holder_used_bytes, sla_block_used(hb));
 		for (const struct sla_view *v = hb->views; v; v = v->bnext)
 			f->holder_views += v->count;
 		if (d->flags[kept[i].h] & F_HEAD)
@@ -380,14 +381,14 @@ static void classify_leaks(struct dr *d, struct sla_results *res, struct sla_sta
 			continue;
 		a = sla_results_acc(res, sla_stackset_intern(set, st, b->stack));
 		if (d->flags[t] & F_INDIRECT) {
-			a->indirect_bytes += b->size;
+			a->indirect_bytes = sla_sat_add(a->indirect_bytes, b->size);
 			a->indirect_blocks++;
-			res->indirect_bytes += b->size;
+			res->indirect_bytes = sla_sat_add(res->indirect_bytes, b->size);
 			res->indirect_blocks++;
 		} else {
-			a->direct_bytes += b->size;
+			a->direct_bytes = sla_sat_add(a->direct_bytes, b->size);
 			a->direct_blocks++;
-			res->direct_bytes += b->size;
+			res->direct_bytes = sla_sat_add(res->direct_bytes, b->size);
 			res->direct_blocks++;
 		}
 	}

@@ -3,6 +3,7 @@
 
 #include "retention.h"
 #include "xalloc.h"
+#include "units.h"
 
 struct range {
 	uint64_t lo, hi;
@@ -98,9 +99,9 @@ void sla_retention_collect(struct sla_results *res, struct sla_state *st,
 			views += v->count;
 		pinned = eval_ns > oldest->time ? (double)(eval_ns - oldest->time) / 1e9 : 0.0;
 		f->blocks++;
-		f->block_bytes += b->size;
-		f->used_bytes += used;
-		f->retained_bytes += b->size - used;
+		f->block_bytes = sla_sat_add(f->block_bytes, b->size);
+		f->used_bytes = sla_sat_add(f->used_bytes, used);
+		f->retained_bytes = sla_sat_add(f->retained_bytes, b->size - used);
 		f->views += views;
 		if (b->size < f->min_size)
 			f->min_size = b->size;
@@ -112,7 +113,7 @@ void sla_retention_collect(struct sla_results *res, struct sla_state *st,
 			f->max_used = used;
 		if (pinned > f->pinned_max_s)
 			f->pinned_max_s = pinned;
-		res->retained_bytes += b->size - used;
+		res->retained_bytes = sla_sat_add(res->retained_bytes, b->size - used);
 	}
 }
 

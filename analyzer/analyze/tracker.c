@@ -1,6 +1,7 @@
 /* analyzer/analyze/tracker.c - the allocation tracker's reports (heaptrack's core). */
 #include "replay.h"
 #include "tracker.h"
+#include "units.h"
 
 void sla_tracker_collect(struct sla_results *res, struct sla_state *st, struct sla_stackset *set)
 {
@@ -10,9 +11,9 @@ void sla_tracker_collect(struct sla_results *res, struct sla_state *st, struct s
 	for (size_t i = 0; (b = sla_state_next_block(st, &i));) {
 		struct sla_stack_acc *a = sla_results_acc(res, sla_stackset_intern(set, st, b->stack));
 
-		a->leak_bytes += b->size;
+		a->leak_bytes = sla_sat_add(a->leak_bytes, b->size);
 		a->leak_blocks++;
-		res->leak_bytes += b->size;
+		res->leak_bytes = sla_sat_add(res->leak_bytes, b->size);
 		res->leak_blocks++;
 	}
 	for (uint32_t id = 0; id < st->nstacks; id++) {
@@ -24,20 +25,20 @@ void sla_tracker_collect(struct sla_results *res, struct sla_state *st, struct s
 			continue;
 		a = sla_results_acc(res, sla_stackset_intern(set, st, id));
 		sla_site_at_peak(st, id, &bytes, &blocks);
-		a->peak_bytes += bytes;
+		a->peak_bytes = sla_sat_add(a->peak_bytes, bytes);
 		a->peak_blocks += blocks;
 		a->allocations += s->allocs;
-		a->bytes += s->alloc_bytes;
+		a->bytes = sla_sat_add(a->bytes, s->alloc_bytes);
 		a->temporaries += s->temps;
 	}
 	if (st->peak_bytes > res->peak_log_max) {
 		res->peak_log_max = st->peak_bytes;
 		res->peak_time_s = peak_s;
 	}
-	res->peak_bytes += st->peak_bytes;
+	res->peak_bytes = sla_sat_add(res->peak_bytes, st->peak_bytes);
 	res->peak_blocks += st->peak_blocks;
 	res->allocations += st->allocs;
 	res->frees += st->frees;
-	res->bytes_allocated += st->bytes_allocated;
+	res->bytes_allocated = sla_sat_add(res->bytes_allocated, st->bytes_allocated);
 	res->temporaries += st->temps;
 }

@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,58 +148,237 @@ static int check_header(struct sla_reader *r)
 int sla_reader_init_mem(struct sla_reader *r, const uint8_t *data, size_t size, const char *name)
 {
 	memset(r, 0, sizeof(*r));
+	r->fd = -1;
 	r->name = name;
 	r->base = data;
 	r->size = size;
 	return check_header(r);
 }
 
-/* Reads a non-seekable file (a pipe) completely into memory. */
-static int slurp(struct sla_reader *r, int fd)
+/*
+ * A mapped log that another process cuts shorter while we read it faults
+ * with SIGBUS on the first page past its new end. The analyzer must not die
+ * without a word: this handler names the file and the offset, the agreed way
+ * (main.c), and exits with the error code. Only its own fault is taken
+ * over: an address in no mapping of ours gets the default action again.
+ */
+#define GUARD_SLOTS 16
+
+static struct {
+	const uint8_t *base;
+	uint64_t len;
+	const char *name;
+} guarded[GUARD_SLOTS];
+
+static char *put_dec(char *p, uint64_t v)
 {
-	size_t cap = 1 << 16, len = 0;
-	uint8_t *buf = sla_xmalloc(cap);
+	char tmp[24];
+	size_t n = 0;
 
-	for (;;) {
-		ssize_t n;
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
 
-		if (len == cap) {
-			cap *= 2;
-			buf = sla_xrealloc(buf, cap);
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
+static char *put_text(char *p, const char *end, const char *s)
+{
+	while (*s && p < end)
+		*p++ = *s++;
+	return p;
+}
+
+static void on_sigbus(int sig, siginfo_t *info, void *uctx)
+{
+	const uint8_t *a = info->si_addr;
+	char msg[PATH_MAX + 160], *p = msg, *end = msg + sizeof(msg) - 48;
+
+	(void)uctx;
+	for (size_t i = 0; i < GUARD_SLOTS; i++) {
+		if (!guarded[i].base || a < guarded[i].base || a >= guarded[i].base + guarded[i].len)
 			continue;
-		if (n < 0) {
-			int err = errno;
-
-			free(buf);
-			fail_at(r, len, "cannot read: %s", strerror(err));
-			return -err;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+		p = put_text(p, end, "sliceleak: ");
+		p = put_text(p, end, guarded[i].name);
+		p = put_text(p, end, ": offset ");
+		p = put_dec(p, (uint64_t)(a - guarded[i].base));
+		p = put_text(p, msg + sizeof(msg) - 1,
+			     ": the file became shorter while it was being read\n");
+		if (write(STDERR_FILENO, msg, (size_t)(p - msg)) < 0)
+			(void)0; /* nothing left to tell it to */
+		_exit(2);
 	}
-	r->map = buf;
-	r->map_len = len;
-	r->map_is_heap = true;
-	r->base = buf;
-	r->size = len;
+	signal(sig, SIG_DFL); /* not ours: the fault repeats and takes its default course */
+}
+
+static void guard_mapping(struct sla_reader *r)
+{
+	static bool installed;
+
+	if (!installed) {
+		struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO };
+
+		sigemptyset(&sa.sa_mask);
+		installed = sigaction(SIGBUS, &sa, NULL) == 0;
+	}
+	for (size_t i = 0; i < GUARD_SLOTS; i++) {
+		if (!guarded[i].base) {
+			guarded[i].name = r->name;
+			guarded[i].len = r->size;
+			guarded[i].base = r->map;
+			return;
+		}
+	}
+}
+
+static void unguard_mapping(const struct sla_reader *r)
+{
+	for (size_t i = 0; i < GUARD_SLOTS; i++)
+		if (guarded[i].base == r->map)
+			guarded[i].base = NULL;
+}
+
+/* Maps [0, size) of fd read-only for one front-to-back pass. */
+static int map_file(struct sla_reader *r, int fd, uint64_t size)
+{
+	void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+
+	if (map == MAP_FAILED) {
+		int err = errno;
+
+		fail_at(r, 0, "cannot map: %s", strerror(err));
+		return -err;
+	}
+	/* One front-to-back pass: let the kernel read ahead and drop behind. */
+	madvise(map, (size_t)size, MADV_SEQUENTIAL);
+	r->map = map;
+	r->map_len = (size_t)size;
+	r->base = map;
+	r->size = size;
+	guard_mapping(r);
 	return 0;
 }
 
+/* read() until n bytes or the end of the input. Returns bytes read or -errno. */
+static ssize_t read_full(int fd, uint8_t *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t k = read(fd, buf + got, n - got);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if (k == 0)
+			break;
+		got += (size_t)k;
+	}
+	return (ssize_t)got;
+}
+
+/* An unlinked file in $TMPDIR (or /tmp) for a copy of the input. */
+static int temp_file(const char **dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	*dir = getenv("TMPDIR");
+	if (!*dir || !**dir)
+		*dir = "/tmp";
+	fd = open(*dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0 || errno != EOPNOTSUPP)
+		return fd;
+	if (snprintf(path, sizeof(path), "%s/sliceleak.XXXXXX", *dir) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
 /*
- * A regular file is mapped; anything else (a pipe, /dev/stdin) is read
- * whole. Empty files reach check_header(), which says so.
+ * A pipe or a device cannot be mapped, and a 2.x log is read in several
+ * places at once: its header is checked first (so /dev/zero or /dev/urandom
+ * is refused after 16 bytes), then the rest is copied into an unlinked
+ * temporary file, which is mapped. Memory stays bounded whatever the input
+ * holds; the copy lives in the page cache of $TMPDIR's file system.
+ */
+static int copy_stream(struct sla_reader *r, int fd)
+{
+	uint8_t head[sizeof(struct slf_file_header)], buf[1 << 16];
+	uint64_t total;
+	ssize_t n = read_full(fd, head, sizeof(head));
+	const char *dir;
+	int tmp, ret;
+
+	if (n < 0) {
+		fail_at(r, 0, "cannot read: %s", strerror((int)-n));
+		return (int)n;
+	}
+	r->base = head;
+	r->size = (uint64_t)n;
+	ret = check_header(r);
+	r->base = NULL;
+	if (ret < 0)
+		return ret;
+	tmp = temp_file(&dir);
+	if (tmp < 0) {
+		int err = errno;
+
+		fail_at(r, 0, "cannot create a temporary copy in %s: %s", dir, strerror(err));
+		return -err;
+	}
+	total = 0;
+	for (size_t len = (size_t)n; len > 0; total += len, len = (size_t)n) {
+		for (size_t done = 0; done < len;) {
+			ssize_t w = write(tmp, (total ? buf : head) + done, len - done);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				int err = errno;
+
+				fail_at(r, total + done, "cannot copy to a temporary file in %s: %s",
+					dir, strerror(err));
+				close(tmp);
+				return -err;
+			}
+			done += (size_t)w;
+		}
+		n = read_full(fd, buf, sizeof(buf));
+		if (n < 0) {
+			fail_at(r, total + len, "cannot read: %s", strerror((int)-n));
+			close(tmp);
+			return (int)n;
+		}
+	}
+	ret = map_file(r, tmp, total);
+	if (ret == 0)
+		r->fd = tmp;
+	else
+		close(tmp);
+	return ret;
+}
+
+/*
+ * A regular file is mapped; anything else (a pipe, a device) is checked and
+ * copied first (copy_stream). Empty files reach check_header(), which says
+ * so. The file stays open: holes of a sparse file are skipped with
+ * SEEK_DATA instead of being read.
  */
 int sla_reader_open(struct sla_reader *r, const char *path)
 {
 	struct stat st;
-	int fd, err = 0;
+	int fd, err = 0, ret;
 
 	memset(r, 0, sizeof(*r));
 	r->name = path;
+	r->fd = -1;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		err = errno;
@@ -214,27 +395,19 @@ int sla_reader_open(struct sla_reader *r, const char *path)
 		fail_at(r, 0, "is a directory, not a sliceleak log");
 		goto out_close;
 	}
-	if (S_ISREG(st.st_mode) && st.st_size > 0) {
-		void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-
-		if (map == MAP_FAILED) {
-			err = errno;
-			fail_at(r, 0, "cannot map: %s", strerror(err));
-			goto out_close;
-		}
-		/* One front-to-back pass: let the kernel read ahead and drop behind. */
-		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
-		r->map = map;
-		r->map_len = (size_t)st.st_size;
-		r->base = map;
-		r->size = (uint64_t)st.st_size;
-	} else if (!S_ISREG(st.st_mode)) {
-		int ret = slurp(r, fd);
-
+	if (!S_ISREG(st.st_mode)) {
+		ret = copy_stream(r, fd);
+		close(fd);
+		return ret < 0 ? ret : check_header(r);
+	}
+	if (st.st_size > 0) {
+		ret = map_file(r, fd, (uint64_t)st.st_size);
 		if (ret < 0) {
 			err = -ret;
 			goto out_close;
 		}
+		r->fd = fd;
+		return check_header(r);
 	}
 	close(fd);
 	return check_header(r);
@@ -247,10 +420,13 @@ out_close:
 /* Safe after a failed open and twice in a row. */
 void sla_reader_close(struct sla_reader *r)
 {
-	if (r->map && r->map_is_heap)
-		free(r->map);
-	else if (r->map)
+	if (r->map) {
+		unguard_mapping(r);
 		munmap(r->map, r->map_len);
+	}
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
 	free(r->segs);
 	free(r->chunks);
 	free(r->streams);
@@ -658,18 +834,50 @@ decode_payload(struct sla_reader *r, struct cursor *c, struct sla_record *o, uin
 	return 0;
 }
 
+/* Pages behind the reading position go back to the kernel this many bytes at a time. */
+#define RELEASE_CHUNK (8u << 20)
+
+static void release_to(struct sla_reader *r, uint64_t off);
+
+/*
+ * Whether the bytes from pos to the end of the file are all zero: what a
+ * crashed file system leaves (blocks allocated, never written), and what a
+ * sparse file is between its data. Holes are skipped with SEEK_DATA, never
+ * read; the pages of data it reads are given back as it goes, so a 2 GiB
+ * tail of zeros costs neither 2 GiB of memory nor its reading.
+ */
+static bool zero_tail(struct sla_reader *r, uint64_t pos)
+{
+	while (pos < r->size) {
+		uint64_t stop;
+
+		if (r->fd >= 0) {
+			off_t d = lseek(r->fd, (off_t)pos, SEEK_DATA);
+
+			if (d < 0 && errno == ENXIO)
+				return true; /* a hole to the end */
+			if (d > (off_t)pos)
+				pos = (uint64_t)d < r->size ? (uint64_t)d : r->size;
+		}
+		stop = pos + RELEASE_CHUNK < r->size ? pos + RELEASE_CHUNK : r->size;
+		for (; pos < stop; pos++)
+			if (r->base[pos])
+				return false;
+		release_to(r, pos);
+	}
+	return true;
+}
+
 /*
  * Drops the pages already read from the mapping: without this, a mapped
  * log counts whole in the analyzer's resident memory. They are clean file
  * pages, so touching them again (nobody does) would just read them back.
  */
-#define RELEASE_CHUNK (8u << 20)
-
 static void release_behind(struct sla_reader *r)
 {
 	uint64_t to = r->pos & ~(uint64_t)4095;
 
-	if (r->map && !r->map_is_heap && to > r->released)
+	if (r->map && to > r->released)
 		madvise((uint8_t *)r->map + r->released, (size_t)(to - r->released), MADV_DONTNEED);
 	r->released = to;
 }
@@ -712,7 +920,7 @@ static void release_to(struct sla_reader *r, uint64_t off)
 {
 	uint64_t to = off & ~(uint64_t)4095;
 
-	if (r->map && !r->map_is_heap && to > r->released)
+	if (r->map && to > r->released)
 		madvise((uint8_t *)r->map + r->released, (size_t)(to - r->released), MADV_DONTNEED);
 	if (to > r->released)
 		r->released = to;
@@ -730,11 +938,7 @@ static int top_frame(struct sla_reader *r, uint64_t pos, uint64_t *len, size_t *
 	size_t n;
 
 	if (p[0] == 0) {
-		const uint8_t *z = p;
-
-		while (z < end && !*z) /* a zero tail: a crashed file system's unwritten blocks */
-			z++;
-		if (z == end)
+		if (zero_tail(r, pos))
 			return 0;
 		fail_at(r, pos, "record kind 0 does not exist");
 		return -EBADMSG;
@@ -833,7 +1037,7 @@ static int index_v2(struct sla_reader *r)
 	r->end_off = UINT64_MAX;
 	r->top_trunc = UINT64_MAX;
 	/* a few bytes every 64 KiB: no read-ahead, no mapping of the pages around */
-	if (r->map && !r->map_is_heap)
+	if (r->map)
 		madvise(r->map, r->map_len, MADV_RANDOM);
 	while (ret == 0) {
 		uint64_t len = 0, tid = 0, seq = 0;
@@ -911,7 +1115,7 @@ static int index_v2(struct sla_reader *r)
 	free(m.idx);
 	release_to(r, r->size); /* the tail this walk faulted in, too */
 	r->released = 0;	/* the merge reads the file again from the start */
-	if (r->map && !r->map_is_heap)
+	if (r->map)
 		madvise(r->map, r->map_len, MADV_SEQUENTIAL);
 	return ret;
 }
@@ -1265,11 +1469,7 @@ static __attribute__((noinline)) int next_v1(struct sla_reader *r, struct sla_re
 		 * file system leaves after a crash (allocated, never written): the
 		 * log is truncated there. Anything else is corrupt.
 		 */
-		const uint8_t *z = p;
-
-		while (z < end && !*z)
-			z++;
-		if (z == end) {
+		if (zero_tail(r, r->pos)) {
 			r->truncated = true;
 			r->trunc_offset = r->pos;
 			return 0;

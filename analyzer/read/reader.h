@@ -8,11 +8,18 @@
  * field. It keeps the format's decoding state (prev_addr, tid, time,
  * next_stack) so that callers see absolute values only.
  *
- * Memory: a file is mmap()ed read-only (a pipe or other non-seekable file is
- * read into memory) and walked once, front to back, with MADV_SEQUENTIAL:
+ * Memory: a file is mmap()ed read-only (a pipe or a device has its header
+ * checked first, then is copied into an unlinked file in $TMPDIR, which is
+ * mapped) and walked once, front to back, with MADV_SEQUENTIAL:
  * the reader itself allocates nothing per record, so a log of any size is
  * read in memory proportional to the largest MODULE record; pages already
- * read are given back to the kernel every 8 MiB (MADV_DONTNEED).
+ * read are given back to the kernel every 8 MiB (MADV_DONTNEED). A tail of
+ * zeros is skipped hole by hole (SEEK_DATA) or read with the same release,
+ * so a sparse log of any size costs neither its size in memory nor its
+ * reading. A mapped file that another process makes shorter while it is
+ * read would fault (SIGBUS): the reader's handler prints
+ * "sliceleak: PATH: offset N: the file became shorter while it was being
+ * read" and exits 2.
  *
  * Format 2.x (per-thread CHUNKs ordered by seq, format.h): the first call of
  * sla_reader_next() walks the top level once (PROCESS, CHUNK*, END) and keeps
@@ -246,9 +253,9 @@ struct sla_reader {
 	uint64_t prev_addr, tid, time_ns, next_stack;
 	struct sla_seg *segs; /* scratch for MODULE records */
 	size_t segs_cap;
-	void *map;	      /* what to munmap (or free) on close; NULL for _mem */
+	void *map;	      /* what to munmap on close; NULL for _mem */
 	size_t map_len;
-	bool map_is_heap;
+	int fd;		      /* the mapped file (holes: SEEK_DATA), or -1 */
 	uint64_t released;    /* pages before this offset were given back */
 	/* the scan being read (format.h: SCAN_BEGIN, (SCAN_REGION, SCAN_PTRS*)*, SCAN_END) */
 	enum { SCAN_NONE, SCAN_OPEN, SCAN_IN_REGION } scan;

@@ -11,6 +11,7 @@
 #include "replay.h"
 #include "xalloc.h"
 #include "state.h"
+#include "units.h"
 
 typedef void (*replay_fn)(struct sla_state *st, const struct sla_record *rec);
 
@@ -51,12 +52,12 @@ static struct sla_block *add_block(struct sla_state *st, uint64_t addr, uint64_t
 
 	site_save_peak(st, s);
 	s->allocs++;
-	s->alloc_bytes += size;
-	s->live_bytes += size;
+	s->alloc_bytes = sla_sat_add(s->alloc_bytes, size);
+	s->live_bytes = sla_sat_add(s->live_bytes, size);
 	s->live_blocks++;
 	st->allocs++;
-	st->bytes_allocated += size;
-	st->live_bytes += size;
+	st->bytes_allocated = sla_sat_add(st->bytes_allocated, size);
+	st->live_bytes = sla_sat_add(st->live_bytes, size);
 	st->live_blocks++;
 	st->last_alloc = addr;
 	if (st->live_bytes > st->peak_bytes) {
@@ -77,9 +78,9 @@ static void remove_block(struct sla_state *st, struct sla_block *b)
 	if (b->nviews)
 		anomaly(st, SLA_ANOM_free_with_views);
 	site_save_peak(st, s);
-	s->live_bytes -= b->size;
+	s->live_bytes = sla_sat_sub(s->live_bytes, b->size);
 	s->live_blocks--;
-	st->live_bytes -= b->size;
+	st->live_bytes = sla_sat_sub(st->live_bytes, b->size);
 	st->live_blocks--;
 	st->frees++;
 	sla_state_remove_block(st, b);

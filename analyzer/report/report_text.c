@@ -177,7 +177,7 @@ void sla_report_text_findings(FILE *out, const struct sla_results *res, struct s
 			      out);
 	}
 	for (size_t i = n; i < res->nfindings; i++)
-		rest += res->findings[i].retained_bytes;
+		rest = sla_sat_add(rest, res->findings[i].retained_bytes);
 	if (n < res->nfindings) {
 		char a[32];
 
@@ -281,7 +281,7 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 		trunc ? "live at exit or at truncation" : "live at exit");
 	if (res->leaks_classified)
 		fprintf(out, "%s in %" PRIu64 " block%s unreachable at exit: %s direct (nothing points to them), %s indirect (only other leaks do); the rest is still referenced\n",
-			SZ(a, res->direct_bytes + res->indirect_bytes, 1),
+			SZ(a, sla_sat_add(res->direct_bytes, res->indirect_bytes), 1),
 			res->direct_blocks + res->indirect_blocks,
 			res->direct_blocks + res->indirect_blocks == 1 ? "" : "s",
 			SZ(b, res->direct_bytes, 1), SZ(c, res->indirect_bytes, 1));

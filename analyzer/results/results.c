@@ -5,6 +5,7 @@
 
 #include "results.h"
 #include "xalloc.h"
+#include "units.h"
 
 void sla_results_init(struct sla_results *res, const char *at)
 {
@@ -192,7 +193,7 @@ void sla_results_finish(struct sla_results *res)
 		HASH_DELETE(hh, res->acc_findings, f);
 		/* a dead_region group smaller than the minimum block size is noise */
 		if (f->kind == SLA_FINDING_DEAD_REGION && f->block_bytes < res->dead_region_min_bytes) {
-			res->retained_bytes -= f->retained_bytes;
+			res->retained_bytes = sla_sat_sub(res->retained_bytes, f->retained_bytes);
 			free(f);
 			continue;
 		}

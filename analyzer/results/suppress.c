@@ -6,6 +6,7 @@
 
 #include "suppress.h"
 #include "xalloc.h"
+#include "units.h"
 
 int sla_suppress_add(struct sla_suppressions *s, const char *spec)
 {
@@ -151,8 +152,8 @@ void sla_suppress_apply(struct sla_suppressions *s, struct sla_results *res,
 
 		if (x) {
 			x->matches++;
-			x->bytes += f->retained_bytes;
-			res->retained_bytes -= f->retained_bytes;
+			x->bytes = sla_sat_add(x->bytes, f->retained_bytes);
+			res->retained_bytes = sla_sat_sub(res->retained_bytes, f->retained_bytes);
 		} else {
 			res->findings[kept++] = *f;
 		}
@@ -165,12 +166,12 @@ void sla_suppress_apply(struct sla_suppressions *s, struct sla_results *res,
 
 		if (x) {
 			x->matches++;
-			x->bytes += g->bytes;
-			res->leak_bytes -= g->bytes;
+			x->bytes = sla_sat_add(x->bytes, g->bytes);
+			res->leak_bytes = sla_sat_sub(res->leak_bytes, g->bytes);
 			res->leak_blocks -= g->blocks;
-			res->direct_bytes -= g->direct_bytes;
+			res->direct_bytes = sla_sat_sub(res->direct_bytes, g->direct_bytes);
 			res->direct_blocks -= g->direct_blocks;
-			res->indirect_bytes -= g->indirect_bytes;
+			res->indirect_bytes = sla_sat_sub(res->indirect_bytes, g->indirect_bytes);
 			res->indirect_blocks -= g->indirect_blocks;
 		} else {
 			res->leaks[kept++] = *g;

@@ -31,6 +31,12 @@ expect 2 "no command" "$sliceleak"
 expect 2 "unknown command" "$sliceleak" frobnicate
 expect 2 "unknown option" "$sliceleak" report --frob "$tmp/g.sllog"
 expect 2 "bad size" "$sliceleak" check --max-retained 10parsecs "$tmp/g.sllog"
+# sizes are integers with an optional unit right after them, nothing else
+for bad in 0x1p4 1e3KiB "10 MiB" 0.5B 1.5MiB -1 18446744073709551616 17179869184GiB; do
+	expect 2 "bad size '$bad'" "$sliceleak" check --max-retained "$bad" "$tmp/g.sllog"
+	grep_out "bad size '$bad' is named" "bad size" "$tmp/err"
+done
+expect 0 "size 2^64-1" "$sliceleak" check --no-symbols --max-retained 18446744073709551615 "$tmp/g.sllog"
 expect 2 "check without a limit" "$sliceleak" check "$tmp/g.sllog"
 expect 2 "report without logs" "$sliceleak" report
 expect 2 "missing log" "$sliceleak" report "$tmp/missing.sllog"

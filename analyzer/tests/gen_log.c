@@ -15,7 +15,10 @@
  *                           list nodes reachable from a global, and the end's
  *                           pointer scan: dead-region analysis time
  *
- * Both are deterministic: the same arguments give the same bytes.
+ *   gen_log huge OUT        two live blocks of 8 EiB + 39 bytes at exit: in
+ *                           64-bit arithmetic they add up to 78 bytes
+ *
+ * All are deterministic: the same arguments give the same bytes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,6 +300,25 @@ static void dead(FILE *f, uint64_t n)
 	lb_free(&b);
 }
 
+static void huge(FILE *f)
+{
+	struct logbuf b;
+	uint64_t size = (1ull << 63) + 39, s_main;
+
+	lb_init(&b);
+	lb_process(&b, 1000, 1, "/usr/bin/huge");
+	lb_modules_reset(&b);
+	lb_module(&b, EXE_BIAS, "/usr/bin/huge", 0x1000, 0x10000);
+	lb_thread(&b, 1000);
+	lb_time(&b, 0);
+	s_main = lb_stack(&b, 0, EXE_BIAS + 0x1100);
+	lb_alloc(&b, 0x100000, size, s_main);
+	lb_alloc(&b, 0x200000, size, s_main);
+	lb_end(&b, 0);
+	write_out(&b, f);
+	lb_free(&b);
+}
+
 int main(int argc, char **argv)
 {
 	FILE *f;
@@ -321,10 +343,10 @@ int main(int argc, char **argv)
 	}
 
 	if (argc < 3 || (strcmp(argv[1], "golden") && strcmp(argv[1], "bench") &&
-			 strcmp(argv[1], "dead")) ||
-	    (strcmp(argv[1], "golden") && argc < 4)) {
+			 strcmp(argv[1], "dead") && strcmp(argv[1], "huge")) ||
+	    (strcmp(argv[1], "golden") && strcmp(argv[1], "huge") && argc < 4)) {
 		fprintf(stderr, "usage: gen_log golden OUT | gen_log [--v2 [--threads T]] bench N [STACKS] OUT"
-				" | gen_log dead N OUT\n");
+				" | gen_log dead N OUT | gen_log huge OUT\n");
 		return 2;
 	}
 	f = fopen(argv[argc - 1], "wb");
@@ -334,6 +356,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "golden"))
 		golden(f);
+	else if (!strcmp(argv[1], "huge"))
+		huge(f);
 	else if (!strcmp(argv[1], "dead"))
 		dead(f, strtoull(argv[2], NULL, 10));
 	else if (v2)

@@ -3,7 +3,10 @@
  * decoding context, truncation at every byte, and each class of corruption.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "reader.h"
 #include "check.h"
@@ -552,6 +555,63 @@ static void test_scan_corrupt(void)
 	expect_corrupt(&b, at, "capped");
 }
 
+/*
+ * A log that another process cuts shorter while it is being read: the
+ * mapping faults past the new end. The reader's process (a child here) must
+ * say which file and where, and exit 2; no silent SIGBUS.
+ */
+static void test_shrunk_while_read(void)
+{
+	char path[] = "/tmp/test_reader.XXXXXX", err[512] = "";
+	struct logbuf b;
+	int fd = mkstemp(path), pipefd[2], status = 0;
+	ssize_t n;
+	pid_t pid;
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	lb_init(&b);
+	lb_process(&b, 42, 1, "/bin/app");
+	lb_thread(&b, 43);
+	for (uint64_t i = 0; i < 400000; i++) { /* ~4 MB: far past the pages read first */
+		lb_alloc(&b, 0x7f0000001000 + i * 64, 48, 0);
+		lb_free_rec(&b, 0x7f0000001000 + i * 64);
+	}
+	CHECK(write(fd, b.data, b.len) == (ssize_t)b.len);
+	lb_free(&b);
+	CHECK(pipe(pipefd) == 0);
+	pid = fork();
+	if (pid == 0) {
+		struct sla_reader r;
+		struct sla_record rec;
+
+		dup2(pipefd[1], STDERR_FILENO);
+		if (sla_reader_open(&r, path) < 0)
+			_exit(10);
+		for (int i = 0; i < 100; i++)
+			if (sla_reader_next(&r, &rec) <= 0)
+				_exit(11);
+		if (ftruncate(fd, 4096) < 0)
+			_exit(12);
+		while (sla_reader_next(&r, &rec) > 0)
+			;
+		_exit(13); /* read to the end as if nothing happened */
+	}
+	close(pipefd[1]);
+	n = read(pipefd[0], err, sizeof(err) - 1);
+	err[n > 0 ? n : 0] = '\0';
+	close(pipefd[0]);
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+	CHECK(strstr(err, path) && strstr(err, ": offset 4096: ") &&
+	      strstr(err, "became shorter while it was being read"));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 2 || !strstr(err, path))
+		fprintf(stderr, "child status %#x, stderr: %s\n", status, err);
+	close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	test_decode();
@@ -560,5 +620,6 @@ int main(void)
 	test_corrupt();
 	test_scan_decode();
 	test_scan_corrupt();
+	test_shrunk_while_read();
 	return check_result();
 }
