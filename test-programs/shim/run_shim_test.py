@@ -647,6 +647,70 @@ def t_cxx_plugin_local(ctx):
     bad = replay(recs)
     check(not bad, '%d replay anomalies, first: %s' % (len(bad), bad[:2]))
 
+
+def t_allocator_first(ctx):
+    """jemalloc listed BEFORE the shim in LD_PRELOAD: the program's malloc is
+    jemalloc's and nothing reaches us. The shim must say so, and the report."""
+    lib = allocator_lib('jemalloc')
+    cmd = [ctx.prog('cxx_allocators'), '1000']
+    rc, out, err, logs = ctx.run(cmd, env={'LD_PRELOAD': lib + ':' + ctx.shim})
+    check(rc == 0 and b'loop 1000' in out, 'exit %d: %r' % (rc, err[-500:]))
+    check(b"not sliceleak's" in err and lib.encode() in err,
+          'no warning that malloc is %s\'s: %r' % (lib, err[-500:]))
+    recs = ctx.complete(logs[0])
+    check(recs[0].get('interposer', '""') != '""' and
+          os.path.realpath(unquote(recs[0]['interposer'])) == os.path.realpath(lib),
+          'PROCESS does not name the allocator: %r' % recs[0].get('interposer'))
+    import json
+    p = subprocess.run([ctx.sliceleak, 'report', '--format', 'json', logs[0]],
+                       capture_output=True, timeout=120)
+    doc = json.loads(p.stdout)
+    check(doc['logs'][0].get('malloc_interposer') is not None, 'JSON: no malloc_interposer')
+    p = subprocess.run([ctx.sliceleak, 'report', logs[0]], capture_output=True, timeout=120)
+    check(b"not sliceleak's" in p.stdout, 'the text report does not warn: %r' % p.stdout[-800:])
+    # and with the shim first, no warning
+    rc, out, err, logs = ctx.run(cmd, env={'LD_PRELOAD': ctx.shim + ':' + lib})
+    check(rc == 0 and b"not sliceleak's" not in err, 'a warning with the shim first: %r' % err)
+
+
+def t_go_cgo(ctx):
+    """A Go program with cgo exits through a raw exit_group: its log cannot
+    be finished. It must say it is a Go program, and the report why."""
+    go = shutil.which('go')
+    if not go:
+        raise SkipTest('go not installed (scripts/install-deps.sh installs golang-go)')
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'go_cgo')
+    exe = os.path.join(ctx.tmp, 'go_cgo')
+    cache = os.path.join(ctx.bindir, 'go-cache')
+    env = dict(os.environ, GOCACHE=cache, GOPATH=os.path.join(cache, 'path'), CGO_ENABLED='1',
+               GOFLAGS='-mod=mod', GO111MODULE='off', HOME=ctx.tmp)
+    env.pop('LD_PRELOAD', None)
+    p = subprocess.run([go, 'build', '-o', exe, '.'], cwd=src, env=env, capture_output=True,
+                       timeout=170)
+    if p.returncode != 0:
+        raise SkipTest('go build failed: %s' % p.stderr.decode(errors='replace')[-500:])
+    logs, err = same_behaviour(ctx, [exe])
+    recs, summary = ctx.dump(logs[0])
+    check(summary.get('end') == 'no', 'a Go program\'s log has END? %s' % summary)
+    check(num(recs[0].get('flags', '0')) & 1, 'PROCESS does not flag a Go program: %s' % recs[0])
+    import json
+    p = subprocess.run([ctx.sliceleak, 'report', '--format', 'json', logs[0]],
+                       capture_output=True, timeout=120)
+    check(json.loads(p.stdout)['logs'][0].get('go') is True, 'JSON: go is not true')
+    p = subprocess.run([ctx.sliceleak, 'report', logs[0]], capture_output=True, timeout=120)
+    check(b'a Go program exits through a raw exit_group' in p.stdout,
+          'the report does not say why the log is truncated: %r' % p.stdout[-800:])
+
+
+def t_dlmopen(ctx):
+    """A plugin in a new link-map namespace: the program runs unchanged and
+    its log is complete; the namespace's allocations are out of reach (its
+    own libc, no LD_PRELOAD objects), as preload/README.md says."""
+    logs, _ = same_behaviour(ctx, [ctx.prog('dlmopen_ns'), ctx.prog('libdl_plugin.so')])
+    recs = all_complete(ctx, logs)[0]
+    seen = sum(r['kind'] == 'ALLOC' and r['size'] == '7777' for r in recs)
+    print('note: %d of the 20 allocations made inside the namespace are in the log' % seen)
+
 def real(ctx, cmd, **kw):
     exe = shutil.which(cmd[0]) if not kw.get('shell') else '/bin/sh'
     if not exe:
