@@ -139,6 +139,8 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	li->pid = st->pid;
 	li->ppid = st->ppid;
 	li->exe = st->exe;
+	li->interposer = st->interposer;
+	li->go = st->process_flags & SLF_PROCESS_GO;
 	li->ended = st->ended;
 	li->truncated = !st->ended;
 	li->stacks_lost = r.stacks_lost;

@@ -60,6 +60,8 @@ static void put_fields(FILE *out, const struct sla_record *rec, bool v2)
 		put_num(out, "stack_depth", rec->process.stack_depth);
 		put_str(out, "exe", rec->process.exe);
 		put_str(out, "cmdline", rec->process.cmdline);
+		put_str(out, "interposer", rec->process.interposer);
+		put_num(out, "flags", rec->process.flags);
 		break;
 	case SLF_REC_MODULES_RESET:
 		break;

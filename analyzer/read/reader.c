@@ -662,6 +662,12 @@ decode_payload(struct sla_reader *r, struct cursor *c, struct sla_record *o, uin
 		o->process.stack_depth = get_uv(c, "stack_depth");
 		o->process.exe = get_str(c, "exe");
 		o->process.cmdline = get_str(c, "cmdline");
+		o->process.interposer = (struct sla_str){ 0 };
+		o->process.flags = 0;
+		if (c->p < c->end) {
+			o->process.interposer = get_str(c, "interposer");
+			o->process.flags = get_uv(c, "flags");
+		}
 		break;
 	case SLF_REC_MODULES_RESET:
 		break;

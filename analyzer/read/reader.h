@@ -114,6 +114,8 @@ struct sla_record {
 		struct {
 			uint64_t pid, ppid, start_ns, stack_depth;
 			struct sla_str exe, cmdline;
+			struct sla_str interposer; /* 2.1; empty when absent */
+			uint64_t flags;		   /* 2.1: SLF_PROCESS_*; 0 when absent */
 		} process;
 		struct {
 			uint64_t bias;

@@ -97,6 +97,10 @@ static void on_process(struct sla_state *st, const struct sla_record *rec)
 	st->ppid = rec->process.ppid;
 	st->start_ns = rec->process.start_ns;
 	st->exe = sla_xstrndup(rec->process.exe.ptr, rec->process.exe.len);
+	if (rec->process.interposer.len)
+		st->interposer = sla_xstrndup(rec->process.interposer.ptr,
+					      rec->process.interposer.len);
+	st->process_flags = rec->process.flags;
 }
 
 static void on_modules_reset(struct sla_state *st, const struct sla_record *rec)

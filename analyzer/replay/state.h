@@ -175,6 +175,8 @@ struct sla_state {
 	char *path; /* the log file, as given */
 	uint64_t pid, ppid, start_ns;
 	char *exe;
+	char *interposer;	/* PROCESS: whose malloc the program called (NULL: ours) */
+	uint64_t process_flags; /* PROCESS: SLF_PROCESS_* */
 
 	/* stacks and modules */
 	struct sla_stack_node *stacks; /* [0] is the empty stack */

@@ -119,6 +119,8 @@ struct sla_log_info {
 	const char *path;
 	uint64_t pid, ppid;
 	const char *exe;	      /* NULL when the log had no PROCESS record */
+	const char *interposer;	      /* whose malloc the program called, not the shim's */
+	bool go;		      /* a Go program: exits past libc, never with END */
 	bool ended;		      /* END record seen */
 	bool truncated;		      /* no END: analysed up to the last complete record */
 	uint64_t stacks_lost;	      /* truncated 2.x: events shown without their stack */

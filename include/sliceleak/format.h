@@ -93,7 +93,8 @@
  *   2.1  SCAN_END gains `unread` and `no_maps` (a scan that could not read
  *        everything says so); ALLOC's fn gains SLF_FN_NEW and
  *        SLF_FN_NEW_ARRAY (C++ operator new where an allocator preloaded
- *        after the shim serves it without malloc)
+ *        after the shim serves it without malloc); PROCESS gains
+ *        `interposer` and `flags`
  *
  * Little-endian, 64-bit Linux only.
  */
@@ -136,6 +137,12 @@ enum slf_kind {
 	 *   uv  stack_depth   the most frames any stack of this log holds
 	 *   str exe           absolute path of the executable
 	 *   str cmdline       arguments, each followed by one NUL byte
+	 *   str interposer    since 2.1: the object whose malloc/free the
+	 *                     program calls instead of the writer's (an
+	 *                     allocator preloaded before it, an executable
+	 *                     defining malloc): allocations it serves are not
+	 *                     in the log. Empty normally
+	 *   uv  flags         since 2.1: SLF_PROCESS_*
 	 */
 	SLF_REC_PROCESS = 1,
 
@@ -369,6 +376,10 @@ enum slf_kind {
 
 	SLF_REC_KIND_COUNT /* one past the largest kind of this version */
 };
+
+/* PROCESS flags (2.1). */
+#define SLF_PROCESS_GO 1u /* a Go program: it exits through a raw exit_group, past
+			     libc, so its log ends without END and loses its last events */
 
 /* REALLOC flags (2.x). */
 #define SLF_REALLOC_OLD_FREED 1u
