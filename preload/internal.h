@@ -236,6 +236,8 @@ struct slp_state {
 	char exe[PATH_MAX];	    /* real path of the executable */
 	char cwd[PATH_MAX];	    /* starting directory, for relative log paths */
 	char *cmdline;		    /* mmap'd copy of /proc/self/cmdline */
+	char interposer[PATH_MAX];  /* the object whose malloc the program calls, if not ours */
+	uint64_t process_flags;	    /* SLF_PROCESS_* of PROCESS */
 	size_t cmdline_len;
 	struct slp_writer w;
 	struct slp_stacks stacks;
@@ -351,6 +353,8 @@ void slp_modules_fork_child(void);
 /* Context: dict lock held. */
 bool slp_modules_knows(uintptr_t ip);
 void slp_modules_find_self(void);
+/* The executable is a Go program (its build-id note): it exits past libc. */
+bool slp_modules_exe_is_go(void);
 
 static inline bool slp_modules_dirty(void)
 {
