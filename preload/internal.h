@@ -447,6 +447,16 @@ static inline uint8_t *slp_put_addr(struct slp_stream *s, uint8_t *p, uint64_t a
 uint8_t *slp_put_str(uint8_t *p, const void *s, size_t n);
 
 /*
+ * One whole record of kind NAME (records.def) in s: its fields, in table
+ * order, as format.h's slf_encode_<name>() takes them. Not for kinds with
+ * strings or a variable part (their size is not SLF_MAXLEN_<NAME>).
+ * Context: s locked, no record open.
+ */
+#define slp_put_rec(s, NAME, name, ...)                                                      \
+	slp_rec_end(s, slf_encode_##name(slp_rec_begin(s, SLF_REC_##NAME, SLF_MAXLEN_##NAME), \
+					 &(s)->prev_addr, SLF_VERSION_MAJOR, __VA_ARGS__))
+
+/*
  * The scan records a word only if its value lies in a granule (64 KiB of
  * address space) that some block has touched: words pointing elsewhere
  * (an interpreter's own arenas, file data) cannot reach a block.

@@ -70,10 +70,10 @@ static bool has_counters(size_t size)
 /*
  * Finds the note (owner, type) in the object's PT_NOTE segments, in memory.
  * Returns its descriptor's length (0: none, or longer than max) and where
- * it is in *desc.
+ * it is in *found.
  */
 static size_t find_note(const struct dl_phdr_info *info, const char *owner, uint32_t type,
-			size_t max, const uint8_t **desc)
+			size_t max, const uint8_t **found)
 {
 	size_t olen = strlen(owner) + 1;
 
@@ -95,7 +95,7 @@ static size_t find_note(const struct dl_phdr_info *info, const char *owner, uint
 				break;
 			if (nh->n_type == type && nh->n_namesz == olen &&
 			    !memcmp(p + sizeof(*nh), owner, olen) && nh->n_descsz <= max) {
-				*desc = d;
+				*found = d;
 				return nh->n_descsz;
 			}
 			p = d + desc;

@@ -70,19 +70,13 @@ void slp_record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align)
 	struct slp_trace t;
 	int saved = errno;
 	uint32_t stack;
-	uint8_t *r;
 
 	if (!recording())
 		return;
 	slp_unwind_capture(&t);
 	if ((s = enter_and_intern(&t, &stack))) {
 		event_now(s); /* after libc returned the block */
-		r = slp_rec_begin(s, SLF_REC_ALLOC, 1 + 4 * SLF_MAX_UV_LEN);
-		r = slp_put_u8(r, (uint8_t)fn);
-		r = slp_put_addr(s, r, (uintptr_t)p);
-		r = slp_put_uv(r, size);
-		r = slp_put_uv(r, align);
-		slp_rec_end(s, slp_put_uv(r, stack));
+		slp_put_rec(s, ALLOC, alloc, (uint8_t)fn, (uintptr_t)p, size, align, stack);
 		if (p)
 			slp_stream_heap_span(s, (uintptr_t)p, size);
 		slp_stream_leave(s);
@@ -92,9 +86,7 @@ void slp_record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align)
 
 static void put_free(struct slp_stream *s, const void *p)
 {
-	uint8_t *r = slp_rec_begin(s, SLF_REC_FREE, SLF_MAX_UV_LEN);
-
-	slp_rec_end(s, slp_put_addr(s, r, (uintptr_t)p));
+	slp_put_rec(s, FREE, free, (uintptr_t)p);
 }
 
 /* Free needs no stack: one short append, before libc gets the block. */
@@ -137,7 +129,6 @@ void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
 	uint32_t stack, flags = 0;
 	void *p;
 	int err, saved = errno;
-	uint8_t *r;
 
 	if (!recording())
 		return call_realloc(fn, old, n, size);
@@ -160,23 +151,11 @@ void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
 	}
 	if (p) {
 		slp_stream_event(s, after, now);
-		if (old) {
-			r = slp_rec_begin(s, SLF_REC_REALLOC, 1 + 5 * SLF_MAX_UV_LEN);
-			r = slp_put_u8(r, (uint8_t)fn);
-			r = slp_put_addr(s, r, (uintptr_t)old);
-			r = slp_put_addr(s, r, (uintptr_t)p);
-			r = slp_put_uv(r, bytes);
-			r = slp_put_uv(r, stack);
-			r = slp_put_uv(r, flags);
-		} else {
-			r = slp_rec_begin(s, SLF_REC_ALLOC, 1 + 4 * SLF_MAX_UV_LEN);
-			r = slp_put_u8(r, (uint8_t)fn);
-			r = slp_put_addr(s, r, (uintptr_t)p);
-			r = slp_put_uv(r, bytes);
-			r = slp_put_uv(r, 0);
-			r = slp_put_uv(r, stack);
-		}
-		slp_rec_end(s, r);
+		if (old)
+			slp_put_rec(s, REALLOC, realloc, (uint8_t)fn, (uintptr_t)old, (uintptr_t)p,
+				    bytes, stack, flags);
+		else
+			slp_put_rec(s, ALLOC, alloc, (uint8_t)fn, (uintptr_t)p, bytes, 0, stack);
 		slp_stream_heap_span(s, (uintptr_t)p, bytes);
 	}
 	slp_stream_leave(s);
@@ -191,7 +170,6 @@ void slp_record_slice(unsigned kind, const void *block, const void *ptr, size_t 
 	bool with_stack = kind == SLF_REC_SLICE_NEW;
 	int saved = errno;
 	uint32_t stack;
-	uint8_t *r;
 
 	if (!recording())
 		return;
@@ -199,15 +177,12 @@ void slp_record_slice(unsigned kind, const void *block, const void *ptr, size_t 
 		slp_unwind_capture(&t);
 	if ((s = enter_and_intern(with_stack ? &t : NULL, &stack))) {
 		event_now(s);
-		r = slp_rec_begin(s, kind, 5 * SLF_MAX_UV_LEN);
-		r = slp_put_addr(s, r, (uintptr_t)block);
-		r = slp_put_addr(s, r, (uintptr_t)ptr);
-		r = slp_put_uv(r, len);
-		if (with_stack) {
-			r = slp_put_uv(r, cap);
-			r = slp_put_uv(r, stack);
-		}
-		slp_rec_end(s, r);
+		if (with_stack)
+			slp_put_rec(s, SLICE_NEW, slice_new, (uintptr_t)block, (uintptr_t)ptr, len,
+				    cap, stack);
+		else
+			slp_put_rec(s, SLICE_DROP, slice_drop, (uintptr_t)block, (uintptr_t)ptr,
+				    len);
 		slp_stream_leave(s);
 	}
 	errno = saved;
@@ -219,18 +194,14 @@ void slp_record_view_acquire(const void *owner, const void *ptr, size_t len)
 	struct slp_trace t;
 	int saved = errno;
 	uint32_t stack;
-	uint8_t *r;
 
 	if (!recording())
 		return;
 	slp_unwind_capture(&t);
 	if ((s = enter_and_intern(&t, &stack))) {
 		event_now(s);
-		r = slp_rec_begin(s, SLF_REC_VIEW_ACQUIRE, 4 * SLF_MAX_UV_LEN);
-		r = slp_put_uv(r, (uintptr_t)owner);
-		r = slp_put_addr(s, r, (uintptr_t)ptr);
-		r = slp_put_uv(r, len);
-		slp_rec_end(s, slp_put_uv(r, stack));
+		slp_put_rec(s, VIEW_ACQUIRE, view_acquire, (uintptr_t)owner, (uintptr_t)ptr, len,
+			    stack);
 		slp_stream_leave(s);
 	}
 	errno = saved;
@@ -242,16 +213,13 @@ void slp_record_view_release(const void *owner)
 	struct slp_trace t;
 	int saved = errno;
 	uint32_t stack;
-	uint8_t *r;
 
 	if (!recording())
 		return;
 	slp_unwind_capture(&t);
 	if ((s = enter_and_intern(&t, &stack))) {
 		event_now(s);
-		r = slp_rec_begin(s, SLF_REC_VIEW_RELEASE, 2 * SLF_MAX_UV_LEN);
-		r = slp_put_uv(r, (uintptr_t)owner);
-		slp_rec_end(s, slp_put_uv(r, stack));
+		slp_put_rec(s, VIEW_RELEASE, view_release, (uintptr_t)owner, stack);
 		slp_stream_leave(s);
 	}
 	errno = saved;
@@ -288,9 +256,9 @@ void slp_record_snapshot(const char *label)
 		if (now <= s->now_ns)
 			now = s->now_ns + 1; /* a TIME record right before, always */
 		slp_stream_event(s, slp_next_seq(), now);
-		r = slp_rec_begin(s, SLF_REC_SNAPSHOT, 2 * SLF_MAX_UV_LEN + n);
-		r = slp_put_str(r, label ? label : "", n);
-		slp_rec_end(s, slp_put_uv(r, stack));
+		r = slp_rec_begin(s, SLF_REC_SNAPSHOT, SLF_MAXLEN_SNAPSHOT + n);
+		slp_rec_end(s, slf_encode_snapshot(r, &s->prev_addr, SLF_VERSION_MAJOR,
+						   label ? label : "", n, stack));
 		if (slp_opt.scan)
 			slp_scan_locked(s, NULL); /* the evaluation point's facts, right after it */
 		slp_streams_flush_all(s, false);

@@ -1,7 +1,9 @@
 #!/bin/sh
 # scripts/install-deps.sh - install every Debian package sliceleak needs to
 # build, test and benchmark (heaptrack, valgrind, zstd and mawk are for
-# scripts/bench.sh). Idempotent: when everything is present it does nothing
+# scripts/bench.sh; chromium and golang-go for the HTML and pprof report
+# tests; sqlite3 and libglib2.0-dev for the runtime-noise test). Idempotent:
+# when everything is present it does nothing
 # (no apt-get update, no network). Needs root (or sudo) otherwise.
 set -eu
 
@@ -13,6 +15,8 @@ packages="
 	libc6-dbg
 	heaptrack valgrind zstd mawk
 	libjemalloc2 libtcmalloc-minimal4 golang-go
+	chromium zlib1g-dev
+	sqlite3 libglib2.0-dev
 "
 
 missing=""

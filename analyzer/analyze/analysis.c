@@ -9,6 +9,7 @@
 #include "reader.h"
 #include "replay.h"
 #include "retention.h"
+#include "series.h"
 #include "tracker.h"
 #include "xalloc.h"
 
@@ -43,16 +44,17 @@ static bool label_is(const struct sla_record *rec, const char *label)
  * error (left in r).
  */
 static int pass1(struct sla_state *st, struct sla_reader *r, const struct sla_analysis_opts *o,
-		 uint64_t *stop_at, bool *found)
+		 struct sla_series *series, uint64_t *stop_at, bool *found)
 {
 	struct sla_record rec;
 	uint64_t best = 0, last_sample = 0, last_work = 0, last_rec = 0;
+	bool sampling = o->at == SLA_AT_PEAK || series;
 	int ret;
 
 	*stop_at = UINT64_MAX;
 	*found = o->at != SLA_AT_LABEL;
-	st->track_dirty = o->at == SLA_AT_PEAK;
-	st->collect_scans = o->at == SLA_AT_END; /* this state is the evaluation state */
+	st->track_dirty = sampling;
+	st->collect_scans = true; /* the end's scan classifies the leaks, whatever --at says */
 	while ((ret = sla_reader_next(r, &rec)) > 0) {
 		/*
 		 * Sample points, within a work budget: re-evaluating may cost up to
@@ -60,22 +62,31 @@ static int pass1(struct sla_state *st, struct sla_reader *r, const struct sla_an
 		 * sample, so a hostile log (a block with a million views touched
 		 * between every 1 ms tick) stays linear instead of quadratic.
 		 */
-		if (o->at == SLA_AT_PEAK &&
+		if (sampling &&
 		    ((rec.kind == SLF_REC_TIME && rec.time_ns - last_sample >= SLA_PEAK_SAMPLE_NS) ||
 		     rec.kind == SLF_REC_SNAPSHOT || rec.kind == SLF_REC_END) &&
 		    (rec.kind == SLF_REC_END ||
 		     (st->records - last_rec) * SLA_PEAK_WORK_PER_RECORD >= last_work)) {
 			uint64_t total = sla_retention_flush(st, &o->th, &last_work);
 
-			if (total > best) {
+			if (total > best && o->at == SLA_AT_PEAK) {
 				best = total;
 				*stop_at = st->records;
 			}
+			if (series)
+				sla_series_sample(series, st->time_ns, st->live_bytes, total,
+						  rec.kind != SLF_REC_TIME);
 			if (rec.kind == SLF_REC_TIME)
 				last_sample = rec.time_ns; /* 2.x: never decreases */
 			last_rec = st->records;
 		}
 		sla_replay_record(st, &rec);
+		if (series) {
+			sla_series_live(series, st->live_bytes);
+			if (rec.kind == SLF_REC_SNAPSHOT)
+				sla_series_snapshot(series, st->time_ns, rec.snapshot.label.ptr,
+						    rec.snapshot.label.len);
+		}
 		if (o->at == SLA_AT_LABEL && !*found && rec.kind == SLF_REC_SNAPSHOT &&
 		    label_is(&rec, o->label)) {
 			*found = true;
@@ -84,8 +95,17 @@ static int pass1(struct sla_state *st, struct sla_reader *r, const struct sla_an
 	}
 	if (ret == 0 && r->truncated)
 		st->truncated = true;
-	if (o->at == SLA_AT_PEAK && sla_retention_flush(st, &o->th, NULL) > best)
-		*stop_at = UINT64_MAX; /* the end is the peak */
+	if (sampling) {
+		uint64_t total = sla_retention_flush(st, &o->th, NULL);
+
+		if (o->at == SLA_AT_PEAK && total > best)
+			*stop_at = UINT64_MAX; /* the end is the peak */
+		if (series) {
+			sla_series_sample(series, st->time_ns, st->live_bytes, total, true);
+			series->peak_t = (double)st->peak_time_ns / 1e9;
+			series->peak_bytes = st->peak_bytes;
+		}
+	}
 	return ret;
 }
 
@@ -127,8 +147,10 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	int ret;
 
 	ret = sla_reader_open(&r, path);
+	if (o->series)
+		li->series = sla_series_new();
 	if (ret == 0)
-		ret = pass1(st, &r, o, &stop_at, &found);
+		ret = pass1(st, &r, o, li->series, &stop_at, &found);
 	if (ret < 0 && !(o->lenient && r.err_offset >= sizeof(struct slf_file_header) &&
 			 ret == -EBADMSG)) {
 		reader_error(&r, ret, err, errlen);
@@ -150,7 +172,7 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 		snprintf(li->corrupt_msg, sizeof(li->corrupt_msg), "%s", r.err_msg);
 	}
 	li->records = r.records;
-	li->unknown_records = st->unknown_records;
+	li->unknown_records = st->unknown_records + r.unknown_skipped;
 	li->major = r.major;
 	li->minor = r.minor;
 	li->dropped = st->dropped;
@@ -161,6 +183,13 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 
 	sla_tracker_collect(&an->res, st, an->set);
 	li->dead_region = SLA_DR_NOT_EVALUATED;
+	if (o->at != SLA_AT_END) { /* the leaks are the end's, from the end's scan */
+		if (st->scan_at_end && !st->scan.capped && !(li->major == 1 && li->minor == 0))
+			sla_deadregion_collect(&an->res, st, an->set, &o->th, st->time_ns, false,
+					       true);
+		else
+			sla_tracker_unclassified(&an->res, st, an->set);
+	}
 	if (!found)
 		return 0;
 	if (stop_at != UINT64_MAX) {
@@ -183,10 +212,12 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	sla_retention_collect(&an->res, eval, an->set, &o->th, eval->time_ns);
 	li->dead_region = dead_region_status(o, li, eval, stop_at);
 	li->scan_capped = sla_dr_ran(li->dead_region) && li->dead_region != SLA_DR_COMPLETE;
+	/* at the end: the leaks are classified from the end's scan, if it is whole */
+	if (o->at == SLA_AT_END && li->dead_region != SLA_DR_COMPLETE)
+		sla_tracker_unclassified(&an->res, st, an->set);
 	if (!sla_dr_ran(li->dead_region))
 		return 0;
-	/* leaks are the end's: classified from the end's scan, if it is whole */
-	sla_deadregion_collect(&an->res, eval, an->set, &o->th, eval->time_ns,
+	sla_deadregion_collect(&an->res, eval, an->set, &o->th, eval->time_ns, true,
 			       o->at == SLA_AT_END && li->dead_region == SLA_DR_COMPLETE);
 	return 0;
 }
@@ -216,9 +247,11 @@ int sla_analysis_run(struct sla_analysis *an, const struct sla_analysis_opts *o,
 	return 0;
 }
 
-/* Frees the results, the stacks and every state they point into. */
+/* Frees the results, their series, the stacks and every state they point into. */
 void sla_analysis_free(struct sla_analysis *an)
 {
+	for (size_t i = 0; i < an->res.nlogs; i++)
+		sla_series_free(an->res.logs[i].series);
 	sla_results_free(&an->res);
 	sla_stackset_free(an->set);
 	for (size_t i = 0; i < an->nstates; i++)

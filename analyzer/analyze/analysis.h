@@ -42,6 +42,7 @@ struct sla_analysis_opts {
 	const char *label;	      /* for SLA_AT_LABEL */
 	struct sla_thresholds th;
 	bool lenient;		      /* analyse a corrupt log up to its bad record */
+	bool series;		      /* keep each log's heap over time (sla_log_info.series) */
 };
 
 struct sla_analysis {

@@ -1,5 +1,6 @@
 /* analyzer/analyze/deadregion.c - blocks kept alive through dead regions (see deadregion.h). */
 #include <stdlib.h>
+#include <string.h>
 
 #include <sliceleak/format.h>
 
@@ -155,15 +156,97 @@ static void reach(struct dr *d, uint32_t i)
 	d->queue[d->qtail++] = i;
 }
 
+/* Whether a GLOBALS region is the C library's own writable segment. */
+static bool libc_region(struct sla_state *st, const struct sla_scan_region *rg)
+{
+	const struct sla_mod *m = sla_state_find_module(st, st->gen, rg->start);
+	const char *base;
+
+	if (!m || !m->path)
+		return false;
+	base = strrchr(m->path, '/');
+	base = base ? base + 1 : m->path;
+	return !strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5);
+}
+
+/*
+ * glibc's arenas other than the main one (threads') live in heaps of
+ * HEAP_MAX_SIZE (64 MiB on 64-bit) reserved at an address aligned to it,
+ * the arena's state at the start of its first heap: nothing else can be
+ * mapped in such a window. A block below the default mmap threshold that
+ * lies in anonymous memory is in one; the window's words outside blocks
+ * are the allocator's (its state, chunk headers, freed chunks), like the
+ * brk heap's.
+ */
+#define ARENA_HEAP_SHIFT 26
+#define MMAP_THRESHOLD (128u * 1024)
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_region_start(const void *a, const void *b)
+{
+	const struct sla_scan_region *x = *(const struct sla_scan_region *const *)a;
+	const struct sla_scan_region *y = *(const struct sla_scan_region *const *)b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The sorted windows (address >> ARENA_HEAP_SHIFT) of thread arenas' heaps. */
+static size_t arena_windows(const struct dr *d, const struct sla_scan *sc, uint64_t **out)
+{
+	const struct sla_scan_region **anon = sla_xmalloc((sc->nregions + 1) * sizeof(*anon));
+	uint64_t *w = sla_xmalloc(((size_t)d->n + 1) * sizeof(*w));
+	size_t nanon = 0, nw = 0, k = 0;
+
+	for (size_t r = 0; r < sc->nregions; r++)
+		if (sc->regions[r].kind == SLF_REGION_ANON)
+			anon[nanon++] = &sc->regions[r];
+	qsort(anon, nanon, sizeof(*anon), cmp_region_start);
+	for (uint32_t i = 0; i < d->n && nanon; i++) { /* blocks in address order: a sweep */
+		uint64_t lo = d->blk[i].lo;
+
+		while (k < nanon && anon[k]->start + anon[k]->size <= lo)
+			k++;
+		if (k < nanon && anon[k]->start <= lo && d->blk[i].hi - lo < MMAP_THRESHOLD &&
+		    (!nw || w[nw - 1] != lo >> ARENA_HEAP_SHIFT))
+			w[nw++] = lo >> ARENA_HEAP_SHIFT;
+	}
+	qsort(w, nw, sizeof(*w), cmp_u64);
+	free(anon);
+	*out = w;
+	return nw;
+}
+
+static bool in_windows(const uint64_t *w, size_t n, uint64_t loc)
+{
+	uint64_t key = loc >> ARENA_HEAP_SHIFT;
+
+	return n && bsearch(&key, w, n, sizeof(*w), cmp_u64);
+}
+
 /*
  * The blocks in address order, then every candidate pointer classified:
  * into no block (dropped), from a block (an edge), from a root region (its
  * target is reachable), from the brk heap outside blocks (dropped).
+ *
+ * The C library's writable segment holds the allocator's own state
+ * (main_arena: its top chunk's and its bins' chunk headers, which lie in
+ * the last 8 bytes of the block before them when that block uses its
+ * whole chunk): there only a word pointing at a block's first byte is a
+ * root (stdio's buffer bases, environ, NSS's tables all do). The heaps of
+ * threads' arenas hold no roots at all (arena_windows()).
  */
 static void build(struct dr *d, struct sla_state *st)
 {
 	const struct sla_scan *sc = &st->scan;
 	struct sla_block *b;
+	uint64_t *win;
+	size_t nwin;
 	uint32_t n = 0;
 
 	d->blk = sla_xmalloc(((size_t)st->live_blocks + 1) * sizeof(*d->blk));
@@ -183,8 +266,11 @@ static void build(struct dr *d, struct sla_state *st)
 		if (d->blk[i].b->nviews)
 			d->flags[i] |= F_PINNED;
 	}
+	nwin = arena_windows(d, sc, &win);
 	for (size_t r = 0; r < sc->nregions; r++) {
 		const struct sla_scan_region *rg = &sc->regions[r];
+		bool starts_only = rg->kind == SLF_REGION_GLOBALS && rg->n && libc_region(st, rg);
+		bool arena = rg->kind == SLF_REGION_ANON && nwin;
 
 		for (size_t k = rg->first; k < rg->first + rg->n; k++) {
 			uint32_t dst = find(d, sc->ptrs[k].val), src;
@@ -195,11 +281,14 @@ static void build(struct dr *d, struct sla_state *st)
 			if (src != NONE) {
 				if (src != dst) /* a block pointing into itself changes nothing */
 					add_edge(d, src, sc->ptrs[k].loc, dst);
-			} else if (rg->kind != SLF_REGION_HEAP) {
+			} else if (rg->kind != SLF_REGION_HEAP &&
+				   (!starts_only || sc->ptrs[k].val == d->blk[dst].lo) &&
+				   !(arena && in_windows(win, nwin, sc->ptrs[k].loc))) {
 				reach(d, dst);
 			}
 		}
 	}
+	free(win);
 	if (d->nedges)
 		qsort(d->edges, d->nedges, sizeof(*d->edges), cmp_edge);
 	/* counting sort's prefix sums: first[i] = edges of blocks before i */
@@ -397,7 +486,7 @@ static void classify_leaks(struct dr *d, struct sla_results *res, struct sla_sta
 
 void sla_deadregion_collect(struct sla_results *res, struct sla_state *st,
 			    struct sla_stackset *set, const struct sla_thresholds *th,
-			    uint64_t eval_ns, bool leaks)
+			    uint64_t eval_ns, bool findings, bool leaks)
 {
 	struct dr d = { 0 };
 
@@ -406,7 +495,8 @@ void sla_deadregion_collect(struct sla_results *res, struct sla_state *st,
 	build(&d, st);
 	phase_reachable(&d);
 	phase_dead(&d);
-	collect(&d, res, st, set, th, eval_ns);
+	if (findings)
+		collect(&d, res, st, set, th, eval_ns);
 	if (leaks)
 		classify_leaks(&d, res, st, set);
 	free(d.blk);

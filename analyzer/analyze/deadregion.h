@@ -11,7 +11,12 @@
  *     (interior pointers count); it comes from the live block holding loc,
  *     else from a root when its region is GLOBALS, STACK or ANON (or a kind
  *     this version does not know), else (HEAP outside any block: allocator
- *     metadata or freed memory) it is ignored;
+ *     metadata or freed memory) it is ignored; in the C library's own
+ *     writable segment (the allocator's main_arena lives there, pointing at
+ *     chunk headers inside the last 8 bytes of blocks) only a word pointing
+ *     at a block's first byte is a root, and the heaps of threads' arenas
+ *     (64 MiB-aligned windows of anonymous memory holding blocks below the
+ *     mmap threshold) hold none, like the brk heap;
  *   - a block with >= 1 live view is view-pinned: alive by definition (its
  *     views are held by reference counts), so the words inside its live
  *     views are roots too; the rest of it is its DEAD REGION;
@@ -46,9 +51,9 @@
 #include "state.h"
 
 /*
- * Adds the dead_region findings of `st` (evaluated at log time eval_ns) to
- * `res`, from st->scan, which the caller has checked is the evaluation
- * point's scan. Also adds the kept bytes to res->retained_bytes. With
+ * With `findings`, adds the dead_region findings of `st` (evaluated at log
+ * time eval_ns) to `res`, from st->scan, which the caller has checked is the
+ * evaluation point's scan, and the kept bytes to res->retained_bytes. With
  * `leaks` (the scan is the end's, where the leaks are), also classifies
  * every live block that nothing reachable or kept points to as a direct or
  * indirect leak (results.h, struct sla_group) and counts the log in
@@ -56,4 +61,4 @@
  */
 void sla_deadregion_collect(struct sla_results *res, struct sla_state *st,
 			    struct sla_stackset *set, const struct sla_thresholds *th,
-			    uint64_t eval_ns, bool leaks);
+			    uint64_t eval_ns, bool findings, bool leaks);

@@ -84,7 +84,12 @@ void sla_retention_collect(struct sla_results *res, struct sla_state *st,
 		struct sla_finding *f;
 		uint64_t used = 0, views = 0;
 		double pinned;
+		struct sla_stack_acc *a = sla_results_acc(res, sla_stackset_intern(set, st, b->stack));
 
+		a->live_bytes += b->size;
+		a->live_blocks++;
+		res->live_bytes += b->size;
+		res->live_blocks++;
 		if (!b->nviews)
 			continue;
 		res->pinned_blocks++;

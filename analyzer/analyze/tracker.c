@@ -11,10 +11,10 @@ void sla_tracker_collect(struct sla_results *res, struct sla_state *st, struct s
 	for (size_t i = 0; (b = sla_state_next_block(st, &i));) {
 		struct sla_stack_acc *a = sla_results_acc(res, sla_stackset_intern(set, st, b->stack));
 
-		a->leak_bytes = sla_sat_add(a->leak_bytes, b->size);
-		a->leak_blocks++;
-		res->leak_bytes = sla_sat_add(res->leak_bytes, b->size);
-		res->leak_blocks++;
+		a->exit_bytes = sla_sat_add(a->exit_bytes, b->size);
+		a->exit_blocks++;
+		res->exit_bytes = sla_sat_add(res->exit_bytes, b->size);
+		res->exit_blocks++;
 	}
 	for (uint32_t id = 0; id < st->nstacks; id++) {
 		const struct sla_site *s = &st->sites[id];
@@ -41,4 +41,19 @@ void sla_tracker_collect(struct sla_results *res, struct sla_state *st, struct s
 	res->frees += st->frees;
 	res->bytes_allocated = sla_sat_add(res->bytes_allocated, st->bytes_allocated);
 	res->temporaries += st->temps;
+}
+
+void sla_tracker_unclassified(struct sla_results *res, struct sla_state *st,
+			      struct sla_stackset *set)
+{
+	struct sla_block *b;
+
+	for (size_t i = 0; (b = sla_state_next_block(st, &i));) {
+		struct sla_stack_acc *a = sla_results_acc(res, sla_stackset_intern(set, st, b->stack));
+
+		a->unclassified_bytes = sla_sat_add(a->unclassified_bytes, b->size);
+		a->unclassified_blocks++;
+		res->unclassified_bytes = sla_sat_add(res->unclassified_bytes, b->size);
+		res->unclassified_blocks++;
+	}
 }

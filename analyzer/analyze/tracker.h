@@ -2,7 +2,8 @@
  * analyzer/analyze/tracker.h - the allocation tracker's reports (heaptrack's core).
  *
  *   leaks      blocks live at the end of the log (with END), or at its
- *              truncation point, grouped by allocation stack;
+ *              truncation point, grouped by allocation stack (which of
+ *              them are leaked, unreachable, is deadregion.c's judgement);
  *   peak       the highest live heap (bytes, blocks, time) and the
  *              allocation stacks holding it at that moment;
  *   hot spots  allocation count and bytes per allocation stack, with the
@@ -19,3 +20,10 @@
 #include "state.h"
 
 void sla_tracker_collect(struct sla_results *res, struct sla_state *st, struct sla_stackset *set);
+
+/*
+ * A log whose leaks cannot be classified (no complete pointer scan at its
+ * end): every block live at its end counts as leaked, unclassified.
+ */
+void sla_tracker_unclassified(struct sla_results *res, struct sla_state *st,
+			      struct sla_stackset *set);

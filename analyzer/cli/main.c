@@ -4,22 +4,28 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sliceleak/format.h>
 
 #include "analysis.h"
+#include "diff.h"
 #include "dump.h"
 #include "gate.h"
 #include "reader.h"
+#include "profile.h"
 #include "report.h"
 #include "run.h"
 #include "suppress.h"
 #include "symbolize.h"
 #include "units.h"
+#include "xalloc.h"
 
 /* The only place that knows about process exit codes. */
 enum {
@@ -37,10 +43,16 @@ struct cmdline {
 	struct sla_report_opts rep;
 	struct sla_limits limits;
 	struct sla_suppressions supp;
-	bool json;
+	enum { FMT_TEXT, FMT_JSON, FMT_HTML, FMT_PPROF, FMT_FOLDED } format;
 	bool no_symbols;
-	const char *output; /* run -o */
+	bool no_default_suppressions;
+	const char *output; /* run: the log pattern; report: the output file */
+	const char *baseline; /* check --baseline */
+	uint64_t max_increase;
+	int metric;	    /* folded: an enum sla_metric */
 };
+
+static const char *const format_names[] = { "text", "json", "html", "pprof", "folded" };
 
 enum {
 	OPT_FORMAT = 256,
@@ -54,6 +66,12 @@ enum {
 	OPT_MAX_LEAKED,
 	OPT_SUPPRESS,
 	OPT_SUPPRESSIONS,
+	OPT_NO_DEFAULT_SUPPRESSIONS,
+	OPT_MAX_REFERENCED,
+	OPT_ALLOW_TRUNCATED,
+	OPT_METRIC,
+	OPT_BASELINE,
+	OPT_MAX_INCREASE,
 };
 
 static const struct option long_opts[] = {
@@ -68,6 +86,12 @@ static const struct option long_opts[] = {
 	{ "max-leaked", required_argument, NULL, OPT_MAX_LEAKED },
 	{ "suppress", required_argument, NULL, OPT_SUPPRESS },
 	{ "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
+	{ "no-default-suppressions", no_argument, NULL, OPT_NO_DEFAULT_SUPPRESSIONS },
+	{ "max-referenced", required_argument, NULL, OPT_MAX_REFERENCED },
+	{ "allow-truncated", no_argument, NULL, OPT_ALLOW_TRUNCATED },
+	{ "metric", required_argument, NULL, OPT_METRIC },
+	{ "baseline", required_argument, NULL, OPT_BASELINE },
+	{ "max-increase", required_argument, NULL, OPT_MAX_INCREASE },
 	{ "output", required_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -77,24 +101,32 @@ static const struct option long_opts[] = {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: sliceleak report [--format text|json] [--at end|peak|LABEL] [options] LOG...\n"
+		"usage: sliceleak report [--format text|json|html|pprof|folded] [-o FILE]\n"
+		"                        [--at end|peak|LABEL] [options] LOG...\n"
 		"       sliceleak check --max-retained SIZE [--max-leaked SIZE] [options] LOG...\n"
+		"       sliceleak check --baseline BASE.json [--max-increase SIZE] [options] LOG...\n"
+		"       sliceleak diff [--format text|json] [options] BASE NEW\n"
 		"       sliceleak run [-o PATTERN] [options] -- CMD ARGS...\n"
 		"       sliceleak dump LOG\n"
-		"       sliceleak --help | --version\n"
+		"       sliceleak --help | --version | --default-suppressions\n"
 		"\n"
 		"Finds heap blocks kept alive by small views (the slice-capacity leak), plus\n"
 		"leaks, peak heap and allocation hot spots, in the logs of libsliceleak.so.\n"
 		"Several logs (a process and its fork children) are analysed together.\n"
 		"\n"
 		"options:\n"
-		"  --format text|json       report format (default text; JSON: docs/json-schema.md);\n"
+		"  --format FORMAT          report format: text (default), json (docs/json-schema.md),\n"
+		"                           html (one offline page: heap over time, flame graphs;\n"
+		"                           needs -o), pprof (gzip'd profile.proto; needs -o),\n"
+		"                           folded (flamegraph.pl's collapsed stacks);\n"
 		"                           check --format json prints the JSON report, verdict in\n"
 		"                           the exit code\n"
 		"  --at end|peak|LABEL      evaluate retention at the end (default), at the peak of\n"
 		"                           retained bytes, or at the first sliceleak_snapshot(LABEL)\n"
 		"  --min-block-size SIZE    smallest block that can be a finding (default 4KiB)\n"
 		"  --max-used-percent N     a block using more than N%% of itself is fine (default 25)\n"
+		"  --metric NAME            folded: the bytes of live, retained, leaked, peak or\n"
+		"                           allocated (default) per stack\n"
 		"  --top N                  findings (text), leak/peak stacks and hot spots shown\n"
 		"                           (default %d; 0 = all; JSON always lists every finding)\n"
 		"  --no-symbols             module+offset frames only (deterministic, no file access)\n"
@@ -103,8 +135,23 @@ static void usage(FILE *out)
 		"                           has a function, file or module matching PATTERN\n"
 		"                           (LSan syntax: * wildcard, ^ and $ anchors); repeatable\n"
 		"  --suppressions FILE      one TYPE:PATTERN per line, # comments\n"
+		"  --no-default-suppressions  show the runtime's own memory too (libc's stdio\n"
+		"                           buffers and NSS tables, libraries' initializers,\n"
+		"                           GLib's caches: docs/suppressions.md)\n"
 		"  --max-retained SIZE      check: fail when findings retain more than SIZE\n"
-		"  --max-leaked SIZE        check: fail when more than SIZE is leaked at exit\n"
+		"  --max-leaked SIZE        check: fail when more than SIZE is leaked: unreachable\n"
+		"                           at exit (direct + indirect, LeakSanitizer's meaning)\n"
+		"  --max-referenced SIZE    check: fail when more than SIZE is live at exit and\n"
+		"                           still referenced\n"
+		"  --allow-truncated        check: pass a truncated or (--lenient) corrupt log on\n"
+		"                           its figures; by default such a log fails the gate\n"
+"  --baseline BASE.json     check: fail when retained or leaked bytes grew over\n"
+		"                           this saved JSON report by more than --max-increase\n"
+		"  --max-increase SIZE      check --baseline: the growth allowed (default 0)\n"
+		"diff BASE NEW: each a JSON report or a log (BASE-LOG... -- NEW-LOG... for sets);\n"
+		"  findings, leak groups and peak contributors that appeared, grew, shrank or\n"
+		"  vanished, matched by function and file (not addresses or lines)\n"
+		"  -o, --output FILE        report: write the report to FILE (whole or not at all)\n"
 		"  -o, --output PATTERN     run: log path pattern for the shim, %%p pid, %%e exe name\n"
 		"                           (default %s; keep %%p to get fork children's logs)\n"
 		"SIZE: a number with B, KiB, MiB, GiB (1024) or KB, MB, GB (1000), e.g. 10MiB\n"
@@ -140,11 +187,18 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 		char *end;
 
 		switch (opt) {
-		case OPT_FORMAT:
-			if (strcmp(optarg, "text") && strcmp(optarg, "json"))
-				return usage_error("unknown format '%s' (text or json)", optarg);
-			c->json = !strcmp(optarg, "json");
+		case OPT_FORMAT: {
+			size_t k = 0, n = sizeof(format_names) / sizeof(*format_names);
+
+			while (k < n && strcmp(optarg, format_names[k]))
+				k++;
+			if (k == n)
+				return usage_error("unknown format '%s' (text, json, html, pprof or folded)",
+						   optarg);
+			c->format = k;
+			c->an.series = c->format == FMT_HTML;
 			break;
+		}
 		case OPT_AT:
 			if (!*optarg)
 				return usage_error("--at needs end, peak or a snapshot label");
@@ -178,15 +232,25 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 			break;
 		case OPT_MAX_RETAINED:
 		case OPT_MAX_LEAKED:
+		case OPT_MAX_REFERENCED:
 			if (sla_parse_size(optarg, &size))
 				return usage_error("bad size '%s'", optarg);
 			if (opt == OPT_MAX_RETAINED) {
 				c->limits.has_max_retained = true;
 				c->limits.max_retained = size;
-			} else {
+			} else if (opt == OPT_MAX_LEAKED) {
 				c->limits.has_max_leaked = true;
 				c->limits.max_leaked = size;
+			} else {
+				c->limits.has_max_referenced = true;
+				c->limits.max_referenced = size;
 			}
+			break;
+		case OPT_ALLOW_TRUNCATED:
+			c->limits.allow_truncated = true;
+			break;
+		case OPT_NO_DEFAULT_SUPPRESSIONS:
+			c->no_default_suppressions = true;
 			break;
 		case OPT_SUPPRESS:
 			if (sla_suppress_add(&c->supp, optarg) < 0)
@@ -206,6 +270,21 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 		}
 		case 'o':
 			c->output = optarg;
+			break;
+		case OPT_BASELINE:
+			c->baseline = optarg;
+			break;
+		case OPT_MAX_INCREASE:
+			if (sla_parse_size(optarg, &c->max_increase))
+				return usage_error("bad size '%s'", optarg);
+			break;
+		case OPT_METRIC:
+			for (c->metric = 0; c->metric < SLA_METRIC_COUNT; c->metric++)
+				if (!strcmp(optarg, sla_metric_name[c->metric]))
+					break;
+			if (c->metric == SLA_METRIC_COUNT)
+				return usage_error("unknown metric '%s' (live, retained, leaked, peak or allocated)",
+						   optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -243,21 +322,92 @@ static struct sla_symbolizer *new_symbolizer(const struct cmdline *c)
 	return sym;
 }
 
-/* Applies the suppressions (they need symbols) before anything is printed or gated. */
+/*
+ * Applies the suppressions, the user's then the defaults (they need
+ * symbols), before anything is printed or gated.
+ */
 static void suppress(struct sla_analysis *an, struct cmdline *c, struct sla_symbolizer *sym)
 {
+	if (!c->no_default_suppressions)
+		sla_suppress_add_defaults(&c->supp);
 	sla_suppress_apply(&c->supp, &an->res, an->set, sym);
 	an->res.suppressions = &c->supp;
 }
 
-static void print_report(FILE *out, const struct sla_analysis *an, const struct cmdline *c,
+/* Prints the report in the chosen format; false when it could not be written whole. */
+static bool print_report(FILE *out, const struct sla_analysis *an, const struct cmdline *c,
 			 struct sla_symbolizer *sym)
 {
-	if (c->json)
+	switch (c->format) {
+	case FMT_JSON:
 		sla_report_json(out, &an->res, an->set, sym, &c->rep);
-	else
+		break;
+	case FMT_HTML:
+		sla_report_html(out, &an->res, an->set, sym, &c->rep);
+		break;
+	case FMT_PPROF:
+		if (sla_report_pprof(out, &an->res, an->set, sym) < 0)
+			return false;
+		break;
+	case FMT_FOLDED:
+		sla_report_folded(out, &an->res, an->set, sym, c->metric);
+		break;
+	case FMT_TEXT:
 		sla_report_text(out, &an->res, an->set, sym, &c->rep);
-	fflush(out);
+		break;
+	}
+	return fflush(out) == 0;
+}
+
+/*
+ * A report written to a file never leaves half a file behind: it goes to a
+ * temporary file in the same directory, renamed over `path` once complete.
+ * Returns the stream (and *tmp, to free) or NULL after printing why.
+ */
+static FILE *open_output(const char *path, char **tmp)
+{
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path + 1) : 0;
+	size_t len = strlen(path) + 16;
+	mode_t mask = umask(0);
+	FILE *f;
+	int fd;
+
+	umask(mask);
+	*tmp = sla_xmalloc(len);
+	snprintf(*tmp, len, "%.*s.%s.XXXXXX", dirlen, path, path + dirlen);
+	fd = mkstemp(*tmp);
+	if (fd < 0 || fchmod(fd, 0666 & ~mask) < 0 || !(f = fdopen(fd, "w"))) {
+		fprintf(stderr, "sliceleak: cannot write %s: %s\n", path, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(*tmp);
+		}
+		free(*tmp);
+		return NULL;
+	}
+	return f;
+}
+
+/*
+ * Completes the file of open_output() (`written`: the report was written
+ * whole); false (printed, nothing left behind) on failure.
+ */
+static bool close_output(FILE *f, char *tmp, const char *path, bool written)
+{
+	bool ok;
+
+	errno = 0;
+	ok = written && !ferror(f);
+	ok &= fclose(f) == 0;
+	if (ok && rename(tmp, path) < 0)
+		ok = false;
+	if (!ok) {
+		fprintf(stderr, "sliceleak: cannot write %s: %s\n", path, strerror(errno ? errno : EIO));
+		unlink(tmp);
+	}
+	free(tmp);
+	return ok;
 }
 
 /* `report`: analyse, apply suppressions, print text or JSON; exit 0 or 2. */
@@ -271,16 +421,280 @@ static int cmd_report(int argc, char **argv, struct cmdline *c)
 		return ret;
 	if (optind == argc)
 		return usage_error("report needs at least one LOG");
+	if ((c->format == FMT_HTML || c->format == FMT_PPROF) && !c->output)
+		return usage_error("--format %s needs -o FILE", format_names[c->format]);
+	if (c->output) { /* fail before a long analysis, not after it */
+		char *tmp;
+		FILE *f = open_output(c->output, &tmp);
+
+		if (!f)
+			return SLA_EXIT_ERROR;
+		fclose(f);
+		unlink(tmp);
+		free(tmp);
+	}
 	if (!analyse(&an, c, argv + optind, (size_t)(argc - optind))) {
 		sla_analysis_free(&an);
 		return SLA_EXIT_ERROR;
 	}
 	sym = new_symbolizer(c);
 	suppress(&an, c, sym);
-	print_report(stdout, &an, c, sym);
+	if (c->output) {
+		char *tmp;
+		FILE *f = open_output(c->output, &tmp);
+
+		if (f) {
+			bool written = print_report(f, &an, c, sym);
+
+			if (!close_output(f, tmp, c->output, written))
+				ret = SLA_EXIT_ERROR;
+		} else {
+			ret = SLA_EXIT_ERROR;
+		}
+	} else if (!print_report(stdout, &an, c, sym)) {
+		fprintf(stderr, "sliceleak: cannot write the report: %s\n", strerror(errno ? errno : EIO));
+		ret = SLA_EXIT_ERROR;
+	}
 	sla_symbolizer_free(sym);
 	sla_analysis_free(&an);
+	return ret < 0 ? SLA_EXIT_OK : ret;
+}
+
+/* Reads a whole file; NULL (errno set) when it cannot. */
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0;
+
+	*len = 0;
+	if (!f)
+		return NULL;
+	for (;;) {
+		size_t got;
+
+		sla_xgrow(&buf, &cap, *len + 65536, 1);
+		got = fread(buf + *len, 1, cap - *len, f);
+		*len += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+/* A parsed JSON report from `text`, read into `side`; NULL after printing why (as `name`). */
+static struct sla_json *parse_report(const char *name, const char *text, size_t len,
+				     struct sla_diff_side *side)
+{
+	char err[200];
+	size_t off = 0;
+	struct sla_json *j = sla_json_parse(text, len, &off, err, sizeof(err));
+
+	if (!j) {
+		fprintf(stderr, "sliceleak: %s: not a sliceleak JSON report (offset %zu: %s)\n", name,
+			off, err);
+		return NULL;
+	}
+	if (sla_diff_side_read(side, j, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sliceleak: %s: %s\n", name, err);
+		sla_diff_side_free(side);
+		sla_json_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* A saved JSON report (a baseline, a side of a diff); NULL after printing why. */
+static struct sla_json *load_report(const char *path, struct sla_diff_side *side)
+{
+	size_t len;
+	char *text = read_file(path, &len);
+	struct sla_json *j;
+
+	if (!text) {
+		fprintf(stderr, "sliceleak: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	j = parse_report(path, text, len, side);
+	free(text);
+	return j;
+}
+
+/* The JSON report of an analysis, read back as a side of a diff (every group: no --top). */
+static void analysis_side(const struct sla_analysis *an, const struct cmdline *c,
+			  struct sla_symbolizer *sym, struct sla_diff_side *side)
+{
+	struct sla_report_opts all = c->rep;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	struct sla_json *j;
+
+	if (!f)
+		sla_die("out of memory");
+	all.top = 0;
+	sla_report_json(f, &an->res, an->set, sym, &all);
+	if (fclose(f))
+		sla_die("out of memory");
+	j = parse_report("the analysis", text, len, side);
+	if (!j) /* our own report: it always reads back */
+		abort();
+	sla_json_free(j);
+	free(text);
+}
+
+/* Whether a file starts like a JSON document (after blanks): a report, not a log. */
+static bool looks_like_json(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	int ch = EOF;
+
+	if (!f)
+		return false;
+	while ((ch = fgetc(f)) == ' ' || ch == '\n' || ch == '\t' || ch == '\r')
+		;
+	fclose(f);
+	return ch == '{';
+}
+
+/* One side of `diff`: a JSON report, or logs analysed now. False after printing why. */
+static bool diff_side(char *const *paths, size_t n, struct cmdline *c,
+		      struct sla_diff_side *side)
+{
+	struct sla_analysis an;
+	struct sla_symbolizer *sym;
+
+	if (n == 1 && looks_like_json(paths[0])) {
+		struct sla_json *j = load_report(paths[0], side);
+
+		sla_json_free(j);
+		return j != NULL;
+	}
+	if (!analyse(&an, c, paths, n)) {
+		sla_analysis_free(&an);
+		return false;
+	}
+	sym = new_symbolizer(c);
+	suppress(&an, c, sym);
+	analysis_side(&an, c, sym, side);
+	sla_symbolizer_free(sym);
+	sla_analysis_free(&an);
+	return true;
+}
+
+/*
+ * `diff BASE NEW` (each a JSON report or a log), or `diff BASE... -- NEW...`
+ * (sets of logs): what appeared, grew, shrank or vanished. Exit 0 or 2.
+ */
+static int cmd_diff(int argc, char **argv, struct cmdline *c)
+{
+	struct sla_diff d = { 0 };
+	char **args;
+	size_t n, nbase;
+	int ret = parse_options(argc, argv, c);
+
+	if (ret >= 0)
+		return ret;
+	if (c->format != FMT_TEXT && c->format != FMT_JSON)
+		return usage_error("diff prints text or json");
+	args = argv + optind;
+	n = (size_t)(argc - optind);
+	for (nbase = 0; nbase < n && strcmp(args[nbase], "--"); nbase++)
+		;
+	if (nbase == n && n == 2)
+		nbase = 1;
+	else if (nbase == n || nbase == 0 || nbase + 1 == n)
+		return usage_error("diff needs BASE NEW, or BASE-LOG... -- NEW-LOG...");
+	if (!diff_side(args, nbase, c, &d.base))
+		return SLA_EXIT_ERROR;
+	if (!diff_side(args + nbase + (args[nbase][0] == '-'),
+		       n - nbase - (args[nbase][0] == '-'), c, &d.new)) {
+		sla_diff_side_free(&d.base);
+		return SLA_EXIT_ERROR;
+	}
+	sla_diff_compute(&d);
+	if (c->format == FMT_JSON) {
+		sla_diff_print_json(stdout, &d, args[0], args[n - 1]);
+	} else {
+		printf("sliceleak diff: %s -> %s\n", args[0], args[n - 1]);
+		sla_diff_print_text(stdout, &d, false);
+	}
+	fflush(stdout);
+	sla_diff_free(&d);
 	return SLA_EXIT_OK;
+}
+
+/* One line per log analysed only in part, and what the gate makes of it. */
+static void print_partial_logs(const struct sla_results *res, const struct sla_limits *l)
+{
+	const char *verdict = l->allow_truncated ? "accepted (--allow-truncated)" :
+						   "the gate fails (--allow-truncated accepts it)";
+
+	for (size_t i = 0; i < res->nlogs; i++) {
+		const struct sla_log_info *li = &res->logs[i];
+
+		if (li->corrupt)
+			printf("CORRUPT: %s: offset %" PRIu64 ": %s: analysed up to its last good record; %s\n",
+			       li->path, li->corrupt_offset, li->corrupt_msg, verdict);
+		else if (li->truncated)
+			printf("TRUNCATED: %s: no END record (the process was killed, crashed or called _exit): analysed up to its last complete record; %s\n",
+			       li->path, verdict);
+	}
+}
+
+/*
+ * `check --baseline BASE.json`: fails when retained or leaked bytes grew by
+ * more than --max-increase (default 0) over the baseline, naming what grew.
+ * Also applies --max-retained / --max-leaked when given. Frees the analysis.
+ */
+static int check_baseline(struct sla_analysis *an, struct cmdline *c, struct sla_symbolizer *sym,
+			  struct sla_diff_side *base)
+{
+	struct sla_diff d = { .base = *base };
+	struct sla_verdict v;
+	uint64_t inc = c->max_increase;
+	bool pass = sla_gate_check(&an->res, &c->limits, &v), retained_grew, leaked_grew;
+	char a[32], b[32], x[32], y[32], z[32];
+
+	analysis_side(an, c, sym, &d.new);
+	retained_grew = d.new.retained > d.base.retained + inc;
+	leaked_grew = d.new.leaked > d.base.leaked + inc;
+	pass = pass && !retained_grew && !leaked_grew;
+	if (c->format == FMT_JSON) {
+		print_report(stdout, an, c, sym);
+	} else {
+		printf("sliceleak check: %s: retained %s (baseline %s), leaked %s (baseline %s), "
+		       "increase allowed %s\n",
+		       pass ? "OK" : "FAILED", sla_format_size(a, sizeof(a), d.new.retained, 1),
+		       sla_format_size(b, sizeof(b), d.base.retained, 1),
+		       sla_format_size(x, sizeof(x), d.new.leaked, 1),
+		       sla_format_size(y, sizeof(y), d.base.leaked, 1),
+		       sla_format_size(z, sizeof(z), inc, 1));
+		print_partial_logs(&an->res, &c->limits);
+		sla_diff_compute(&d);
+		if (retained_grew || leaked_grew) {
+			printf("grew over the baseline:\n");
+			sla_diff_print_text(stdout, &d, true);
+		}
+		if (v.retained_exceeded || v.leaked_exceeded || v.referenced_exceeded)
+			printf("\nabove --max-retained/--max-leaked/--max-referenced: %s retained, %s leaked, %s still referenced\n",
+			       sla_format_size(a, sizeof(a), an->res.retained_bytes, 1),
+			       sla_format_size(b, sizeof(b), an->res.leak_bytes, 1),
+			       sla_format_size(x, sizeof(x),
+					       sla_sat_sub(an->res.exit_bytes, an->res.leak_bytes), 1));
+		printf("\n");
+		sla_report_text_summary(stdout, &an->res);
+	}
+	fflush(stdout);
+	sla_diff_free(&d);
+	sla_symbolizer_free(sym);
+	sla_analysis_free(an);
+	return pass ? SLA_EXIT_OK : SLA_EXIT_GATE;
 }
 
 /*
@@ -292,24 +706,36 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 	struct sla_analysis an;
 	struct sla_symbolizer *sym;
 	struct sla_verdict v;
+	struct sla_diff_side base_side = { 0 };
+	struct sla_json *base = NULL;
 	char a[32], b[32];
 	bool pass;
 	int ret = parse_options(argc, argv, c);
 
 	if (ret >= 0)
 		return ret;
-	if (!c->limits.has_max_retained)
-		return usage_error("check needs --max-retained SIZE");
+	if (c->format != FMT_TEXT && c->format != FMT_JSON)
+		return usage_error("check prints text or json");
+	if (!c->limits.has_max_retained && !c->baseline)
+		return usage_error("check needs --max-retained SIZE or --baseline BASE.json");
 	if (optind == argc)
 		return usage_error("check needs at least one LOG");
+	if (c->baseline && !(base = load_report(c->baseline, &base_side)))
+		return SLA_EXIT_ERROR;
 	if (!analyse(&an, c, argv + optind, (size_t)(argc - optind))) {
+		sla_json_free(base);
+		sla_diff_side_free(&base_side);
 		sla_analysis_free(&an);
 		return SLA_EXIT_ERROR;
 	}
 	sym = new_symbolizer(c);
 	suppress(&an, c, sym);
+	if (base) {
+		sla_json_free(base);
+		return check_baseline(&an, c, sym, &base_side);
+	}
 	pass = sla_gate_check(&an.res, &c->limits, &v);
-	if (c->json) { /* the whole report for the CI to keep; the verdict is the exit code */
+	if (c->format == FMT_JSON) { /* the whole report for the CI to keep; the verdict is the exit code */
 		print_report(stdout, &an, c, sym);
 		sla_symbolizer_free(sym);
 		sla_analysis_free(&an);
@@ -318,16 +744,20 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 	printf("sliceleak check: %s: %s retained (limit %s)", pass ? "OK" : "FAILED",
 	       sla_format_size(a, sizeof(a), an.res.retained_bytes, 1),
 	       sla_format_size(b, sizeof(b), c->limits.max_retained, 1));
+	printf(", %s leaked", sla_format_size(a, sizeof(a), an.res.leak_bytes, 1));
 	if (c->limits.has_max_leaked)
-		printf(", %s leaked (limit %s)", sla_format_size(a, sizeof(a), an.res.leak_bytes, 1),
-		       sla_format_size(b, sizeof(b), c->limits.max_leaked, 1));
-	printf("\n\n");
+		printf(" (limit %s)", sla_format_size(b, sizeof(b), c->limits.max_leaked, 1));
+	printf(", %s still referenced",
+	       sla_format_size(a, sizeof(a), sla_sat_sub(an.res.exit_bytes, an.res.leak_bytes), 1));
+	if (c->limits.has_max_referenced)
+		printf(" (limit %s)", sla_format_size(b, sizeof(b), c->limits.max_referenced, 1));
+	printf("\n");
+	print_partial_logs(&an.res, &c->limits);
+	printf("\n");
 	if (v.retained_exceeded)
 		sla_report_text_findings(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5);
-	if (v.leaked_exceeded)
-		printf("leaked: %s in %llu blocks (sliceleak report lists their stacks)\n\n",
-		       sla_format_size(a, sizeof(a), an.res.leak_bytes, 1),
-		       (unsigned long long)an.res.leak_blocks);
+	if (v.leaked_exceeded || v.referenced_exceeded)
+		sla_report_text_leaks(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5);
 	sla_report_text_summary(stdout, &an.res);
 	fflush(stdout);
 	sla_symbolizer_free(sym);
@@ -345,6 +775,8 @@ static int cmd_run(int argc, char **argv, struct cmdline *c)
 		return ret;
 	if (optind == argc)
 		return usage_error("run needs a command: sliceleak run -- CMD ARGS...");
+	if (c->format != FMT_TEXT && c->format != FMT_JSON)
+		return usage_error("run prints text or json");
 	ret = sla_run_command(argv + optind, c->output ? c->output : DEFAULT_RUN_OUTPUT, &run);
 	if (ret < 0) {
 		fprintf(stderr, "sliceleak: cannot start %s: %s\n", argv[optind], strerror(-ret));
@@ -356,12 +788,13 @@ static int cmd_run(int argc, char **argv, struct cmdline *c)
 	} else {
 		struct sla_analysis an;
 
-		/* the report goes to stderr: the command's stdout stays its own */
+		/* the report on stdout, after the command's own output (it has ended) */
+		fflush(stderr);
 		if (analyse(&an, c, run.logs, run.nlogs)) {
 			struct sla_symbolizer *sym = new_symbolizer(c);
 
 			suppress(&an, c, sym);
-			print_report(stderr, &an, c, sym);
+			print_report(stdout, &an, c, sym);
 			sla_symbolizer_free(sym);
 		}
 		sla_analysis_free(&an);
@@ -407,6 +840,7 @@ int main(int argc, char **argv)
 			.label = "end",
 			.th = { SLA_DEFAULT_MIN_BLOCK_SIZE, SLA_DEFAULT_MAX_USED_PERCENT } },
 		.rep = { .top = DEFAULT_TOP },
+		.metric = SLA_METRIC_ALLOCATED,
 	};
 	const char *cmd = argc > 1 ? argv[1] : "";
 	int ret;
@@ -419,6 +853,10 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return SLA_EXIT_OK;
 	}
+	if (!strcmp(cmd, "--default-suppressions")) {
+		fputs(sla_default_suppressions, stdout);
+		return SLA_EXIT_OK;
+	}
 	if (!strcmp(cmd, "--version")) {
 		printf("sliceleak %s (log format %u.%u)\n", SLA_VERSION, SLF_VERSION_MAJOR,
 		       SLF_VERSION_MINOR);
@@ -428,6 +866,8 @@ int main(int argc, char **argv)
 		ret = cmd_report(argc - 1, argv + 1, &c);
 	else if (!strcmp(cmd, "check"))
 		ret = cmd_check(argc - 1, argv + 1, &c);
+	else if (!strcmp(cmd, "diff"))
+		ret = cmd_diff(argc - 1, argv + 1, &c);
 	else if (!strcmp(cmd, "run"))
 		ret = cmd_run(argc - 1, argv + 1, &c);
 	else if (!strcmp(cmd, "dump"))

@@ -3,10 +3,10 @@
  *
  * The agreed format (the shim's tests parse it):
  *   <offset> <KIND> <field>=<value> ... tid=<tid> time_ns=<ns>
- * field names as in format.h, numbers in decimal, addresses (addr fields,
- * heap_lo, heap_hi, a region's start,
- * bias, ip, owner) as 0x-hex, strings quoted with C escapes, build_id as a
- * quoted hex string; a MODULE's segments as repeated vaddr= memsz= flags=
+ * the fields and names in records.def's order, each printed as its `show` says:
+ * numbers (dec, stack) in decimal, addresses and keys (hex) as 0x-hex,
+ * strings (text) quoted with C escapes, build_id (bytes) as a quoted hex
+ * string; a MODULE's segments as nsegs= then repeated vaddr= memsz= flags=
  * triples; a SCAN_REGION's kind as its number (enum slf_region_kind); a
  * SCAN_PTRS's count= then every pair as 0x<location>=0x<value>, all on its
  * one line. Unknown kinds: `UNKNOWN(<kind>) len=<n>`. Last line:

@@ -522,15 +522,12 @@ static void define_stack(struct sla_reader *r, uint64_t id)
 	r->next_stack = r->stacks_dense + 1; /* check_stack()'s fast path */
 }
 
-/* MODULE: validates every segment into the scratch array. */
-static void decode_module(struct sla_reader *r, struct cursor *c, struct sla_record *o)
+/* A segs field (MODULE): validates every segment into the scratch array. */
+static void get_segs(struct sla_reader *r, struct cursor *c, uint64_t *nsegs,
+		     const struct sla_seg **segs)
 {
-	uint64_t n;
+	uint64_t n = get_uv(c, "nsegs");
 
-	o->module.bias = get_uv(c, "bias");
-	o->module.path = get_str(c, "path");
-	o->module.build_id = get_str(c, "build_id");
-	n = get_uv(c, "nsegs");
 	if (c->bad)
 		return;
 	/* Each segment takes at least 3 bytes: bounds the allocation by the payload. */
@@ -544,17 +541,18 @@ static void decode_module(struct sla_reader *r, struct cursor *c, struct sla_rec
 		r->segs[i].memsz = get_uv(c, "memsz");
 		r->segs[i].flags = get_uv(c, "flags");
 	}
-	o->module.nsegs = n;
-	o->module.segs = r->segs;
+	*nsegs = n;
+	*segs = r->segs;
 }
 
 /*
- * SCAN_PTRS: every pair is decoded here once, so that replay can iterate
- * them without checks (sla_scan_iter). Locations must stay inside the
- * current region and strictly increase; values must lie in the scan's heap
- * span (the writer records only those). Returns a semantic problem or NULL.
+ * A pairs field (SCAN_PTRS): every pair is decoded here once, so that replay
+ * can iterate them without checks (sla_scan_iter). Locations must stay
+ * inside the current region and strictly increase; values must lie in the
+ * scan's heap span (the writer records only those). Returns a semantic
+ * problem or NULL.
  */
-static const char *decode_scan_ptrs(struct sla_reader *r, struct cursor *c, struct sla_record *o)
+static const char *get_pairs(struct sla_reader *r, struct cursor *c, struct sla_record *o)
 {
 	const uint8_t *count_at = c->p;
 	uint64_t n, loc = r->region_start, val = r->scan_lo;
@@ -640,170 +638,132 @@ static void scan_advance(struct sla_reader *r, const struct sla_record *o)
 }
 
 /*
- * Decodes the payload of a known kind. Returns 0, or -EBADMSG with the error
- * set. Semantic checks that need no state beyond the decoding context (stack
- * ids defined, enum values in range) are done here too.
+ * The decoding of every field, generated from records.def: a field of a
+ * later major version than the log's reads as 0; a stack field must name a
+ * stack defined before (check_stack, once all fields are read).
+ */
+#define SLA_GET_u8(kind, f)    o->kind.f = get_u8(c, #f);
+#define SLA_GET_uv(kind, f)    o->kind.f = get_uv(c, #f);
+#define SLA_GET_sv(kind, f)    o->kind.f = slf_unzigzag(get_uv(c, #f));
+#define SLA_GET_addr(kind, f)  o->kind.f = get_addr(c, pa, #f);
+#define SLA_GET_str(kind, f)   o->kind.f = get_str(c, #f);
+#define SLA_GET_segs(kind, f)  get_segs(r, c, &o->kind.n##f, &o->kind.f);
+#define SLA_GET_pairs(kind, f) what = get_pairs(r, c, o);
+#define SLA_GET_body(kind, f)
+#define SLA_ZERO_u8(kind, f)    o->kind.f = 0;
+#define SLA_ZERO_uv(kind, f)    o->kind.f = 0;
+#define SLA_ZERO_sv(kind, f)    o->kind.f = 0;
+#define SLA_ZERO_addr(kind, f)  o->kind.f = 0;
+#define SLA_ZERO_str(kind, f)   o->kind.f = (struct sla_str){ "", 0 };
+#define SLA_ZERO_segs(kind, f)  o->kind.n##f = 0;
+#define SLA_ZERO_pairs(kind, f) o->kind.f = 0;
+#define SLA_ZERO_body(kind, f)
+#define SLA_DECODE_FIELD(kind, enc, f, show, since)    \
+	if (slf_field_in((since), r->major, r->minor)) { \
+		SLA_GET_##enc(kind, f)              \
+	} else {                                    \
+		SLA_ZERO_##enc(kind, f)             \
+	}
+#define SLA_CHECK_dec(kind, f)
+#define SLA_CHECK_hex(kind, f)
+#define SLA_CHECK_text(kind, f)
+#define SLA_CHECK_bytes(kind, f)
+#define SLA_CHECK_stack(kind, f) check_stack(r, c, &o->kind.f, #f);
+#define SLA_CHECK_FIELD(kind, enc, f, show, since) SLA_CHECK_##show(kind, f)
+#define SLA_DECODE_KIND(NAME, name, value, place)         \
+	case SLF_REC_##NAME:                              \
+		SLF_FIELDS_##name(SLA_DECODE_FIELD)       \
+		SLF_FIELDS_##name(SLA_CHECK_FIELD) break;
+
+/*
+ * What a record's fields mean beyond their encoding, for the kinds whose
+ * values the format restricts (enum values in range, stack ids, the END
+ * count, the scan's sums). Returns the problem or NULL. Only called for a
+ * record whose bytes decoded (no c->bad).
+ */
+static inline const char *check_meaning(struct sla_reader *r, struct sla_record *o)
+{
+	bool v2 = r->major >= 2;
+
+	switch ((enum slf_kind)o->kind) {
+	case SLF_REC_STACK:
+		if (!v2) {
+			o->stack.id = r->next_stack;
+			return r->next_stack > UINT32_MAX ? "more than 2^32 stacks" : NULL;
+		}
+		return stack_id_problem(r, o->stack.id);
+	case SLF_REC_ALLOC:
+		/* an entry point of a newer minor version is let through */
+		return o->alloc.fn >= SLF_FN_COUNT && !newer_minor(r) ? "ALLOC record: unknown fn"
+								       : NULL;
+	case SLF_REC_REALLOC:
+		if (o->realloc.fn != SLF_FN_REALLOC && o->realloc.fn != SLF_FN_REALLOCARRAY)
+			return "REALLOC record: fn is not realloc or reallocarray";
+		if (o->realloc.flags & ~(uint64_t)SLF_REALLOC_OLD_FREED)
+			return "REALLOC record: unknown flags";
+		return NULL;
+	case SLF_REC_END:
+		if (!v2 && o->end.records != o->index)
+			return "END record counts a different number of records than the log holds";
+		if (v2 && o->end.records != r->nchunks)
+			return "END record counts a different number of CHUNK records than the log holds";
+		return NULL;
+	case SLF_REC_SCAN_BEGIN:
+		return o->scan_begin.heap_lo > o->scan_begin.heap_hi ?
+			       "SCAN_BEGIN record: heap_lo above heap_hi" : NULL;
+	case SLF_REC_SCAN_REGION:
+		/* a region kind of a newer minor version is let through (analysis: a root) */
+		if (o->scan_region.kind >= SLF_REGION_KIND_COUNT && !newer_minor(r))
+			return "SCAN_REGION record: unknown region kind";
+		if ((o->scan_region.start | o->scan_region.size) % 8)
+			return "SCAN_REGION record: start or size not a multiple of 8";
+		if (o->scan_region.start + o->scan_region.size < o->scan_region.start)
+			return "SCAN_REGION record: region wraps around the address space";
+		return NULL;
+	case SLF_REC_SCAN_END:
+		if (o->scan_end.capped > 1)
+			return "SCAN_END record: capped is neither 0 nor 1";
+		if (o->scan_end.no_maps > 1)
+			return "SCAN_END record: no_maps is neither 0 nor 1";
+		if (o->scan_end.bytes != r->scan_bytes)
+			return "SCAN_END record: bytes differs from the sum of the regions' sizes";
+		if (o->scan_end.pointers != r->scan_ptrs)
+			return "SCAN_END record: pointers differs from the SCAN_PTRS counts";
+		return NULL;
+	case SLF_REC_PROCESS:
+	case SLF_REC_MODULES_RESET:
+	case SLF_REC_MODULE:
+	case SLF_REC_THREAD:
+	case SLF_REC_TIME: /* time_backwards: set by the caller, which keeps the clocks */
+	case SLF_REC_FREE:
+	case SLF_REC_SLICE_NEW:
+	case SLF_REC_SLICE_DROP:
+	case SLF_REC_VIEW_ACQUIRE:
+	case SLF_REC_VIEW_RELEASE:
+	case SLF_REC_SNAPSHOT:
+	case SLF_REC_SCAN_PTRS: /* get_pairs() checks the pairs */
+	case SLF_REC_CHUNK: /* never decoded here: refused by its place */
+	case SLF_REC_KIND_COUNT:
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * Decodes the payload of a kind this version knows (records.def), or skips
+ * an unknown one. Returns 0, or -EBADMSG with the error set.
  */
 static inline __attribute__((always_inline)) int
 decode_payload(struct sla_reader *r, struct cursor *c, struct sla_record *o, uint64_t *pa)
 {
 	const char *what = NULL; /* a semantic problem, when the bytes decoded fine */
-	bool v2 = r->major >= 2;
 
 	if (o->kind < SLF_REC_KIND_COUNT && (what = scan_order(r, o->kind)) != NULL) {
 		fail_at(r, o->offset, "%s", what);
 		return -EBADMSG;
 	}
 	switch ((enum slf_kind)o->kind) {
-	case SLF_REC_PROCESS:
-		o->process.pid = get_uv(c, "pid");
-		o->process.ppid = get_uv(c, "ppid");
-		o->process.start_ns = get_uv(c, "start_ns");
-		o->process.stack_depth = get_uv(c, "stack_depth");
-		o->process.exe = get_str(c, "exe");
-		o->process.cmdline = get_str(c, "cmdline");
-		o->process.interposer = (struct sla_str){ 0 };
-		o->process.flags = 0;
-		if (c->p < c->end) {
-			o->process.interposer = get_str(c, "interposer");
-			o->process.flags = get_uv(c, "flags");
-		}
-		break;
-	case SLF_REC_MODULES_RESET:
-		break;
-	case SLF_REC_MODULE:
-		decode_module(r, c, o);
-		break;
-	case SLF_REC_STACK:
-		o->stack.id = v2 ? get_uv(c, "id") : r->next_stack;
-		o->stack.parent = get_uv(c, "parent");
-		o->stack.ip = get_uv(c, "ip");
-		check_stack(r, c, &o->stack.parent, "parent");
-		if (!c->bad && !v2 && r->next_stack > UINT32_MAX)
-			what = "more than 2^32 stacks";
-		else if (!c->bad && v2)
-			what = stack_id_problem(r, o->stack.id);
-		break;
-	case SLF_REC_THREAD:
-		o->thread.tid = get_uv(c, "tid");
-		break;
-	case SLF_REC_TIME:
-		o->time.ns = get_uv(c, "ns");
-		o->time.backwards = false;
-		break;
-	case SLF_REC_ALLOC:
-		o->alloc.fn = get_u8(c, "fn");
-		o->alloc.addr = get_addr(c, pa, "addr");
-		o->alloc.size = get_uv(c, "size");
-		o->alloc.align = get_uv(c, "align");
-		o->alloc.stack = get_uv(c, "stack");
-		check_stack(r, c, &o->alloc.stack, "stack");
-		/* an entry point of a newer minor version is let through */
-		if (!c->bad && o->alloc.fn >= SLF_FN_COUNT && !newer_minor(r))
-			what = "ALLOC record: unknown fn";
-		break;
-	case SLF_REC_FREE:
-		o->free.addr = get_addr(c, pa, "addr");
-		break;
-	case SLF_REC_REALLOC:
-		o->realloc.fn = get_u8(c, "fn");
-		o->realloc.old_addr = get_addr(c, pa, "old_addr");
-		o->realloc.new_addr = get_addr(c, pa, "new_addr");
-		o->realloc.size = get_uv(c, "size");
-		o->realloc.stack = get_uv(c, "stack");
-		o->realloc.flags = v2 ? get_uv(c, "flags") : 0;
-		check_stack(r, c, &o->realloc.stack, "stack");
-		if (!c->bad && o->realloc.fn != SLF_FN_REALLOC && o->realloc.fn != SLF_FN_REALLOCARRAY)
-			what = "REALLOC record: fn is not realloc or reallocarray";
-		else if (!c->bad && (o->realloc.flags & ~(uint64_t)SLF_REALLOC_OLD_FREED))
-			what = "REALLOC record: unknown flags";
-		break;
-	case SLF_REC_SLICE_NEW:
-		o->slice_new.block = get_addr(c, pa, "block");
-		o->slice_new.ptr = get_addr(c, pa, "ptr");
-		o->slice_new.len = get_uv(c, "len");
-		o->slice_new.cap = get_uv(c, "cap");
-		o->slice_new.stack = get_uv(c, "stack");
-		check_stack(r, c, &o->slice_new.stack, "stack");
-		break;
-	case SLF_REC_SLICE_DROP:
-		o->slice_drop.block = get_addr(c, pa, "block");
-		o->slice_drop.ptr = get_addr(c, pa, "ptr");
-		o->slice_drop.len = get_uv(c, "len");
-		break;
-	case SLF_REC_VIEW_ACQUIRE:
-		o->view_acquire.owner = get_uv(c, "owner");
-		o->view_acquire.ptr = get_addr(c, pa, "ptr");
-		o->view_acquire.len = get_uv(c, "len");
-		o->view_acquire.stack = get_uv(c, "stack");
-		check_stack(r, c, &o->view_acquire.stack, "stack");
-		break;
-	case SLF_REC_VIEW_RELEASE:
-		o->view_release.owner = get_uv(c, "owner");
-		o->view_release.stack = get_uv(c, "stack");
-		check_stack(r, c, &o->view_release.stack, "stack");
-		break;
-	case SLF_REC_SNAPSHOT:
-		o->snapshot.label = get_str(c, "label");
-		o->snapshot.stack = get_uv(c, "stack");
-		check_stack(r, c, &o->snapshot.stack, "stack");
-		break;
-	case SLF_REC_END:
-		o->end.records = get_uv(c, "records");
-		o->end.dropped = get_uv(c, "dropped");
-		if (!c->bad && !v2 && o->end.records != o->index)
-			what = "END record counts a different number of records than the log holds";
-		else if (!c->bad && v2 && o->end.records != r->nchunks)
-			what = "END record counts a different number of CHUNK records than the log holds";
-		break;
-	case SLF_REC_SCAN_BEGIN:
-		o->scan_begin.heap_lo = get_uv(c, "heap_lo");
-		o->scan_begin.heap_hi = get_uv(c, "heap_hi");
-		if (!c->bad && o->scan_begin.heap_lo > o->scan_begin.heap_hi)
-			what = "SCAN_BEGIN record: heap_lo above heap_hi";
-		break;
-	case SLF_REC_SCAN_REGION: {
-		uint64_t kind = get_uv(c, "kind");
-
-		o->scan_region.start = get_uv(c, "start");
-		o->scan_region.size = get_uv(c, "size");
-		o->scan_region.kind = kind > UINT32_MAX ? UINT32_MAX : (unsigned)kind;
-		if (c->bad)
-			break;
-		/* a region kind of a newer minor version is let through (analysis: a root) */
-		if (kind >= SLF_REGION_KIND_COUNT && !newer_minor(r))
-			what = "SCAN_REGION record: unknown region kind";
-		else if ((o->scan_region.start | o->scan_region.size) % 8)
-			what = "SCAN_REGION record: start or size not a multiple of 8";
-		else if (o->scan_region.start + o->scan_region.size < o->scan_region.start)
-			what = "SCAN_REGION record: region wraps around the address space";
-		break;
-	}
-	case SLF_REC_SCAN_PTRS:
-		what = decode_scan_ptrs(r, c, o);
-		break;
-	case SLF_REC_SCAN_END:
-		o->scan_end.bytes = get_uv(c, "bytes");
-		o->scan_end.pointers = get_uv(c, "pointers");
-		o->scan_end.capped = get_uv(c, "capped");
-		o->scan_end.unread = c->p < c->end ? get_uv(c, "unread") : 0;
-		o->scan_end.no_maps = c->p < c->end ? get_uv(c, "no_maps") : 0;
-		if (c->bad)
-			break;
-		if (o->scan_end.capped > 1)
-			what = "SCAN_END record: capped is neither 0 nor 1";
-		else if (o->scan_end.no_maps > 1)
-			what = "SCAN_END record: no_maps is neither 0 nor 1";
-		else if (o->scan_end.bytes != r->scan_bytes)
-			what = "SCAN_END record: bytes differs from the sum of the regions' sizes";
-		else if (o->scan_end.pointers != r->scan_ptrs)
-			what = "SCAN_END record: pointers differs from the SCAN_PTRS counts";
-		break;
-	case SLF_REC_CHUNK:
-		/* 2.x top level only: the chunk walk never hands one to this function */
-		fail_at(r, o->offset, "CHUNK record in a version %u.%u log (CHUNKs are 2.x only)",
-			r->major, r->minor);
-		return -EBADMSG;
+		SLF_RECORDS(SLA_DECODE_KIND)
 	case SLF_REC_KIND_COUNT:
 	default:
 		/* unknown kinds are skipped by length, but never inside a scan */
@@ -822,15 +782,15 @@ decode_payload(struct sla_reader *r, struct cursor *c, struct sla_record *o, uin
 	if (c->undef) {
 		fail_at(r, o->offset, "%s record: %s refers to a stack id not defined yet (%llu defined)",
 			slf_kind_name(o->kind), c->undef,
-			(unsigned long long)(v2 ? r->stacks_defined : r->next_stack - 1));
+			(unsigned long long)(r->major >= 2 ? r->stacks_defined : r->next_stack - 1));
 		return -EBADMSG;
 	}
-	if (what) {
+	if (what || (what = check_meaning(r, o)) != NULL) {
 		fail_at(r, o->offset, "%s", what);
 		return -EBADMSG;
 	}
 	if (o->kind == SLF_REC_STACK) {
-		if (v2)
+		if (r->major >= 2)
 			define_stack(r, o->stack.id);
 		else
 			r->next_stack++;
@@ -917,7 +877,7 @@ struct sla_stream {
 	uint64_t end;	    /* end of the current chunk's payload */
 	uint64_t seq;	    /* seq of the next record (after peek), else of the last */
 	uint64_t prev_addr; /* the current chunk's decoding state (format.h) */
-	uint64_t time_max;  /* the thread's largest TIME, for time.backwards */
+	uint64_t time_max;  /* the thread's largest TIME, for time_backwards */
 	uint32_t first;	    /* index: first chunk; then the next chunk to open */
 	uint32_t last;	    /* index building only: the last chunk so far */
 };
@@ -1105,13 +1065,12 @@ static int index_v2(struct sla_reader *r)
 			r->end_off = pos;
 			break;
 		default:
-			if (slf_kind_name(kind))
-				fail_at(r, pos, "%s record at the top level of a 2.x log (only "
-						"PROCESS, CHUNK and END; the rest lives in CHUNKs)",
-					slf_kind_name(kind));
-			else
-				fail_at(r, pos, "record kind %u at the top level of a 2.x log (only "
-						"PROCESS, CHUNK and END)", kind);
+			if (!slf_kind_known(kind)) {
+				r->unknown_skipped++; /* a newer minor's kind (format.h, "Versioning") */
+				break;
+			}
+			fail_at(r, pos, "%s record at the top level of a 2.x log (only PROCESS, "
+					"CHUNK and END; the rest lives in CHUNKs)", slf_kind_name(kind));
 			ret = -EBADMSG;
 			break;
 		}
@@ -1332,9 +1291,7 @@ static int decode_inner(struct sla_reader *r, struct sla_stream *s, struct sla_r
 			slf_kind_name(kind) ? slf_kind_name(kind) : "a");
 		return -EBADMSG;
 	}
-	if (__builtin_expect(kind < 32 && ((1u << SLF_REC_PROCESS | 1u << SLF_REC_THREAD |
-					    1u << SLF_REC_CHUNK | 1u << SLF_REC_END) >> kind & 1),
-			     0)) {
+	if (__builtin_expect(kind < 64 && ((SLF_KINDS_KNOWN & ~SLF_KINDS_CHUNK) >> kind & 1), 0)) {
 		fail_at(r, s->rec, "%s record inside a CHUNK", slf_kind_name(kind));
 		return -EBADMSG;
 	}
@@ -1352,7 +1309,7 @@ static int decode_inner(struct sla_reader *r, struct sla_stream *s, struct sla_r
 		return -EBADMSG;
 	if (kind == SLF_REC_TIME) {
 		/* each thread's clock never goes back; across threads, the latest wins */
-		out->time.backwards = out->time.ns < s->time_max;
+		out->time_backwards = out->time.ns < s->time_max;
 		if (out->time.ns > s->time_max)
 			s->time_max = out->time.ns;
 		if (out->time.ns > r->time_ns)
@@ -1519,6 +1476,12 @@ static __attribute__((noinline)) int next_v1(struct sla_reader *r, struct sla_re
 			slf_kind_name(out->kind) ? slf_kind_name(out->kind) : "an unknown kind");
 		return -EBADMSG;
 	}
+	if (__builtin_expect(out->kind < 64 && ((SLF_KINDS_KNOWN & ~SLF_KINDS_V1) >> out->kind & 1),
+			     0)) {
+		fail_at(r, r->pos, "%s record in a version %u.%u log (%ss are 2.x only)",
+			slf_kind_name(out->kind), r->major, r->minor, slf_kind_name(out->kind));
+		return -EBADMSG;
+	}
 	if (decode_payload(r, &c, out, &r->prev_addr) < 0)
 		return -EBADMSG;
 	out->seq = out->index;
@@ -1526,8 +1489,8 @@ static __attribute__((noinline)) int next_v1(struct sla_reader *r, struct sla_re
 		r->tid = out->thread.tid;
 	} else if (out->kind == SLF_REC_TIME) {
 		r->time_ns = out->time.ns;
-		out->time.backwards = out->time.ns < r->time_max;
-		if (!out->time.backwards)
+		out->time_backwards = out->time.ns < r->time_max;
+		if (!out->time_backwards)
 			r->time_max = out->time.ns;
 	}
 	else if (out->kind == SLF_REC_END)

@@ -96,9 +96,30 @@ struct sla_seg {
 };
 
 /*
+ * The decoded fields of a record of each kind, one struct per kind named
+ * and laid out as records.def lists them: u8 as unsigned, uv and addr as
+ * uint64_t, sv as int64_t, str as struct sla_str, segs as nsegs and segs
+ * (reader-owned, valid until the next sla_reader_next()), pairs as count
+ * and what sla_scan_iter needs to walk them.
+ */
+#define SLA_MEMBER_u8(f)    unsigned f;
+#define SLA_MEMBER_uv(f)    uint64_t f;
+#define SLA_MEMBER_sv(f)    int64_t f;
+#define SLA_MEMBER_addr(f)  uint64_t f;
+#define SLA_MEMBER_str(f)   struct sla_str f;
+#define SLA_MEMBER_segs(f)  uint64_t n##f; const struct sla_seg *f;
+#define SLA_MEMBER_pairs(f) uint64_t f; const uint8_t *pairs, *end; uint64_t region_start, heap_lo;
+#define SLA_MEMBER_body(f)
+#define SLA_MEMBER(kind, enc, field, show, since) SLA_MEMBER_##enc(field)
+#define SLA_KIND_MEMBER(NAME, name, value, place) \
+	__extension__ struct { SLF_FIELDS_##name(SLA_MEMBER) } name;
+
+/*
  * One decoded record. `kind` selects the member of the union; a kind this
  * reader does not know (a newer minor version) comes back with kind set and
- * no member filled: skip it.
+ * no member filled: skip it. Values the format gives as context, not as
+ * fields, are set by the reader: STACK's id in a 1.x log (next_stack),
+ * time_backwards.
  */
 struct sla_record {
 	uint64_t offset;      /* byte offset of the record's kind byte in the file */
@@ -110,80 +131,9 @@ struct sla_record {
 				 (2.x: the largest TIME so far in merged order) */
 	uint64_t seq;	      /* 2.x: the record's seq (PROCESS: 0; END: the last
 				 record's); 1.x: same as index */
+	bool time_backwards;  /* TIME: below an earlier TIME (2.x: of the same thread) */
 	union {
-		struct {
-			uint64_t pid, ppid, start_ns, stack_depth;
-			struct sla_str exe, cmdline;
-			struct sla_str interposer; /* 2.1; empty when absent */
-			uint64_t flags;		   /* 2.1: SLF_PROCESS_*; 0 when absent */
-		} process;
-		struct {
-			uint64_t bias;
-			struct sla_str path, build_id;
-			uint64_t nsegs;
-			const struct sla_seg *segs; /* nsegs entries, reader-owned */
-		} module;
-		struct {
-			uint64_t id; /* the stack id this edge defines (2.x: a field;
-					1.x: next_stack, not a field) */
-			uint64_t parent;
-			uint64_t ip;
-		} stack;
-		struct {
-			uint64_t tid;
-		} thread;
-		struct {
-			uint64_t ns;
-			bool backwards; /* below an earlier TIME (2.x: of the same thread) */
-		} time;
-		struct {
-			unsigned fn; /* enum slf_alloc_fn, checked */
-			uint64_t addr, size, align, stack;
-		} alloc;
-		struct {
-			uint64_t addr;
-		} free;
-		struct {
-			unsigned fn; /* SLF_FN_REALLOC or SLF_FN_REALLOCARRAY, checked */
-			uint64_t old_addr, new_addr, size, stack;
-			uint64_t flags; /* 2.x: SLF_REALLOC_OLD_FREED; 1.x: 0 */
-		} realloc;
-		struct {
-			uint64_t block, ptr, len, cap, stack;
-		} slice_new;
-		struct {
-			uint64_t block, ptr, len;
-		} slice_drop;
-		struct {
-			uint64_t owner, ptr, len, stack;
-		} view_acquire;
-		struct {
-			uint64_t owner, stack;
-		} view_release;
-		struct {
-			struct sla_str label;
-			uint64_t stack;
-		} snapshot;
-		struct {
-			uint64_t records, dropped;
-		} end;
-		struct {
-			uint64_t heap_lo, heap_hi;
-		} scan_begin;
-		struct {
-			unsigned kind; /* enum slf_region_kind (a newer minor's kind passes) */
-			uint64_t start, size;
-		} scan_region;
-		struct {
-			uint64_t count;
-			/* for sla_scan_iter: the encoded pairs and their bases */
-			const uint8_t *pairs, *end;
-			uint64_t region_start, heap_lo;
-		} scan_ptrs;
-		struct {
-			uint64_t bytes, pointers, capped;
-			uint64_t unread, no_maps; /* 2.1; 0 when absent */
-		} scan_end;
+		SLF_RECORDS(SLA_KIND_MEMBER)
 	};
 };
 
@@ -244,6 +194,9 @@ struct sla_reader {
 	bool ended;	    /* the END record was read */
 	bool truncated;	    /* the log ends without END (set when next() returns 0) */
 	uint64_t trunc_offset; /* where the incomplete tail starts when truncated */
+	uint64_t unknown_skipped; /* 2.x: records of kinds this version does not know at
+				     the top level, skipped by length (inner ones are
+				     handed out, kind set, no member filled) */
 	uint64_t stacks_lost;  /* 2.x without END: stack references whose definition
 				  was never written (read as the empty stack) */
 	uint64_t err_offset;   /* offset of the problem after an error */
@@ -264,7 +217,7 @@ struct sla_reader {
 	uint64_t scan_lo, scan_hi;     /* SCAN_BEGIN's heap span */
 	uint64_t region_start, region_end;
 	uint64_t scan_bytes, scan_ptrs; /* sums, checked against SCAN_END */
-	uint64_t time_max;    /* the largest TIME so far (time.backwards) */
+	uint64_t time_max;    /* the largest TIME so far (time_backwards) */
 
 	/* 2.x: the chunk index, the threads' cursors and their merge (reader.c) */
 	int phase;	      /* V2_INDEX, V2_PROCESS, V2_MERGE, V2_END, V2_DONE */

@@ -135,7 +135,7 @@ static void on_thread(struct sla_state *st, const struct sla_record *rec)
  */
 static void on_time(struct sla_state *st, const struct sla_record *rec)
 {
-	if (rec->time.backwards)
+	if (rec->time_backwards)
 		anomaly(st, SLA_ANOM_time_backwards);
 	if (rec->time.ns > st->time_ns)
 		st->time_ns = rec->time.ns;
@@ -407,12 +407,16 @@ static const replay_fn replay_table[SLF_REC_KIND_COUNT] = {
 	[SLF_REC_SCAN_END] = on_scan_end,
 };
 
-/* Dispatch by kind; a kind without a handler is counted and skipped. */
+/*
+ * Dispatch by kind. A kind of records.def without a handler changes nothing
+ * replay keeps (an analysis of its own may read it); a kind this version
+ * does not know is counted and skipped.
+ */
 void sla_replay_record(struct sla_state *st, const struct sla_record *rec)
 {
 	if (rec->kind < SLF_REC_KIND_COUNT && replay_table[rec->kind])
 		replay_table[rec->kind](st, rec);
-	else
+	else if (!slf_kind_known(rec->kind))
 		st->unknown_records++; /* a newer minor version's kind: skipped */
 	st->records++;
 }

@@ -236,3 +236,29 @@ size_t sla_stackset_frames(struct sla_stackset *set, uint32_t gid, struct sla_sy
 	*frames = c->frames;
 	return c->nframes;
 }
+
+size_t sla_stackset_count(const struct sla_stackset *set)
+{
+	return set->ngid;
+}
+
+uint32_t sla_stackset_parent(const struct sla_stackset *set, uint32_t gid)
+{
+	return set->by_gid[gid]->parent;
+}
+
+size_t sla_stackset_leaf(struct sla_stackset *set, uint32_t gid, struct sla_symbolizer *sym,
+			 const struct sla_module **mod, struct sla_frame *frames, size_t max)
+{
+	const struct canon *c = set->by_gid[gid];
+	const struct sla_stack_node *n;
+	const struct sla_mod *m;
+
+	*mod = NULL;
+	if (!gid)
+		return 0;
+	n = &c->st->stacks[c->id];
+	m = module_of(c->st, n);
+	*mod = m ? &m->m : NULL;
+	return sla_symbolize(sym, *mod, n->ip, true, frames, max);
+}

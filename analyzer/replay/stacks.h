@@ -35,5 +35,18 @@ uint32_t sla_stackset_intern(struct sla_stackset *set, struct sla_state *st, uin
 size_t sla_stackset_frames(struct sla_stackset *set, uint32_t gid, struct sla_symbolizer *sym,
 			   const struct sla_frame **frames);
 
+/*
+ * The stacks as a tree, for profiles: gids run from 0 to sla_stackset_count()
+ * - 1, a parent's gid is smaller than its children's, and a stack is its
+ * parent plus one recorded frame. sla_stackset_leaf() symbolizes only that
+ * frame, into up to `max` source-level frames (innermost first, inlined
+ * frames expanded; at least one for max >= 1; none for gid 0, the root),
+ * and gives its module (NULL when none holds it) in one of the logs.
+ */
+size_t sla_stackset_count(const struct sla_stackset *set);
+uint32_t sla_stackset_parent(const struct sla_stackset *set, uint32_t gid);
+size_t sla_stackset_leaf(struct sla_stackset *set, uint32_t gid, struct sla_symbolizer *sym,
+			 const struct sla_module **mod, struct sla_frame *frames, size_t max);
+
 /* How many recorded frames were inside libslice.so / libsliceleak.so and trimmed. */
 uint64_t sla_stackset_trimmed(const struct sla_stackset *set);

@@ -5,6 +5,7 @@
 
 #include "report.h"
 #include "suppress.h"
+#include "units.h"
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
 static size_t utf8_len(const unsigned char *s, size_t n)
@@ -23,11 +24,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-/*
- * A JSON string. Paths and names come from the log: bytes that are not
- * valid UTF-8 become U+FFFD so that the document stays valid JSON.
- */
-static void json_str(FILE *out, const char *str, size_t len)
+void sla_json_string(FILE *out, const char *str, size_t len, bool html)
 {
 	const unsigned char *s = (const unsigned char *)str;
 
@@ -36,7 +33,9 @@ static void json_str(FILE *out, const char *str, size_t len)
 		unsigned char c = s[i];
 		size_t n;
 
-		if (c == '"' || c == '\\') {
+		if (html && (c == '<' || c == '>' || c == '&')) {
+			fprintf(out, "\\u%04x", c);
+		} else if (c == '"' || c == '\\') {
 			fprintf(out, "\\%c", c);
 		} else if (c < 0x20 || c == 0x7f) {
 			fprintf(out, "\\u%04x", c);
@@ -55,7 +54,7 @@ static void json_str(FILE *out, const char *str, size_t len)
 static void json_cstr(FILE *out, const char *s)
 {
 	if (s)
-		json_str(out, s, strlen(s));
+		sla_json_string(out, s, strlen(s), false);
 	else
 		fputs("null", out);
 }
@@ -84,9 +83,13 @@ static void json_stack(FILE *out, struct sla_stackset *set, struct sla_symbolize
 	fputc(']', out);
 }
 
-/* `classes`: leak groups with their direct/indirect figures (only when known). */
+/*
+ * `leaks`: leak groups with their leaked part, and with `classes` their
+ * direct/indirect figures (only when known).
+ */
 static void json_groups(FILE *out, const struct sla_group *g, size_t n, size_t top,
-			struct sla_stackset *set, struct sla_symbolizer *sym, bool classes)
+			struct sla_stackset *set, struct sla_symbolizer *sym, bool leaks,
+			bool classes)
 {
 	size_t shown = top && top < n ? top : n;
 
@@ -94,6 +97,9 @@ static void json_groups(FILE *out, const struct sla_group *g, size_t n, size_t t
 	for (size_t i = 0; i < shown; i++) {
 		fprintf(out, "%s\n      {\"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64 ", ",
 			i ? "," : "", g[i].bytes, g[i].blocks);
+		if (leaks)
+			fprintf(out, "\"leaked_bytes\": %" PRIu64 ", \"leaked_blocks\": %" PRIu64 ", ",
+				g[i].leaked_bytes, g[i].leaked_blocks);
 		if (classes)
 			fprintf(out, "\"direct_bytes\": %" PRIu64 ", \"direct_blocks\": %" PRIu64
 				     ", \"indirect_bytes\": %" PRIu64 ", \"indirect_blocks\": %" PRIu64
@@ -198,6 +204,8 @@ static void json_logs(FILE *out, const struct sla_results *res)
 void sla_report_json(FILE *out, const struct sla_results *res, struct sla_stackset *set,
 		     struct sla_symbolizer *sym, const struct sla_report_opts *o)
 {
+	bool listed = false;
+
 	fputs("{\n  \"schema\": \"sliceleak-report/1\",\n  \"at\": ", out);
 	json_cstr(out, res->at);
 	fprintf(out, ",\n  \"retained_bytes\": %" PRIu64 ",\n  \"trimmed_frames\": %" PRIu64 ",\n",
@@ -229,18 +237,25 @@ void sla_report_json(FILE *out, const struct sla_results *res, struct sla_stacks
 	}
 	fputs(res->nfindings ? "\n  ],\n" : "],\n", out);
 
-	fprintf(out, "  \"leaks\": {\"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64 ", ",
-		res->leak_bytes, res->leak_blocks);
+	fprintf(out, "  \"leaks\": {\"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64
+		     ", \"leaked_bytes\": %" PRIu64 ", \"leaked_blocks\": %" PRIu64
+		     ", \"referenced_bytes\": %" PRIu64 ", \"referenced_blocks\": %" PRIu64
+		     ", \"unclassified_bytes\": %" PRIu64 ", \"unclassified_blocks\": %" PRIu64 ", ",
+		res->exit_bytes, res->exit_blocks, res->leak_bytes, res->leak_blocks,
+		sla_sat_sub(res->exit_bytes, res->leak_bytes), res->exit_blocks - res->leak_blocks,
+		res->unclassified_bytes, res->unclassified_blocks);
 	if (res->leaks_classified)
 		fprintf(out, "\"direct_bytes\": %" PRIu64 ", \"direct_blocks\": %" PRIu64
 			     ", \"indirect_bytes\": %" PRIu64 ", \"indirect_blocks\": %" PRIu64 ", ",
 			res->direct_bytes, res->direct_blocks, res->indirect_bytes,
 			res->indirect_blocks);
-	json_groups(out, res->leaks, res->nleaks, o->top, set, sym, res->leaks_classified);
-	fprintf(out, "},\n  \"peak\": {\"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64
+	json_groups(out, res->leaks, res->nleaks, o->top, set, sym, true, res->leaks_classified);
+	fprintf(out, "},\n  \"live\": {\"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64 "}",
+		res->live_bytes, res->live_blocks);
+	fprintf(out, ",\n  \"peak\": {\"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64
 		     ", \"time_seconds\": %.6f, ",
 		res->peak_bytes, res->peak_blocks, res->peak_time_s);
-	json_groups(out, res->peak, res->npeak, o->top, set, sym, false);
+	json_groups(out, res->peak, res->npeak, o->top, set, sym, false, false);
 	fputs("},\n", out);
 	json_hotspots(out, "hotspots", false, res->hotspots, res->nhotspots, o->top, set, sym);
 	json_hotspots(out, "temporary", true, res->temporary, res->ntemporary, o->top, set, sym);
@@ -248,13 +263,17 @@ void sla_report_json(FILE *out, const struct sla_results *res, struct sla_stacks
 	for (size_t i = 0; res->suppressions && i < res->suppressions->n; i++) {
 		const struct sla_suppression *x = &res->suppressions->list[i];
 
-		fprintf(out, "%s\n    {\"type\": \"%s\", \"pattern\": ", i ? "," : "",
+		if (x->builtin && !x->matches) /* a default one that hid nothing */
+			continue;
+		fprintf(out, "%s\n    {\"type\": \"%s\", \"pattern\": ", listed ? "," : "",
 			x->type == SLA_SUPPRESS_LEAK ? "leak" : "view");
 		json_cstr(out, x->pattern);
-		fprintf(out, ", \"matches\": %" PRIu64 ", \"bytes\": %" PRIu64 "}", x->matches,
-			x->bytes);
+		fprintf(out, ", \"matches\": %" PRIu64 ", \"bytes\": %" PRIu64
+			     ", \"leaked_bytes\": %" PRIu64 ", \"default\": %s}",
+			x->matches, x->bytes, x->leaked_bytes, x->builtin ? "true" : "false");
+		listed = true;
 	}
-	fputs(res->suppressions && res->suppressions->n ? "\n  ],\n" : "],\n", out);
+	fputs(listed ? "\n  ],\n" : "],\n", out);
 	fprintf(out, "  \"totals\": {\"allocations\": %" PRIu64 ", \"frees\": %" PRIu64
 		     ", \"bytes_allocated\": %" PRIu64 ", \"temporaries\": %" PRIu64 "}\n}\n",
 		res->allocations, res->frees, res->bytes_allocated, res->temporaries);

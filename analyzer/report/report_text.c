@@ -186,26 +186,56 @@ void sla_report_text_findings(FILE *out, const struct sla_results *res, struct s
 	}
 }
 
-/* Groups of blocks by stack; `classes`: leaks with their direct/indirect counts. */
+/* Which groups print_groups() lists, and with which figures. */
+enum group_view {
+	GROUPS_PEAK,	   /* bytes and blocks */
+	GROUPS_LEAKED,	   /* the leaked part, with its classes */
+	GROUPS_REFERENCED, /* the part still referenced at exit */
+};
+
+/* Groups of blocks by stack: the first `top` (0 = all) with something to show. */
 static void print_groups(FILE *out, const struct sla_group *g, size_t n, size_t top,
-			 struct sla_stackset *set, struct sla_symbolizer *sym, bool classes)
+			 struct sla_stackset *set, struct sla_symbolizer *sym, enum group_view view)
 {
-	size_t shown = top && top < n ? top : n;
+	size_t shown = 0, more = 0;
 	char a[32];
 
-	for (size_t i = 0; i < shown; i++) {
-		fprintf(out, "%s in %" PRIu64 " block%s", SZ(a, g[i].bytes, 1), g[i].blocks,
-			g[i].blocks == 1 ? "" : "s");
-		if (classes)
-			fprintf(out, " (%" PRIu64 " direct, %" PRIu64 " indirect, %" PRIu64
-				     " still referenced)",
-				g[i].direct_blocks, g[i].indirect_blocks,
-				g[i].blocks - g[i].direct_blocks - g[i].indirect_blocks);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t bytes = g[i].bytes, blocks = g[i].blocks;
+
+		if (view == GROUPS_LEAKED) {
+			bytes = g[i].leaked_bytes;
+			blocks = g[i].leaked_blocks;
+		} else if (view == GROUPS_REFERENCED) {
+			bytes = sla_sat_sub(g[i].bytes, g[i].leaked_bytes);
+			blocks = g[i].blocks - g[i].leaked_blocks;
+		}
+		if (!blocks)
+			continue;
+		if (top && shown == top) {
+			more++;
+			continue;
+		}
+		shown++;
+		fprintf(out, "%s in %" PRIu64 " block%s", SZ(a, bytes, 1), blocks,
+			blocks == 1 ? "" : "s");
+		if (view == GROUPS_LEAKED) {
+			uint64_t unclassified = blocks - g[i].direct_blocks - g[i].indirect_blocks;
+
+			if (unclassified < blocks)
+				fprintf(out, " (%" PRIu64 " direct, %" PRIu64 " indirect%s",
+					g[i].direct_blocks, g[i].indirect_blocks,
+					unclassified ? ", " : ")");
+			else
+				fputs(" (", out);
+			if (unclassified)
+				fprintf(out, "%" PRIu64 " unclassified)", unclassified);
+		}
 		fputs(" allocated at:\n", out);
 		print_stack(out, set, sym, g[i].gid, "    ");
 	}
-	if (shown < n)
-		fprintf(out, "... and %zu more stacks\n", n - shown);
+	if (more)
+		fprintf(out, "... and %zu more stacks\n", more);
 }
 
 /* The header: the evaluation point and one line per log with its state. */
@@ -233,39 +263,86 @@ static void print_logs(FILE *out, const struct sla_results *res)
 	fputc('\n', out);
 }
 
-static bool any_truncated(const struct sla_results *res)
-{
-	for (size_t i = 0; i < res->nlogs; i++)
-		if (res->logs[i].truncated)
-			return true;
-	return false;
-}
-
-/* LSan's ending: suppressions used, then the one greppable SUMMARY line. */
+/*
+ * LSan's ending: suppressions used (a default one only when it hid
+ * something, and what the defaults hid in all), then the one greppable
+ * SUMMARY line, which names truncated and corrupt logs.
+ */
 void sla_report_text_summary(FILE *out, const struct sla_results *res)
 {
+	const struct sla_suppressions *s = res->suppressions;
+	uint64_t def_groups = 0, def_bytes = 0, def_leaked = 0;
+	size_t truncated, corrupt, used = 0;
 	char a[32], b[32];
 
-	if (res->suppressions && res->suppressions->n) {
-		fputs("Suppressions used:\n  matches      bytes  suppression\n", out);
-		for (size_t i = 0; i < res->suppressions->n; i++) {
-			const struct sla_suppression *x = &res->suppressions->list[i];
+	for (size_t i = 0; s && i < s->n; i++) {
+		const struct sla_suppression *x = &s->list[i];
 
-			fprintf(out, "%9" PRIu64 " %10" PRIu64 "  %s:%s\n", x->matches, x->bytes,
-				x->type == SLA_SUPPRESS_LEAK ? "leak" : "view", x->pattern);
+		if (x->builtin && !x->matches)
+			continue;
+		if (!used++)
+			fputs("Suppressions used:\n  matches      bytes  suppression\n", out);
+		fprintf(out, "%9" PRIu64 " %10" PRIu64 "  %s:%s%s\n", x->matches, x->bytes,
+			x->type == SLA_SUPPRESS_LEAK ? "leak" : "view", x->pattern,
+			x->builtin ? " (default)" : "");
+		if (x->builtin) {
+			def_groups += x->matches;
+			def_bytes += x->bytes;
+			def_leaked += x->leaked_bytes;
 		}
 	}
+	if (def_groups)
+		fprintf(out, "Default suppressions hid %s live at exit (%s of it leaked) in %" PRIu64
+			     " stack%s of the runtime (--no-default-suppressions shows them)\n",
+			SZ(a, def_bytes, 1), SZ(b, def_leaked, 1), def_groups,
+			def_groups == 1 ? "" : "s");
 
-	fprintf(out, "SUMMARY: sliceleak: %s retained in %zu finding%s, %s leaked in %" PRIu64 " block%s\n",
+	sla_results_partial(res, &truncated, &corrupt);
+	fprintf(out, "SUMMARY: sliceleak: %s retained in %zu finding%s, %s leaked in %" PRIu64 " block%s",
 		SZ(a, res->retained_bytes, 1), res->nfindings, res->nfindings == 1 ? "" : "s",
 		SZ(b, res->leak_bytes, 1), res->leak_blocks, res->leak_blocks == 1 ? "" : "s");
+	if (truncated)
+		fprintf(out, ", %zu log%s TRUNCATED", truncated, truncated == 1 ? "" : "s");
+	if (corrupt)
+		fprintf(out, ", %zu log%s CORRUPT", corrupt, corrupt == 1 ? "" : "s");
+	fputc('\n', out);
+}
+
+/*
+ * Leaks as LeakSanitizer counts them (unreachable at exit), then what is
+ * live at exit but still referenced, each with its stacks.
+ */
+void sla_report_text_leaks(FILE *out, const struct sla_results *res, struct sla_stackset *set,
+			   struct sla_symbolizer *sym, size_t top)
+{
+	uint64_t ref_bytes = sla_sat_sub(res->exit_bytes, res->leak_bytes);
+	uint64_t ref_blocks = res->exit_blocks - res->leak_blocks;
+	char a[32], b[32];
+
+	fprintf(out, "== Leaks: %s in %" PRIu64 " block%s unreachable at exit%s ==\n",
+		SZ(a, res->leak_bytes, 1), res->leak_blocks, res->leak_blocks == 1 ? "" : "s",
+		res->leaks_classified ? "" : ", or unclassified");
+	if (res->classified_logs)
+		fprintf(out, "%s direct (nothing points to them), %s indirect (only other leaks point to them)\n",
+			SZ(a, res->direct_bytes, 1), SZ(b, res->indirect_bytes, 1));
+	if (!res->leaks_classified)
+		fprintf(out, "%s in %" PRIu64 " block%s unclassified: %zu of %zu logs have no complete pointer scan at exit (truncated, scan=0, a capped scan or format 1.0), so every block live at their end counts as leaked\n",
+			SZ(a, res->unclassified_bytes, 1), res->unclassified_blocks,
+			res->unclassified_blocks == 1 ? "" : "s", res->nlogs - res->classified_logs,
+			res->nlogs);
+	print_groups(out, res->leaks, res->nleaks, top, set, sym, GROUPS_LEAKED);
+	fputc('\n', out);
+	fprintf(out, "== Still referenced at exit: %s in %" PRIu64 " block%s (live, not leaked) ==\n",
+		SZ(a, ref_bytes, 1), ref_blocks, ref_blocks == 1 ? "" : "s");
+	print_groups(out, res->leaks, res->nleaks, top, set, sym, GROUPS_REFERENCED);
+	fputc('\n', out);
 }
 
 void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stackset *set,
 		     struct sla_symbolizer *sym, const struct sla_report_opts *o)
 {
-	char a[32], b[32], c[32];
-	bool trunc = any_truncated(res), anomalies = false;
+	char a[32], b[32];
+	bool anomalies = false;
 
 	print_logs(out, res);
 
@@ -276,21 +353,10 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 		res->dead_region_text ? res->dead_region_text : "not run");
 	sla_report_text_findings(out, res, set, sym, o->top);
 
-	fprintf(out, "== Leaks: %s in %" PRIu64 " block%s %s ==\n", SZ(a, res->leak_bytes, 1),
-		res->leak_blocks, res->leak_blocks == 1 ? "" : "s",
-		trunc ? "live at exit or at truncation" : "live at exit");
-	if (res->leaks_classified)
-		fprintf(out, "%s in %" PRIu64 " block%s unreachable at exit: %s direct (nothing points to them), %s indirect (only other leaks do); the rest is still referenced\n",
-			SZ(a, sla_sat_add(res->direct_bytes, res->indirect_bytes), 1),
-			res->direct_blocks + res->indirect_blocks,
-			res->direct_blocks + res->indirect_blocks == 1 ? "" : "s",
-			SZ(b, res->direct_bytes, 1), SZ(c, res->indirect_bytes, 1));
-	print_groups(out, res->leaks, res->nleaks, o->top, set, sym, res->leaks_classified);
-	fputc('\n', out);
-
+	sla_report_text_leaks(out, res, set, sym, o->top);
 	fprintf(out, "== Peak heap: %s in %" PRIu64 " blocks at %.3f s ==\n",
 		SZ(a, res->peak_bytes, 1), res->peak_blocks, res->peak_time_s);
-	print_groups(out, res->peak, res->npeak, o->top, set, sym, false);
+	print_groups(out, res->peak, res->npeak, o->top, set, sym, GROUPS_PEAK);
 	fputc('\n', out);
 
 	fputs("== Hot spots: allocations by stack ==\n", out);

@@ -1,10 +1,16 @@
 /* analyzer/results/gate.c - the CI verdict of `sliceleak check`. */
 #include "gate.h"
+#include "units.h"
 
 bool sla_gate_check(const struct sla_results *res, const struct sla_limits *l,
 		    struct sla_verdict *v)
 {
 	v->retained_exceeded = l->has_max_retained && res->retained_bytes > l->max_retained;
 	v->leaked_exceeded = l->has_max_leaked && res->leak_bytes > l->max_leaked;
-	return !v->retained_exceeded && !v->leaked_exceeded;
+	v->referenced_exceeded = l->has_max_referenced &&
+				 sla_sat_sub(res->exit_bytes, res->leak_bytes) > l->max_referenced;
+	sla_results_partial(res, &v->truncated, &v->corrupt);
+	v->partial_failed = (v->truncated || v->corrupt) && !l->allow_truncated;
+	return !v->retained_exceeded && !v->leaked_exceeded && !v->referenced_exceeded &&
+	       !v->partial_failed;
 }

@@ -3,11 +3,18 @@
  *
  * A limit is exceeded when the figure is strictly greater than it: a limit
  * of 10MiB accepts exactly 10 MiB. Retained bytes are the sum over findings
- * (at the evaluation point), leaked bytes the blocks live at the end.
+ * (at the evaluation point); leaked bytes are LeakSanitizer's, unreachable
+ * at exit (direct + indirect; every live block of a log that cannot be
+ * classified); referenced bytes are live at exit but still referenced.
+ *
+ * A log analysed only in part - truncated (no END: killed, crashed, _exit)
+ * or corrupt (read with --lenient up to its bad record) - fails the gate
+ * unless allow_truncated: its figures are those of a moment before the end.
  */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "results.h"
@@ -17,11 +24,17 @@ struct sla_limits {
 	uint64_t max_retained;
 	bool has_max_leaked;
 	uint64_t max_leaked;
+	bool has_max_referenced;
+	uint64_t max_referenced;
+	bool allow_truncated;
 };
 
 struct sla_verdict {
 	bool retained_exceeded;
 	bool leaked_exceeded;
+	bool referenced_exceeded;
+	size_t truncated, corrupt; /* logs analysed only in part */
+	bool partial_failed;	   /* some were, and that was not allowed */
 };
 
 /* Returns true when every limit set holds; *v says which did not. */

@@ -153,6 +153,8 @@ static int cmp_group(const void *a, const void *b)
 {
 	const struct sla_group *x = a, *y = b;
 
+	if (x->leaked_bytes != y->leaked_bytes)
+		return x->leaked_bytes > y->leaked_bytes ? -1 : 1;
 	if (x->bytes != y->bytes)
 		return x->bytes > y->bytes ? -1 : 1;
 	return x->gid < y->gid ? -1 : x->gid > y->gid;
@@ -203,28 +205,40 @@ void sla_results_finish(struct sla_results *res)
 	}
 	dead_region_overall(res);
 	res->leaks_classified = res->nlogs && res->classified_logs == res->nlogs;
+	res->leak_bytes = sla_sat_add(sla_sat_add(res->direct_bytes, res->indirect_bytes),
+				      res->unclassified_bytes);
+	res->leak_blocks = res->direct_blocks + res->indirect_blocks + res->unclassified_blocks;
 	res->nfindings = i;
 	/* count first: a large program has hundreds of thousands of stacks */
 	for (uint32_t gid = 0; gid < res->acc_cap; gid++) {
 		const struct sla_stack_acc *a = &res->acc[gid];
 
-		res->nleaks += a->leak_blocks != 0;
+		res->nleaks += a->exit_blocks != 0;
+		res->nlive += a->live_blocks != 0;
 		res->npeak += a->peak_blocks != 0;
 		res->nhotspots += a->allocations != 0;
 		res->ntemporary += a->temporaries != 0;
 	}
 	res->leaks = sla_xcalloc(res->nleaks + 1, sizeof(*res->leaks));
+	res->live = sla_xcalloc(res->nlive + 1, sizeof(*res->live));
 	res->peak = sla_xcalloc(res->npeak + 1, sizeof(*res->peak));
 	res->hotspots = sla_xcalloc(res->nhotspots + 1, sizeof(*res->hotspots));
 	res->temporary = sla_xcalloc(res->ntemporary + 1, sizeof(*res->temporary));
-	res->nleaks = res->npeak = res->nhotspots = res->ntemporary = 0;
+	res->nleaks = res->nlive = res->npeak = res->nhotspots = res->ntemporary = 0;
 	for (uint32_t gid = 0; gid < res->acc_cap; gid++) {
 		const struct sla_stack_acc *a = &res->acc[gid];
 
-		if (a->leak_blocks)
+		if (a->exit_blocks)
 			res->leaks[res->nleaks++] = (struct sla_group){
-				gid, a->leak_bytes, a->leak_blocks, a->direct_bytes, a->direct_blocks,
+				gid, a->exit_bytes, a->exit_blocks, a->direct_bytes, a->direct_blocks,
 				a->indirect_bytes, a->indirect_blocks,
+				sla_sat_add(sla_sat_add(a->direct_bytes, a->indirect_bytes),
+					    a->unclassified_bytes),
+				a->direct_blocks + a->indirect_blocks + a->unclassified_blocks,
+			};
+		if (a->live_blocks)
+			res->live[res->nlive++] = (struct sla_group){
+				.gid = gid, .bytes = a->live_bytes, .blocks = a->live_blocks
 			};
 		if (a->peak_blocks)
 			res->peak[res->npeak++] = (struct sla_group){ .gid = gid, .bytes = a->peak_bytes,
@@ -242,8 +256,18 @@ void sla_results_finish(struct sla_results *res)
 	qsort(res->findings, res->nfindings, sizeof(*res->findings), cmp_finding);
 	qsort(res->leaks, res->nleaks, sizeof(*res->leaks), cmp_group);
 	qsort(res->peak, res->npeak, sizeof(*res->peak), cmp_group);
+	qsort(res->live, res->nlive, sizeof(*res->live), cmp_group);
 	qsort(res->hotspots, res->nhotspots, sizeof(*res->hotspots), cmp_hotspot);
 	qsort(res->temporary, res->ntemporary, sizeof(*res->temporary), cmp_temporary);
+}
+
+void sla_results_partial(const struct sla_results *res, size_t *truncated, size_t *corrupt)
+{
+	*truncated = *corrupt = 0;
+	for (size_t i = 0; i < res->nlogs; i++) {
+		*corrupt += res->logs[i].corrupt;
+		*truncated += res->logs[i].truncated && !res->logs[i].corrupt;
+	}
 }
 
 void sla_results_free(struct sla_results *res)
@@ -251,6 +275,7 @@ void sla_results_free(struct sla_results *res)
 	free(res->logs);
 	free(res->findings);
 	free(res->leaks);
+	free(res->live);
 	free(res->peak);
 	free(res->hotspots);
 	free(res->temporary);

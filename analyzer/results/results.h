@@ -66,17 +66,21 @@ struct sla_finding {
 };
 
 /*
- * Blocks of one allocation stack (leaks, peak holders). For leaks, when the
- * end's pointer scan was analysed (res->leaks_classified), LeakSanitizer's
- * classes: direct = nothing points to the block (from a root, a reachable
- * block, a dead region or another leaked block), indirect = only other
- * unreachable blocks point to it; the rest is still referenced at exit.
+ * Blocks of one allocation stack (leaks, peak holders). For leaks, bytes and
+ * blocks are those live at exit, and the leaked ones are LeakSanitizer's
+ * classes, from the end's pointer scan: direct = nothing points to the block
+ * (from a root, a reachable block, a dead region or another leaked block),
+ * indirect = only other unreachable blocks point to it; the rest is still
+ * referenced at exit. A log without a complete pointer scan at its end
+ * cannot tell: all its live blocks count as leaked (unclassified), so a gate
+ * errs on the side of failing.
  */
 struct sla_group {
 	uint32_t gid;
 	uint64_t bytes, blocks;
 	uint64_t direct_bytes, direct_blocks;
 	uint64_t indirect_bytes, indirect_blocks;
+	uint64_t leaked_bytes, leaked_blocks; /* direct + indirect + unclassified */
 };
 
 /* Allocations of one stack over the whole run. */
@@ -87,10 +91,12 @@ struct sla_hotspot {
 
 /* Everything the allocation tracker sums per canonical stack (results.c). */
 struct sla_stack_acc {
-	uint64_t leak_bytes, leak_blocks;
+	uint64_t exit_bytes, exit_blocks; /* live at the end of the log */
 	uint64_t direct_bytes, direct_blocks, indirect_bytes, indirect_blocks;
+	uint64_t unclassified_bytes, unclassified_blocks;
 	uint64_t peak_bytes, peak_blocks;
 	uint64_t allocations, bytes, temporaries;
+	uint64_t live_bytes, live_blocks; /* at the evaluation point */
 };
 
 /* Whether a log's dead-region analysis ran (see sla_dr_status_text()). */
@@ -137,9 +143,11 @@ struct sla_log_info {
 	bool scan_capped;	      /* its scan stopped at the shim's cap or could not read */
 	double eval_time_s;	      /* log time of the evaluation point */
 	double duration_s;	      /* log time of its last record */
+	struct sla_series *series;    /* its heap over time (analyze/series.h), when asked for */
 };
 
 struct sla_suppressions;
+struct sla_series;
 
 struct sla_results {
 	const char *at; /* "end", "peak" or a snapshot label */
@@ -156,17 +164,28 @@ struct sla_results {
 	char dead_region_buf[200];
 	uint64_t pinned_blocks;		/* all view-pinned blocks, findings or not */
 
-	struct sla_group *leaks;	/* sorted by bytes */
+	/*
+	 * Blocks live at the end: leaked (unreachable, or in a log that could
+	 * not be classified) and still referenced (the rest). The list holds
+	 * every stack with a live block, sorted by leaked bytes, then live bytes.
+	 */
+	struct sla_group *leaks;
 	size_t nleaks;
-	uint64_t leak_bytes, leak_blocks;
+	uint64_t leak_bytes, leak_blocks;	/* leaked: what `check --max-leaked` gates */
+	uint64_t exit_bytes, exit_blocks;	/* all blocks live at the end */
 	bool leaks_classified;		/* every log's leaks classified (direct/indirect) */
 	size_t classified_logs;		/* how many were */
 	uint64_t direct_bytes, direct_blocks, indirect_bytes, indirect_blocks;
+	uint64_t unclassified_bytes, unclassified_blocks; /* live in unclassified logs */
 
 	uint64_t peak_bytes, peak_blocks; /* sum of each log's heap peak */
 	double peak_time_s;		  /* of the log with the largest peak */
 	struct sla_group *peak;		  /* holders at the peak, sorted by bytes */
 	size_t npeak;
+
+	struct sla_group *live;		/* blocks live at the evaluation point, sorted by bytes */
+	size_t nlive;
+	uint64_t live_bytes, live_blocks;
 
 	struct sla_hotspot *hotspots;	/* sorted by allocations */
 	size_t nhotspots;
@@ -188,6 +207,9 @@ struct sla_log_info *sla_results_add_log(struct sla_results *res);
 /* Turns the accumulators into sorted arrays. Call once, after all logs. */
 void sla_results_finish(struct sla_results *res);
 void sla_results_free(struct sla_results *res);
+
+/* Logs analysed only in part: truncated (no END) and corrupt (--lenient). */
+void sla_results_partial(const struct sla_results *res, size_t *truncated, size_t *corrupt);
 
 /* Accumulators (used by retention.c and tracker.c). */
 struct sla_finding *sla_results_finding(struct sla_results *res, uint32_t alloc_gid,

@@ -30,30 +30,33 @@ int sla_suppress_add(struct sla_suppressions *s, const char *spec)
 	return 0;
 }
 
+/* One line of a suppressions file, trimmed, comments cut: 0, or -EINVAL. */
+static int add_line(struct sla_suppressions *s, char *p)
+{
+	char *e;
+
+	if ((e = strchr(p, '#')))
+		*e = '\0';
+	while (*p == ' ' || *p == '\t')
+		p++;
+	e = p + strlen(p);
+	while (e > p && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+		*--e = '\0';
+	return *p ? sla_suppress_add(s, p) : 0;
+}
+
 int sla_suppress_load(struct sla_suppressions *s, const char *path, size_t *bad_line)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL;
 	size_t cap = 0, no = 0;
-	ssize_t len;
 	int ret = 0;
 
 	if (!f)
 		return -errno;
-	while ((len = getline(&line, &cap, f)) >= 0) {
-		char *p = line, *e;
-
+	while (getline(&line, &cap, f) >= 0) {
 		no++;
-		if ((e = strchr(p, '#')))
-			*e = '\0';
-		while (*p == ' ' || *p == '\t')
-			p++;
-		e = p + strlen(p);
-		while (e > p && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
-			*--e = '\0';
-		if (!*p)
-			continue;
-		if (sla_suppress_add(s, p) < 0) {
+		if (add_line(s, line) < 0) {
 			*bad_line = no;
 			ret = -EINVAL;
 			break;
@@ -62,6 +65,47 @@ int sla_suppress_load(struct sla_suppressions *s, const char *path, size_t *bad_
 	free(line);
 	fclose(f);
 	return ret;
+}
+
+/*
+ * Each pattern names a function of the runtime's own (anchored: a program's
+ * function of a similar name is not hidden) or a loader frame that only
+ * shared libraries' initializers run under.
+ */
+const char sla_default_suppressions[] =
+	"# shared libraries' initializers, run while the program loads: libstdc++'s\n"
+	"# emergency exception pool, GObject's type system, ...\n"
+	"leak:^_dl_init$\n"
+	"# the dynamic loader: each thread's TLS vector, kept with its cached stack\n"
+	"leak:^_dl_allocate_tls$\n"
+	"# the C library: stdio buffers, NSS (getpwuid, getaddrinfo, ...) tables\n"
+	"leak:^_IO_file_doallocate$\n"
+	"leak:^__nss_\n"
+	"leak:^nss_\n"
+	"leak:getXXbyYY\n"
+	"# GLib: GSlice magazines, quarks, interned strings, per-thread data, types\n"
+	"leak:^g_slice_alloc\n"
+	"leak:^g_quark_\n"
+	"leak:^g_intern_\n"
+	"leak:^g_private_\n"
+	"leak:^g_get_charset$\n"
+	"leak:^g_type_register_\n"
+	"leak:^g_type_class_ref$\n"
+	"leak:^g_type_add_interface_\n"
+	"leak:^g_param_type_register_static$\n"
+	"leak:^g_signal_new\n"
+	"leak:^g_value_register_transform_func$\n";
+
+void sla_suppress_add_defaults(struct sla_suppressions *s)
+{
+	char *copy = sla_xstrndup(sla_default_suppressions, strlen(sla_default_suppressions));
+	size_t first = s->n;
+
+	for (char *line = strtok(copy, "\n"); line; line = strtok(NULL, "\n"))
+		add_line(s, line);
+	for (size_t i = first; i < s->n; i++)
+		s->list[i].builtin = true;
+	free(copy);
 }
 
 /*
@@ -167,12 +211,20 @@ void sla_suppress_apply(struct sla_suppressions *s, struct sla_results *res,
 		if (x) {
 			x->matches++;
 			x->bytes = sla_sat_add(x->bytes, g->bytes);
-			res->leak_bytes = sla_sat_sub(res->leak_bytes, g->bytes);
-			res->leak_blocks -= g->blocks;
+			x->leaked_bytes = sla_sat_add(x->leaked_bytes, g->leaked_bytes);
+			res->exit_bytes = sla_sat_sub(res->exit_bytes, g->bytes);
+			res->exit_blocks -= g->blocks;
+			res->leak_bytes = sla_sat_sub(res->leak_bytes, g->leaked_bytes);
+			res->leak_blocks -= g->leaked_blocks;
 			res->direct_bytes = sla_sat_sub(res->direct_bytes, g->direct_bytes);
 			res->direct_blocks -= g->direct_blocks;
 			res->indirect_bytes = sla_sat_sub(res->indirect_bytes, g->indirect_bytes);
 			res->indirect_blocks -= g->indirect_blocks;
+			res->unclassified_bytes = sla_sat_sub(
+				res->unclassified_bytes,
+				sla_sat_sub(g->leaked_bytes, sla_sat_add(g->direct_bytes, g->indirect_bytes)));
+			res->unclassified_blocks -=
+				g->leaked_blocks - g->direct_blocks - g->indirect_blocks;
 		} else {
 			res->leaks[kept++] = *g;
 		}

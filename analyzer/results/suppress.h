@@ -16,6 +16,16 @@
  * group (not only the printed ones) and removes the matching ones from the
  * results, with their bytes, counting for each suppression how many groups
  * and bytes it hid (reports print them, as LSan's "Suppressions used").
+ *
+ * Default suppressions (sla_suppress_add_defaults, after the user's, so a
+ * user's suppression gets the credit for what both match): memory the
+ * language runtimes allocate once and keep to the end, which every clean
+ * program shows - allocations made by shared libraries' initializers while
+ * the program loads (libstdc++'s emergency exception pool, GObject's type
+ * system), the C library's stdio buffers and NSS tables, GLib's GSlice
+ * magazines, quarks and type registrations. As heaptrack ships its own and
+ * memcheck frees libc's internals at exit. `--no-default-suppressions`
+ * leaves them out; reports list the ones that hid something.
  */
 #pragma once
 
@@ -36,7 +46,9 @@ struct sla_suppression {
 	enum sla_suppress_type type;
 	char *pattern;
 	uint64_t matches; /* groups or findings hidden */
-	uint64_t bytes;	  /* their bytes (leaked or retained) */
+	uint64_t bytes;	  /* their bytes (live at exit, or retained) */
+	uint64_t leaked_bytes; /* leak groups: the leaked part of `bytes` */
+	bool builtin;	  /* one of the default suppressions */
 };
 
 struct sla_suppressions {
@@ -46,6 +58,12 @@ struct sla_suppressions {
 
 /* Adds "TYPE:PATTERN". Returns 0 or -EINVAL (unknown type, empty pattern). */
 int sla_suppress_add(struct sla_suppressions *s, const char *spec);
+
+/* Adds the default suppressions (see above). */
+void sla_suppress_add_defaults(struct sla_suppressions *s);
+
+/* The default suppressions, one TYPE:PATTERN per line with # comments. */
+extern const char sla_default_suppressions[];
 
 /*
  * Adds every suppression of a file. Returns 0, or -errno (unreadable) or

@@ -2,9 +2,9 @@
 # analyzer/tests/cli_test.sh - the command line's contract: exit codes 0/1/2,
 # the agreed error format, truncated logs reported (not errors), `check`
 # limits, `run` passing the command's exit status through.
-#   cli_test.sh SLICELEAK GEN_LOG
+#   cli_test.sh SLICELEAK GEN_LOG DOCS_DIR
 set -u
-sliceleak=$1 gen_log=$2
+sliceleak=$1 gen_log=$2 docs=$3
 pass=0 fail=0
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
@@ -27,6 +27,16 @@ size=$(wc -c <"$tmp/g.sllog")
 expect 0 "--help" "$sliceleak" --help
 grep_out "--help lists exit codes" "exit codes" "$tmp/out"
 expect 0 "--version" "$sliceleak" --version
+# the default suppressions: printed, a valid suppressions file, documented line by line
+expect 0 "--default-suppressions" "$sliceleak" --default-suppressions
+cp "$tmp/out" "$tmp/defaults"
+expect 0 "the defaults are a suppressions file" "$sliceleak" report --no-symbols \
+	--no-default-suppressions --suppressions "$tmp/defaults" "$tmp/g.sllog"
+grep -v '^#' "$tmp/defaults" | while read -r line; do
+	grep -qxF -- "$line" "$docs/suppressions.md" || echo "$line"
+done >"$tmp/undocumented"
+if [ -s "$tmp/undocumented" ]; then fail=$((fail + 1)); echo "FAIL: not in docs/suppressions.md:"
+	cat "$tmp/undocumented"; else pass=$((pass + 1)); fi
 expect 2 "no command" "$sliceleak"
 expect 2 "unknown command" "$sliceleak" frobnicate
 expect 2 "unknown option" "$sliceleak" report --frob "$tmp/g.sllog"
@@ -42,7 +52,8 @@ expect 2 "report without logs" "$sliceleak" report
 expect 2 "missing log" "$sliceleak" report "$tmp/missing.sllog"
 grep_out "missing log names the file" "missing.sllog" "$tmp/err"
 
-# the gate: the golden log retains 3.1 MiB and leaks 3.1 MiB
+# the gate: the golden log retains 3.1 MiB; it has no pointer scan (format
+# 1.0), so its 3.1 MiB live at exit all count as leaked, unclassified
 expect 0 "check within limits" "$sliceleak" check --no-symbols --max-retained 10MiB "$tmp/g.sllog"
 grep_out "check prints SUMMARY" "^SUMMARY: sliceleak: " "$tmp/out"
 expect 1 "check above the retained limit" "$sliceleak" check --no-symbols --max-retained 1MiB "$tmp/g.sllog"
@@ -54,6 +65,47 @@ expect 0 "thresholds change findings" "$sliceleak" check --no-symbols --max-reta
 expect 1 "check --format json above the limit" "$sliceleak" check --no-symbols --format json \
 	--max-retained 1MiB "$tmp/g.sllog"
 grep_out "check --format json prints the schema" '"schema": "sliceleak-report/1"' "$tmp/out"
+
+# reports written to a file: whole or not at all
+expect 2 "html needs -o" "$sliceleak" report --format html "$tmp/g.sllog"
+expect 2 "unknown format" "$sliceleak" report --format svg "$tmp/g.sllog"
+expect 0 "html to a file" "$sliceleak" report --no-symbols --format html -o "$tmp/r.html" "$tmp/g.sllog"
+grep_out "html page has the summary" '<div id="summary" class="summary">SUMMARY: sliceleak: ' "$tmp/r.html"
+grep_out "html page has its data" '<script id="data" type="application/json">' "$tmp/r.html"
+expect 0 "json to a file" "$sliceleak" report --no-symbols --format json -o "$tmp/r.json" "$tmp/g.sllog"
+grep_out "json file written" '"schema": "sliceleak-report/1"' "$tmp/r.json"
+expect 2 "html into a missing directory" "$sliceleak" report --format html -o "$tmp/nodir/r.html" "$tmp/g.sllog"
+grep_out "unwritable output names the path" "cannot write $tmp/nodir/r.html" "$tmp/err"
+# the output path is a directory: the report is written, the rename fails
+mkdir "$tmp/out.d"
+expect 2 "html onto a directory" "$sliceleak" report --no-symbols --format html -o "$tmp/out.d" "$tmp/g.sllog"
+grep_out "failed rename names the path" "cannot write $tmp/out.d" "$tmp/err"
+if [ -z "$(ls -A "$tmp" | grep '^\.')" ]; then pass=$((pass + 1)); else
+	fail=$((fail + 1)); echo "FAIL: a failed write left a file behind:"; ls -A "$tmp"; fi
+
+expect 2 "pprof onto a directory" "$sliceleak" report --no-symbols --format pprof -o "$tmp/out.d" "$tmp/g.sllog"
+if [ -z "$(ls -A "$tmp" | grep '^\.')" ]; then pass=$((pass + 1)); else
+	fail=$((fail + 1)); echo "FAIL: a failed pprof write left a file behind:"; ls -A "$tmp"; fi
+
+# diff and check --baseline against a saved JSON report
+expect 0 "diff of a report with its own log" "$sliceleak" diff --no-symbols "$tmp/r.json" "$tmp/g.sllog"
+grep_out "no change against itself" "^0 changed" "$tmp/out"
+expect 0 "check --baseline against itself" "$sliceleak" check --no-symbols --baseline "$tmp/r.json" "$tmp/g.sllog"
+grep_out "check --baseline OK" "^sliceleak check: OK" "$tmp/out"
+sed 's/"retained_bytes": 3211233,/"retained_bytes": 1000,/' "$tmp/r.json" >"$tmp/lower.json"
+expect 1 "check --baseline above a lower baseline" "$sliceleak" check --no-symbols --baseline "$tmp/lower.json" "$tmp/g.sllog"
+expect 0 "check --baseline --max-increase" "$sliceleak" check --no-symbols --baseline "$tmp/lower.json" \
+	--max-increase 4MiB "$tmp/g.sllog"
+printf 'SLLEAK not json\n' >"$tmp/bad.json"
+expect 2 "baseline that is not JSON" "$sliceleak" check --baseline "$tmp/bad.json" "$tmp/g.sllog"
+grep_out "not JSON is named" "bad.json: not a sliceleak JSON report (offset 0" "$tmp/err"
+printf '{"schema": "sliceleak-report/7", "findings": []}\n' >"$tmp/new.json"
+expect 2 "baseline of an unknown schema" "$sliceleak" check --baseline "$tmp/new.json" "$tmp/g.sllog"
+grep_out "unknown schema is named" "unknown schema 'sliceleak-report/7'" "$tmp/err"
+printf '{"name": "x"}\n' >"$tmp/other.json"
+expect 2 "baseline of another tool" "$sliceleak" diff "$tmp/other.json" "$tmp/g.sllog"
+grep_out "a JSON document without schema" "other.json: not a sliceleak JSON report" "$tmp/err"
+expect 2 "diff with one side" "$sliceleak" diff "$tmp/g.sllog"
 
 # suppressions hide findings and leaks from the report and the gate, with counts
 expect 0 "suppressed finding passes the gate" "$sliceleak" check --no-symbols --max-retained 100KiB \
@@ -70,6 +122,17 @@ expect 0 "report of a truncated log" "$sliceleak" report --no-symbols "$tmp/cut.
 grep_out "truncation warned" "truncated" "$tmp/out"
 expect 0 "dump of a truncated log" "$sliceleak" dump "$tmp/cut.sllog"
 grep_out "dump says truncated" "^# records=52 end=no truncated=yes" "$tmp/out"
+# ... but the gate fails on it, saying why, unless told to accept it
+expect 1 "check of a truncated log" "$sliceleak" check --no-symbols --max-retained 1GiB "$tmp/cut.sllog"
+grep_out "check names the truncated log" "^TRUNCATED: $tmp/cut.sllog: .*--allow-truncated" "$tmp/out"
+grep_out "SUMMARY says truncated" "^SUMMARY: .*, 1 log TRUNCATED$" "$tmp/out"
+expect 0 "check --allow-truncated" "$sliceleak" check --no-symbols --allow-truncated \
+	--max-retained 1GiB "$tmp/cut.sllog"
+grep_out "check still says truncated" "^TRUNCATED: .*accepted (--allow-truncated)" "$tmp/out"
+expect 1 "check of a good and a truncated log" "$sliceleak" check --no-symbols --max-retained 1GiB \
+	"$tmp/g.sllog" "$tmp/cut.sllog"
+expect 1 "check --format json of a truncated log" "$sliceleak" check --no-symbols --format json \
+	--max-retained 1GiB "$tmp/cut.sllog"
 
 # a corrupt log: exit 2 and "sliceleak: <path>: offset <n>: <problem>"
 { head -c 300 "$tmp/g.sllog"; printf '\377\377\377\377\377\377\377\377\377\377\377\377'; } >"$tmp/bad.sllog"
@@ -79,6 +142,12 @@ expect 2 "dump of a corrupt log" "$sliceleak" dump "$tmp/bad.sllog"
 grep_out "dump printed what it could read" "^16 PROCESS" "$tmp/out"
 expect 0 "report --lenient of a corrupt log" "$sliceleak" report --lenient --no-symbols "$tmp/bad.sllog"
 grep_out "lenient warns" "corrupt at offset" "$tmp/out"
+expect 1 "check --lenient of a corrupt log" "$sliceleak" check --lenient --no-symbols \
+	--max-retained 1GiB "$tmp/bad.sllog"
+grep_out "check --lenient names the corruption" "^CORRUPT: $tmp/bad.sllog: offset [0-9]*: " "$tmp/out"
+expect 0 "check --lenient --allow-truncated" "$sliceleak" check --lenient --allow-truncated \
+	--no-symbols --max-retained 1GiB "$tmp/bad.sllog"
+grep_out "SUMMARY says corrupt" "^SUMMARY: .*, 1 log CORRUPT$" "$tmp/out"
 
 # a newer major version is refused, naming both versions
 printf 'SLLEAK\r\n\003\000\000\000\000\000\000\000' >"$tmp/new.sllog"

@@ -127,11 +127,11 @@ static inline void lb_chunk_raw(struct logbuf *b, const void *p, size_t n)
 static inline void lb_chunk_end_into(struct logbuf *b, struct logbuf *to)
 {
 	uint8_t hdr[1 + 3 * SLF_MAX_UV_LEN];
-	uint8_t fields[2 * SLF_MAX_UV_LEN];
-	size_t n = 1, f = 0;
+	uint8_t fields[SLF_MAXLEN_CHUNK];
+	uint64_t no_addr = 0;
+	size_t n = 1, f;
 
-	f += slf_put_uv(fields + f, b->ctid);
-	f += slf_put_uv(fields + f, b->cbase);
+	f = (size_t)(slf_encode_chunk(fields, &no_addr, 2, b->ctid, b->cbase) - fields);
 	hdr[0] = SLF_REC_CHUNK;
 	n += slf_put_uv(hdr + 1, f + b->clen);
 	lb_raw(to, hdr, n);
@@ -197,30 +197,55 @@ static inline void lb_emit(struct logbuf *b, unsigned kind)
 	b->records++;
 }
 
+/*
+ * For every kind of records.def, lb_rec_<name>(b, fields...) appends a
+ * record with the payload format.h's slf_encode_<name>() writes for b's
+ * version; lb_pay_<name>(b, fields...) only builds that payload, for a kind
+ * whose variable part (segs, pairs) the caller appends with p_uv() before
+ * lb_emit(). Fields as slf_encode_<name>() takes them (str: pointer and
+ * length; segs and pairs: their count).
+ */
+#define LB_ARG_u8(f)	, f
+#define LB_ARG_uv(f)	, f
+#define LB_ARG_sv(f)	, f
+#define LB_ARG_addr(f)	, f
+#define LB_ARG_str(f)	, f, f##_len
+#define LB_ARG_segs(f)	, n##f
+#define LB_ARG_pairs(f) , f
+#define LB_ARG_body(f)
+#define LB_ENCODER_ARG(kind, enc, field, show, since) LB_ARG_##enc(field)
+#define LB_REC(NAME, name, value, place)                                                       \
+	static inline void lb_pay_##name(struct logbuf *b SLF_FIELDS_##name(SLF_ENCODER_ARG))  \
+	{                                                                                      \
+		uint8_t *end = slf_encode_##name(b->pay + b->plen, &b->prev_addr,              \
+						 b->v2 ? 2 : 1 SLF_FIELDS_##name(LB_ENCODER_ARG)); \
+                                                                                               \
+		b->plen = (size_t)(end - b->pay);                                              \
+	}                                                                                      \
+	static inline void lb_rec_##name(struct logbuf *b SLF_FIELDS_##name(SLF_ENCODER_ARG))  \
+	{                                                                                      \
+		lb_pay_##name(b SLF_FIELDS_##name(LB_ENCODER_ARG));                            \
+		lb_emit(b, SLF_REC_##NAME);                                                    \
+	}
+SLF_RECORDS(LB_REC)
+
 static inline void lb_process(struct logbuf *b, uint64_t pid, uint64_t ppid, const char *exe)
 {
-	p_uv(b, pid);
-	p_uv(b, ppid);
-	p_uv(b, 1700000000000000000ull);
-	p_uv(b, 32);
-	p_str(b, exe, strlen(exe));
-	p_str(b, exe, strlen(exe) + 1); /* cmdline: argv[0] and its NUL */
-	lb_emit(b, SLF_REC_PROCESS);
+	/* cmdline: argv[0] and its NUL */
+	lb_rec_process(b, pid, ppid, 1700000000000000000ull, 32, exe, strlen(exe), exe,
+		       strlen(exe) + 1, "", 0, 0);
 }
 
 static inline void lb_modules_reset(struct logbuf *b)
 {
-	lb_emit(b, SLF_REC_MODULES_RESET);
+	lb_rec_modules_reset(b);
 }
 
 /* A module with one executable segment [vaddr, vaddr + memsz). */
 static inline void lb_module(struct logbuf *b, uint64_t bias, const char *path, uint64_t vaddr,
 			     uint64_t memsz)
 {
-	p_uv(b, bias);
-	p_str(b, path, strlen(path));
-	p_str(b, "\x12\x34", 2);
-	p_uv(b, 1);
+	lb_pay_module(b, bias, path, strlen(path), "\x12\x34", 2, 1);
 	p_uv(b, vaddr);
 	p_uv(b, memsz);
 	p_uv(b, 5);
@@ -230,64 +255,41 @@ static inline void lb_module(struct logbuf *b, uint64_t bias, const char *path, 
 /* 2.x: defines stack `id` (any order). Returns id. */
 static inline uint64_t lb_stack_id(struct logbuf *b, uint64_t id, uint64_t parent, uint64_t ip)
 {
-	p_uv(b, id);
-	p_uv(b, parent);
-	p_uv(b, ip);
-	lb_emit(b, SLF_REC_STACK);
+	lb_rec_stack(b, id, parent, ip);
 	return id;
 }
 
 /* Defines a stack edge with the next id; returns it. */
 static inline uint64_t lb_stack(struct logbuf *b, uint64_t parent, uint64_t ip)
 {
-	if (b->v2)
-		return lb_stack_id(b, b->next_stack++, parent, ip);
-	p_uv(b, parent);
-	p_uv(b, ip);
-	lb_emit(b, SLF_REC_STACK);
-	return b->next_stack++;
+	return lb_stack_id(b, b->next_stack++, parent, ip); /* 1.x: the id is not written */
 }
 
 static inline void lb_thread(struct logbuf *b, uint64_t tid)
 {
-	p_uv(b, tid);
-	lb_emit(b, SLF_REC_THREAD);
+	lb_rec_thread(b, tid);
 }
 
 static inline void lb_time(struct logbuf *b, uint64_t ns)
 {
-	p_uv(b, ns);
-	lb_emit(b, SLF_REC_TIME);
+	lb_rec_time(b, ns);
 }
 
 static inline void lb_alloc(struct logbuf *b, uint64_t addr, uint64_t size, uint64_t stack)
 {
-	p_u8(b, SLF_FN_MALLOC);
-	p_addr(b, addr);
-	p_uv(b, size);
-	p_uv(b, 0);
-	p_uv(b, stack);
-	lb_emit(b, SLF_REC_ALLOC);
+	lb_rec_alloc(b, SLF_FN_MALLOC, addr, size, 0, stack);
 }
 
 static inline void lb_free_rec(struct logbuf *b, uint64_t addr)
 {
-	p_addr(b, addr);
-	lb_emit(b, SLF_REC_FREE);
+	lb_rec_free(b, addr);
 }
 
 /* 2.x: with its flags (SLF_REALLOC_OLD_FREED); 1.x logs have none. */
 static inline void lb_realloc_flags(struct logbuf *b, uint64_t old_addr, uint64_t new_addr,
 				    uint64_t size, uint64_t stack, uint64_t flags)
 {
-	p_u8(b, SLF_FN_REALLOC);
-	p_addr(b, old_addr);
-	p_addr(b, new_addr);
-	p_uv(b, size);
-	p_uv(b, stack);
-	if (b->v2)
-		p_uv(b, flags);
-	lb_emit(b, SLF_REC_REALLOC);
+	lb_rec_realloc(b, SLF_FN_REALLOC, old_addr, new_addr, size, stack, flags);
 }
 
 static inline void lb_realloc(struct logbuf *b, uint64_t old_addr, uint64_t new_addr,
@@ -299,71 +301,48 @@ static inline void lb_realloc(struct logbuf *b, uint64_t old_addr, uint64_t new_
 static inline void lb_slice_new(struct logbuf *b, uint64_t block, uint64_t ptr, uint64_t len,
 				uint64_t cap, uint64_t stack)
 {
-	p_addr(b, block);
-	p_addr(b, ptr);
-	p_uv(b, len);
-	p_uv(b, cap);
-	p_uv(b, stack);
-	lb_emit(b, SLF_REC_SLICE_NEW);
+	lb_rec_slice_new(b, block, ptr, len, cap, stack);
 }
 
 static inline void lb_slice_drop(struct logbuf *b, uint64_t block, uint64_t ptr, uint64_t len)
 {
-	p_addr(b, block);
-	p_addr(b, ptr);
-	p_uv(b, len);
-	lb_emit(b, SLF_REC_SLICE_DROP);
+	lb_rec_slice_drop(b, block, ptr, len);
 }
 
 static inline void lb_view_acquire(struct logbuf *b, uint64_t owner, uint64_t ptr, uint64_t len,
 				   uint64_t stack)
 {
-	p_uv(b, owner);
-	p_addr(b, ptr);
-	p_uv(b, len);
-	p_uv(b, stack);
-	lb_emit(b, SLF_REC_VIEW_ACQUIRE);
+	lb_rec_view_acquire(b, owner, ptr, len, stack);
 }
 
 static inline void lb_view_release(struct logbuf *b, uint64_t owner, uint64_t stack)
 {
-	p_uv(b, owner);
-	p_uv(b, stack);
-	lb_emit(b, SLF_REC_VIEW_RELEASE);
+	lb_rec_view_release(b, owner, stack);
 }
 
 static inline void lb_snapshot(struct logbuf *b, const char *label, uint64_t stack)
 {
-	p_str(b, label, strlen(label));
-	p_uv(b, stack);
-	lb_emit(b, SLF_REC_SNAPSHOT);
+	lb_rec_snapshot(b, label, strlen(label), stack);
 }
 
 /* 1.x: counts the records before it; 2.x: the CHUNK records. */
 static inline void lb_end(struct logbuf *b, uint64_t dropped)
 {
-	p_uv(b, b->v2 ? b->chunks : b->records);
-	p_uv(b, dropped);
-	lb_emit(b, SLF_REC_END);
+	lb_rec_end(b, b->v2 ? b->chunks : b->records, dropped);
 }
 
 /* ---- 1.1: the pointer scan ------------------------------------------------ */
 
 static inline void lb_scan_begin(struct logbuf *b, uint64_t heap_lo, uint64_t heap_hi)
 {
-	p_uv(b, heap_lo);
-	p_uv(b, heap_hi);
-	lb_emit(b, SLF_REC_SCAN_BEGIN);
+	lb_rec_scan_begin(b, heap_lo, heap_hi);
 	b->scan_lo = heap_lo;
 	b->scan_bytes = b->scan_ptrs = 0;
 }
 
 static inline void lb_scan_region(struct logbuf *b, unsigned kind, uint64_t start, uint64_t size)
 {
-	p_uv(b, kind);
-	p_uv(b, start);
-	p_uv(b, size);
-	lb_emit(b, SLF_REC_SCAN_REGION);
+	lb_rec_scan_region(b, kind, start, size);
 	b->region_start = start;
 	b->scan_bytes += size;
 }
@@ -380,7 +359,7 @@ static inline void lb_scan_ptrs(struct logbuf *b, size_t n, const uint64_t *locs
 		size_t k = n - i < 128 ? n - i : 128;
 		uint64_t loc = b->region_start, val = b->scan_lo;
 
-		p_uv(b, k);
+		lb_pay_scan_ptrs(b, k);
 		for (size_t j = i; j < i + k; j++) {
 			p_uv(b, (locs[j] - loc) / 8);
 			p_uv(b, slf_zigzag((int64_t)(vals[j] - val)));
@@ -402,8 +381,5 @@ static inline void lb_scan_ptr(struct logbuf *b, uint64_t loc, uint64_t val)
 /* SCAN_END with the sums of what was written since lb_scan_begin(). */
 static inline void lb_scan_end(struct logbuf *b, unsigned capped)
 {
-	p_uv(b, b->scan_bytes);
-	p_uv(b, b->scan_ptrs);
-	p_uv(b, capped);
-	lb_emit(b, SLF_REC_SCAN_END);
+	lb_rec_scan_end(b, b->scan_bytes, b->scan_ptrs, capped, 0, 0);
 }

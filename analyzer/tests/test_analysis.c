@@ -1,7 +1,8 @@
 /*
  * analyzer/tests/test_analysis.c - the passes over files: several logs
  * summed, --at LABEL, --at peak, truncated, corrupt (strict and lenient),
- * too new, and a label that no log has.
+ * too new, a newer minor (kinds skipped and said), and a label that no log
+ * has.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "analysis.h"
 #include "check.h"
 #include "logbuf.h"
+#include "report.h"
 
 static char dir[] = "/tmp/sla-test-analysis.XXXXXX";
 
@@ -186,6 +188,41 @@ static void test_bad_logs(void)
 	path = write_log("new.sllog", &b, b.len);
 	CHECK(sla_analysis_run(&an, &o, &path, 1, err, sizeof(err)) == -EPROTONOSUPPORT);
 	CHECK(strstr(err, "newer") != NULL);
+	sla_analysis_free(&an);
+	free(path);
+	lb_free(&b);
+
+	/*
+	 * a newer minor of this major: unknown kinds at the top level and inside
+	 * a chunk are skipped by length, counted, and the report says so
+	 */
+	lb_init_version(&b, SLF_VERSION_MAJOR, SLF_VERSION_MINOR + 1);
+	b.v2 = 1;
+	b.seq = b.seq_step = 1;
+	lb_process(&b, 1, 0, "x");
+	lb_chunk_begin(&b, 1, 1);
+	p_uv(&b, 5);
+	lb_emit(&b, 250);
+	lb_alloc(&b, 0x1000, 10, 0);
+	lb_chunk_end(&b);
+	p_uv(&b, 6);
+	lb_emit(&b, 251);
+	lb_end(&b, 0);
+	path = write_log("newer-minor.sllog", &b, b.len);
+	CHECK(sla_analysis_run(&an, &o, &path, 1, err, sizeof(err)) == 0);
+	CHECK(!an.res.logs[0].corrupt && an.res.logs[0].ended);
+	CHECK_EQ_U(an.res.logs[0].unknown_records, 2);
+	{
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+		struct sla_report_opts ro = { 0 };
+
+		sla_report_text(f, &an.res, an.set, NULL, &ro);
+		fclose(f);
+		CHECK(strstr(text, "2 records of kinds newer than this sliceleak") != NULL);
+		free(text);
+	}
 	sla_analysis_free(&an);
 	free(path);
 	lb_free(&b);

@@ -92,9 +92,11 @@ static void test_apply(void)
 	st = replay_buf(&b);
 	sla_results_init(&res, "end");
 	sla_tracker_collect(&res, st, set);
+	sla_tracker_unclassified(&res, st, set); /* no scan: every live block counts as leaked */
 	sla_retention_collect(&res, st, set, &th, st->time_ns);
 	sla_results_finish(&res);
 	CHECK_EQ_U(res.nfindings, 2);
+	CHECK_EQ_U(res.leak_bytes, (1 << 20) + (1 << 16) + 100);
 	CHECK_EQ_U(res.nleaks, 2);
 
 	/* libz's finding (its allocation stack has a libz frame) and libz's leaks */
@@ -110,8 +112,11 @@ static void test_apply(void)
 	CHECK_EQ_U(res.nleaks, 1);
 	CHECK_EQ_U(res.leak_blocks, 1);
 	CHECK_EQ_U(res.leak_bytes, 1 << 20);
+	CHECK_EQ_U(res.exit_bytes, 1 << 20);
+	CHECK_EQ_U(res.unclassified_bytes, 1 << 20);
 	CHECK_EQ_U(s.list[1].matches, 1);
 	CHECK_EQ_U(s.list[1].bytes, (1 << 16) + 100);
+	CHECK_EQ_U(s.list[1].leaked_bytes, (1 << 16) + 100);
 	CHECK_EQ_U(s.list[2].matches, 0);
 	sla_suppress_free(&s);
 	sla_results_free(&res);
@@ -121,8 +126,30 @@ static void test_apply(void)
 	lb_free(&b);
 }
 
+/* The built-in list parses, is marked, and its anchors spare look-alike names. */
+static void test_defaults(void)
+{
+	struct sla_suppressions s = { 0 };
+	bool doalloc = false;
+
+	sla_suppress_add_defaults(&s);
+	CHECK(s.n >= 10);
+	for (size_t i = 0; i < s.n; i++) {
+		CHECK(s.list[i].builtin && s.list[i].type == SLA_SUPPRESS_LEAK);
+		if (sla_suppress_match(s.list[i].pattern, "_IO_file_doallocate")) {
+			doalloc = true;
+			CHECK(!sla_suppress_match(s.list[i].pattern, "my_IO_file_doallocate"));
+		}
+		CHECK(!sla_suppress_match(s.list[i].pattern, "main"));
+		CHECK(!sla_suppress_match(s.list[i].pattern, "/usr/lib/x86_64-linux-gnu/libc.so.6"));
+	}
+	CHECK(doalloc);
+	sla_suppress_free(&s);
+}
+
 int main(void)
 {
+	test_defaults();
 	test_match();
 	test_parse();
 	test_apply();

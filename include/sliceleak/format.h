@@ -4,7 +4,8 @@
  * The one definition of the log, shared by libsliceleak.so (writer) and the
  * sliceleak analyzer (reader). It stays freestanding: C11, <stdint.h> and
  * <stddef.h> only; no allocation, no I/O. A reader can be written from this
- * header alone.
+ * header and the table of record kinds it includes, records.def (each
+ * kind's fields, in payload order, with what they mean).
  *
  * Layout of a file
  * ----------------
@@ -15,18 +16,19 @@
  * of its own, so threads never contend for one buffer. At the top level a
  * 2.x file holds only
  *   PROCESS      first, once
- *   CHUNK        any number: a run of one thread's records (see SLF_REC_CHUNK)
+ *   CHUNK        any number: a run of one thread's records (records.def, CHUNK)
  *   END          last, on a clean exit
  * and every other record lives inside a CHUNK. Version 1 files (still read
  * by the analyzer) are one flat stream of records in event order, with
- * THREAD records switching the thread; "1.x only" and "2.x only" below mark
- * the differences.
+ * THREAD records switching the thread; "1.x only" and "2.x only" below and
+ * in records.def mark the differences (records.def's `place` of a kind,
+ * `since` of a field).
  *
  * Every record is
  *   kind    : 1 byte, enum slf_kind
  *   length  : varint, number of payload bytes that follow (at most
  *             SLF_MAX_PAYLOAD)
- *   payload : `length` bytes, fields in the order documented per kind
+ *   payload : `length` bytes, the kind's fields in records.def's order
  *
  * so a reader skips a kind it does not know by its length. A reader also
  * ignores payload bytes past the fields it knows (a minor version may append
@@ -83,7 +85,14 @@
  * Versioning
  *   A reader refuses a file whose major version is greater than its own, with
  *   a message naming both versions. Minor bumps only add record kinds or
- *   append fields.
+ *   append fields, so within its major version a reader reads a newer
+ *   minor's log: a record of a kind it does not know is skipped by its
+ *   length wherever it stands (2.x: at the top level as inside a CHUNK;
+ *   never inside a scan, which admits no other kind), and the payload bytes
+ *   past the fields it knows are ignored. The analyzer counts the skipped
+ *   records and says so in its report. A change that an older reader of the
+ *   same major would misread (a field removed, reordered or re-encoded, a
+ *   new `addr` field, a kind's meaning changed) needs a new major version.
  *
  *   1.0  the allocation, view, stack, module and context records
  *   1.1  the pointer scan at evaluation points (SLF_REC_SCAN_*), which lets
@@ -94,7 +103,7 @@
  *        everything says so); ALLOC's fn gains SLF_FN_NEW and
  *        SLF_FN_NEW_ARRAY (C++ operator new where an allocator preloaded
  *        after the shim serves it without malloc); PROCESS gains
- *        `interposer` and `flags`
+ *        `interposer` and `flags` (SLF_PROCESS_*)
  *
  * Little-endian, 64-bit Linux only.
  */
@@ -126,256 +135,54 @@ struct slf_file_header {
 _Static_assert(sizeof(struct slf_file_header) == 16, "on-disk ABI");
 
 /*
- * Record kinds and their payloads. Kind values are never reused.
+ * Record kinds and their payloads: the table in records.def, one line per
+ * kind and per field. Kind values are never reused.
  */
+/*
+ * records.def's `since`: the version from which a field exists, as its
+ * major (1, 2: from that major's .0) or as major * 100 + minor for a field
+ * a minor version appended (201: since 2.1). Whether a log of version
+ * major.minor holds the field:
+ */
+#define slf_field_in(since, major, minor) \
+	((major) * 100u + (minor) >= ((since) < 100 ? (since) * 100u : (unsigned)(since)))
+
+#include "records.def"
+
+/* Where a kind may appear (records.def's `place`): a mask of */
+#define SLF_PLACE_V1	1u /* a 1.x log (one flat stream) */
+#define SLF_PLACE_CHUNK 2u /* a 2.x log, inside a CHUNK */
+#define SLF_PLACE_TOP	4u /* a 2.x log, at the top level */
+#define SLF_IN_STREAM	(SLF_PLACE_V1 | SLF_PLACE_CHUNK)
+#define SLF_AT_TOP	(SLF_PLACE_V1 | SLF_PLACE_TOP)
+#define SLF_TOP_V2	SLF_PLACE_TOP
+#define SLF_ONLY_V1	SLF_PLACE_V1
+
 enum slf_kind {
-	/*
-	 * The process this log describes. First record of every log.
-	 *   uv  pid
-	 *   uv  ppid
-	 *   uv  start_ns      CLOCK_REALTIME at start, ns since the epoch
-	 *   uv  stack_depth   the most frames any stack of this log holds
-	 *   str exe           absolute path of the executable
-	 *   str cmdline       arguments, each followed by one NUL byte
-	 *   str interposer    since 2.1: the object whose malloc/free the
-	 *                     program calls instead of the writer's (an
-	 *                     allocator preloaded before it, an executable
-	 *                     defining malloc): allocations it serves are not
-	 *                     in the log. Empty normally
-	 *   uv  flags         since 2.1: SLF_PROCESS_*
-	 */
-	SLF_REC_PROCESS = 1,
-
-	/*
-	 * Forget every module: the map that follows replaces it. Written before
-	 * the first map and again whenever dlopen/dlclose changed the map.
-	 * No payload.
-	 */
-	SLF_REC_MODULES_RESET = 2,
-
-	/*
-	 * One loaded ELF object (dl_iterate_phdr).
-	 *   uv  bias          load bias: runtime address = bias + p_vaddr
-	 *   str path          absolute path; the main executable's real path;
-	 *                     "[vdso]" for the vDSO
-	 *   str build_id      raw NT_GNU_BUILD_ID bytes, empty if none
-	 *   uv  nsegs         number of PT_LOAD segments that follow
-	 *   nsegs times:
-	 *     uv vaddr        p_vaddr
-	 *     uv memsz        p_memsz
-	 *     uv flags        p_flags (PF_X = 1, PF_W = 2, PF_R = 4)
-	 */
-	SLF_REC_MODULE = 3,
-
-	/*
-	 * One edge of the stack tree. Defines a stack id (2.x: the `id` field;
-	 * 1.x: `next_stack`, then next_stack is incremented) as stack `parent`
-	 * with one more frame, `ip`, below it: walking parent links from a stack id yields its
-	 * frames innermost first. Id 0 is the empty stack. An edge is written
-	 * before any record that refers to it, and once per module map: after a
-	 * MODULES_RESET that followed an unload the writer may define the same
-	 * (parent, ip) edge again under a new id, so an id always means what
-	 * the map in force at its definition said. Readers must not assume
-	 * edges are unique. An id is defined once per log. 2.x ids are dense
-	 * (1, 2, 3, ... in the order the writer assigned them, which is also
-	 * their seq order); a reader may refuse an id far beyond those defined.
-	 *   uv  id            2.x only, first: the id this record defines
-	 *   uv  parent        1.x: an id smaller than the one being defined;
-	 *                     2.x: 0 or an id defined earlier in the order
-	 *   uv  ip            return address as captured (the innermost frame
-	 *                     is the caller of the interposed function); readers
-	 *                     subtract 1 before symbolizing
-	 */
-	SLF_REC_STACK = 4,
-
-	/*
-	 * 1.x only. Later records happened on this thread.
-	 *   uv  tid           kernel thread id (gettid)
-	 */
-	SLF_REC_THREAD = 5,
-
-	/*
-	 * Later records happened at or after this time.
-	 *   uv  ns            CLOCK_MONOTONIC ns since the process started
-	 *                     (start of the log); never decreases
-	 */
-	SLF_REC_TIME = 6,
-
-	/*
-	 * A heap block was returned to the program.
-	 *   u8   fn           enum slf_alloc_fn
-	 *   addr addr         the block
-	 *   uv   size         requested size in bytes (calloc: n * size)
-	 *   uv   align        requested alignment, 0 for the allocator's default
-	 *   uv   stack        allocation stack id
-	 */
-	SLF_REC_ALLOC = 7,
-
-	/*
-	 * A heap block is being given back (written before libc gets it).
-	 *   addr addr
-	 */
-	SLF_REC_FREE = 8,
-
-	/*
-	 * realloc/reallocarray of a live block to a new size; one event.
-	 * `new_addr` may equal `old_addr`. realloc(NULL, n) is an ALLOC with
-	 * fn REALLOC, realloc(p, 0) that frees is a FREE.
-	 *   u8   fn           SLF_FN_REALLOC or SLF_FN_REALLOCARRAY
-	 *   addr old_addr
-	 *   addr new_addr
-	 *   uv   size         new requested size
-	 *   uv   stack
-	 *   uv   flags        2.x only: bit 0 (SLF_REALLOC_OLD_FREED) = the old
-	 *                     block was moved away and released at an earlier
-	 *                     seq, by a FREE of old_addr just before this record
-	 *                     in the same stream; this record then only creates
-	 *                     new_addr (old_addr is kept for the report). Other
-	 *                     bits are 0.
-	 * 2.x: libc releases a moved block inside realloc, before realloc
-	 * returns, so another thread may be handed it between the two; the
-	 * writer therefore records a moving realloc as FREE(old) at a seq taken
-	 * before the call and REALLOC(flags 1) at a seq taken after it.
-	 */
-	SLF_REC_REALLOC = 9,
-
-	/*
-	 * A libslice reference was created (sl_make, sl_from, sl_from_str,
-	 * sl_sub, sl_sub3, sl_retain, sl_append*, sl_clone): it keeps the heap
-	 * block `block` alive and uses the bytes [ptr, ptr + len).
-	 *   addr block        start of the backing heap block (as allocated)
-	 *   addr ptr          element 0 of the view
-	 *   uv   len          bytes visible: len * elem_size
-	 *   uv   cap          bytes from ptr to the end of the backing array
-	 *   uv   stack
-	 * References are anonymous (a slice is a value): SLICE_DROP drops one
-	 * reference with the same (block, ptr, len).
-	 */
-	SLF_REC_SLICE_NEW = 10,
-
-	/*
-	 * A libslice reference was dropped (sl_release, or sl_append* taking
-	 * over its argument's reference).
-	 *   addr block
-	 *   addr ptr
-	 *   uv   len
-	 */
-	SLF_REC_SLICE_DROP = 11,
-
-	/*
-	 * sliceleak_view_acquire(owner, ptr, len): `owner` keeps the heap block
-	 * that holds `ptr` alive and uses [ptr, ptr + len). An owner holds one
-	 * view at a time: acquiring again replaces its previous view.
-	 *   uv   owner        the owner's address (an opaque key, not an addr
-	 *                     field)
-	 *   addr ptr
-	 *   uv   len
-	 *   uv   stack
-	 */
-	SLF_REC_VIEW_ACQUIRE = 12,
-
-	/*
-	 * sliceleak_view_release(owner).
-	 *   uv   owner
-	 *   uv   stack
-	 */
-	SLF_REC_VIEW_RELEASE = 13,
-
-	/*
-	 * sliceleak_snapshot(label): evaluate retention at this point too.
-	 * Preceded by a TIME record with the exact time.
-	 *   str  label
-	 *   uv   stack
-	 */
-	SLF_REC_SNAPSHOT = 14,
-
-	/*
-	 * Clean end of the log: the last record (2.x: at the top level).
-	 *   uv   records      1.x: number of records before this one; 2.x:
-	 *                     number of CHUNK records before this one (a check)
-	 *   uv   dropped      events the writer could not record (0 normally)
-	 */
-	SLF_REC_END = 15,
-
-	/*
-	 * Since 1.1. A pointer scan of the process's writable memory, taken at
-	 * an evaluation point: at the end of the process (just before END) and
-	 * at each SNAPSHOT (just after it). The records of one scan are
-	 *   SCAN_BEGIN, then per scanned region SCAN_REGION followed by zero or
-	 *   more SCAN_PTRS, then SCAN_END,
-	 * with no other record kind in between. The scan records facts only:
-	 * every aligned 8-byte word whose value lies within the span of
-	 * addresses the allocator has returned so far (2.x: and within a 64 KiB
-	 * granule, [g << 16, (g + 1) << 16), that some block allocated so far
-	 * overlapped, unless the writer could not tell: then every word in the
-	 * span); which of them point into live blocks, and what is reachable
-	 * from where, is the analyzer's judgement. None of these kinds carries
-	 * `addr` fields.
-	 *
-	 * SCAN_BEGIN
-	 *   uv   heap_lo      lowest address of any block allocated so far
-	 *   uv   heap_hi      one past the end of the highest block so far
-	 */
-	SLF_REC_SCAN_BEGIN = 16,
-
-	/*
-	 * One scanned range of memory; the SCAN_PTRS that follow lie in it.
-	 *   uv   kind         enum slf_region_kind
-	 *   uv   start        first byte (8-aligned)
-	 *   uv   size         bytes scanned (a multiple of 8)
-	 */
-	SLF_REC_SCAN_REGION = 17,
-
-	/*
-	 * Candidate pointers found in the current region, in increasing
-	 * location order.
-	 *   uv   count
-	 *   count times:
-	 *     uv   gap        (location - previous location) / 8; the first
-	 *                     location of each SCAN_PTRS record is relative to
-	 *                     the region's start
-	 *     sv   delta      value - previous value (wrapping); the first is
-	 *                     relative to heap_lo
-	 */
-	SLF_REC_SCAN_PTRS = 18,
-
-	/*
-	 * End of the scan.
-	 *   uv   bytes        bytes scanned in all
-	 *   uv   pointers     candidate pointers recorded in all
-	 *   uv   capped       1 when the scan stopped at its size cap (the
-	 *                     scan option of the shim), so results are partial
-	 *   uv   unread       since 2.1: bytes of writable memory the scan meant
-	 *                     to read and could not (the system refused the
-	 *                     reads: a seccomp filter, a ptrace policy); memory
-	 *                     unmapped while it read is not counted. Not 0:
-	 *                     results are partial
-	 *   uv   no_maps      since 2.1: 1 when the process's memory map could
-	 *                     not be listed, so only the modules' writable
-	 *                     segments were read: results are partial
-	 */
-	SLF_REC_SCAN_END = 19,
-
-	/*
-	 * Since 2.0, top level only. A run of records of one thread, as its
-	 * buffer was written out (at most SLF_MAX_PAYLOAD bytes, so a thread
-	 * writes many).
-	 *   uv   tid          kernel thread id of every record inside
-	 *   uv   seq          base sequence number
-	 *   then, to the end of the payload, inner records, each
-	 *     uv   seq_delta  its seq minus the previous inner record's (the
-	 *                     first: minus the chunk's base seq)
-	 *     and a record as everywhere else: kind, length, payload
-	 * Inner records may be of any kind but PROCESS, THREAD, CHUNK and END.
-	 * A chunk decodes alone (prev_addr, time and seq start afresh), and an
-	 * inner record never crosses the chunk's end. The records of a scan or
-	 * a module map share one seq, so no other thread's record falls between
-	 * them; a scan may span several chunks of its thread.
-	 */
-	SLF_REC_CHUNK = 20,
-
+#define SLF_KIND_ENUM(NAME, name, value, place) SLF_REC_##NAME = value,
+	SLF_RECORDS(SLF_KIND_ENUM)
+#undef SLF_KIND_ENUM
 	SLF_REC_KIND_COUNT /* one past the largest kind of this version */
 };
+_Static_assert(SLF_REC_KIND_COUNT <= 64, "kinds index a 64-bit mask (SLF_KIND_MASK)");
+
+/* The kinds whose place includes `where` (an SLF_PLACE_* bit), as a mask of 1 << kind. */
+#define SLF_KIND_MASK_OF(NAME, name, value, place, where) \
+	| ((place) & (where) ? UINT64_C(1) << (value) : 0)
+#define SLF_KIND_MASK_V1(NAME, name, value, place) SLF_KIND_MASK_OF(NAME, name, value, place, SLF_PLACE_V1)
+#define SLF_KIND_MASK_CHUNK(NAME, name, value, place) \
+	SLF_KIND_MASK_OF(NAME, name, value, place, SLF_PLACE_CHUNK)
+#define SLF_KIND_MASK_TOP(NAME, name, value, place) SLF_KIND_MASK_OF(NAME, name, value, place, SLF_PLACE_TOP)
+#define SLF_KINDS_V1	(UINT64_C(0) SLF_RECORDS(SLF_KIND_MASK_V1))
+#define SLF_KINDS_CHUNK (UINT64_C(0) SLF_RECORDS(SLF_KIND_MASK_CHUNK))
+#define SLF_KINDS_TOP	(UINT64_C(0) SLF_RECORDS(SLF_KIND_MASK_TOP))
+#define SLF_KINDS_KNOWN (SLF_KINDS_V1 | SLF_KINDS_CHUNK | SLF_KINDS_TOP)
+
+/* Whether `kind` is one of this version's kinds (a reader skips the others by length). */
+static inline int slf_kind_known(unsigned kind)
+{
+	return kind < 64 && ((SLF_KINDS_KNOWN >> kind) & 1);
+}
 
 /* PROCESS flags (2.1). */
 #define SLF_PROCESS_GO 1u /* a Go program: it exits through a raw exit_group, past
@@ -419,17 +226,9 @@ enum slf_alloc_fn {
 static inline const char *slf_kind_name(unsigned kind)
 {
 	static const char *const names[SLF_REC_KIND_COUNT] = {
-		[SLF_REC_PROCESS] = "PROCESS",	     [SLF_REC_MODULES_RESET] = "MODULES_RESET",
-		[SLF_REC_MODULE] = "MODULE",	     [SLF_REC_STACK] = "STACK",
-		[SLF_REC_THREAD] = "THREAD",	     [SLF_REC_TIME] = "TIME",
-		[SLF_REC_ALLOC] = "ALLOC",	     [SLF_REC_FREE] = "FREE",
-		[SLF_REC_REALLOC] = "REALLOC",	     [SLF_REC_SLICE_NEW] = "SLICE_NEW",
-		[SLF_REC_SLICE_DROP] = "SLICE_DROP", [SLF_REC_VIEW_ACQUIRE] = "VIEW_ACQUIRE",
-		[SLF_REC_VIEW_RELEASE] = "VIEW_RELEASE", [SLF_REC_SNAPSHOT] = "SNAPSHOT",
-		[SLF_REC_END] = "END",
-		[SLF_REC_SCAN_BEGIN] = "SCAN_BEGIN", [SLF_REC_SCAN_REGION] = "SCAN_REGION",
-		[SLF_REC_SCAN_PTRS] = "SCAN_PTRS", [SLF_REC_SCAN_END] = "SCAN_END",
-		[SLF_REC_CHUNK] = "CHUNK",
+#define SLF_KIND_NAME(NAME, name, value, place) [SLF_REC_##NAME] = #NAME,
+		SLF_RECORDS(SLF_KIND_NAME)
+#undef SLF_KIND_NAME
 	};
 	return kind < SLF_REC_KIND_COUNT ? names[kind] : NULL;
 }
@@ -523,3 +322,67 @@ static inline size_t slf_get_addr(const uint8_t *p, const uint8_t *end, uint64_t
 	}
 	return n;
 }
+
+/* ---- payload encoders, one per kind (records.def) --------------------- */
+
+/*
+ * SLF_MAXLEN_<NAME>: the most bytes a payload of kind NAME takes, except
+ * for the bytes of its strings and of its variable part (segs, pairs, body),
+ * which the writer adds.
+ */
+#define SLF_MAXLEN_u8	 1
+#define SLF_MAXLEN_uv	 SLF_MAX_UV_LEN
+#define SLF_MAXLEN_sv	 SLF_MAX_UV_LEN
+#define SLF_MAXLEN_addr	 SLF_MAX_UV_LEN
+#define SLF_MAXLEN_str	 SLF_MAX_UV_LEN
+#define SLF_MAXLEN_segs	 SLF_MAX_UV_LEN
+#define SLF_MAXLEN_pairs SLF_MAX_UV_LEN
+#define SLF_MAXLEN_body	 0
+#define SLF_MAXLEN_FIELD(kind, enc, field, show, since) +SLF_MAXLEN_##enc
+#define SLF_MAXLEN_ENUM(NAME, name, value, place) \
+	SLF_MAXLEN_##NAME = 0 SLF_FIELDS_##name(SLF_MAXLEN_FIELD),
+enum { SLF_RECORDS(SLF_MAXLEN_ENUM) };
+
+/*
+ * uint8_t *slf_encode_<name>(uint8_t *p, uint64_t *prev_addr, unsigned major, fields...)
+ * writes the payload of kind <name> at p (which has room for SLF_MAXLEN_<NAME>
+ * bytes plus its strings) as a writer of log version `major` does, and
+ * returns its end. The fields are the arguments, in table order: u8, uv,
+ * addr as integers, sv as int64_t, str as (pointer, length); segs and pairs
+ * as their count, after which the caller writes the variable part; body as
+ * nothing. Fields since a later major than `major` are not written.
+ * prev_addr is the decoding state of format.h, advanced by addr fields.
+ */
+#define SLF_ARG_u8(f)	 , uint8_t f
+#define SLF_ARG_uv(f)	 , uint64_t f
+#define SLF_ARG_sv(f)	 , int64_t f
+#define SLF_ARG_addr(f)	 , uint64_t f
+#define SLF_ARG_str(f)	 , const void *f, size_t f##_len
+#define SLF_ARG_segs(f)	 , uint64_t n##f
+#define SLF_ARG_pairs(f) , uint64_t f
+#define SLF_ARG_body(f)
+#define SLF_PUT_u8(f)	 *p++ = f;
+#define SLF_PUT_uv(f)	 p += slf_put_uv(p, f);
+#define SLF_PUT_sv(f)	 p += slf_put_uv(p, slf_zigzag(f));
+#define SLF_PUT_addr(f)	 p += slf_put_addr(p, f, prev_addr);
+#define SLF_PUT_str(f)                          \
+	p += slf_put_uv(p, f##_len);            \
+	__builtin_memcpy(p, f, f##_len);        \
+	p += f##_len;
+#define SLF_PUT_segs(f)	 p += slf_put_uv(p, n##f);
+#define SLF_PUT_pairs(f) p += slf_put_uv(p, f);
+#define SLF_PUT_body(f)
+#define SLF_ENCODER_ARG(kind, enc, field, show, since) SLF_ARG_##enc(field)
+#define SLF_ENCODER_PUT(kind, enc, field, show, since)                                   \
+	if (slf_field_in((since), major, major == SLF_VERSION_MAJOR ? SLF_VERSION_MINOR : 0)) { \
+		SLF_PUT_##enc(field)                   \
+	}
+#define SLF_ENCODER(NAME, name, value, place)                                                    \
+	static inline uint8_t *slf_encode_##name(uint8_t *p, uint64_t *prev_addr,                \
+						 unsigned major SLF_FIELDS_##name(SLF_ENCODER_ARG)) \
+	{                                                                                        \
+		(void)prev_addr;                                                                 \
+		(void)major;                                                                     \
+		SLF_FIELDS_##name(SLF_ENCODER_PUT) return p;                                     \
+	}
+SLF_RECORDS(SLF_ENCODER)

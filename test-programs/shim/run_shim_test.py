@@ -10,6 +10,7 @@ checks below consume its agreed text output:
 Prints one final "N passed, N failed" line. Exit 0 pass, 1 fail, 77 skip.
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -546,6 +547,79 @@ def t_early_calloc(ctx):
     recs = ctx.complete(logs[0])
     check(any(r['kind'] == 'ALLOC' and r['fn'] == '1' and num(r['addr']) == int(w[1], 16) and
               r['size'] == w[2] for r in recs), 'the constructor\'s calloc is not in the log')
+
+
+def report_json(ctx, logs, *opts):
+    """`sliceleak report --format json` of logs, parsed."""
+    ctx.need_reader()
+    p = subprocess.run([ctx.sliceleak, 'report', '--format', 'json', '--top', '0'] + list(opts)
+                       + logs, capture_output=True, timeout=120)
+    check(p.returncode == 0, 'sliceleak report: exit %d: %s' % (p.returncode, p.stderr.decode()))
+    return json.loads(p.stdout)
+
+
+def t_arena_top(ctx):
+    # memcheck's and LeakSanitizer's count: glibc's arena state is no reference
+    for opt in ('O0', 'O2'):
+        logs, _ = same_behaviour(ctx, [ctx.prog('arena_top_' + opt)])
+        all_complete(ctx, logs)
+        leaks = report_json(ctx, logs, '--no-default-suppressions')['leaks']
+        got = (leaks['direct_blocks'], leaks['indirect_blocks'], leaks['leaked_bytes'])
+        check(got == (3, 9, 288), '%s: direct, indirect, leaked bytes %s, want (3, 9, 288)'
+              % (opt, got))
+
+
+def gate(ctx, logs, *opts):
+    """`sliceleak check` of logs: (exit code, stdout)."""
+    ctx.need_reader()
+    p = subprocess.run([ctx.sliceleak, 'check', '--max-retained', '0'] + list(opts) + logs,
+                       capture_output=True, timeout=120)
+    return p.returncode, p.stdout.decode(errors='replace')
+
+
+SQL = b'create table t(a, b); insert into t values (1, randomblob(5000));\n' \
+      b'insert into t select a + 1, b from t; select count(*), sum(length(b)) from t;\n'
+
+
+def t_runtime_noise(ctx):
+    # Clean programs of three runtimes pass the strictest gate with the default
+    # suppressions, which hide only the runtime's memory, and say what they hid.
+    progs = [('cpp', [ctx.prog('cpp_program')], None)]
+    if os.path.exists(ctx.prog('glib_program')):
+        progs.append(('glib', [ctx.prog('glib_program')], None))
+    sqlite3 = shutil.which('sqlite3')
+    if sqlite3:
+        progs.append(('sqlite3', [sqlite3, ':memory:'], SQL))
+    if len(progs) < 3:
+        print('NOTE: runtime-noise without %s (not installed)'
+              % ' and '.join(n for n in ('glib', 'sqlite3') if n not in dict(
+                  (p[0], 1) for p in progs)))
+    for name, cmd, stdin in progs:
+        logs, _ = same_behaviour(ctx, cmd, stdin=stdin)
+        all_complete(ctx, logs)
+        rc, out = gate(ctx, logs, '--max-leaked', '0', '--max-referenced', '0')
+        check(rc == 0, '%s: check --max-leaked 0 --max-referenced 0: exit %d:\n%s'
+              % (name, rc, out))
+        hid = re.search(r'^Default suppressions hid (.*) live at exit \((.*) of it leaked\) '
+                        r'in (\d+) stacks?', out, re.M)
+        check(hid and int(hid.group(3)) > 0, '%s: no line says what the defaults hid:\n%s'
+              % (name, out))
+        print('%s: %s' % (name, hid.group(0)))
+        # without them the runtime's memory shows, still referenced and not leaked
+        rc, out = gate(ctx, logs, '--no-default-suppressions', '--max-leaked', '0',
+                       '--max-referenced', '0')
+        check(rc == 1 and re.search(r'^sliceleak check: FAILED: .*, 0 B leaked \(limit 0 B\), '
+                                    r'[1-9][0-9.]* [KM]?i?B still referenced', out, re.M),
+              '%s: --no-default-suppressions: exit %d:\n%s' % (name, rc, out))
+        leaks = report_json(ctx, logs, '--no-default-suppressions')['leaks']
+        check(leaks['leaked_bytes'] == 0 and leaks['referenced_bytes'] > 0,
+              '%s: runtime memory leaked %d, referenced %d' % (
+                  name, leaks['leaked_bytes'], leaks['referenced_bytes']))
+        supp = report_json(ctx, logs)['suppressions']
+        check(supp and all(x['default'] for x in supp)
+              and sum(x['bytes'] for x in supp) == leaks['referenced_bytes'],
+              '%s: the defaults hid %s, not the %d bytes still referenced' % (
+                  name, supp, leaks['referenced_bytes']))
 
 
 def t_static(ctx):
