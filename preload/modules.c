@@ -93,7 +93,7 @@ static size_t find_note(const struct dl_phdr_info *info, const char *owner, uint
 			if (name > (size_t)(end - p) || desc > (size_t)(end - p) ||
 			    sizeof(*nh) + name + desc > (size_t)(end - p))
 				break;
-			if (nh->n_type == type && nh->n_namesz == olen &&
+			if (nh->n_type == type && nh->n_namesz >= olen && /* Go pads "Go" to 4 */
 			    !memcmp(p + sizeof(*nh), owner, olen) && nh->n_descsz <= max) {
 				*found = d;
 				return nh->n_descsz;
