@@ -6,16 +6,16 @@
  * libstdc++'s operators call malloc and free, which we see anyway; an
  * allocator preloaded after us (jemalloc, tcmalloc) defines the operators
  * itself and serves them without malloc, so without these wrappers C++
- * allocations would bypass us. Each wrapper holds the guard while the next
- * definition runs, so the malloc/free it makes inside (libstdc++'s) is not
- * recorded a second time, and records the event itself: ALLOC with
- * SLF_FN_NEW or SLF_FN_NEW_ARRAY (the alignment for the aligned forms),
- * FREE before the block is given back.
+ * allocations would bypass us. Each new is recorded once: ALLOC with
+ * SLF_FN_NEW or SLF_FN_NEW_ARRAY (the alignment for the aligned forms);
+ * each delete is a FREE before the block is given back, with the guard
+ * held while the next definition runs (libstdc++'s calls our free()).
  *
- * operator new may throw (std::bad_alloc, after the new_handler): this file
- * is compiled with -fexceptions and the guard is released by a cleanup that
- * also runs when an exception passes through. A new_handler runs with
- * recording off (what it frees or allocates is not logged).
+ * Where the operator after us is libstdc++'s, new calls the allocator
+ * directly and delete calls free(), as libstdc++ would: libstdc++ is asked
+ * only when the allocator fails (new_handler, bad_alloc), and then records
+ * through our malloc family. operator new may throw: no guard is held
+ * across the next definition, and the file is built with -fexceptions.
  *
  * Resolution: dlsym(RTLD_NEXT) first; a C++ library loaded RTLD_LOCAL
  * (python's extension modules) is not in the global scope, so then
@@ -87,17 +87,29 @@ static const char *const op_name[OP_COUNT] = {
 typedef void (*any_fn)(void);
 
 static any_fn next_op[OP_COUNT];
+/*
+ * That definition is libstdc++'s: malloc/aligned_alloc and free with
+ * new_handler and bad_alloc behind a NULL. We then call the allocator
+ * ourselves and go to libstdc++ only when it fails, which saves a layer
+ * per event (libstdc++'s new[] calls new through its PLT, i.e. us again).
+ */
+static bool next_libstdcxx[OP_COUNT];
 static atomic_bool resolved;
 
-/* Keeps the object holding sym loaded for good (dlclose would unmap it). */
-static void pin(const void *sym, const void **pinned)
+/*
+ * Keeps the object holding sym loaded for good (dlclose would unmap it).
+ * Returns whether that object is libstdc++.
+ */
+static bool pin(const void *sym, const void **pinned)
 {
 	Dl_info info;
 
-	if (!sym || !dladdr(sym, &info) || !info.dli_fname || info.dli_fbase == *pinned)
-		return;
-	if (dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD)) /* a reference, never dropped */
+	if (!sym || !dladdr(sym, &info) || !info.dli_fname)
+		return false;
+	if (info.dli_fbase != *pinned &&
+	    dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD)) /* a reference, never dropped */
 		*pinned = info.dli_fbase;
+	return strstr(info.dli_fname, "/libstdc++.so") != NULL;
 }
 
 /*
@@ -119,27 +131,40 @@ static SLP_COLD void resolve_ops(void)
 			if (cxx)
 				sym = dlsym(cxx, op_name[i]);
 		}
-		pin(sym, &pinned);
+		next_libstdcxx[i] = pin(sym, &pinned);
 		memcpy(&next_op[i], &sym, sizeof(sym)); /* ISO C: no object-to-function cast */
 	}
 	atomic_store_explicit(&resolved, true, memory_order_release);
 }
-
-static void leave_guard(bool *entered)
-{
-	if (*entered)
-		slp_guard_leave();
-}
-
-/* Holds the guard for the enclosing block, released however it is left. */
-#define GUARD_SCOPE(name) \
-	bool name __attribute__((cleanup(leave_guard))) = slp_guard_enter()
 
 static inline any_fn op(enum op o)
 {
 	if (SLP_UNLIKELY(!atomic_load_explicit(&resolved, memory_order_acquire)))
 		resolve_ops();
 	return next_op[o];
+}
+
+/*
+ * libstdc++'s operator new without libstdc++, while the allocator
+ * succeeds: malloc(size or 1), or for the aligned forms aligned_alloc with
+ * the alignment at least a pointer's and the size rounded up to it, as
+ * libstdc++ does. NULL: ask libstdc++ (new_handler, bad_alloc).
+ */
+static inline void *direct_alloc(enum op o, size_t size, size_t align)
+{
+	size_t a;
+
+	if (!next_libstdcxx[o] || SLP_UNLIKELY(!slp_real.malloc))
+		return NULL;
+	if (!align)
+		return slp_real.malloc(size ? size : 1);
+	if (align & (align - 1))
+		return NULL; /* not a power of two: libstdc++ throws */
+	a = align < sizeof(void *) ? sizeof(void *) : align;
+	size = size ? size : 1;
+	if (size > SIZE_MAX - (a - 1))
+		return NULL;
+	return slp_real.aligned_alloc(a, (size + a - 1) & ~(a - 1));
 }
 
 /* No definition after us: the malloc family with operator new's contract. */
@@ -153,75 +178,72 @@ static SLP_COLD void *new_without_next(size_t size, size_t align, bool nothrow)
 	return p;
 }
 
-static inline void new_done(bool entered, enum slf_alloc_fn fn, void *p, size_t size,
-			    size_t align)
+static inline void record_new(enum slf_alloc_fn fn, void *p, size_t size, size_t align)
 {
-	if (entered && SLP_LIKELY(p != NULL))
+	if (SLP_LIKELY(p != NULL) && slp_guard_enter()) {
 		slp_record_alloc(fn, p, size, align);
+		slp_guard_leave();
+	}
 }
 
-typedef void *(*new_fn)(size_t);
-typedef void *(*new_nt_fn)(size_t, const void *);
-typedef void *(*new_al_fn)(size_t, size_t);
-typedef void *(*new_al_nt_fn)(size_t, size_t, const void *);
+/*
+ * Every operator new. The next definition runs without the guard: what it
+ * does on the way (a new_handler, the exception object of bad_alloc) is
+ * the program's and recorded as such. The block it returns is recorded
+ * here unless it came through our malloc family, which recorded it
+ * already (libstdc++'s operators after an allocator failure, jemalloc's
+ * aligned forms, the fallback): then it keeps that entry point's fn.
+ */
+static inline void *cxx_new(enum op o, enum slf_alloc_fn fn, size_t size, size_t align,
+			    const void *nt)
+{
+	any_fn next = op(o);
+	bool nothrow = o == NW_NT || o == NA_NT || o == NW_AL_NT || o == NA_AL_NT;
+	void *p = direct_alloc(o, size, align);
 
-#define DEFINE_NEW(sym, o, fn)                                                             \
-	SLP_EXPORT void *sym(size_t size);                                                 \
-	SLP_EXPORT void *sym(size_t size)                                                  \
-	{                                                                                  \
-		GUARD_SCOPE(entered);                                                      \
-		new_fn next = (new_fn)op(o);                                               \
-		void *p = next ? next(size) : new_without_next(size, 0, false);            \
-                                                                                           \
-		new_done(entered, fn, p, size, 0);                                         \
-		return p;                                                                  \
+	if (SLP_LIKELY(p != NULL)) {
+		record_new(fn, p, size, align);
+		return p;
+	}
+	if (!next)
+		return new_without_next(size, align, nothrow);
+	slp_last_alloc = NULL;
+	switch ((int)o) {
+	case NW: case NA:
+		p = ((void *(*)(size_t))next)(size);
+		break;
+	case NW_NT: case NA_NT:
+		p = ((void *(*)(size_t, const void *))next)(size, nt);
+		break;
+	case NW_AL: case NA_AL:
+		p = ((void *(*)(size_t, size_t))next)(size, align);
+		break;
+	default:
+		p = ((void *(*)(size_t, size_t, const void *))next)(size, align, nt);
+		break;
+	}
+	if (p != slp_last_alloc) /* else it came through our malloc family */
+		record_new(fn, p, size, align);
+	return p;
+}
+
+#define DEFINE_NEW(sym, o, fn, params, align, nt) \
+	SLP_EXPORT void *sym params;              \
+	SLP_EXPORT void *sym params               \
+	{                                         \
+		return cxx_new(o, fn, size, align, nt); \
 	}
 
-#define DEFINE_NEW_NT(sym, o, fn)                                                          \
-	SLP_EXPORT void *sym(size_t size, const void *nt);                                 \
-	SLP_EXPORT void *sym(size_t size, const void *nt)                                  \
-	{                                                                                  \
-		GUARD_SCOPE(entered);                                                      \
-		new_nt_fn next = (new_nt_fn)op(o);                                         \
-		void *p = next ? next(size, nt) : new_without_next(size, 0, true);         \
-                                                                                           \
-		new_done(entered, fn, p, size, 0);                                         \
-		return p;                                                                  \
-	}
-
-#define DEFINE_NEW_AL(sym, o, fn)                                                          \
-	SLP_EXPORT void *sym(size_t size, size_t align);                                   \
-	SLP_EXPORT void *sym(size_t size, size_t align)                                    \
-	{                                                                                  \
-		GUARD_SCOPE(entered);                                                      \
-		new_al_fn next = (new_al_fn)op(o);                                         \
-		void *p = next ? next(size, align) : new_without_next(size, align, false); \
-                                                                                           \
-		new_done(entered, fn, p, size, align);                                     \
-		return p;                                                                  \
-	}
-
-#define DEFINE_NEW_AL_NT(sym, o, fn)                                                       \
-	SLP_EXPORT void *sym(size_t size, size_t align, const void *nt);                   \
-	SLP_EXPORT void *sym(size_t size, size_t align, const void *nt)                    \
-	{                                                                                  \
-		GUARD_SCOPE(entered);                                                      \
-		new_al_nt_fn next = (new_al_nt_fn)op(o);                                   \
-		void *p = next ? next(size, align, nt)                                     \
-			       : new_without_next(size, align, true);                      \
-                                                                                           \
-		new_done(entered, fn, p, size, align);                                     \
-		return p;                                                                  \
-	}
-
-DEFINE_NEW(_Znwm, NW, SLF_FN_NEW)
-DEFINE_NEW(_Znam, NA, SLF_FN_NEW_ARRAY)
-DEFINE_NEW_NT(_ZnwmRKSt9nothrow_t, NW_NT, SLF_FN_NEW)
-DEFINE_NEW_NT(_ZnamRKSt9nothrow_t, NA_NT, SLF_FN_NEW_ARRAY)
-DEFINE_NEW_AL(_ZnwmSt11align_val_t, NW_AL, SLF_FN_NEW)
-DEFINE_NEW_AL(_ZnamSt11align_val_t, NA_AL, SLF_FN_NEW_ARRAY)
-DEFINE_NEW_AL_NT(_ZnwmSt11align_val_tRKSt9nothrow_t, NW_AL_NT, SLF_FN_NEW)
-DEFINE_NEW_AL_NT(_ZnamSt11align_val_tRKSt9nothrow_t, NA_AL_NT, SLF_FN_NEW_ARRAY)
+DEFINE_NEW(_Znwm, NW, SLF_FN_NEW, (size_t size), 0, NULL)
+DEFINE_NEW(_Znam, NA, SLF_FN_NEW_ARRAY, (size_t size), 0, NULL)
+DEFINE_NEW(_ZnwmRKSt9nothrow_t, NW_NT, SLF_FN_NEW, (size_t size, const void *nt), 0, nt)
+DEFINE_NEW(_ZnamRKSt9nothrow_t, NA_NT, SLF_FN_NEW_ARRAY, (size_t size, const void *nt), 0, nt)
+DEFINE_NEW(_ZnwmSt11align_val_t, NW_AL, SLF_FN_NEW, (size_t size, size_t al), al, NULL)
+DEFINE_NEW(_ZnamSt11align_val_t, NA_AL, SLF_FN_NEW_ARRAY, (size_t size, size_t al), al, NULL)
+DEFINE_NEW(_ZnwmSt11align_val_tRKSt9nothrow_t, NW_AL_NT, SLF_FN_NEW,
+	   (size_t size, size_t al, const void *nt), al, nt)
+DEFINE_NEW(_ZnamSt11align_val_tRKSt9nothrow_t, NA_AL_NT, SLF_FN_NEW_ARRAY,
+	   (size_t size, size_t al, const void *nt), al, nt)
 
 /*
  * delete: FREE first (format.h's order), then the next definition with the
@@ -268,15 +290,21 @@ static void delete_next(enum op o, void *p, size_t n, size_t al, const void *nt)
 
 static inline void delete_via(enum op o, void *p, size_t n, size_t al, const void *nt)
 {
-	GUARD_SCOPE(entered);
+	bool entered;
 
 	if (!p)
 		return;
 	if (!atomic_load_explicit(&resolved, memory_order_acquire))
 		resolve_ops();
+	entered = slp_guard_enter(); /* libstdc++'s delete frees through our free() */
 	if (entered)
 		slp_record_free(p);
-	delete_next(o, p, n, al, nt);
+	if (next_libstdcxx[o] && slp_real.free && !slp_boot_owns(p))
+		slp_real.free(p); /* libstdc++'s delete, aligned or not, is free() */
+	else
+		delete_next(o, p, n, al, nt);
+	if (entered)
+		slp_guard_leave();
 }
 
 #define DEFINE_DELETE(sym, o, params, n, al, nt)                                           \

@@ -9,7 +9,9 @@
  * Output, one line per block of the first part:
  *   NEW <addr> <size> <align> <0: new, 1: new[]>
  *   DEL <addr>
- * then "loop N" and "leak <addr> <addr> <addr>". Exit 0.
+ * then "bad_alloc" (a new[] of 2^62 bytes threw through the shim's
+ * wrapper, and the next new is recorded: the wrapper let go of its guard),
+ * "loop N" and "leak <addr> <addr> <addr>". Exit 0.
  *
  * Expected under the shim: an ALLOC (fn new or new[], size, align) for
  * every NEW line and a FREE for every DEL line, N more ALLOCs, the three
@@ -99,6 +101,19 @@ int main(int argc, char **argv)
 		line_new(keep(j), 888, 32, 1);
 		line_del(j);
 		::operator delete[](j, 888, std::align_val_t(32));
+	}
+	try {
+		char *huge = new char[std::size_t(1) << 62];
+		keep(huge);
+		std::printf("no bad_alloc\n");
+	} catch (const std::bad_alloc &) {
+		std::printf("bad_alloc\n");
+	}
+	{
+		int *after = new int(9);
+		line_new(keep(after), sizeof(int), 0, 0);
+		line_del(after);
+		delete after;
 	}
 	for (long k = 0; k < n; k++) {
 		long *p = new long[1 + k % 16];
