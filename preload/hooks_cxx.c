@@ -114,11 +114,12 @@ static bool pin(const void *sym, const void **pinned)
 
 /*
  * Fills next_op once (any thread may race here: they store the same
- * values). Context: any; dlsym and dlopen may allocate (they do so with
- * the guard held by the wrapper, or by someone further up this thread).
+ * values). What dlsym and dlopen allocate is ours, never the program's:
+ * done under the guard (the loader keeps the pin's dependency list).
  */
 static SLP_COLD void resolve_ops(void)
 {
+	bool entered = slp_guard_enter();
 	const void *pinned = NULL;
 	void *cxx = NULL;
 
@@ -135,6 +136,8 @@ static SLP_COLD void resolve_ops(void)
 		memcpy(&next_op[i], &sym, sizeof(sym)); /* ISO C: no object-to-function cast */
 	}
 	atomic_store_explicit(&resolved, true, memory_order_release);
+	if (entered)
+		slp_guard_leave();
 }
 
 static inline any_fn op(enum op o)
