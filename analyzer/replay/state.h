@@ -160,7 +160,7 @@ struct sla_scan {
 	bool open;		  /* SCAN_BEGIN seen, SCAN_END not yet */
 	bool complete;		  /* SCAN_END seen */
 	bool capped;		  /* SCAN_END said the scan stopped at its cap */
-	bool unread;		  /* SCAN_END said some memory could not be read (2.1) */
+	bool unread;		  /* SCAN_END said some memory could not be read (2.2) */
 	uint64_t end_at;	  /* st->records after its SCAN_END */
 	uint64_t heap_lo, heap_hi, bytes;
 	struct sla_scan_region *regions;

@@ -212,6 +212,9 @@ static void json_logs(FILE *out, const struct sla_results *res)
 		else
 			fputs("null", out);
 		fprintf(out, ", \"go\": %s", l->go ? "true" : "false");
+		if (l->cut_seq != UINT64_MAX)
+			fprintf(out, ", \"cut_seq\": %" PRIu64 ", \"records_after_cut\": %" PRIu64,
+				l->cut_seq, l->cut_records);
 		fputs(", \"anomalies\": {", out);
 		for (int k = 0; k < SLA_ANOM_COUNT; k++) {
 			if (!l->anomalies[k])

@@ -495,6 +495,9 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 		else if (l->truncated && l->go)
 			fprintf(out, "WARNING: %s: log is truncated: a Go program exits through a raw exit_group system call, past libc, so the shim cannot finish its log: the events of its last flush interval (flush_ms) and the final pointer scan are missing\n",
 				l->path);
+		else if (l->truncated && l->cut_seq != UINT64_MAX)
+			fprintf(out, "WARNING: %s: log is truncated (no END record: the process was killed, crashed or called _exit): its threads' streams end at different points, analysed up to seq %" PRIu64 " where all are complete; %" PRIu64 " later records left out\n",
+				l->path, l->cut_seq, l->cut_records);
 		else if (l->truncated && l->stacks_lost)
 			fprintf(out, "WARNING: %s: log is truncated (no END record: the process was killed, crashed or called _exit): analysed up to its last complete record; %" PRIu64 " stack references name stacks whose definition was never written, shown as empty\n",
 				l->path, l->stacks_lost);

@@ -1,5 +1,5 @@
 /*
- * include/sliceleak/format.h - the .sllog on-disk format, version 2.0.
+ * include/sliceleak/format.h - the .sllog on-disk format, version 2.2.
  *
  * The one definition of the log, shared by libsliceleak.so (writer) and the
  * sliceleak analyzer (reader). It stays freestanding: C11, <stdint.h> and
@@ -99,7 +99,8 @@
  *        the analyzer find memory kept alive through dead regions
  *   2.0  per-thread streams: CHUNK records with sequence numbers; STACK
  *        carries its id; REALLOC gains `flags`; no THREAD records
- *   2.1  SCAN_END gains `unread` and `no_maps` (a scan that could not read
+ *   2.1  SYNC: where a killed process's log is complete across threads
+ *   2.2  SCAN_END gains `unread` and `no_maps` (a scan that could not read
  *        everything says so); ALLOC's fn gains SLF_FN_NEW and
  *        SLF_FN_NEW_ARRAY (C++ operator new where an allocator preloaded
  *        after the shim serves it without malloc); PROCESS gains
@@ -115,7 +116,7 @@
 #define SLF_MAGIC	  "SLLEAK\r\n" /* \r\n exposes text-mode mangling */
 #define SLF_MAGIC_LEN	  8
 #define SLF_VERSION_MAJOR 2 /* bump => old readers must refuse */
-#define SLF_VERSION_MINOR 1 /* bump => new record kinds or trailing fields only */
+#define SLF_VERSION_MINOR 2 /* bump => new record kinds or trailing fields only */
 
 #define SLF_MAX_PAYLOAD (1u << 20) /* 1 MiB: larger length fields are corrupt */
 #define SLF_MAX_STR	(1u << 16) /* 64 KiB: paths, labels, command lines */
@@ -141,7 +142,7 @@ _Static_assert(sizeof(struct slf_file_header) == 16, "on-disk ABI");
 /*
  * records.def's `since`: the version from which a field exists, as its
  * major (1, 2: from that major's .0) or as major * 100 + minor for a field
- * a minor version appended (201: since 2.1). Whether a log of version
+ * a minor version appended (202: since 2.2). Whether a log of version
  * major.minor holds the field:
  */
 #define slf_field_in(since, major, minor) \
@@ -157,6 +158,7 @@ _Static_assert(sizeof(struct slf_file_header) == 16, "on-disk ABI");
 #define SLF_AT_TOP	(SLF_PLACE_V1 | SLF_PLACE_TOP)
 #define SLF_TOP_V2	SLF_PLACE_TOP
 #define SLF_ONLY_V1	SLF_PLACE_V1
+#define SLF_CHUNK_V2	SLF_PLACE_CHUNK
 
 enum slf_kind {
 #define SLF_KIND_ENUM(NAME, name, value, place) SLF_REC_##NAME = value,
@@ -184,7 +186,7 @@ static inline int slf_kind_known(unsigned kind)
 	return kind < 64 && ((SLF_KINDS_KNOWN >> kind) & 1);
 }
 
-/* PROCESS flags (2.1). */
+/* PROCESS flags (2.2). */
 #define SLF_PROCESS_GO 1u /* a Go program: it exits through a raw exit_group, past
 			     libc, so its log ends without END and loses its last events */
 
@@ -217,8 +219,8 @@ enum slf_alloc_fn {
 	SLF_FN_MEMALIGN = 6,
 	SLF_FN_VALLOC = 7,
 	SLF_FN_PVALLOC = 8,
-	SLF_FN_NEW = 9,	       /* since 2.1: C++ operator new, every variant but new[] */
-	SLF_FN_NEW_ARRAY = 10, /* since 2.1: operator new[], every variant */
+	SLF_FN_NEW = 9,	       /* since 2.2: C++ operator new, every variant but new[] */
+	SLF_FN_NEW_ARRAY = 10, /* since 2.2: operator new[], every variant */
 	SLF_FN_COUNT
 };
 
