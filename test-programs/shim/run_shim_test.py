@@ -496,6 +496,11 @@ def t_sigkill_soak(ctx):
         env = dict(os.environ, LD_PRELOAD=ctx.shim,
                    SLICELEAK_OPTIONS='output=' + os.path.join(logdir, 'k.%p.sllog'))
         p = subprocess.Popen([ctx.prog('sigkill_threads')], env=env, stdout=subprocess.DEVNULL)
+        # the moments are counted from the log's creation: a process killed before the
+        # shim's constructor ran has no log to read
+        deadline = time.time() + 30
+        while not os.listdir(logdir) and time.time() < deadline and p.poll() is None:
+            time.sleep(0.001)
         time.sleep(rnd.uniform(0.0, 0.6))
         p.send_signal(signal.SIGKILL)
         p.wait()
