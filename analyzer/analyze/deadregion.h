@@ -1,6 +1,6 @@
 /*
  * analyzer/analyze/deadregion.h - blocks kept alive through the dead regions of
- * view-pinned blocks (DESIGN.md section 5, "dead region"; issue 5).
+ * view-pinned blocks (docs/design.md, section 2, "Dead region").
  *
  * Input: the live blocks and views of a state at an evaluation point and
  * the pointer scan the shim took there (st->scan: every aligned word of the

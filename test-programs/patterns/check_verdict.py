@@ -15,7 +15,7 @@ The header language (in the source's comments; a leading " * " is stripped,
 a trailing backslash joins the next line):
 
   PARAMS: count=1000 size=1048576   the numbers after VARIANT, in order, and
-                                    their defaults (the seeds' sizes)
+                                    their defaults (the Go originals' sizes)
   DEFINE: foo=40                    constants of the program (a sizeof the
                                     program _Static_asserts)
   EXPECT leaky,copy: CLAUSE         checked for the variants listed (* = all)
@@ -80,7 +80,7 @@ import tempfile
 
 VIEW_WINDOW = 4    # a view stack's first frame is in the caller of the slice API
 ALLOC_WINDOW = 8   # allocation stacks start in malloc's callers: libslice, operator new
-HEADER_SLACK = 64  # libslice's per-block metadata, at most (DESIGN.md section 3)
+HEADER_SLACK = 64  # libslice's per-block metadata, at most (include/sliceleak/slice.h)
 RUN_TIMEOUT = 50   # seconds per program or analyzer run (meson allows a test 60)
 SCHEMA = "sliceleak-report/1"
 

@@ -127,7 +127,7 @@ class GateClauseTests(unittest.TestCase):
 
 
 class DeadRegionTests(unittest.TestCase):
-    """kind=dead_region clauses (issue 5): the holder's stacks, the kept
+    """kind=dead_region clauses: the holder's stacks, the kept
     blocks' figures, and a complete pointer scan required."""
 
     CLAUSE = ("finding kind=dead_region blocks=count-2 block_bytes~(count-2)*size "
