@@ -40,7 +40,9 @@ holder_function, holder_site, function and kind. The kinds:
                       (and whose allocation stack names alloc_function within
                       its first ALLOC_WINDOW frames, if given), summed. No
                       match sums to zero, so "finding ... blocks=0" says there
-                      is no such finding. view_site/alloc_site: the frame
+                      is no such finding; then each function the clause names
+                      must still appear in some stack of the report (a renamed
+                      function fails instead of passing). view_site/alloc_site: the frame
                       naming the function must be at the marked file and line.
                       kind=dead_region: memory kept alive through the dead
                       region of a view-pinned block (the holder); view_function
@@ -50,7 +52,9 @@ holder_function, holder_site, function and kind. The kinds:
                       clause also requires "dead_region_analysis": "complete",
                       so that blocks=0 cannot pass for want of a pointer scan.
   leak function=F     the groups of "leaks" whose stack names F (any frame),
-                      summed (a clause without function= checks the totals)
+                      summed (a clause without function= checks the totals);
+                      no match sums to zero, and F must appear in some stack
+                      of the report
   peak function=F     the same over "peak"
   hotspot function=F  the same over "hotspots"
   totals ...          the "totals" object
@@ -294,6 +298,27 @@ def stack_names(stack, function):
     return any(function_matches(f.get("function"), function) for f in (stack or []))
 
 
+def report_names(node, function):
+    """Whether any stack frame anywhere in the report names function."""
+    if isinstance(node, dict):
+        if "function" in node and "address" in node and function_matches(node.get("function"),
+                                                                          function):
+            return True
+        return any(report_names(v, function) for v in node.values())
+    if isinstance(node, list):
+        return any(report_names(v, function) for v in node)
+    return False
+
+
+def check_named(verdict, report, functions, label):
+    """A clause that matched nothing must still name functions the report knows: a
+    renamed or misspelt function would otherwise pass every "blocks=0"."""
+    for fn in functions:
+        if fn:
+            verdict.check(report_names(report, fn),
+                          "%s: some stack of the report names %s" % (label, fn))
+
+
 # --- the comparison --------------------------------------------------------
 
 class Verdict:
@@ -402,6 +427,8 @@ def check_finding(verdict, report, names, numbers, spec, source_name, clause):
             print("        %s %s blocks, view stack: %s; alloc stack: %s" % (
                 f.get("kind"), f.get("blocks"), stack_text(f.get("view_stack")),
                 stack_text(f.get("alloc_stack"))), file=verdict.out)
+    if not matched:
+        check_named(verdict, report, (view_fn, alloc_fn, holder_fn), label)
     numeric_checks(verdict, numbers, sum_fields(matched) or {k: 0 for k, _, _ in numbers},
                    "%s (%d)" % (label, len(matched)))
     for f in matched:
@@ -418,7 +445,7 @@ def check_finding(verdict, report, names, numbers, spec, source_name, clause):
                        label + " holder site")
 
 
-def check_groups(verdict, section, names, numbers, what):
+def check_groups(verdict, report, section, names, numbers, what):
     """leak/peak/hotspot: the groups naming function=, or the section's totals."""
     if section is None:
         verdict.check(False, "the report has no %r" % what)
@@ -429,6 +456,8 @@ def check_groups(verdict, section, names, numbers, what):
         return
     groups = section if isinstance(section, list) else section.get("groups", [])
     matched = [g for g in groups if stack_names(g.get("stack"), fn)]
+    if not matched:
+        check_named(verdict, report, (fn,), what)
     numeric_checks(verdict, numbers, sum_fields(matched) or {k: 0 for k, _, _ in numbers},
                    "%s groups naming %s (%d)" % (what, fn, len(matched)))
 
@@ -485,11 +514,11 @@ def check_report(report, spec, variant, env, source_name, out=sys.stdout, at=Non
         elif kind == "finding":
             check_finding(verdict, report, names, numbers, spec, source_name, clause)
         elif kind == "leak":
-            check_groups(verdict, report.get("leaks"), names, numbers, "leaks")
+            check_groups(verdict, report, report.get("leaks"), names, numbers, "leaks")
         elif kind == "peak":
-            check_groups(verdict, report.get("peak"), names, numbers, "peak")
+            check_groups(verdict, report, report.get("peak"), names, numbers, "peak")
         elif kind == "hotspot":
-            check_groups(verdict, report.get("hotspots"), names, numbers, "hotspots")
+            check_groups(verdict, report, report.get("hotspots"), names, numbers, "hotspots")
         elif kind == "totals":
             numeric_checks(verdict, numbers, report.get("totals") or {}, "totals")
     for variants, text in spec["pending"]:
