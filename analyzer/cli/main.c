@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,15 +25,10 @@
 #include "run.h"
 #include "suppress.h"
 #include "symbolize.h"
+#include "errors.h"
+#include "trace.h"
 #include "units.h"
 #include "xalloc.h"
-
-/* The only place that knows about process exit codes. */
-enum {
-	SLA_EXIT_OK = 0,    /* analysed; gate (if any) passed */
-	SLA_EXIT_GATE = 1,  /* analysed; gate failed: CI goes red */
-	SLA_EXIT_ERROR = 2, /* usage error, unreadable, corrupt or too-new log */
-};
 
 #define DEFAULT_TOP 10
 #define DEFAULT_RUN_OUTPUT "sliceleak.%e.%p.sllog"
@@ -62,6 +58,7 @@ enum {
 	OPT_TOP,
 	OPT_NO_SYMBOLS,
 	OPT_LENIENT,
+	OPT_TRACE_BLOCK,
 	OPT_MAX_RETAINED,
 	OPT_MAX_LEAKED,
 	OPT_SUPPRESS,
@@ -82,6 +79,7 @@ static const struct option long_opts[] = {
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "no-symbols", no_argument, NULL, OPT_NO_SYMBOLS },
 	{ "lenient", no_argument, NULL, OPT_LENIENT },
+	{ "trace-block", required_argument, NULL, OPT_TRACE_BLOCK },
 	{ "max-retained", required_argument, NULL, OPT_MAX_RETAINED },
 	{ "max-leaked", required_argument, NULL, OPT_MAX_LEAKED },
 	{ "suppress", required_argument, NULL, OPT_SUPPRESS },
@@ -131,6 +129,8 @@ static void usage(FILE *out)
 		"                           (default %d; 0 = all; JSON always lists every finding)\n"
 		"  --no-symbols             module+offset frames only (deterministic, no file access)\n"
 		"  --lenient                analyse a corrupt log up to its first bad record\n"
+		"  --trace-block ADDR       say on stderr why the block holding ADDR was kept or\n"
+		"                           reported: allocation, free, views, verdict, reachability\n"
 		"  --suppress TYPE:PATTERN  hide leak groups (leak:) or findings (view:) whose stack\n"
 		"                           has a function, file or module matching PATTERN\n"
 		"                           (LSan syntax: * wildcard, ^ and $ anchors); repeatable\n"
@@ -144,8 +144,10 @@ static void usage(FILE *out)
 		"  --max-referenced SIZE    check: fail when more than SIZE is live at exit and\n"
 		"                           still referenced\n"
 		"  --allow-truncated        check: pass a truncated or (--lenient) corrupt log on\n"
-		"                           its figures; by default such a log fails the gate\n"
-"  --baseline BASE.json     check: fail when retained or leaked bytes grew over\n"
+		"                           its figures; by default such a log fails the gate\n",
+		DEFAULT_TOP);
+	fprintf(out,
+		"  --baseline BASE.json     check: fail when retained or leaked bytes grew over\n"
 		"                           this saved JSON report by more than --max-increase\n"
 		"  --max-increase SIZE      check --baseline: the growth allowed (default 0)\n"
 		"diff BASE NEW: each a JSON report or a log (BASE-LOG... -- NEW-LOG... for sets);\n"
@@ -159,7 +161,7 @@ static void usage(FILE *out)
 		"exit codes: 0 analysed (and within limits), 1 a limit is exceeded,\n"
 		"            2 usage error or an unreadable, corrupt or too-new log;\n"
 		"            run: the command's own exit status\n",
-		DEFAULT_TOP, DEFAULT_RUN_OUTPUT);
+		DEFAULT_RUN_OUTPUT);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -227,6 +229,15 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 		case OPT_NO_SYMBOLS:
 			c->no_symbols = true;
 			break;
+		case OPT_TRACE_BLOCK: {
+			char *tail;
+
+			errno = 0;
+			sla_trace_addr = strtoull(optarg, &tail, 0);
+			if (errno || *tail || tail == optarg || !sla_trace_addr)
+				return usage_error("bad address '%s'", optarg);
+			break;
+		}
 		case OPT_LENIENT:
 			c->an.lenient = true;
 			break;
@@ -807,11 +818,10 @@ static int cmd_run(int argc, char **argv, struct cmdline *c)
 /* Reports a reader error the agreed way: "sliceleak: <path>: offset <n>: <problem>". */
 static void print_reader_error(const struct sla_reader *r, int err)
 {
-	if (err == -EBADMSG || err == -EPROTONOSUPPORT)
-		fprintf(stderr, "sliceleak: %s: offset %llu: %s\n", r->name,
-			(unsigned long long)r->err_offset, r->err_msg);
-	else
-		fprintf(stderr, "sliceleak: %s: %s\n", r->name, r->err_msg);
+	char msg[PATH_MAX + 256];
+
+	sla_reader_describe(r, err, msg, sizeof(msg));
+	fprintf(stderr, "sliceleak: %s\n", msg);
 }
 
 /* `dump`: every record as a line (dump.h); exit 2 on a corrupt log. */
