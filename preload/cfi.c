@@ -927,7 +927,7 @@ static bool mapping_of(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
 	int field = 0; /* 0: start, 1: end, 2: rest of the line */
 	bool found = false;
 	ssize_t n;
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	int fd = slp_open_high("/proc/self/maps", O_RDONLY, 0);
 
 	if (fd < 0)
 		return false;

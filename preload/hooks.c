@@ -36,7 +36,7 @@ static inline bool booting(void)
 
 static inline void record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align)
 {
-	if (SLP_LIKELY(p != NULL) && slp_guard_enter()) {
+	if (SLP_LIKELY(p != NULL) && slp_guard_enter_recording()) {
 		slp_record_alloc(fn, p, size, align);
 		slp_guard_leave();
 	}
@@ -62,7 +62,7 @@ SLP_EXPORT void free(void *p)
 		if (!slp_real.free)
 			return; /* freed mid-resolution: leak it, never crash */
 	}
-	if (slp_guard_enter()) {
+	if (slp_guard_enter_recording()) {
 		slp_record_free(p);
 		slp_guard_leave();
 	}
@@ -91,7 +91,7 @@ SLP_EXPORT void *realloc(void *old, size_t size)
 
 	if (SLP_UNLIKELY(slp_boot_owns(old)) || booting())
 		return slp_boot_realloc(old, size);
-	if (!slp_guard_enter())
+	if (!slp_guard_enter_recording())
 		return slp_real.realloc(old, size);
 	p = slp_record_realloc(SLF_FN_REALLOC, old, 1, size);
 	slp_guard_leave();
@@ -109,7 +109,7 @@ SLP_EXPORT void *reallocarray(void *old, size_t n, size_t size)
 	}
 	if (SLP_UNLIKELY(slp_boot_owns(old)) || booting())
 		return slp_boot_realloc(old, bytes);
-	if (!slp_guard_enter())
+	if (!slp_guard_enter_recording())
 		return slp_real.reallocarray(old, n, size);
 	p = slp_record_realloc(SLF_FN_REALLOCARRAY, old, n, size);
 	slp_guard_leave();

@@ -163,6 +163,7 @@ struct slp_writer {
 struct slp_stream {
 	atomic_int lock;	 /* 0 free, 1 held */
 	atomic_bool in_use;	 /* owned by a live thread (else on the free list) */
+	atomic_bool abandoned;	 /* its thread ended holding the lock: never used again */
 	uint32_t tid;		 /* the owner's kernel tid */
 	uint8_t *buf;		 /* mmap'd, size bytes; the chunk header is put in front */
 	size_t size;
@@ -302,6 +303,10 @@ struct slp_trace {
 
 void slp_unwind_setup(void);
 void slp_unwind_capture(struct slp_trace *t);
+/* pipe2() (hooks_safety.c): whether libunwind's code at `caller` made this pipe. */
+bool slp_unwind_is_caller(const void *caller);
+/* libunwind just made its address-validation pipe: move it up, remember it. */
+void slp_unwind_pipe_made(int fds[2]);
 void slp_unwind_flush(void);
 void slp_unwind_fork_child(void);
 
@@ -379,6 +384,18 @@ static inline bool slp_is_self(uintptr_t ip)
 }
 
 /* ---- writer.c -------------------------------------------------------- */
+
+/*
+ * Every fd of ours lives at SLP_FD_FLOOR or above, close-on-exec: programs
+ * count on the lowest free number (a daemon reopening 0, 1 and 2), close
+ * ranges of low fds and dup2 over them. slp_fd_high() moves fd there (or to
+ * 100 when RLIMIT_NOFILE leaves no room, else it stays where it is);
+ * slp_open_high() is open() + that. A fresh fd is low for the two
+ * system calls in between. Context: any.
+ */
+#define SLP_FD_FLOOR 1000
+int slp_fd_high(int fd);
+int slp_open_high(const char *path, int flags, unsigned mode);
 
 /* Creates the log and writes its header. Returns 0 or -errno. Context: single thread. */
 int slp_writer_open(void);
@@ -544,4 +561,7 @@ void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
 void slp_record_slice(unsigned kind, const void *block, const void *ptr, size_t len, size_t cap);
 void slp_record_view_acquire(const void *owner, const void *ptr, size_t len);
 void slp_record_view_release(const void *owner);
-void slp_record_snapshot(const char *label);
+void slp_record_snapshot(const char *label, bool from_signal);
+
+/* snapshot_signal.c: installs the snapshot_signal handler (start-up, once). */
+void slp_snapshot_signal_setup(void);

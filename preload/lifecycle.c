@@ -63,7 +63,7 @@ static uint64_t realtime_ns(void)
 static size_t read_file(const char *path, char *buf, size_t size)
 {
 	size_t n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = slp_open_high(path, O_RDONLY, 0);
 
 	if (fd < 0)
 		return 0;
@@ -296,6 +296,7 @@ static enum slp_phase start(void)
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 		atexit(atexit_handler);
 		at_quick_exit(atexit_handler);
+		slp_snapshot_signal_setup(); /* once: a fork child inherits the handler */
 	}
 	return SLP_PHASE_ON;
 }

@@ -131,7 +131,7 @@ static bool ensure_mem(void)
 static size_t read_maps(void)
 {
 	size_t n = 0;
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	int fd = slp_open_high("/proc/self/maps", O_RDONLY, 0);
 
 	if (fd < 0)
 		return 0;
@@ -612,7 +612,7 @@ static __attribute__((noinline)) void scan_locked(const struct slp_exit_frame *e
 	begin();
 	if (sc.span) {
 		sc.granules = slp_streams_granules(sc.out);
-		sc.pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+		sc.pagemap_fd = slp_open_high("/proc/self/pagemap", O_RDONLY, 0);
 		scan_all(ex);
 		if (sc.pagemap_fd >= 0)
 			close(sc.pagemap_fd);

@@ -18,7 +18,7 @@ struct slp_state slp_st = {
 	.w = { .fd = -1 },
 };
 
-_Thread_local bool slp_busy __attribute__((tls_model("initial-exec")));
+_Thread_local unsigned char slp_busy __attribute__((tls_model("initial-exec")));
 _Thread_local uint32_t slp_tid __attribute__((tls_model("initial-exec")));
 _Thread_local unsigned slp_in_loader __attribute__((tls_model("initial-exec")));
 

@@ -220,6 +220,8 @@ void slp_streams_flush_all(struct slp_stream *own, bool wait)
 	     s = s->next) {
 		if (s == own) {
 			slp_stream_flush(s);
+		} else if (atomic_load_explicit(&s->abandoned, memory_order_relaxed)) {
+			continue;
 		} else if (wait ? wait_to_flush(s) : trylock_stream(s)) {
 			slp_stream_flush(s);
 			unlock_stream(s);
@@ -490,6 +492,8 @@ struct slp_granule_set *slp_streams_granules(struct slp_stream *own)
 	     s && u; s = s->next) {
 		bool ok;
 
+		if (atomic_load_explicit(&s->abandoned, memory_order_relaxed))
+			continue;
 		if (s != own && !wait_stream(s, 100)) {
 			slp_granules_free(u);
 			return NULL;
@@ -525,14 +529,27 @@ void slp_streams_heap_span(uint64_t *lo, uint64_t *hi)
 /*
  * A thread ends (pthread key destructor): its records go out and its
  * stream back to the pool. Events of destructors that run after this one
- * take a stream again (and glibc calls us once more).
+ * take a stream again (and glibc calls us once more). A thread that left
+ * our code for good in the middle of an event (pthread_exit or longjmp
+ * out of a signal handler that interrupted it) still holds its stream's
+ * lock: that stream is abandoned (its records are lost, with a warning)
+ * rather than waited for.
  */
 static void thread_exit(void *arg)
 {
 	struct slp_stream *s = arg;
 	bool entered = slp_guard_enter();
 
-	lock_stream(s);
+	if (entered) {
+		lock_stream(s);
+	} else if (!wait_stream(s, 100)) {
+		atomic_store(&s->abandoned, true);
+		if (my_stream == s)
+			my_stream = NULL;
+		slp_warn("thread %u ended inside sliceleak; its last records are lost",
+			 (unsigned)s->tid);
+		return;
+	}
 	slp_stream_flush(s);
 	s->now_ns = 0;
 	unlock_stream(s);
@@ -561,6 +578,7 @@ void slp_streams_fork_child(struct slp_stream *own)
 	for (struct slp_stream *s = atomic_load_explicit(&registry, memory_order_relaxed); s;
 	     s = s->next) {
 		atomic_store(&s->lock, 0);
+		atomic_store(&s->abandoned, false);
 		chunk_reset(s);
 		s->rec_open = NULL; /* a record being written at the fork went with the chunk */
 		s->heap_lo = UINT64_MAX; /* a new log: only its own blocks count */

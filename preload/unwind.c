@@ -16,7 +16,130 @@
 #include "cfi.h"
 #include "internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/*
+ * libunwind (1.6, and still 1.8) checks an address before it reads it, in
+ * frames without unwind info and (with conservative checks, as Debian
+ * builds it) at every unw_step(), by write(2)ing one byte of it into a
+ * pipe that it opens at its initialisation on the lowest free fds and
+ * reads empty again; when a read fails it "reopens" the pipe by closing
+ * whatever those numbers are now. It has no mode without the pipe. So a
+ * daemon that closed fds 3.. and opened its files there had them closed
+ * under it, and a program started without 0-2 found the pipe on its
+ * stdin and stdout. Here the pipe lives above SLP_FD_FLOOR: pipe2() is
+ * interposed (hooks_safety.c), and a pipe made by libunwind's code is
+ * moved up at once. Before each call into libunwind the two fds are
+ * checked to still be that pipe: closed by the program, the pipe is made
+ * again at the same numbers; taken by a file of the program, libunwind is
+ * never called again (the fast walk still is; what it declines gets an
+ * empty stack, and the exit scan reads the whole stack), with one warning.
+ */
+static struct {
+	uintptr_t lo, hi; /* libunwind's code: calls of pipe2() from there are its */
+	int fd[2];	  /* its pipe, once made (-1: not yet) */
+	dev_t dev;
+	ino_t ino;
+	atomic_bool lost; /* the program took the numbers: libunwind is not called */
+} lpipe = { .fd = { -1, -1 } };
+
+static int find_libunwind(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t fn = (uintptr_t)arg, lo = UINTPTR_MAX, hi = 0;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		if (info->dlpi_addr + ph->p_vaddr < lo)
+			lo = info->dlpi_addr + ph->p_vaddr;
+		if (info->dlpi_addr + ph->p_vaddr + ph->p_memsz > hi)
+			hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+	}
+	if (fn < lo || fn >= hi)
+		return 0;
+	lpipe.lo = lo;
+	lpipe.hi = hi;
+	return 1;
+}
+
+bool slp_unwind_is_caller(const void *caller)
+{
+	return (uintptr_t)caller >= lpipe.lo && (uintptr_t)caller < lpipe.hi;
+}
+
+static bool is_the_pipe(int fd, const struct stat *want)
+{
+	struct stat sb;
+
+	return fstat(fd, &sb) == 0 && sb.st_dev == want->st_dev && sb.st_ino == want->st_ino;
+}
+
+void slp_unwind_pipe_made(int fds[2])
+{
+	struct stat sb;
+
+	fds[0] = slp_fd_high(fds[0]);
+	fds[1] = slp_fd_high(fds[1]);
+	if (fstat(fds[0], &sb) != 0)
+		return;
+	lpipe.dev = sb.st_dev;
+	lpipe.ino = sb.st_ino;
+	lpipe.fd[0] = fds[0];
+	lpipe.fd[1] = fds[1];
+}
+
+/* Makes the pipe again at exactly the numbers libunwind holds, if both are free. */
+static bool remake_pipe(void)
+{
+	int p[2], got[2] = { -1, -1 };
+	struct stat sb;
+
+	if (fcntl(lpipe.fd[0], F_GETFD) >= 0 || errno != EBADF ||
+	    fcntl(lpipe.fd[1], F_GETFD) >= 0 || errno != EBADF || pipe2(p, O_CLOEXEC | O_NONBLOCK))
+		return false;
+	/* F_DUPFD gives the lowest free number from the one asked: that one, if free */
+	for (int k = 0; k < 2; k++) {
+		got[k] = fcntl(p[k], F_DUPFD_CLOEXEC, lpipe.fd[k]);
+		close(p[k]);
+	}
+	if (got[0] == lpipe.fd[0] && got[1] == lpipe.fd[1] && fstat(got[0], &sb) == 0) {
+		lpipe.dev = sb.st_dev;
+		lpipe.ino = sb.st_ino;
+		return true;
+	}
+	for (int k = 0; k < 2; k++)
+		if (got[k] >= 0 && got[k] != lpipe.fd[k])
+			close(got[k]);
+	return false;
+}
+
+/* Whether libunwind may be called now (see lpipe). Context: guard held. */
+static bool libunwind_safe(void)
+{
+	int saved = errno;
+	bool ok;
+	struct stat want;
+
+	if (SLP_UNLIKELY(atomic_load_explicit(&lpipe.lost, memory_order_relaxed)))
+		return false;
+	if (lpipe.fd[0] < 0)
+		return true; /* not made yet: made through pipe2() at the first call */
+	want.st_dev = lpipe.dev;
+	want.st_ino = lpipe.ino;
+	ok = (is_the_pipe(lpipe.fd[0], &want) && is_the_pipe(lpipe.fd[1], &want)) || remake_pipe();
+	if (!ok && !atomic_exchange(&lpipe.lost, true))
+		slp_warn("the program took file descriptors %d and %d, libunwind's; stacks the fast "
+			 "walk cannot take are recorded empty from now on", lpipe.fd[0], lpipe.fd[1]);
+	errno = saved;
+	return ok;
+}
 
 /*
  * Context: start-up, guard held. The warm-up capture makes libunwind parse
@@ -27,6 +150,8 @@ void slp_unwind_setup(void)
 {
 	struct slp_trace t;
 
+	if (!lpipe.hi) /* before libunwind's first call, which makes its pipe */
+		dl_iterate_phdr(find_libunwind, (void *)(uintptr_t)unw_backtrace);
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	unw_set_cache_size(unw_local_addr_space, 1024, 0);
 	slp_unwind_capture(&t);
@@ -124,7 +249,7 @@ static __attribute__((noinline)) int capture_checked(void **ip, int max)
 {
 	void *fast[SLP_MAX_DEPTH + SLP_MAX_SKIP];
 	int got_fast = slp_cfi_backtrace(fast, max);
-	int got = unw_backtrace(ip, max);
+	int got = libunwind_safe() ? unw_backtrace(ip, max) : 0;
 	unsigned ff, fl, nf, nl;
 
 	__atomic_fetch_add(&check.stacks, 1, __ATOMIC_RELAXED);
@@ -170,7 +295,7 @@ void slp_unwind_capture(struct slp_trace *t)
 			/* the fast walk's result is exactly unw_backtrace()'s, or -1 */
 			got = SLP_LIKELY(slp_opt.fast_unwind) ? slp_cfi_backtrace(t->ip, max) : -1;
 			if (got < 0)
-				got = unw_backtrace(t->ip, max);
+				got = libunwind_safe() ? unw_backtrace(t->ip, max) : 0;
 		}
 	}
 	t->n = trim(t->ip, got, &t->first);
@@ -239,7 +364,7 @@ void slp_unwind_exit_frame(struct slp_exit_frame *f)
 
 	f->sp = 0;
 	f->nsaved = 0;
-	if (!may_unwind() || unw_getcontext(&uc) || unw_init_local(&c, &uc))
+	if (!may_unwind() || !libunwind_safe() || unw_getcontext(&uc) || unw_init_local(&c, &uc))
 		return;
 	for (int i = 0; i < 256 && unw_step(&c) > 0; i++) {
 		if (unw_get_reg(&c, UNW_REG_IP, &ip) || unw_get_reg(&c, UNW_REG_SP, &sp))

@@ -4,9 +4,9 @@
  * The file holds the header, then top-level records only (format.h 2.x):
  * PROCESS, the threads' CHUNKs (stream.c) as they fill, END. Each write(2)
  * carries whole records under file_lock, so a killed process leaves whole
- * chunks up to its last write. Any write failure (full disk, the program
- * closed or replaced our fd) stops tracking with one warning; the program
- * goes on.
+ * chunks up to its last write. Any write failure (full disk, the file size
+ * limit, the program closed or replaced our fd) stops tracking with one
+ * warning; the program goes on.
  *
  * Context for everything here: the caller holds slp_st.file_lock (or is the
  * only thread: start-up, fork child) and the guard.
@@ -14,14 +14,16 @@
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
 
-#define HIGH_FD 1000 /* far from the low fds that programs close or dup2 over */
 
 /*
  * Expands the output template into dst: %p pid, %e executable name, %% a
@@ -55,20 +57,27 @@ static void expand_path(char *dst, size_t size, const char *tmpl, pid_t pid)
 
 static int create_log(const char *path)
 {
-	return open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	return slp_open_high(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
 }
 
-/* Moves fd to a high number with close-on-exec; returns the fd to use. */
-static int move_high(int fd)
+int slp_fd_high(int fd)
 {
-	int high = fcntl(fd, F_DUPFD_CLOEXEC, HIGH_FD);
+	int high;
 
+	if (fd < 0 || fd >= SLP_FD_FLOOR)
+		return fd;
+	high = fcntl(fd, F_DUPFD_CLOEXEC, SLP_FD_FLOOR);
 	if (high < 0)
 		high = fcntl(fd, F_DUPFD_CLOEXEC, 100); /* low RLIMIT_NOFILE */
 	if (high < 0)
 		return fd;
 	close(fd);
 	return high;
+}
+
+int slp_open_high(const char *path, int flags, unsigned mode)
+{
+	return slp_fd_high(open(path, flags | O_CLOEXEC, mode));
 }
 
 /*
@@ -98,7 +107,6 @@ int slp_writer_open(void)
 	}
 	if (fd < 0)
 		return -errno;
-	fd = move_high(fd);
 	if (fstat(fd, &sb) < 0) {
 		close(fd);
 		return -EIO;
@@ -141,7 +149,7 @@ static bool reopen(void)
 {
 	struct slp_writer *w = &slp_st.w;
 	struct stat sb;
-	int fd = open(w->path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	int fd = slp_open_high(w->path, O_WRONLY | O_APPEND | O_NOFOLLOW, 0);
 
 	w->fd = -1;
 	if (fd < 0)
@@ -150,10 +158,44 @@ static bool reopen(void)
 		close(fd);
 		return false;
 	}
-	w->fd = move_high(fd);
+	w->fd = fd;
 	if (slp_opt.verbose)
 		slp_warn("%s: the program closed the log's file descriptor; reopened", w->path);
 	return true;
+}
+
+/*
+ * RLIMIT_FSIZE (`ulimit -f`): a write past it fails with EFBIG and the
+ * kernel sends SIGXFSZ, whose default action ends the program, to the
+ * writing thread. So the log stops short of the limit: a write that would
+ * cross it is not made (one warning, tracking stops, the log is cut like a
+ * killed process's). A limit lowered by another thread meanwhile is caught
+ * too: SIGXFSZ is blocked across the write, and one it raised is taken
+ * back before unblocking (unless the program already had one pending).
+ * Returns 0, or -EFBIG when the limit stops the log here.
+ */
+static int write_limited(int fd, off_t size, const uint8_t *p, size_t n)
+{
+	struct rlimit rl;
+	sigset_t xfsz, old, pending;
+	int err, had;
+
+	if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return write_all(fd, p, n);
+	if ((uint64_t)size + n > (uint64_t)rl.rlim_cur)
+		return -EFBIG;
+	sigemptyset(&xfsz);
+	sigaddset(&xfsz, SIGXFSZ);
+	pthread_sigmask(SIG_BLOCK, &xfsz, &old);
+	had = sigpending(&pending) == 0 && sigismember(&pending, SIGXFSZ);
+	err = write_all(fd, p, n);
+	if (err == -EFBIG && !had) {
+		struct timespec zero = { 0, 0 };
+
+		sigtimedwait(&xfsz, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err;
 }
 
 void slp_writer_write(const uint8_t *p, size_t n)
@@ -165,15 +207,19 @@ void slp_writer_write(const uint8_t *p, size_t n)
 	if (w->fd < 0)
 		return; /* tracking is off: the bytes go nowhere */
 	if (SLP_UNLIKELY(fstat(w->fd, &sb) < 0 || sb.st_dev != w->dev || sb.st_ino != w->ino) &&
-	    !reopen()) {
+	    (!reopen() || fstat(w->fd, &sb) < 0)) {
 		slp_warn("%s: the program closed the log's file descriptor and the file is gone; "
 			 "tracking stopped", w->path);
 		slp_disable_locked();
 		errno = saved;
 		return;
 	}
-	err = write_all(w->fd, p, n);
-	if (err) {
+	err = write_limited(w->fd, sb.st_size, p, n);
+	if (err == -EFBIG) {
+		slp_warn("%s: the file size limit (RLIMIT_FSIZE, `ulimit -f`) is reached; tracking "
+			 "stopped, the log is truncated", w->path);
+		slp_disable_locked();
+	} else if (err) {
 		slp_warn("%s: write failed (%s); tracking stopped, the log is truncated", w->path,
 			 strerrorname_np(-err));
 		slp_disable_locked();

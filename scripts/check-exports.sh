@@ -25,6 +25,8 @@ _Exit
 free
 malloc
 memalign
+pipe2
+pthread_setcanceltype
 posix_memalign
 pvalloc
 realloc

@@ -45,7 +45,7 @@ class Ctx:
         return os.path.join(self.bindir, name)
 
     def run(self, cmd, shim=True, opts='', env=None, stdin=None, timeout=120, cwd=None,
-            shell=False):
+            shell=False, preexec=None):
         """Runs cmd; returns (rc, stdout, stderr, logs). Each run logs into its own dir."""
         logdir = tempfile.mkdtemp(dir=self.tmp)
         e = dict(os.environ)
@@ -57,8 +57,12 @@ class Ctx:
             e['SLICELEAK_OPTIONS'] = o + (':' + opts if opts else '')
         if env:
             e.update(env)
-        p = subprocess.run(cmd, env=e, input=stdin, capture_output=True, timeout=timeout,
-                           cwd=cwd or logdir, shell=shell)
+        try:
+            p = subprocess.run(cmd, env=e, input=stdin, capture_output=True, timeout=timeout,
+                               cwd=cwd or logdir, shell=shell, preexec_fn=preexec)
+        except subprocess.TimeoutExpired:
+            raise Fail('%s %s: still running after %d s (hung?)'
+                       % ('under the shim:' if shim else 'plain:', ' '.join(cmd), timeout))
         logs = sorted(os.path.join(logdir, f) for f in os.listdir(logdir)
                       if '.sllog' in f)
         return p.returncode, p.stdout, p.stderr, logs
@@ -540,6 +544,70 @@ def t_signal_exit(ctx):
     check(not replay(recs), 'anomalies in the log')
 
 
+def t_fd_hygiene(ctx):
+    logs, _ = same_behaviour(ctx, [ctx.prog('fd_hygiene')], timeout=60)
+    for log in logs:
+        ctx.dump(log)  # every log reads (the fork child's ends at its exec)
+    check(len(logs) >= 2, 'the image started with fds 0-2 closed has no log: %s' % logs)
+
+
+def t_fsize_limit(ctx):
+    import resource
+    limit = 256 * 1024
+
+    def lower():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    for arg in ([], ['handler']):
+        cmd = [ctx.prog('fsize_limit')] + arg
+        rc0, out0, _, _ = ctx.run(cmd, shim=False, preexec=lower)
+        rc1, out1, err1, logs = ctx.run(cmd, preexec=lower)
+        what = ' '.join(['fsize_limit'] + arg)
+        check(rc0 == 0 and rc1 == rc0 and out1 == out0, '%s: exit %d (plain %d), %r (plain %r)'
+              % (what, rc1, rc0, out1, out0))
+        warn = [w for w in err1.splitlines() if b'RLIMIT_FSIZE' in w]
+        check(len(warn) == 1, '%s: %d warnings about the limit, expected one: %r'
+              % (what, len(warn), err1[-1000:]))
+        check(len(logs) == 1 and os.path.getsize(logs[0]) <= limit, '%s: logs %s' % (what, logs))
+        recs, summary = ctx.dump(logs[0])
+        check(summary.get('truncated') == 'yes' and len(recs) > 1000,
+              '%s: the log is not a readable cut log: %s' % (what, summary))
+
+
+def t_cancel_async(ctx):
+    logs, _ = same_behaviour(ctx, [ctx.prog('cancel_async')], timeout=60)
+    all_complete(ctx, logs)
+
+
+def t_exit_realloc(ctx):
+    for k in range(10):
+        rc, out, err, logs = ctx.run([ctx.prog('exit_realloc')], opts='quiet=1', timeout=60)
+        check(rc == 0 and out == b'exiting\n', 'run %d: exit %d, %r' % (k, rc, err[-500:]))
+        recs = ctx.complete(logs[0])
+        bad = replay(recs)
+        check(not bad, 'run %d: %d replay anomalies, first %s' % (k, len(bad), bad[:2]))
+        an = analyzer_anomalies(ctx, logs[0])
+        check(an in (None, 0), 'run %d: the analyzer counts %s anomalies' % (k, an))
+
+
+def t_signal_free(ctx):
+    logs, _ = same_behaviour(ctx, [ctx.prog('signal_free')], timeout=120)
+    recs = all_complete(ctx, logs)[0]
+    live, allocs, frees = set(), 0, 0
+    for r in recs:
+        if r['kind'] == 'ALLOC' and r['size'] == '4321':
+            live.add(num(r['addr']))
+            allocs += 1
+        elif r['kind'] == 'FREE' and num(r['addr']) in live:
+            live.discard(num(r['addr']))
+            frees += 1
+    check(allocs == 2000, '%d of the 2000 ALLOCs of 4321 bytes in the log' % allocs)
+    check(not live, '%d of the 2000 frees made in the signal handler are missing' % len(live))
+    bad = replay(recs)
+    check(not bad, '%d replay anomalies, first %s' % (len(bad), bad[:2]))
+    an = analyzer_anomalies(ctx, logs[0])
+    check(an in (None, 0), 'the analyzer counts %s anomalies' % an)
+
+
 def t_early_calloc(ctx):
     rc, out, err, logs = ctx.run([ctx.prog('early_calloc')])
     check(rc == 0, 'exit %d %s' % (rc, err))
@@ -717,7 +785,7 @@ def t_disk_full(ctx):
     rc0, out0, _, _ = ctx.run(['sh', '-c', cmd, ctx.prog('alloc_bench')], shim=False)
     rc1, out1, err1, logs = ctx.run(['sh', '-c', cmd, ctx.prog('alloc_bench')])
     check(rc0 == rc1 == 0 and out0 == out1, 'program changed: exit %d/%d' % (rc0, rc1))
-    warns = [w for w in err1.splitlines() if b'write failed' in w]
+    warns = [w for w in err1.splitlines() if b'tracking stopped' in w]
     check(len(warns) == 1, 'expected one write warning, got %r' % err1[-500:])
     bench = [lg for lg in logs if 'alloc_bench' in lg]
     recs, summary = ctx.dump(bench[0])
