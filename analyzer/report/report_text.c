@@ -148,13 +148,21 @@ static void print_dead_finding(FILE *out, const struct sla_finding *f, struct sl
 	      out);
 }
 
-/* The first frame with a function name of a stack, or NULL. */
+/*
+ * The function a stack names for the reader: its first frame in code with
+ * source lines that are not a system header (the program's, past
+ * allocator wrappers such as g_malloc or operator new and the standard
+ * library's inlined templates); without one, its first named frame; NULL.
+ */
 static const char *first_function(struct sla_stackset *set, struct sla_symbolizer *sym,
 				  uint32_t gid)
 {
 	const struct sla_frame *f;
 	size_t n = sla_stackset_frames(set, gid, sym, &f);
 
+	for (size_t i = 0; i < n; i++)
+		if (f[i].function && f[i].file && strncmp(f[i].file, "/usr/include/", 13))
+			return f[i].function;
 	for (size_t i = 0; i < n; i++)
 		if (f[i].function)
 			return f[i].function;
@@ -190,8 +198,15 @@ static void print_owner_headline(FILE *out, const struct sla_finding *f, struct 
 		fputs(" (one each)", out);
 	else if (f->holder_blocks > 1)
 		fprintf(out, " (%" PRIu64 " of them)", f->holder_blocks);
-	if (fn)
-		fprintf(out, " allocated at %s", fn);
+	if (fn) { /* the name alone: no C++ parameter list, clone suffix or anonymous namespace */
+		const char *anon = "(anonymous namespace)::", *paren;
+
+		if (!strncmp(fn, anon, strlen(anon)))
+			fn += strlen(anon);
+		paren = strchr(fn, '(');
+		fprintf(out, " allocated at %.*s", paren && paren > fn ? (int)(paren - fn) : (int)strlen(fn),
+			fn);
+	}
 	fprintf(out, ": %s retained", SZ(a, f->retained_bytes, 1));
 	if (f->retained_blocks > f->blocks)
 		fprintf(out, " in %" PRIu64 " blocks", f->retained_blocks);
@@ -492,6 +507,9 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 		if (l->corrupt)
 			fprintf(out, "WARNING: %s: corrupt at offset %" PRIu64 " (%s): analysed up to the last good record\n",
 				l->path, l->corrupt_offset, l->corrupt_msg);
+		else if (l->truncated && l->cut_seq != UINT64_MAX)
+			fprintf(out, "WARNING: %s: log is truncated (no END record: the process was killed, crashed or called _exit): its threads' streams end at different points, analysed up to seq %" PRIu64 " where all are complete; %" PRIu64 " later records left out\n",
+				l->path, l->cut_seq, l->cut_records);
 		else if (l->truncated && l->stacks_lost)
 			fprintf(out, "WARNING: %s: log is truncated (no END record: the process was killed, crashed or called _exit): analysed up to its last complete record; %" PRIu64 " stack references name stacks whose definition was never written, shown as empty\n",
 				l->path, l->stacks_lost);
