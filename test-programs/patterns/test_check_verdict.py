@@ -260,7 +260,7 @@ class OwnerTests(unittest.TestCase):
               "alloc_function=receive")
 
     def spec_with(self, clause):
-        pending = " * PENDING leaky: issue-5 nothing to say"
+        pending = " * PENDING leaky: nothing to say"
         return cv.parse_header(SAMPLE_SOURCE.replace(pending, " * EXPECT leaky: " + clause))
 
     def report(self, fn=None):
