@@ -669,8 +669,8 @@ static void scan_advance(struct sla_reader *r, const struct sla_record *o)
 #define SLA_ZERO_segs(kind, f)  o->kind.n##f = 0;
 #define SLA_ZERO_pairs(kind, f) o->kind.f = 0;
 #define SLA_ZERO_body(kind, f)
-#define SLA_DECODE_FIELD(kind, enc, f, show, since) \
-	if ((since) <= 1 || r->major >= (since)) {  \
+#define SLA_DECODE_FIELD(kind, enc, f, show, since)    \
+	if (slf_field_in((since), r->major, r->minor)) { \
 		SLA_GET_##enc(kind, f)              \
 	} else {                                    \
 		SLA_ZERO_##enc(kind, f)             \
@@ -704,7 +704,9 @@ static inline const char *check_meaning(struct sla_reader *r, struct sla_record 
 		}
 		return stack_id_problem(r, o->stack.id);
 	case SLF_REC_ALLOC:
-		return o->alloc.fn >= SLF_FN_COUNT ? "ALLOC record: unknown fn" : NULL;
+		/* an entry point of a newer minor version is let through */
+		return o->alloc.fn >= SLF_FN_COUNT && !newer_minor(r) ? "ALLOC record: unknown fn"
+								       : NULL;
 	case SLF_REC_REALLOC:
 		if (o->realloc.fn != SLF_FN_REALLOC && o->realloc.fn != SLF_FN_REALLOCARRAY)
 			return "REALLOC record: fn is not realloc or reallocarray";
@@ -732,6 +734,8 @@ static inline const char *check_meaning(struct sla_reader *r, struct sla_record 
 	case SLF_REC_SCAN_END:
 		if (o->scan_end.capped > 1)
 			return "SCAN_END record: capped is neither 0 nor 1";
+		if (o->scan_end.no_maps > 1)
+			return "SCAN_END record: no_maps is neither 0 nor 1";
 		if (o->scan_end.bytes != r->scan_bytes)
 			return "SCAN_END record: bytes differs from the sum of the regions' sizes";
 		if (o->scan_end.pointers != r->scan_ptrs)

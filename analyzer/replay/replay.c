@@ -112,6 +112,10 @@ static void on_process(struct sla_state *st, const struct sla_record *rec)
 	st->ppid = rec->process.ppid;
 	st->start_ns = rec->process.start_ns;
 	st->exe = sla_xstrndup(rec->process.exe.ptr, rec->process.exe.len);
+	if (rec->process.interposer.len)
+		st->interposer = sla_xstrndup(rec->process.interposer.ptr,
+					      rec->process.interposer.len);
+	st->process_flags = rec->process.flags;
 }
 
 static void on_modules_reset(struct sla_state *st, const struct sla_record *rec)
@@ -347,6 +351,7 @@ static void on_scan_begin(struct sla_state *st, const struct sla_record *rec)
 	sc->open = true;
 	sc->complete = false;
 	sc->capped = false;
+	sc->unread = false;
 	sc->heap_lo = rec->scan_begin.heap_lo;
 	sc->heap_hi = rec->scan_begin.heap_hi;
 	sc->bytes = 0;
@@ -391,6 +396,7 @@ static void on_scan_end(struct sla_state *st, const struct sla_record *rec)
 	sc->open = false;
 	sc->complete = true;
 	sc->capped = rec->scan_end.capped != 0;
+	sc->unread = rec->scan_end.unread != 0 || rec->scan_end.no_maps != 0;
 	sc->bytes = rec->scan_end.bytes;
 	sc->end_at = st->records + 1; /* this record counted */
 	st->scans++;
