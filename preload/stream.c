@@ -119,8 +119,12 @@ static SLP_COLD struct slp_stream *acquire(void)
 	s->now_ns = 0;
 	s->flush_due = 0;
 	my_stream = s;
-	if (have_exit_key)
+	if (have_exit_key) {
+		unsigned char was = slp_callout_begin(); /* may allocate its key block */
+
 		pthread_setspecific(exit_key, s);
+		slp_callout_end(was);
+	}
 	return s;
 }
 
@@ -223,6 +227,7 @@ void slp_streams_flush_all(struct slp_stream *own, bool wait)
 		} else if (atomic_load_explicit(&s->abandoned, memory_order_relaxed)) {
 			continue;
 		} else if (wait ? wait_to_flush(s) : trylock_stream(s)) {
+			slp_pending_drain(s, UINT64_MAX);
 			slp_stream_flush(s);
 			unlock_stream(s);
 		}
@@ -247,6 +252,8 @@ void slp_stream_event(struct slp_stream *s, uint64_t seq, uint64_t now_ns)
 {
 	uint64_t due;
 
+	if (SLP_UNLIKELY(slp_pending_any(s)))
+		slp_pending_drain(s, seq); /* a signal handler's events, in their place */
 	s->cur_seq = seq;
 	if (now_ns > s->now_ns)
 		s->now_ns = now_ns;
@@ -542,6 +549,7 @@ static void thread_exit(void *arg)
 			 (unsigned)s->tid);
 		return;
 	}
+	slp_pending_drain(s, UINT64_MAX);
 	slp_stream_flush(s);
 	s->now_ns = 0;
 	unlock_stream(s);
@@ -571,6 +579,8 @@ void slp_streams_fork_child(struct slp_stream *own)
 	     s = s->next) {
 		atomic_store(&s->lock, 0);
 		atomic_store(&s->abandoned, false);
+		atomic_store(&s->pend_head, 0); /* the parent's */
+		atomic_store(&s->pend_tail, 0);
 		chunk_reset(s);
 		s->heap_lo = UINT64_MAX; /* a new log: only its own blocks count */
 		s->heap_hi = 0;
