@@ -169,6 +169,7 @@ struct slp_stream {
 	atomic_bool abandoned;	 /* its thread ended holding the lock: never used again */
 	_Atomic uint32_t pend_head; /* pending events written (by the owner's handlers) */
 	_Atomic uint32_t pend_tail; /* ... and moved into the stream (by the lock holder) */
+	atomic_bool pend_busy;	    /* a handler is putting one there now */
 	uint32_t tid;		 /* the owner's kernel tid */
 	uint8_t *buf;		 /* mmap'd, size bytes; the chunk header is put in front */
 	size_t size;
@@ -567,7 +568,10 @@ void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
 void slp_record_slice(unsigned kind, const void *block, const void *ptr, size_t len, size_t cap);
 void slp_record_view_acquire(const void *owner, const void *ptr, size_t len);
 void slp_record_view_release(const void *owner);
-void slp_record_snapshot(const char *label);
+void slp_record_snapshot(const char *label, bool from_signal);
+
+/* snapshot_signal.c: installs the snapshot_signal handler (start-up, once). */
+void slp_snapshot_signal_setup(void);
 
 /*
  * The reentrant path: a signal handler's malloc-family call that
@@ -583,6 +587,12 @@ void slp_record_interrupted(unsigned kind, enum slf_alloc_fn fn, void *p, size_t
 void *slp_record_realloc_interrupted(enum slf_alloc_fn fn, void *old, size_t n, size_t size);
 /* Moves the pending events with seq < below into s. Context: s locked, no record open. */
 void slp_pending_drain(struct slp_stream *s, uint64_t below);
+
+/*
+ * A seq no pending event of s is below (UINT64_MAX: none): SYNC's bound
+ * (stream.c). Context: any thread, no lock.
+ */
+uint64_t slp_pending_floor(struct slp_stream *s);
 
 static inline bool slp_pending_any(const struct slp_stream *s)
 {

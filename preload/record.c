@@ -241,8 +241,11 @@ void slp_record_view_release(const void *owner)
  * point the user wants on disk even if the process dies right after. It is
  * an evaluation point: the pointer scan (scan.c) follows it at the same
  * seq, so no other thread's event falls in between in the log's order.
+ * `from_signal`: taken in a signal handler (snapshot_signal), which may
+ * have interrupted libc's malloc: no stack is captured (the unwinder's
+ * fallback may allocate), the snapshot's stack is the empty one.
  */
-void slp_record_snapshot(const char *label)
+void slp_record_snapshot(const char *label, bool from_signal)
 {
 	struct slp_stream *s;
 	struct slp_trace t;
@@ -255,10 +258,11 @@ void slp_record_snapshot(const char *label)
 
 	if (!recording())
 		return;
-	slp_unwind_capture(&t);
+	if (!from_signal)
+		slp_unwind_capture(&t);
 	if (slp_opt.scan)
 		slp_modules_sync(NULL, false); /* a dlopen'd object's globals are roots too */
-	if ((s = enter_and_intern(&t, &stack))) {
+	if ((s = enter_and_intern(from_signal ? NULL : &t, &stack))) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 		now = now > slp_st.start_mono_ns ? now - slp_st.start_mono_ns : 0;
@@ -277,8 +281,6 @@ void slp_record_snapshot(const char *label)
 }
 
 /* ---- the reentrant path (internal.h) ------------------------------------ */
-
-static _Thread_local bool in_pending __attribute__((tls_model("initial-exec")));
 
 static SLP_COLD void count_dropped(void)
 {
@@ -312,7 +314,11 @@ static void pend_put(struct slp_stream *s, unsigned kind, enum slf_alloc_fn fn, 
 	atomic_store_explicit(&s->pend_head, h + 1, memory_order_release);
 }
 
-/* This thread's stream if the event can wait in it; else counts it as dropped. */
+/*
+ * This thread's stream, marked busy (pend_busy: a nested handler's event
+ * is dropped, and slp_pending_floor() sees the seq about to be taken), if
+ * the event can wait in it; else NULL, and it counts as dropped.
+ */
 static struct slp_stream *pend_stream(uint32_t need)
 {
 	struct slp_stream *s;
@@ -320,11 +326,25 @@ static struct slp_stream *pend_stream(uint32_t need)
 	if (!slp_on())
 		return NULL; /* not recording: nothing is lost */
 	s = slp_stream_mine();
-	if (in_pending || !s || !pend_room(s, need)) {
+	if (!s || atomic_exchange(&s->pend_busy, true)) {
+		count_dropped();
+		return NULL;
+	}
+	if (!pend_room(s, need)) {
+		atomic_store(&s->pend_busy, false);
 		count_dropped();
 		return NULL;
 	}
 	return s;
+}
+
+uint64_t slp_pending_floor(struct slp_stream *s)
+{
+	uint32_t t = atomic_load(&s->pend_tail);
+
+	if (atomic_load(&s->pend_busy)) /* its seq is not taken yet, or not shown */
+		return __atomic_load_n(&s->cur_seq, __ATOMIC_RELAXED);
+	return atomic_load(&s->pend_head) != t ? s->pend[t % SLP_PENDING].seq : UINT64_MAX;
 }
 
 void slp_record_interrupted(unsigned kind, enum slf_alloc_fn fn, void *p, size_t size,
@@ -334,9 +354,8 @@ void slp_record_interrupted(unsigned kind, enum slf_alloc_fn fn, void *p, size_t
 
 	if (!s)
 		return;
-	in_pending = true;
 	pend_put(s, kind, fn, slp_next_seq(), p, NULL, size, align, 0);
-	in_pending = false;
+	atomic_store(&s->pend_busy, false);
 }
 
 void *slp_record_realloc_interrupted(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
@@ -349,7 +368,6 @@ void *slp_record_realloc_interrupted(enum slf_alloc_fn fn, void *old, size_t n, 
 
 	if (!s)
 		return call_realloc(fn, old, n, size);
-	in_pending = true;
 	before = slp_next_seq();
 	errno = 0;
 	p = call_realloc(fn, old, n, size);
@@ -362,7 +380,7 @@ void *slp_record_realloc_interrupted(enum slf_alloc_fn fn, void *old, size_t n, 
 			 p != old ? SLF_REALLOC_OLD_FREED : 0);
 	else if (p)
 		pend_put(s, SLF_REC_ALLOC, fn, after, p, NULL, bytes, 0, 0);
-	in_pending = false;
+	atomic_store(&s->pend_busy, false);
 	errno = err ? err : saved;
 	return p;
 }

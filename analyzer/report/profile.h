@@ -5,9 +5,13 @@
  * stacks all show the same five figures per canonical stack (stacks.h),
  * taken from the finished results (so suppressions are already applied):
  *   live       blocks live at the evaluation point;
- *   retained   retained bytes of the findings, of every kind, by the kept
- *              blocks' allocation stack (objects: their blocks);
- *   leaked     the leak groups;
+ *   retained   retained bytes of the findings, of every kind (each
+ *              finding's retained_bytes, so kinds whose bytes overlap
+ *              overlap here too), by the kept blocks' allocation stack
+ *              (objects: their blocks);
+ *   leaked     the leaked part of the leak groups (unreachable at exit, or
+ *              every block live at exit in a log that could not be
+ *              classified: results.h);
  *   peak       the blocks live at the heap's peak;
  *   allocated  every allocation of the run (objects: allocations).
  * Values are "self" values: the stack itself, not its callees.

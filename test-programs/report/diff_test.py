@@ -12,7 +12,6 @@
 Exit 0 pass, 1 fail.
 """
 import argparse
-import glob
 import json
 import os
 import shutil
@@ -20,26 +19,8 @@ import subprocess
 import sys
 import tempfile
 
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
-
-
-def traced(args, tmp, name, cmd):
-    d = os.path.join(tmp, name)
-    os.mkdir(d)
-    env = dict(os.environ, LD_PRELOAD=os.path.abspath(args.shim),
-               SLICELEAK_OPTIONS='output=' + os.path.join(d, '%e.%p.sllog') + ':quiet=1')
-    p = subprocess.run(cmd, env=env, capture_output=True, timeout=120)
-    check(p.returncode == 0, '%s exited %d' % (cmd, p.returncode))
-    logs = sorted(glob.glob(os.path.join(d, '*.sllog')))
-    check(logs, 'no log from %s' % cmd)
-    return logs
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testlib import check, traced, verdict  # noqa: E402
 
 
 def sliceleak(args, *a, want=0):
@@ -58,10 +39,11 @@ def main():
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix='sliceleak-diff-')
     sizes = ['100', '65536']
-    try:
+
+    def body():
         prog = os.path.join(args.bindir, 'capacity_leak-O2')
-        a = traced(args, tmp, 'a', [prog, 'leaky'] + sizes)
-        b = traced(args, tmp, 'b', [args.relinked, 'leaky'] + sizes)
+        a = traced(args.shim, os.path.join(tmp, 'a'), [prog, 'leaky'] + sizes)
+        b = traced(args.shim, os.path.join(tmp, 'b'), [args.relinked, 'leaky'] + sizes)
         ja = json.loads(sliceleak(args, 'report', '--format', 'json', '--top', '0', *a))
         jb = json.loads(sliceleak(args, 'report', '--format', 'json', '--top', '0', *b))
         oa = ja['findings'][0]['alloc_stack'][0]['offset']
@@ -81,7 +63,7 @@ def main():
         check('\n0 changed;' in out, 'two builds, as reports: %s' % out)
         print('ok: the same as JSON reports')
 
-        fixed = traced(args, tmp, 'fixed', [prog, 'copy'] + sizes)
+        fixed = traced(args.shim, os.path.join(tmp, 'fixed'), [prog, 'copy'] + sizes)
         base = os.path.join(tmp, 'fixed.json')
         with open(base, 'w') as f:
             f.write(sliceleak(args, 'report', '--format', 'json', *fixed))
@@ -94,19 +76,16 @@ def main():
         check(out.startswith('sliceleak check: OK'), out)
         print('ok: fixed against its own baseline passes')
         jf = json.load(open(base))
-        grew = max(ja['leaks']['bytes'] - jf['leaks']['bytes'],
+        grew = max(ja['leaks']['leaked_bytes'] - jf['leaks']['leaked_bytes'],
                    ja['retained_bytes'] - jf['retained_bytes'])
         sliceleak(args, 'check', '--baseline', base, '--max-increase', str(grew), *a)
         sliceleak(args, 'check', '--baseline', base, '--max-increase', str(grew - 1), *a, want=1)
         print('ok: --max-increase %d passes, %d fails' % (grew, grew - 1))
-    except (Fail, subprocess.TimeoutExpired) as e:
-        print('FAIL: %s' % e)
-        print('0 passed, 1 failed')
-        return 1
+
+    try:
+        return verdict(body)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print('1 passed, 0 failed')
-    return 0
 
 
 if __name__ == '__main__':

@@ -14,12 +14,12 @@ same logs:
   - the first finding's sentence of the text report is on the page.
 A screenshot of the page is kept in the artifacts directory.
 
-CASE: capacity_leak | threaded_views | real (clang compiling a C file) |
+CASE: capacity_leak | threaded_views | real (clang compiling and linking a C file: two
+logs, one chart each) |
 selftest (a page that makes a request and logs an error must fail).
 Exit 0 pass, 1 fail, 77 skip (no Chromium).
 """
 import argparse
-import glob
 import json
 import os
 import shutil
@@ -29,28 +29,9 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import browser  # noqa: E402
+from testlib import check, traced, verdict  # noqa: E402
 
 SKIP = 77
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
-
-
-def run_traced(args, cmd, tmp):
-    env = dict(os.environ)
-    env['LD_PRELOAD'] = os.path.abspath(args.shim)
-    env['SLICELEAK_OPTIONS'] = 'output=' + os.path.join(tmp, '%e.%p.sllog')
-    p = subprocess.run(cmd, env=env, cwd=tmp, capture_output=True, timeout=600)
-    check(p.returncode == 0, '%s exited %d: %s' % (cmd, p.returncode, p.stderr[-2000:]))
-    logs = sorted(glob.glob(os.path.join(tmp, '*.sllog')))
-    check(logs, 'no log written by %s' % cmd)
-    return logs
 
 
 def report(args, fmt, logs, out=None):
@@ -82,7 +63,8 @@ def case_program(args, tmp):
         for i in range(60):
             f.write('  r += f%d(argv[0]);\n' % i)
         f.write('  return r & 1; }\n')
-    return [clang, '-O2', '-c', '-o', os.path.join(tmp, 'input.o'), src], None
+    # compiled and linked: the linker, exec'd by clang, writes a second log
+    return [clang, '-O2', '-o', os.path.join(tmp, 'input'), src], None
 
 
 def selftest(page, tmp):
@@ -113,6 +95,8 @@ def check_page(page, j, text, needle):
     peaks = page.eval("[...document.querySelectorAll('.peak-marker')]"
                       ".map(e => [+e.dataset.t, +e.dataset.bytes])")
     check(len(peaks) == len(j['logs']), 'peak markers %s for %d logs' % (peaks, len(j['logs'])))
+    charts = page.eval("document.querySelectorAll('svg.chart').length")
+    check(charts == len(j['logs']), '%d charts for %d logs' % (charts, len(j['logs'])))
     t, b = max(peaks, key=lambda p: p[1])
     check(abs(t - j['peak']['time_seconds']) < 1e-6,
           'peak marker at %s s, JSON peak at %s s' % (t, j['peak']['time_seconds']))
@@ -122,8 +106,8 @@ def check_page(page, j, text, needle):
 
     expect = {
         'live': j['live']['bytes'],
-        'retained': j['retained_bytes'],
-        'leaked': j['leaks']['bytes'],
+        'retained': sum(f['retained_bytes'] for f in j['findings']),  # of every kind
+        'leaked': j['leaks']['leaked_bytes'],
         'peak': j['peak']['bytes'],
         'allocated': j['totals']['bytes_allocated'],
     }
@@ -136,15 +120,27 @@ def check_page(page, j, text, needle):
         check(want == 0 or got[2] > 0, 'nothing drawn for %s' % name)
         print('ok: flame graph root total of %s = %d' % (name, got[1]))
 
+    # a click on a frame of the third row (allocated bytes) zooms into it
+    z = page.eval("""(() => {
+        const c = document.getElementById('flame'), d = Math.min(2, rows.length - 1);
+        const [x, w, i] = rows[d][0], r = c.getBoundingClientRect();
+        c.dispatchEvent(new MouseEvent('click', {clientX: r.left + x + w / 2,
+                                                 clientY: r.top + d * ROW + ROW / 2}));
+        return [document.getElementById('flame-status').textContent, fname(i), zoom === i];
+    })()""")
+    check(z[2] and ('zoomed on ' + z[1]) in z[0], 'a click did not zoom: %s' % z)
+    page.eval("document.getElementById('reset').click()")
+    print('ok: a click zooms into %s' % z[1])
+
     if needle:
         page.eval("document.querySelector('#metrics button[data-metric=retained]').click()")
         matched = page.eval("(() => { const s = document.getElementById('search');"
                             " s.value = '%s'; s.dispatchEvent(new Event('input'));"
                             " return +document.getElementById('flame-status').dataset.matched;"
                             " })()" % needle)
-        check(matched == j['retained_bytes'],
+        check(matched == expect['retained'],
               'search %s matched %s of retained, JSON retained %d' % (needle, matched,
-                                                                      j['retained_bytes']))
+                                                                      expect['retained']))
         print('ok: search %r matches all %d retained bytes' % (needle, matched))
 
     heads = [ln for ln in text.splitlines() if ln.startswith('#1: ')]
@@ -173,36 +169,34 @@ def main():
         return SKIP
     tmp = tempfile.mkdtemp(prefix='sliceleak-html-')
     page = None
-    try:
+
+    def body():
+        nonlocal page
         page = browser.Page(chromium)
         if args.case == 'selftest':
             selftest(page, tmp)
-        else:
-            cmd, needle = case_program(args, tmp)
-            logs = run_traced(args, cmd, tmp)
-            j = json.loads(report(args, 'json', logs))
-            text = report(args, 'text', logs)
-            html = os.path.join(tmp, 'report.html')
-            report(args, 'html', logs, html)
-            print('%s: %d log(s), %d bytes of HTML' % (args.case, len(logs),
-                                                      os.path.getsize(html)))
-            page.open(html)
-            page.settle()
-            check_page(page, j, text, needle)
-            os.makedirs(args.artifacts, exist_ok=True)
-            shot = os.path.join(args.artifacts, 'report-%s.png' % args.case)
-            page.screenshot(shot)
-            print('screenshot: %s' % shot)
-    except (Fail, browser.BrowserError, subprocess.TimeoutExpired) as e:
-        print('FAIL: %s: %s' % (args.case, e))
-        print('0 passed, 1 failed')
-        return 1
+            return
+        cmd, needle = case_program(args, tmp)
+        logs = traced(args.shim, os.path.join(tmp, 'logs'), cmd)
+        j = json.loads(report(args, 'json', logs))
+        text = report(args, 'text', logs)
+        html = os.path.join(tmp, 'report.html')
+        report(args, 'html', logs, html)
+        print('%s: %d log(s), %d bytes of HTML' % (args.case, len(logs), os.path.getsize(html)))
+        page.open(html)
+        page.settle()
+        check_page(page, j, text, needle)
+        os.makedirs(args.artifacts, exist_ok=True)
+        shot = os.path.join(args.artifacts, 'report-%s.png' % args.case)
+        page.screenshot(shot)
+        print('screenshot: %s' % shot)
+
+    try:
+        return verdict(body, (browser.BrowserError,))
     finally:
         if page:
             page.close()
         shutil.rmtree(tmp, ignore_errors=True)
-    print('1 passed, 0 failed')
-    return 0
 
 
 if __name__ == '__main__':

@@ -10,7 +10,6 @@ the mappings with their build ids and the inlined frames.
 Exit 0 pass, 1 fail, 77 skip (no Go toolchain).
 """
 import argparse
-import glob
 import json
 import os
 import re
@@ -19,16 +18,10 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testlib import check, traced, verdict  # noqa: E402
+
 SKIP = 77
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
 
 
 def pprof(go, args, path, env):
@@ -69,17 +62,12 @@ def main():
         return SKIP
     tmp = tempfile.mkdtemp(prefix='sliceleak-pprof-')
     env = dict(os.environ, HOME=tmp, PPROF_TMPDIR=tmp, GOCACHE=os.path.join(tmp, 'gocache'))
-    try:
+
+    def body():
         for prog, pargs in (('capacity_leak-O2', ['leaky', '100', '65536']),
                             ('plain_leak-O0', ['leaky', '100', '4096'])):
             logdir = os.path.join(tmp, prog)
-            os.mkdir(logdir)
-            e = dict(os.environ, LD_PRELOAD=os.path.abspath(args.shim),
-                     SLICELEAK_OPTIONS='output=' + os.path.join(logdir, '%e.%p.sllog'))
-            p = subprocess.run([os.path.join(args.bindir, prog)] + pargs, env=e,
-                               capture_output=True, timeout=120)
-            check(p.returncode == 0, '%s exited %d' % (prog, p.returncode))
-            logs = sorted(glob.glob(os.path.join(logdir, '*.sllog')))
+            logs = traced(args.shim, logdir, [os.path.join(args.bindir, prog)] + pargs)
             j = json.loads(subprocess.run([args.sliceleak, 'report', '--format', 'json', '--top',
                                            '0'] + logs, capture_output=True, text=True,
                                           check=True).stdout)
@@ -93,10 +81,10 @@ def main():
                 'alloc_objects': j['totals']['allocations'],
                 'inuse_space': j['live']['bytes'],
                 'inuse_objects': j['live']['blocks'],
-                'retained_space': j['retained_bytes'],
+                'retained_space': sum(f['retained_bytes'] for f in j['findings']),
                 'retained_objects': sum(f['blocks'] for f in j['findings']),
-                'leaked_space': j['leaks']['bytes'],
-                'leaked_objects': j['leaks']['blocks'],
+                'leaked_space': j['leaks']['leaked_bytes'],
+                'leaked_objects': j['leaks']['leaked_blocks'],
             }
             for index, want in expect.items():
                 unit = ['-unit=byte'] if index.endswith('space') else []
@@ -120,14 +108,11 @@ def main():
                 check(inl, '%s: receive_message is not shown inlined into consume_messages:\n%s'
                       % (prog, raw))
             print('ok: %s mappings with build ids%s' % (prog, ', inlined frames' if prog.endswith('-O2') else ''))
-    except (Fail, subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
-        print('FAIL: %s' % e)
-        print('0 passed, 1 failed')
-        return 1
+
+    try:
+        return verdict(body)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print('1 passed, 0 failed')
-    return 0
 
 
 if __name__ == '__main__':
