@@ -121,6 +121,26 @@ static void *call_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size
 	return p;
 }
 
+/* The realloc call between two seqs (below); *err: libc's errno. */
+static void *realloc_between(enum slf_alloc_fn fn, void *old, size_t n, size_t size,
+			     uint64_t seq[2], int *err)
+{
+	void *p;
+
+	seq[0] = slp_next_seq();
+	errno = 0;
+	p = call_realloc(fn, old, n, size);
+	*err = errno;
+	seq[1] = slp_next_seq();
+	return p;
+}
+
+/* Whether realloc released old: it moved, or realloc(old, 0) freed it (glibc). */
+static bool old_released(const void *old, const void *p, size_t bytes, int err)
+{
+	return old && (p ? p != old : bytes == 0 && err == 0);
+}
+
 /*
  * libc releases a moved block inside realloc, so another thread may be
  * handed `old` before realloc returns, and the new block may be one that
@@ -134,7 +154,7 @@ void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
 	size_t bytes = fn == SLF_FN_REALLOCARRAY ? n * size : size;
 	struct slp_stream *s;
 	struct slp_trace t;
-	uint64_t before, after, now;
+	uint64_t seq[2], now;
 	uint32_t stack, flags = 0;
 	void *p;
 	int err, saved = errno;
@@ -146,20 +166,15 @@ void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
 		errno = saved;
 		return call_realloc(fn, old, n, size);
 	}
-	before = slp_next_seq();
-	errno = 0;
-	p = call_realloc(fn, old, n, size);
-	err = errno;
-	after = slp_next_seq();
+	p = realloc_between(fn, old, n, size, seq, &err);
 	now = slp_now_ns();
-	if (old && (p ? p != old : bytes == 0 && err == 0)) {
-		/* moved, or realloc(p, 0) freed p (glibc) */
-		slp_stream_event(s, before, now);
+	if (old_released(old, p, bytes, err)) {
+		slp_stream_event(s, seq[0], now);
 		put_free(s, old);
 		flags = SLF_REALLOC_OLD_FREED;
 	}
 	if (p) {
-		slp_stream_event(s, after, now);
+		slp_stream_event(s, seq[1], now);
 		if (old)
 			slp_put_rec(s, REALLOC, realloc, (uint8_t)fn, (uintptr_t)old, (uintptr_t)p,
 				    bytes, stack, flags);
@@ -362,24 +377,20 @@ void *slp_record_realloc_interrupted(enum slf_alloc_fn fn, void *old, size_t n, 
 {
 	size_t bytes = fn == SLF_FN_REALLOCARRAY ? n * size : size;
 	struct slp_stream *s = pend_stream(2);
-	uint64_t before, after;
+	uint64_t seq[2];
 	int err, saved = errno;
 	void *p;
 
 	if (!s)
 		return call_realloc(fn, old, n, size);
-	before = slp_next_seq();
-	errno = 0;
-	p = call_realloc(fn, old, n, size);
-	err = errno;
-	after = slp_next_seq();
-	if (old && (p ? p != old : bytes == 0 && err == 0))
-		pend_put(s, SLF_REC_FREE, fn, before, old, NULL, 0, 0, 0);
+	p = realloc_between(fn, old, n, size, seq, &err);
+	if (old_released(old, p, bytes, err))
+		pend_put(s, SLF_REC_FREE, fn, seq[0], old, NULL, 0, 0, 0);
 	if (p && old)
-		pend_put(s, SLF_REC_REALLOC, fn, after, p, old, bytes, 0,
+		pend_put(s, SLF_REC_REALLOC, fn, seq[1], p, old, bytes, 0,
 			 p != old ? SLF_REALLOC_OLD_FREED : 0);
 	else if (p)
-		pend_put(s, SLF_REC_ALLOC, fn, after, p, NULL, bytes, 0, 0);
+		pend_put(s, SLF_REC_ALLOC, fn, seq[1], p, NULL, bytes, 0, 0);
 	atomic_store(&s->pend_busy, false);
 	errno = err ? err : saved;
 	return p;
