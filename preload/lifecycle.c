@@ -5,7 +5,9 @@
  * library constructor allocates before ours runs. Resolve libc, parse the
  * options, open the log, write PROCESS and the module map, register the
  * fork handlers and the exit handler. Any failure leaves the shim off and
- * the program untouched.
+ * the program untouched; so does an executable the trace option does not
+ * name (a wrapper: env, timeout, a shell script's sh). The registry option
+ * (sliceleak run's) hears of each log created and each process passed over.
  *
  * Exit: atexit(slp_fini) and at_quick_exit(slp_fini) registered at start
  * (so they run after most of the program's own exit handlers) plus a
@@ -160,6 +162,74 @@ static void start_clock(void)
 	slp_st.start_mono_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * One line for `sliceleak run` (the registry option): appended with a
+ * single write to a file that must exist (O_APPEND keeps concurrent
+ * processes' lines whole). Our own fd, high like all ours, closed at once.
+ */
+static void registry_add(const char *what, const char *name)
+{
+	char line[PATH_MAX + 64];
+	int fd, saved = errno; /* a fork child's fork() returns right after */
+	size_t n;
+
+	if (!slp_opt.registry[0])
+		return;
+	n = slp_format(line, sizeof(line), "%s %d %s\n", what, (int)slp_st.pid, name);
+	fd = slp_open_high(slp_opt.registry, O_WRONLY | O_APPEND | O_NOFOLLOW, 0);
+	if (fd >= 0) {
+		while (write(fd, line, n) < 0 && errno == EINTR)
+			;
+		close(fd);
+	}
+	errno = saved;
+}
+
+/* Whether name matches pattern p of length n, `*` matching any characters. */
+static bool name_matches(const char *p, size_t n, const char *name)
+{
+	const char *star = NULL, *resume = NULL, *end = p + n;
+
+	for (;;) {
+		if (p < end && *p == '*') {
+			star = ++p;
+			resume = name;
+		} else if (p == end && !*name) {
+			return true;
+		} else if (p < end && *name && *p == *name) {
+			p++;
+			name++;
+		} else if (star && *resume) {
+			p = star;
+			name = ++resume;
+		} else {
+			return false;
+		}
+	}
+}
+
+/*
+ * The trace option: whether this executable (its name as %e) is one to
+ * trace; all are when the option is unset. One passed over is registered.
+ */
+static bool trace_selected(void)
+{
+	const char *name = strrchr(slp_st.exe, '/'), *s = slp_opt.trace;
+
+	if (!s[0])
+		return true;
+	name = name ? name + 1 : slp_st.exe;
+	while (*s) {
+		const char *end = strchrnul(s, ',');
+
+		if (end > s && name_matches(s, (size_t)(end - s), name))
+			return true;
+		s = *end ? end + 1 : end;
+	}
+	registry_add("untraced", name);
+	return false;
+}
+
 /* Opens this process's log and writes its head. Returns false (warned) on failure. */
 static bool open_log(void)
 {
@@ -181,6 +251,7 @@ static bool open_log(void)
 	}
 	if (slp_opt.verbose)
 		slp_warn("tracing pid %d into %s", (int)slp_st.pid, slp_st.w.path);
+	registry_add("log", slp_st.w.path);
 	return true;
 }
 
@@ -286,6 +357,8 @@ static enum slp_phase start(void)
 	slp_st.pid = getpid();
 	slp_st.depth = (unsigned)slp_opt.depth;
 	learn_process();
+	if (!trace_selected())
+		return SLP_PHASE_OFF; /* passes through; an image it execs decides anew */
 	slp_modules_find_self();
 	slp_unwind_setup();
 	slp_streams_setup();

@@ -8,13 +8,7 @@ set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-scripts/install-deps.sh
-if [ -d build ]; then
-	meson setup --reconfigure build >/dev/null
-else
-	meson setup build >/dev/null
-fi
-meson compile -C build >/dev/null
+scripts/build.sh
 
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/sliceleak-demo.XXXXXX")
 [ $# -gt 0 ] || set -- leaky

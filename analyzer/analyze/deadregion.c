@@ -143,7 +143,6 @@ static void collect(struct dr *d, struct sla_results *res, struct sla_state *st,
 		enum sla_view_kind kind = SLA_VIEW_SLICE;
 		struct sla_finding *f;
 		uint64_t used = 0, retained;
-		double pinned;
 
 		if (d->owner[t] == NONE)
 			continue;
@@ -152,22 +151,9 @@ static void collect(struct dr *d, struct sla_results *res, struct sla_state *st,
 		f = sla_results_dead_finding(res, sla_stackset_intern(set, st, b->stack),
 					     sla_stackset_intern(set, st, oldest->stack),
 					     sla_stackset_intern(set, st, hb->stack));
-		if (!f->blocks)
-			f->view_kind = kind;
 		/* a kept block that is a view_pinned finding itself has its waste counted there */
 		retained = sla_block_is_finding(b, th, &used) ? used : b->size;
-		pinned = eval_ns > oldest->time ? (double)(eval_ns - oldest->time) / 1e9 : 0.0;
-		f->blocks++;
-		f->block_bytes = sla_sat_add(f->block_bytes, b->size);
-		f->retained_bytes = sla_sat_add(f->retained_bytes, retained);
-		f->min_used = f->max_used = 0;
-		if (b->size < f->min_size)
-			f->min_size = b->size;
-		if (b->size > f->max_size)
-			f->max_size = b->size;
-		if (pinned > f->pinned_max_s)
-			f->pinned_max_s = pinned;
-		res->retained_bytes = sla_sat_add(res->retained_bytes, retained);
+		sla_finding_add_block(res, f, kind, b->size, 0, retained, sla_pinned_s(oldest, eval_ns));
 		if (nkept == cap)
 			sla_xgrow(&kept, &cap, nkept + 1, sizeof(*kept));
 		kept[nkept++] = (struct kept){ f, d->owner[t] };

@@ -86,17 +86,12 @@
 
 #include <sliceleak/format.h>
 
+#include "module.h"
+
 /* A string field of a record: points into the log, not NUL-terminated. */
 struct sla_str {
 	const char *ptr;
 	size_t len;
-};
-
-/* One PT_LOAD segment of a MODULE record. */
-struct sla_seg {
-	uint64_t vaddr; /* p_vaddr */
-	uint64_t memsz; /* p_memsz */
-	uint64_t flags; /* p_flags */
 };
 
 /*

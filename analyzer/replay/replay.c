@@ -114,7 +114,9 @@ static void on_modules_reset(struct sla_state *st, const struct sla_record *rec)
 
 static void on_module(struct sla_state *st, const struct sla_record *rec)
 {
-	sla_state_add_module(st, rec);
+	sla_state_add_module(st, rec->module.bias, rec->module.path.ptr, rec->module.path.len,
+			     (const uint8_t *)rec->module.build_id.ptr, rec->module.build_id.len,
+			     rec->module.segs, (size_t)rec->module.nsegs);
 }
 
 static void on_stack(struct sla_state *st, const struct sla_record *rec)

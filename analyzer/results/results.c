@@ -64,6 +64,29 @@ struct sla_finding *sla_results_owner_finding(struct sla_results *res, uint32_t 
 	return finding(res, SLA_FINDING_OWNER, alloc_gid, 0, owner_gid);
 }
 
+void sla_finding_add_block(struct sla_results *res, struct sla_finding *f,
+			   enum sla_view_kind kind, uint64_t size, uint64_t used, uint64_t retained,
+			   double pinned_s)
+{
+	if (!f->blocks)
+		f->view_kind = kind;
+	f->blocks++;
+	f->block_bytes = sla_sat_add(f->block_bytes, size);
+	f->used_bytes = sla_sat_add(f->used_bytes, used);
+	f->retained_bytes = sla_sat_add(f->retained_bytes, retained);
+	if (size < f->min_size)
+		f->min_size = size;
+	if (size > f->max_size)
+		f->max_size = size;
+	if (used < f->min_used)
+		f->min_used = used;
+	if (used > f->max_used)
+		f->max_used = used;
+	if (pinned_s > f->pinned_max_s)
+		f->pinned_max_s = pinned_s;
+	res->retained_bytes = sla_sat_add(res->retained_bytes, retained);
+}
+
 const char *sla_dr_status_text(enum sla_dr_status s)
 {
 	switch (s) {

@@ -14,7 +14,7 @@
 
 #include <uthash.h>
 
-#include "state.h"
+#include "kinds.h"
 
 /* Which view-pinned blocks are findings. */
 struct sla_thresholds {
@@ -237,3 +237,13 @@ struct sla_finding *sla_results_dead_finding(struct sla_results *res, uint32_t a
 struct sla_finding *sla_results_owner_finding(struct sla_results *res, uint32_t alloc_gid,
 					      uint32_t owner_gid);
 struct sla_stack_acc *sla_results_acc(struct sla_results *res, uint32_t gid);
+
+/*
+ * Counts one block of `size` bytes, `used` of them by live views and
+ * `retained` of them wasted, into finding f and into res->retained_bytes.
+ * `kind` is its oldest view's kind (the finding keeps its first block's),
+ * `pinned_s` how long that view has been live.
+ */
+void sla_finding_add_block(struct sla_results *res, struct sla_finding *f,
+			   enum sla_view_kind kind, uint64_t size, uint64_t used, uint64_t retained,
+			   double pinned_s);

@@ -116,6 +116,16 @@ expect 0 "suppressions file" "$sliceleak" report --no-symbols --suppressions "$t
 grep_out "leaks suppressed" "0 B leaked in 0 blocks" "$tmp/out"
 expect 2 "bad suppression" "$sliceleak" report --suppress 'race:x' "$tmp/g.sllog"
 
+# a directory stands for its logs: NAME.sllog and NAME.sllog.N, nothing else
+mkdir "$tmp/dir"
+cp "$tmp/g.sllog" "$tmp/dir/sliceleak.python3.11.7.sllog"
+cp "$tmp/g.sllog" "$tmp/dir/sliceleak.python3.11.7.sllog.1"
+echo notes >"$tmp/dir/notes.txt"
+cp "$tmp/g.sllog" "$tmp/dir/x.sllog.bak"
+expect 0 "report DIR" "$sliceleak" report --no-symbols "$tmp/dir"
+grep_out "report DIR reads its two logs" "^sliceleak report: 2 logs" "$tmp/out"
+grep_out "report DIR reads name.sllog.1" "sliceleak.python3.11.7.sllog.1: pid" "$tmp/out"
+
 # a truncated log is evidence, not an error
 head -c $((size - 3)) "$tmp/g.sllog" >"$tmp/cut.sllog"
 expect 0 "report of a truncated log" "$sliceleak" report --no-symbols "$tmp/cut.sllog"
@@ -133,6 +143,7 @@ expect 1 "check of a good and a truncated log" "$sliceleak" check --no-symbols -
 	"$tmp/g.sllog" "$tmp/cut.sllog"
 expect 1 "check --format json of a truncated log" "$sliceleak" check --no-symbols --format json \
 	--max-retained 1GiB "$tmp/cut.sllog"
+grep_out "check --format json says truncated on stderr" "^TRUNCATED: $tmp/cut.sllog: " "$tmp/err"
 
 # a corrupt log: exit 2 and "sliceleak: <path>: offset <n>: <problem>"
 { head -c 300 "$tmp/g.sllog"; printf '\377\377\377\377\377\377\377\377\377\377\377\377'; } >"$tmp/bad.sllog"

@@ -523,6 +523,27 @@ def t_sigkill_soak(ctx):
     check(most > 1000, 'no kill left more than %d records to analyse' % most)
 
 
+def t_sigkill_quiet_thread(ctx):
+    """sigkill_threads quiet: the idle main thread's 100 ALLOCs of 777 bytes, made before its
+    workers started, are in the log below its cut although flush_ms never passed."""
+    ctx.need_reader()
+    logdir = tempfile.mkdtemp(dir=ctx.tmp)
+    env = dict(os.environ, LD_PRELOAD=ctx.shim,
+               SLICELEAK_OPTIONS='output=' + os.path.join(logdir, 'q.%p.sllog'))
+    p = subprocess.Popen([ctx.prog('sigkill_threads'), 'quiet'], env=env, stdout=subprocess.PIPE)
+    check(p.stdout.readline() == b'ready\n', 'no ready line')
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    logs = os.listdir(logdir)
+    check(len(logs) == 1, 'logs: %s' % logs)
+    recs, summary = ctx.dump(os.path.join(logdir, logs[0]))
+    check(summary.get('truncated') == 'yes', 'not truncated: %s' % summary)
+    main_tid = recs[0]['pid']  # the main thread's tid is the pid
+    n = sum(r['kind'] == 'ALLOC' and r['size'] == '777' and r['tid'] == main_tid for r in recs)
+    check(n == 100, '%d of the quiet thread\'s 100 ALLOCs are in the log (%s)' % (n, summary))
+    check(not replay(recs), 'anomalies below the cut')
+
+
 def t_dl_iterate_malloc(ctx):
     plugin = ctx.prog('libdl_plugin.so')
     logs, _ = same_behaviour(ctx, [ctx.prog('dl_iterate_malloc'), plugin], timeout=60)
@@ -730,6 +751,97 @@ def t_runtime_noise(ctx):
               and sum(x['bytes'] for x in supp) == leaks['referenced_bytes'],
               '%s: the defaults hid %s, not the %d bytes still referenced' % (
                   name, supp, leaks['referenced_bytes']))
+
+
+def sliceleak_run(ctx, args, cwd, stdin=None):
+    """`sliceleak run ARGS` in cwd, as a user runs it: (exit code, stdout, stderr)."""
+    ctx.need_reader()
+    e = dict(os.environ)
+    e.pop('LD_PRELOAD', None)
+    e.pop('SLICELEAK_OPTIONS', None)
+    p = subprocess.run([os.path.abspath(ctx.sliceleak), 'run'] + args, cwd=cwd, env=e,
+                       capture_output=True,
+                       timeout=180, input=stdin)
+    return p.returncode, p.stdout.decode(errors='replace'), p.stderr.decode(errors='replace')
+
+
+def t_run_wrapper(ctx):
+    # `sliceleak run` reports exactly the logs of the processes it started,
+    # through wrappers, exec chains that reuse a log name, and old logs.
+    prog = ctx.prog('alloc_family')
+    work = tempfile.mkdtemp(dir=ctx.tmp)
+    wrapper = os.path.join(work, 'wrapper.sh')
+    with open(wrapper, 'w') as f:
+        f.write('#!/bin/sh\n# a launcher as pyenv writes them\n'
+                'exec timeout 120 env WRAPPED=1 "%s" "$@" >/dev/null\n' % prog)
+    os.chmod(wrapper, 0o755)
+    pattern = ['-o', '%e.%p.sllog', '--format', 'json']
+
+    # an old log that matches every name pattern must never be reported
+    rc, out, err = sliceleak_run(ctx, pattern + ['--', wrapper], work)
+    check(rc == 0, 'run of the wrapper: exit %d: %s' % (rc, err))
+    first = {l['path'] for l in json.loads(out)['logs']}
+    exes = sorted(os.path.basename(l['exe']) for l in json.loads(out)['logs'])
+    # sh, timeout and its forked child (which execs env), env, the program
+    check([e for e in exes if e not in ('dash', 'bash')] ==
+          ['alloc_family', 'env', 'timeout', 'timeout'] and len(exes) == 5,
+          'untrimmed run: logs of %s' % exes)
+    rc, out, err = sliceleak_run(ctx, pattern + ['--', wrapper], work)
+    second = {l['path'] for l in json.loads(out)['logs']}
+    check(len(second) == 5 and not second & first, 'second run reported %s (first: %s)'
+          % (sorted(second), sorted(first)))
+
+    # --trace: only the program's log; the wrappers named on stderr as not traced
+    rc, out, err = sliceleak_run(ctx, pattern + ['--trace', 'alloc_*', '--', wrapper], work)
+    logs = json.loads(out)['logs']
+    check(rc == 0 and [os.path.basename(l['exe']) for l in logs] == ['alloc_family'],
+          '--trace alloc_*: logs %s' % [l['exe'] for l in logs])
+    check(all(l['path'] not in first | second for l in logs), '--trace: an old log reported')
+    nt = re.search(r'^sliceleak run: not traced \(--trace alloc_\*\): (.*)$', err, re.M)
+    check(nt and all(w in nt.group(1) for w in ('timeout (pid', 'env (pid')),
+          '--trace: stderr does not name the wrappers: %s' % err)
+
+    # an exec that keeps the pid and the executable's name: name.sllog.1 is reported too
+    chain = 'exec sh -c "exec sh -c \'exec %s >/dev/null\'"' % prog
+    rc, out, err = sliceleak_run(ctx, pattern + ['--', 'sh', '-c', chain], work)
+    paths = [l['path'] for l in json.loads(out)['logs']]
+    check(rc == 0 and len(paths) == 4 and any(p.endswith('.sllog.1') for p in paths)
+          and any(p.endswith('.sllog.2') for p in paths), 'exec chain: logs %s' % paths)
+
+    # the report is on stdout, text or JSON; nothing of it on stderr
+    rc, out, err = sliceleak_run(ctx, ['-o', '%e.%p.sllog', '--trace', 'alloc_family', '--',
+                                      wrapper], work)
+    check(out.rstrip().splitlines()[-1].startswith('SUMMARY: sliceleak: '),
+          'text report not on stdout: %r' % out[-300:])
+    check('SUMMARY' not in err and '== Leaks' not in err, 'report on stderr: %s' % err[-500:])
+
+    # a command that cannot start: no log at all, old ones included
+    rc, out, err = sliceleak_run(ctx, ['--', '/nonexistent/cmd'], work)
+    check(rc == 127 and 'did not start: no log' in err and not out.strip(),
+          'run of a missing command: exit %d, stdout %r, stderr %r' % (rc, out, err))
+
+
+def t_cpp_names(ctx):
+    # C++ frames: template arguments elided in text (heaptrack's way), whole
+    # with --full-names and in JSON
+    logs, _ = same_behaviour(ctx, [ctx.prog('cpp_program')])
+    def text(*opts):
+        p = subprocess.run([ctx.sliceleak, 'report', '--top', '0', '--no-default-suppressions']
+                           + list(opts) + logs, capture_output=True, timeout=120)
+        check(p.returncode == 0, 'report %s: exit %d' % (opts, p.returncode))
+        return [l for l in p.stdout.decode(errors='replace').splitlines()
+                if re.match(r'\s+#\d+ ', l)]
+    short, full = text(), text('--full-names')
+    check(len(short) == len(full), 'elision changed the frames')
+    longest = max(len(l) for l in short)
+    check(any('<...>' in l for l in short), 'no elided template in the text report')
+    check(all('<...>' not in l for l in full), '--full-names still elides')
+    check(any(re.search(r'<[^.>][^>]*>', l) for l in full), '--full-names shows no template')
+    check(longest < max(len(l) for l in full) and longest <= 300,
+          'longest elided frame line %d characters' % longest)
+    names = [f['function'] for g in report_json(ctx, logs, '--no-default-suppressions')
+             ['hotspots'] for f in g['stack'] if f['function']]
+    check(any(re.search(r'<[^.>][^>]*>', n) for n in names), 'JSON names are not whole')
 
 
 def t_static(ctx):
