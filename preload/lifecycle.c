@@ -24,6 +24,7 @@
  * image is replaced or ends; a new image inherits LD_PRELOAD and writes its
  * own log.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -82,6 +83,24 @@ static size_t read_file(const char *path, char *buf, size_t size)
 	return n;
 }
 
+/*
+ * /proc/thread-self/NAME where the kernel has it (3.17), else
+ * /proc/self/NAME: the former works from any thread, the latter only while
+ * the main thread lives (after main's pthread_exit it shows no memory).
+ */
+int slp_proc_open(const char *name)
+{
+	char path[64];
+	int fd;
+
+	slp_format(path, sizeof(path), "/proc/thread-self/%s", name);
+	fd = slp_open_high(path, O_RDONLY, 0);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	slp_format(path, sizeof(path), "/proc/self/%s", name);
+	return slp_open_high(path, O_RDONLY, 0);
+}
+
 /* Who we are: executable, command line, starting directory, stderr. */
 static void learn_process(void)
 {
@@ -115,6 +134,34 @@ static void learn_process(void)
 }
 
 /*
+ * Whether the program's malloc and free are ours: an allocator preloaded
+ * before the shim, or an executable that defines malloc, is found first,
+ * and then no allocation reaches us (the log would say "complete" with
+ * nothing in it). Its path goes into PROCESS and one warning to stderr.
+ * Context: start-up, guard held (dlsym and dladdr may allocate).
+ */
+static void find_interposer(void)
+{
+	static const char *const names[] = { "malloc", "free" };
+
+	slp_st.interposer[0] = '\0';
+	for (size_t i = 0; i < SLP_ARRAY_SIZE(names); i++) {
+		void *sym = dlsym(RTLD_DEFAULT, names[i]);
+		Dl_info info;
+
+		if (!sym || slp_is_self((uintptr_t)sym))
+			continue;
+		slp_format(slp_st.interposer, sizeof(slp_st.interposer), "%s",
+			   dladdr(sym, &info) && info.dli_fname && info.dli_fname[0] ?
+				   info.dli_fname : slp_st.exe);
+		slp_warn("the program's %s is %s's, not sliceleak's: the allocations it serves are "
+			 "not recorded (list libsliceleak.so first in LD_PRELOAD)",
+			 names[i], slp_st.interposer);
+		return;
+	}
+}
+
+/*
  * PROCESS, at the top level (format.h 2.x), from a scratch mapping: it
  * holds the command line, up to 64 KiB. Returns false when out of memory.
  * Context: start-up or a fork child (nothing else writes yet).
@@ -122,7 +169,8 @@ static void learn_process(void)
 static bool write_process(void)
 {
 	size_t elen = strnlen(slp_st.exe, sizeof(slp_st.exe));
-	size_t max = 6 * SLF_MAX_UV_LEN + elen + slp_st.cmdline_len;
+	size_t ilen = strnlen(slp_st.interposer, sizeof(slp_st.interposer));
+	size_t max = 8 * SLF_MAX_UV_LEN + elen + slp_st.cmdline_len + ilen;
 	uint8_t *buf = mmap(NULL, max + 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 			    -1, 0), *p, *h;
 
@@ -135,6 +183,8 @@ static bool write_process(void)
 	p = slp_put_uv(p, slp_st.depth);
 	p = slp_put_str(p, slp_st.exe, elen);
 	p = slp_put_str(p, slp_st.cmdline ? slp_st.cmdline : "", slp_st.cmdline_len);
+	p = slp_put_str(p, slp_st.interposer, ilen);
+	p = slp_put_uv(p, slp_st.process_flags);
 	h = slp_writer_frame(SLF_REC_PROCESS, buf + 16, (size_t)(p - (buf + 16)));
 	slp_writer_write(h, (size_t)(p - h));
 	munmap(buf, max + 16);
@@ -360,6 +410,8 @@ static enum slp_phase start(void)
 	if (!trace_selected())
 		return SLP_PHASE_OFF; /* passes through; an image it execs decides anew */
 	slp_modules_find_self();
+	find_interposer();
+	slp_st.process_flags = slp_modules_exe_is_go() ? SLF_PROCESS_GO : 0;
 	slp_unwind_setup();
 	slp_streams_setup();
 	if (!open_log())

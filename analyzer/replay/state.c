@@ -135,6 +135,7 @@ void sla_state_free(struct sla_state *st)
 	free(st->stacks);
 	free(st->sites);
 	free(st->exe);
+	free(st->interposer);
 	free(st->path);
 	free(st);
 }

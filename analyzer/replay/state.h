@@ -8,7 +8,7 @@
  *
  * Tables by key are open-addressing hash maps (ptrmap.h: why not uthash).
  *
- * Views (DESIGN.md section 5):
+ * Views (docs/design.md, section 2):
  *   - a libslice reference is anonymous: views are keyed by (block, ptr, len)
  *     with a count; each reference keeps its creation stack and time on a
  *     small LIFO stack, and a drop removes the most recent one;
@@ -130,6 +130,7 @@ struct sla_scan {
 	bool open;		  /* SCAN_BEGIN seen, SCAN_END not yet */
 	bool complete;		  /* SCAN_END seen */
 	bool capped;		  /* SCAN_END said the scan stopped at its cap */
+	bool unread;		  /* SCAN_END said some memory could not be read (2.2) */
 	uint64_t end_at;	  /* st->records after its SCAN_END */
 	uint64_t heap_lo, heap_hi, bytes;
 	struct sla_scan_region *regions;
@@ -144,6 +145,8 @@ struct sla_state {
 	char *path; /* the log file, as given */
 	uint64_t pid, ppid, start_ns;
 	char *exe;
+	char *interposer;	/* PROCESS: whose malloc the program called (NULL: ours) */
+	uint64_t process_flags; /* PROCESS: SLF_PROCESS_* */
 
 	/* stacks and modules */
 	struct sla_stack_node *stacks; /* [0] is the empty stack */

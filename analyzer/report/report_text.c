@@ -552,6 +552,9 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 		if (l->corrupt)
 			fprintf(out, "WARNING: %s: corrupt at offset %" PRIu64 " (%s): analysed up to the last good record\n",
 				l->path, l->corrupt_offset, l->corrupt_msg);
+		else if (l->truncated && l->go)
+			fprintf(out, "WARNING: %s: log is truncated: a Go program exits through a raw exit_group system call, past libc, so the shim cannot finish its log: the events of its last flush interval (flush_ms) and the final pointer scan are missing\n",
+				l->path);
 		else if (l->truncated && l->cut_seq != UINT64_MAX)
 			fprintf(out, "WARNING: %s: log is truncated (no END record: the process was killed, crashed or called _exit): its threads' streams end at different points, analysed up to seq %" PRIu64 " where all are complete; %" PRIu64 " later records left out\n",
 				l->path, l->cut_seq, l->cut_records);
@@ -561,6 +564,9 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 		else if (l->truncated)
 			fprintf(out, "WARNING: %s: log is truncated (no END record: the process was killed, crashed or called _exit): analysed up to its last complete record\n",
 				l->path);
+		if (l->interposer)
+			fprintf(out, "WARNING: %s: the program's malloc was %s's, not sliceleak's (an allocator listed before libsliceleak.so in LD_PRELOAD, or one the executable defines): the allocations it served are not in this log\n",
+				l->path, l->interposer);
 		if (l->dropped)
 			fprintf(out, "WARNING: %s: the writer dropped %" PRIu64 " events\n", l->path,
 				l->dropped);
