@@ -29,7 +29,7 @@ SLP_EXPORT void sliceleak_view_release(const void *owner)
 SLP_EXPORT void sliceleak_snapshot(const char *label)
 {
 	if (slp_guard_enter()) {
-		slp_record_snapshot(label);
+		slp_record_snapshot(label, false);
 		slp_guard_leave();
 	}
 }

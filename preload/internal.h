@@ -546,4 +546,7 @@ void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
 void slp_record_slice(unsigned kind, const void *block, const void *ptr, size_t len, size_t cap);
 void slp_record_view_acquire(const void *owner, const void *ptr, size_t len);
 void slp_record_view_release(const void *owner);
-void slp_record_snapshot(const char *label);
+void slp_record_snapshot(const char *label, bool from_signal);
+
+/* snapshot_signal.c: installs the snapshot_signal handler (start-up, once). */
+void slp_snapshot_signal_setup(void);

@@ -296,6 +296,7 @@ static enum slp_phase start(void)
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 		atexit(atexit_handler);
 		at_quick_exit(atexit_handler);
+		slp_snapshot_signal_setup(); /* once: a fork child inherits the handler */
 	}
 	return SLP_PHASE_ON;
 }

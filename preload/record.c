@@ -232,8 +232,11 @@ void slp_record_view_release(const void *owner)
  * point the user wants on disk even if the process dies right after. It is
  * an evaluation point: the pointer scan (scan.c) follows it at the same
  * seq, so no other thread's event falls in between in the log's order.
+ * `from_signal`: taken in a signal handler (snapshot_signal), which may
+ * have interrupted libc's malloc: no stack is captured (the unwinder's
+ * fallback may allocate), the snapshot's stack is the empty one.
  */
-void slp_record_snapshot(const char *label)
+void slp_record_snapshot(const char *label, bool from_signal)
 {
 	struct slp_stream *s;
 	struct slp_trace t;
@@ -246,10 +249,11 @@ void slp_record_snapshot(const char *label)
 
 	if (!recording())
 		return;
-	slp_unwind_capture(&t);
+	if (!from_signal)
+		slp_unwind_capture(&t);
 	if (slp_opt.scan)
 		slp_modules_sync(NULL, false); /* a dlopen'd object's globals are roots too */
-	if ((s = enter_and_intern(&t, &stack))) {
+	if ((s = enter_and_intern(from_signal ? NULL : &t, &stack))) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 		now = now > slp_st.start_mono_ns ? now - slp_st.start_mono_ns : 0;

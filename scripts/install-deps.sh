@@ -2,9 +2,10 @@
 # scripts/install-deps.sh - install every Debian package sliceleak needs to
 # build, test and benchmark (heaptrack, valgrind, zstd and mawk are for
 # scripts/bench.sh; chromium and golang-go for the HTML and pprof report
-# tests; sqlite3 and libglib2.0-dev for the runtime-noise test). Idempotent:
-# when everything is present it does nothing
-# (no apt-get update, no network). Needs root (or sudo) otherwise.
+# tests; sqlite3 and libglib2.0-dev for the runtime-noise test; libglib2.0-dev
+# and python3-numpy for the owner-finding programs of test-programs/owner/).
+# Idempotent: when everything is present it does nothing (no apt-get update,
+# no network). Needs root (or sudo) otherwise.
 set -eu
 
 packages="
@@ -16,7 +17,7 @@ packages="
 	heaptrack valgrind zstd mawk
 	libjemalloc2 libtcmalloc-minimal4 golang-go
 	chromium zlib1g-dev
-	sqlite3 libglib2.0-dev
+	sqlite3 libglib2.0-dev python3-numpy
 "
 
 missing=""

@@ -6,6 +6,8 @@
 
 #include "analysis.h"
 #include "deadregion.h"
+#include "heapgraph.h"
+#include "owner.h"
 #include "reader.h"
 #include "replay.h"
 #include "retention.h"
@@ -133,6 +135,24 @@ static enum sla_dr_status dead_region_status(const struct sla_analysis_opts *o,
 	return eval->scan.capped ? SLA_DR_PARTIAL : SLA_DR_COMPLETE;
 }
 
+/*
+ * The analyses of a pointer scan, on one heap graph: the dead regions (and,
+ * with `leaks`, the leaks' classes), then with `findings` the owners (they
+ * need the dead-region pass's kept blocks, counted there already).
+ */
+static void scan_analyses(struct sla_analysis *an, const struct sla_analysis_opts *o,
+			  struct sla_state *st, bool findings, bool leaks)
+{
+	struct sla_heapgraph g;
+
+	if (!sla_heapgraph_build(&g, st))
+		return; /* ids are 32-bit: not a heap any scan could cover anyway */
+	sla_deadregion_collect(&an->res, &g, st, an->set, &o->th, st->time_ns, findings, leaks);
+	if (findings)
+		sla_owner_collect(&an->res, &g, st, an->set, &o->th);
+	sla_heapgraph_free(&g);
+}
+
 /* One log: pass 1, tracker figures, then retention at the evaluation point. */
 static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *o,
 		       const char *path, char *err, size_t errlen)
@@ -181,8 +201,7 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	li->dead_region = SLA_DR_NOT_EVALUATED;
 	if (o->at != SLA_AT_END) { /* the leaks are the end's, from the end's scan */
 		if (st->scan_at_end && !st->scan.capped && !(li->major == 1 && li->minor == 0))
-			sla_deadregion_collect(&an->res, st, an->set, &o->th, st->time_ns, false,
-					       true);
+			scan_analyses(an, o, st, false, true);
 		else
 			sla_tracker_unclassified(&an->res, st, an->set);
 	}
@@ -213,8 +232,8 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 		sla_tracker_unclassified(&an->res, st, an->set);
 	if (li->dead_region != SLA_DR_COMPLETE && li->dead_region != SLA_DR_PARTIAL)
 		return 0;
-	sla_deadregion_collect(&an->res, eval, an->set, &o->th, eval->time_ns, true,
-			       o->at == SLA_AT_END && li->dead_region == SLA_DR_COMPLETE);
+	scan_analyses(an, o, eval, true,
+		      o->at == SLA_AT_END && li->dead_region == SLA_DR_COMPLETE);
 	return 0;
 }
 

@@ -1,6 +1,5 @@
 /* analyzer/analyze/deadregion.c - blocks kept alive through dead regions (see deadregion.h). */
 #include <stdlib.h>
-#include <string.h>
 
 #include <sliceleak/format.h>
 
@@ -9,328 +8,70 @@
 #include "xalloc.h"
 #include "units.h"
 
-#define NONE UINT32_MAX
+#define NONE SLA_HG_NONE
 
-/* Per-block flags. */
+/* Private flags of this pass (the graph's own: SLA_HG_PINNED, SLA_HG_KEPT). */
 enum {
-	F_PINNED = 1, /* >= 1 live view */
-	F_REACH = 2,  /* reachable from the roots */
-	F_HEAD = 4,   /* holder: a keeping pointer lies before its last view's end */
-	F_INDIRECT = 8, /* unreachable, and another unreachable block points to it */
+	F_REACH = SLA_HG_PRIVATE,	 /* reachable from the roots */
+	F_HEAD = SLA_HG_PRIVATE << 1,	 /* holder: a keeping pointer lies before its last view's end */
+	F_INDIRECT = SLA_HG_PRIVATE << 2, /* unreachable, and another unreachable block points to it */
 };
-
-/* A live block in address order. */
-struct dr_block {
-	uint64_t lo, hi;
-	struct sla_block *b;
-};
-
-/* A candidate pointer inside a live block: the word at loc of src points into dst. */
-struct dr_edge {
-	uint64_t loc;
-	uint32_t src, dst;
-};
-
-struct range {
-	uint64_t lo, hi;
-};
+#define F_PINNED SLA_HG_PINNED
 
 struct dr {
-	struct dr_block *blk;
-	uint32_t n;
-	struct dr_edge *edges;
-	size_t nedges, edges_cap;
-	size_t *first;	 /* edges of block i: [first[i], first[i + 1]) */
-	uint8_t *flags;
+	struct sla_heapgraph *g;
 	uint32_t *owner; /* the holder a kept block belongs to, or NONE */
 	uint32_t *queue;
 	size_t qhead, qtail;
-	struct range *rg; /* scratch: one block's live view ranges */
-	size_t nrg, rg_cap;
 };
-
-static int cmp_block(const void *a, const void *b)
-{
-	const struct dr_block *x = a, *y = b;
-
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
-static int cmp_edge(const void *a, const void *b)
-{
-	const struct dr_edge *x = a, *y = b;
-
-	if (x->src != y->src)
-		return x->src < y->src ? -1 : 1;
-	return x->loc < y->loc ? -1 : x->loc > y->loc;
-}
-
-static int cmp_range(const void *a, const void *b)
-{
-	const struct range *x = a, *y = b;
-
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
-/*
- * The live block holding address x (a zero-size block holds its own
- * address), or NONE: the last block starting at or below x, by binary
- * search. Overlapping blocks (a corrupt log) give one of them.
- */
-static uint32_t find(const struct dr *d, uint64_t x)
-{
-	uint32_t lo = 0, hi = d->n;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (d->blk[mid].lo <= x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!lo)
-		return NONE;
-	lo--;
-	if (x < d->blk[lo].hi || x == d->blk[lo].lo)
-		return lo;
-	return NONE;
-}
-
-/* Block i's live view ranges, clipped to it, sorted and merged, into d->rg. */
-static void view_ranges(struct dr *d, uint32_t i)
-{
-	const struct sla_block *b = d->blk[i].b;
-	size_t n = 0, out = 0;
-
-	sla_xgrow(&d->rg, &d->rg_cap, b->nviews ? b->nviews : 1, sizeof(*d->rg));
-	for (const struct sla_view *v = b->views; v; v = v->bnext) {
-		uint64_t lo = v->ptr, hi = v->ptr + v->len;
-
-		if (hi < lo)
-			hi = UINT64_MAX; /* a corrupt length: clipped below */
-		if (lo < d->blk[i].lo)
-			lo = d->blk[i].lo;
-		if (hi > d->blk[i].hi)
-			hi = d->blk[i].hi;
-		if (lo < hi && n < d->rg_cap)
-			d->rg[n++] = (struct range){ lo, hi };
-	}
-	qsort(d->rg, n, sizeof(*d->rg), cmp_range);
-	for (size_t k = 0; k < n; k++) {
-		if (out && d->rg[k].lo <= d->rg[out - 1].hi) {
-			if (d->rg[k].hi > d->rg[out - 1].hi)
-				d->rg[out - 1].hi = d->rg[k].hi;
-		} else {
-			d->rg[out++] = d->rg[k];
-		}
-	}
-	d->nrg = out;
-}
-
-/*
- * Whether the word at loc overlaps one of d->rg. Called with increasing loc
- * for one block: *k is the sweep position, starting at 0.
- */
-static bool in_view(const struct dr *d, size_t *k, uint64_t loc)
-{
-	uint64_t end = loc + 8 < loc ? UINT64_MAX : loc + 8;
-
-	while (*k < d->nrg && d->rg[*k].hi <= loc)
-		(*k)++;
-	return *k < d->nrg && d->rg[*k].lo < end;
-}
-
-static void add_edge(struct dr *d, uint32_t src, uint64_t loc, uint32_t dst)
-{
-	if (d->nedges == d->edges_cap)
-		sla_xgrow(&d->edges, &d->edges_cap, d->nedges + 1, sizeof(*d->edges));
-	d->edges[d->nedges++] = (struct dr_edge){ loc, src, dst };
-}
 
 static void reach(struct dr *d, uint32_t i)
 {
-	if (d->flags[i] & F_REACH)
+	if (d->g->flags[i] & F_REACH)
 		return;
-	d->flags[i] |= F_REACH;
+	d->g->flags[i] |= F_REACH;
 	d->queue[d->qtail++] = i;
 }
 
-/* Whether a GLOBALS region is the C library's own writable segment. */
-static bool libc_region(struct sla_state *st, const struct sla_scan_region *rg)
-{
-	const struct sla_mod *m = sla_state_find_module(st, st->gen, rg->start);
-	const char *base;
-
-	if (!m || !m->path)
-		return false;
-	base = strrchr(m->path, '/');
-	base = base ? base + 1 : m->path;
-	return !strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5);
-}
-
 /*
- * glibc's arenas other than the main one (threads') live in heaps of
- * HEAP_MAX_SIZE (64 MiB on 64-bit) reserved at an address aligned to it,
- * the arena's state at the start of its first heap: nothing else can be
- * mapped in such a window. A block below the default mmap threshold that
- * lies in anonymous memory is in one; the window's words outside blocks
- * are the allocator's (its state, chunk headers, freed chunks), like the
- * brk heap's.
- */
-#define ARENA_HEAP_SHIFT 26
-#define MMAP_THRESHOLD (128u * 1024)
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int cmp_region_start(const void *a, const void *b)
-{
-	const struct sla_scan_region *x = *(const struct sla_scan_region *const *)a;
-	const struct sla_scan_region *y = *(const struct sla_scan_region *const *)b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-/* The sorted windows (address >> ARENA_HEAP_SHIFT) of thread arenas' heaps. */
-static size_t arena_windows(const struct dr *d, const struct sla_scan *sc, uint64_t **out)
-{
-	const struct sla_scan_region **anon = sla_xmalloc((sc->nregions + 1) * sizeof(*anon));
-	uint64_t *w = sla_xmalloc(((size_t)d->n + 1) * sizeof(*w));
-	size_t nanon = 0, nw = 0, k = 0;
-
-	for (size_t r = 0; r < sc->nregions; r++)
-		if (sc->regions[r].kind == SLF_REGION_ANON)
-			anon[nanon++] = &sc->regions[r];
-	qsort(anon, nanon, sizeof(*anon), cmp_region_start);
-	for (uint32_t i = 0; i < d->n && nanon; i++) { /* blocks in address order: a sweep */
-		uint64_t lo = d->blk[i].lo;
-
-		while (k < nanon && anon[k]->start + anon[k]->size <= lo)
-			k++;
-		if (k < nanon && anon[k]->start <= lo && d->blk[i].hi - lo < MMAP_THRESHOLD &&
-		    (!nw || w[nw - 1] != lo >> ARENA_HEAP_SHIFT))
-			w[nw++] = lo >> ARENA_HEAP_SHIFT;
-	}
-	qsort(w, nw, sizeof(*w), cmp_u64);
-	free(anon);
-	*out = w;
-	return nw;
-}
-
-static bool in_windows(const uint64_t *w, size_t n, uint64_t loc)
-{
-	uint64_t key = loc >> ARENA_HEAP_SHIFT;
-
-	return n && bsearch(&key, w, n, sizeof(*w), cmp_u64);
-}
-
-/*
- * The blocks in address order, then every candidate pointer classified:
- * into no block (dropped), from a block (an edge), from a root region (its
- * target is reachable), from the brk heap outside blocks (dropped).
- *
- * The C library's writable segment holds the allocator's own state
- * (main_arena: its top chunk's and its bins' chunk headers, which lie in
- * the last 8 bytes of the block before them when that block uses its
- * whole chunk): there only a word pointing at a block's first byte is a
- * root (stdio's buffer bases, environ, NSS's tables all do). The heaps of
- * threads' arenas hold no roots at all (arena_windows()).
- */
-static void build(struct dr *d, struct sla_state *st)
-{
-	const struct sla_scan *sc = &st->scan;
-	struct sla_block *b;
-	uint64_t *win;
-	size_t nwin;
-	uint32_t n = 0;
-
-	d->blk = sla_xmalloc(((size_t)st->live_blocks + 1) * sizeof(*d->blk));
-	for (size_t i = 0; (b = sla_state_next_block(st, &i)) && n < st->live_blocks;) {
-		uint64_t hi = b->addr + b->size < b->addr ? UINT64_MAX : b->addr + b->size;
-
-		d->blk[n++] = (struct dr_block){ b->addr, hi, b };
-	}
-	d->n = n;
-	qsort(d->blk, n, sizeof(*d->blk), cmp_block);
-	d->flags = sla_xcalloc((size_t)n + 1, 1);
-	d->owner = sla_xmalloc(((size_t)n + 1) * sizeof(*d->owner));
-	d->queue = sla_xmalloc(((size_t)n + 1) * sizeof(*d->queue));
-	d->first = sla_xcalloc((size_t)n + 2, sizeof(*d->first));
-	for (uint32_t i = 0; i < n; i++) {
-		d->owner[i] = NONE;
-		if (d->blk[i].b->nviews)
-			d->flags[i] |= F_PINNED;
-	}
-	nwin = arena_windows(d, sc, &win);
-	for (size_t r = 0; r < sc->nregions; r++) {
-		const struct sla_scan_region *rg = &sc->regions[r];
-		bool starts_only = rg->kind == SLF_REGION_GLOBALS && rg->n && libc_region(st, rg);
-		bool arena = rg->kind == SLF_REGION_ANON && nwin;
-
-		for (size_t k = rg->first; k < rg->first + rg->n; k++) {
-			uint32_t dst = find(d, sc->ptrs[k].val), src;
-
-			if (dst == NONE)
-				continue;
-			src = find(d, sc->ptrs[k].loc);
-			if (src != NONE) {
-				if (src != dst) /* a block pointing into itself changes nothing */
-					add_edge(d, src, sc->ptrs[k].loc, dst);
-			} else if (rg->kind != SLF_REGION_HEAP &&
-				   (!starts_only || sc->ptrs[k].val == d->blk[dst].lo) &&
-				   !(arena && in_windows(win, nwin, sc->ptrs[k].loc))) {
-				reach(d, dst);
-			}
-		}
-	}
-	free(win);
-	if (d->nedges)
-		qsort(d->edges, d->nedges, sizeof(*d->edges), cmp_edge);
-	/* counting sort's prefix sums: first[i] = edges of blocks before i */
-	for (size_t e = 0; e < d->nedges; e++)
-		d->first[d->edges[e].src + 1]++;
-	for (uint32_t i = 0; i < n; i++)
-		d->first[i + 1] += d->first[i];
-}
-
-/*
- * Phase 1: the roots' targets are queued already; add the targets of every
- * view-pinned block's live views, then follow non-pinned reachable blocks'
- * words. A pinned block passes on only its views' words, queued here once.
+ * Phase 1: the roots' targets and the targets of every view-pinned
+ * block's live views, then what non-pinned reachable blocks' words reach.
+ * A pinned block passes on only its views' words, queued here once.
  */
 static void phase_reachable(struct dr *d)
 {
-	for (uint32_t i = 0; i < d->n; i++) {
+	struct sla_heapgraph *g = d->g;
+
+	for (uint32_t i = 0; i < g->n; i++)
+		if (g->flags[i] & SLA_HG_ROOTED)
+			reach(d, i);
+	for (uint32_t i = 0; i < g->n; i++) {
 		size_t k = 0;
 
-		if (!(d->flags[i] & F_PINNED) || d->first[i] == d->first[i + 1])
+		if (!(g->flags[i] & F_PINNED) || g->first[i] == g->first[i + 1])
 			continue;
-		view_ranges(d, i);
-		for (size_t e = d->first[i]; e < d->first[i + 1]; e++)
-			if (in_view(d, &k, d->edges[e].loc))
-				reach(d, d->edges[e].dst);
+		sla_heapgraph_view_ranges(g, i);
+		for (size_t e = g->first[i]; e < g->first[i + 1]; e++)
+			if (sla_heapgraph_in_view(g, &k, g->edges[e].loc))
+				reach(d, g->edges[e].dst);
 	}
 	while (d->qhead < d->qtail) {
 		uint32_t t = d->queue[d->qhead++];
 
-		if (d->flags[t] & F_PINNED)
+		if (g->flags[t] & F_PINNED)
 			continue;
-		for (size_t e = d->first[t]; e < d->first[t + 1]; e++)
-			reach(d, d->edges[e].dst);
+		for (size_t e = g->first[t]; e < g->first[t + 1]; e++)
+			reach(d, g->edges[e].dst);
 	}
 }
 
 /* A block neither reachable nor kept yet becomes holder h's. */
 static bool keep(struct dr *d, uint32_t t, uint32_t h)
 {
-	if ((d->flags[t] & F_REACH) || d->owner[t] != NONE)
+	if ((d->g->flags[t] & F_REACH) || d->owner[t] != NONE)
 		return false;
 	d->owner[t] = h;
+	d->g->flags[t] |= SLA_HG_KEPT;
 	d->queue[d->qtail++] = t;
 	return true;
 }
@@ -344,31 +85,33 @@ static bool keep(struct dr *d, uint32_t t, uint32_t h)
  */
 static void phase_dead(struct dr *d)
 {
+	struct sla_heapgraph *g = d->g;
+
 	d->qhead = d->qtail = 0;
-	for (uint32_t h = 0; h < d->n; h++) {
+	for (uint32_t h = 0; h < g->n; h++) {
 		uint64_t view_end;
 		size_t k = 0;
 
-		if (!(d->flags[h] & F_PINNED) || d->first[h] == d->first[h + 1])
+		if (!(g->flags[h] & F_PINNED) || g->first[h] == g->first[h + 1])
 			continue;
-		view_ranges(d, h);
-		view_end = d->nrg ? d->rg[d->nrg - 1].hi : d->blk[h].lo;
-		for (size_t e = d->first[h]; e < d->first[h + 1]; e++) {
-			const struct dr_edge *ed = &d->edges[e];
+		sla_heapgraph_view_ranges(g, h);
+		view_end = g->nrg ? g->rg[g->nrg - 1].hi : g->blk[h].lo;
+		for (size_t e = g->first[h]; e < g->first[h + 1]; e++) {
+			const struct sla_hg_edge *ed = &g->edges[e];
 
-			if (in_view(d, &k, ed->loc))
+			if (sla_heapgraph_in_view(g, &k, ed->loc))
 				continue;
 			if (keep(d, ed->dst, h) && ed->loc < view_end)
-				d->flags[h] |= F_HEAD;
+				g->flags[h] |= F_HEAD;
 		}
 	}
 	while (d->qhead < d->qtail) {
 		uint32_t t = d->queue[d->qhead++];
 
-		if (d->flags[t] & F_PINNED)
+		if (g->flags[t] & F_PINNED)
 			continue;
-		for (size_t e = d->first[t]; e < d->first[t + 1]; e++)
-			keep(d, d->edges[e].dst, d->owner[t]);
+		for (size_t e = g->first[t]; e < g->first[t + 1]; e++)
+			keep(d, g->edges[e].dst, d->owner[t]);
 	}
 }
 
@@ -394,8 +137,8 @@ static void collect(struct dr *d, struct sla_results *res, struct sla_state *st,
 	struct kept *kept = NULL;
 	size_t nkept = 0, cap = 0;
 
-	for (uint32_t t = 0; t < d->n; t++) {
-		const struct sla_block *b = d->blk[t].b, *hb;
+	for (uint32_t t = 0; t < d->g->n; t++) {
+		const struct sla_block *b = d->g->blk[t].b, *hb;
 		const struct sla_ref *oldest;
 		enum sla_view_kind kind = SLA_VIEW_SLICE;
 		struct sla_finding *f;
@@ -404,7 +147,7 @@ static void collect(struct dr *d, struct sla_results *res, struct sla_state *st,
 
 		if (d->owner[t] == NONE)
 			continue;
-		hb = d->blk[d->owner[t]].b;
+		hb = d->g->blk[d->owner[t]].b;
 		oldest = sla_block_oldest_ref(hb, &kind);
 		f = sla_results_dead_finding(res, sla_stackset_intern(set, st, b->stack),
 					     sla_stackset_intern(set, st, oldest->stack),
@@ -432,7 +175,7 @@ static void collect(struct dr *d, struct sla_results *res, struct sla_state *st,
 	if (nkept)
 		qsort(kept, nkept, sizeof(*kept), cmp_kept);
 	for (size_t i = 0; i < nkept; i++) {
-		const struct sla_block *hb = d->blk[kept[i].h].b;
+		const struct sla_block *hb = d->g->blk[kept[i].h].b;
 		struct sla_finding *f = kept[i].f;
 
 		if (i && kept[i].f == kept[i - 1].f && kept[i].h == kept[i - 1].h)
@@ -442,7 +185,7 @@ static void collect(struct dr *d, struct sla_results *res, struct sla_state *st,
 		f->holder_used_bytes = sla_sat_add(f->holder_used_bytes, sla_block_used(hb));
 		for (const struct sla_view *v = hb->views; v; v = v->bnext)
 			f->holder_views += v->count;
-		if (d->flags[kept[i].h] & F_HEAD)
+		if (d->g->flags[kept[i].h] & F_HEAD)
 			f->holder_tail = false;
 	}
 	free(kept);
@@ -456,20 +199,22 @@ static void collect(struct dr *d, struct sla_results *res, struct sla_state *st,
 static void classify_leaks(struct dr *d, struct sla_results *res, struct sla_state *st,
 			   struct sla_stackset *set)
 {
-	for (size_t e = 0; e < d->nedges; e++) {
-		const struct dr_edge *ed = &d->edges[e];
+	struct sla_heapgraph *g = d->g;
 
-		if (!(d->flags[ed->src] & F_REACH) && d->owner[ed->src] == NONE)
-			d->flags[ed->dst] |= F_INDIRECT;
+	for (size_t e = 0; e < g->nedges; e++) {
+		const struct sla_hg_edge *ed = &g->edges[e];
+
+		if (!(g->flags[ed->src] & F_REACH) && d->owner[ed->src] == NONE)
+			g->flags[ed->dst] |= F_INDIRECT;
 	}
-	for (uint32_t t = 0; t < d->n; t++) {
-		const struct sla_block *b = d->blk[t].b;
+	for (uint32_t t = 0; t < g->n; t++) {
+		const struct sla_block *b = g->blk[t].b;
 		struct sla_stack_acc *a;
 
-		if ((d->flags[t] & F_REACH) || d->owner[t] != NONE)
+		if ((g->flags[t] & F_REACH) || d->owner[t] != NONE)
 			continue;
 		a = sla_results_acc(res, sla_stackset_intern(set, st, b->stack));
-		if (d->flags[t] & F_INDIRECT) {
+		if (g->flags[t] & F_INDIRECT) {
 			a->indirect_bytes = sla_sat_add(a->indirect_bytes, b->size);
 			a->indirect_blocks++;
 			res->indirect_bytes = sla_sat_add(res->indirect_bytes, b->size);
@@ -484,26 +229,23 @@ static void classify_leaks(struct dr *d, struct sla_results *res, struct sla_sta
 	res->classified_logs++;
 }
 
-void sla_deadregion_collect(struct sla_results *res, struct sla_state *st,
-			    struct sla_stackset *set, const struct sla_thresholds *th,
-			    uint64_t eval_ns, bool findings, bool leaks)
+void sla_deadregion_collect(struct sla_results *res, struct sla_heapgraph *g,
+			    struct sla_state *st, struct sla_stackset *set,
+			    const struct sla_thresholds *th, uint64_t eval_ns, bool findings,
+			    bool leaks)
 {
-	struct dr d = { 0 };
+	struct dr d = { .g = g };
 
-	if (st->live_blocks >= NONE)
-		return; /* ids are 32-bit: not a heap any scan could cover anyway */
-	build(&d, st);
+	d.owner = sla_xmalloc(((size_t)g->n + 1) * sizeof(*d.owner));
+	d.queue = sla_xmalloc(((size_t)g->n + 1) * sizeof(*d.queue));
+	for (uint32_t i = 0; i < g->n; i++)
+		d.owner[i] = NONE;
 	phase_reachable(&d);
 	phase_dead(&d);
 	if (findings)
 		collect(&d, res, st, set, th, eval_ns);
 	if (leaks)
 		classify_leaks(&d, res, st, set);
-	free(d.blk);
-	free(d.edges);
-	free(d.first);
-	free(d.flags);
 	free(d.owner);
 	free(d.queue);
-	free(d.rg);
 }

@@ -2,21 +2,11 @@
  * analyzer/analyze/deadregion.h - blocks kept alive through the dead regions of
  * view-pinned blocks (DESIGN.md section 5, "dead region"; issue 5).
  *
- * Input: the live blocks and views of a state at an evaluation point and
- * the pointer scan the shim took there (st->scan: every aligned word of the
- * process's writable memory whose value lies in the heap's span).
+ * Input: the heap graph of a state at an evaluation point (heapgraph.h:
+ * the live blocks, the edges between them and the blocks roots point to,
+ * from the pointer scan the shim took there).
  *
  * The model, LeakSanitizer's reachability with views added:
- *   - a candidate pointer (loc, val) points to the live block holding val
- *     (interior pointers count); it comes from the live block holding loc,
- *     else from a root when its region is GLOBALS, STACK or ANON (or a kind
- *     this version does not know), else (HEAP outside any block: allocator
- *     metadata or freed memory) it is ignored; in the C library's own
- *     writable segment (the allocator's main_arena lives there, pointing at
- *     chunk headers inside the last 8 bytes of blocks) only a word pointing
- *     at a block's first byte is a root, and the heaps of threads' arenas
- *     (64 MiB-aligned windows of anonymous memory holding blocks below the
- *     mmap threshold) hold none, like the brk heap;
  *   - a block with >= 1 live view is view-pinned: alive by definition (its
  *     views are held by reference counts), so the words inside its live
  *     views are roots too; the rest of it is its DEAD REGION;
@@ -34,8 +24,8 @@
  *
  * Findings: kept blocks grouped by (their allocation stack, the holder's
  * oldest live view's stack, the holder's allocation stack); see results.h
- * for what is counted. Cost: O(B log B + P log B + E log E) for B live
- * blocks, P candidate pointers, E of them inside blocks; memory O(B + E).
+ * for what is counted. Cost on top of the graph: O(B + E) for B live
+ * blocks and E edges; memory 8 bytes per block.
  *
  * Limits: the scan is conservative (any word that looks like a pointer
  * counts, so a stale value in a root can hide a finding, and an integer
@@ -46,19 +36,22 @@
 
 #include <stdint.h>
 
+#include "heapgraph.h"
 #include "results.h"
 #include "stacks.h"
 #include "state.h"
 
 /*
  * With `findings`, adds the dead_region findings of `st` (evaluated at log
- * time eval_ns) to `res`, from st->scan, which the caller has checked is the
- * evaluation point's scan, and the kept bytes to res->retained_bytes. With
- * `leaks` (the scan is the end's, where the leaks are), also classifies
- * every live block that nothing reachable or kept points to as a direct or
- * indirect leak (results.h, struct sla_group) and counts the log in
+ * time eval_ns) to `res`, from its heap graph `g`, built from the
+ * evaluation point's scan (which the caller has checked), and the kept
+ * bytes to res->retained_bytes; the kept blocks are flagged SLA_HG_KEPT in
+ * `g` either way. With `leaks` (the scan is the end's, where the leaks
+ * are), also classifies every live block that nothing reachable or kept
+ * points to as a direct or indirect leak (results.h, struct sla_group) and counts the log in
  * res->classified_logs.
  */
-void sla_deadregion_collect(struct sla_results *res, struct sla_state *st,
-			    struct sla_stackset *set, const struct sla_thresholds *th,
-			    uint64_t eval_ns, bool findings, bool leaks);
+void sla_deadregion_collect(struct sla_results *res, struct sla_heapgraph *g,
+			    struct sla_state *st, struct sla_stackset *set,
+			    const struct sla_thresholds *th, uint64_t eval_ns, bool findings,
+			    bool leaks);

@@ -72,6 +72,9 @@ enum {
 	OPT_METRIC,
 	OPT_BASELINE,
 	OPT_MAX_INCREASE,
+	OPT_MAX_OWNER_SIZE,
+	OPT_MIN_OWNER_RATIO,
+	OPT_MAX_OWNED,
 };
 
 static const struct option long_opts[] = {
@@ -92,6 +95,9 @@ static const struct option long_opts[] = {
 	{ "metric", required_argument, NULL, OPT_METRIC },
 	{ "baseline", required_argument, NULL, OPT_BASELINE },
 	{ "max-increase", required_argument, NULL, OPT_MAX_INCREASE },
+	{ "max-owner-size", required_argument, NULL, OPT_MAX_OWNER_SIZE },
+	{ "min-owner-ratio", required_argument, NULL, OPT_MIN_OWNER_RATIO },
+	{ "max-owned", required_argument, NULL, OPT_MAX_OWNED },
 	{ "output", required_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -103,7 +109,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: sliceleak report [--format text|json|html|pprof|folded] [-o FILE]\n"
 		"                        [--at end|peak|LABEL] [options] LOG...\n"
-		"       sliceleak check --max-retained SIZE [--max-leaked SIZE] [options] LOG...\n"
+		"       sliceleak check --max-retained SIZE [--max-leaked SIZE] [--max-owned SIZE]\n"
+		"                       [options] LOG...\n"
 		"       sliceleak check --baseline BASE.json [--max-increase SIZE] [options] LOG...\n"
 		"       sliceleak diff [--format text|json] [options] BASE NEW\n"
 		"       sliceleak run [-o PATTERN] [options] -- CMD ARGS...\n"
@@ -125,22 +132,30 @@ static void usage(FILE *out)
 		"                           retained bytes, or at the first sliceleak_snapshot(LABEL)\n"
 		"  --min-block-size SIZE    smallest block that can be a finding (default 4KiB)\n"
 		"  --max-used-percent N     a block using more than N%% of itself is fine (default 25)\n"
+		"  --max-owner-size SIZE    owner findings: the largest block that can be an owner\n"
+		"                           (default 4KiB)\n"
+		"  --min-owner-ratio N      owner findings: an owner retains at least N times its\n"
+		"                           own size (default 64)\n"
 		"  --metric NAME            folded: the bytes of live, retained, leaked, peak or\n"
 		"                           allocated (default) per stack\n"
 		"  --top N                  findings (text), leak/peak stacks and hot spots shown\n"
 		"                           (default %d; 0 = all; JSON always lists every finding)\n"
 		"  --no-symbols             module+offset frames only (deterministic, no file access)\n"
 		"  --lenient                analyse a corrupt log up to its first bad record\n"
-		"  --suppress TYPE:PATTERN  hide leak groups (leak:) or findings (view:) whose stack\n"
-		"                           has a function, file or module matching PATTERN\n"
+		"  --suppress TYPE:PATTERN  hide leak groups (leak:), view/dead-region findings\n"
+		"                           (view:) or owner findings (owner:) whose stack has a\n"
+		"                           function, file or module matching PATTERN\n"
 		"                           (LSan syntax: * wildcard, ^ and $ anchors); repeatable\n"
-		"  --suppressions FILE      one TYPE:PATTERN per line, # comments\n"
+		"  --suppressions FILE      one TYPE:PATTERN per line, # comments\n",
+		DEFAULT_TOP);
+	fprintf(out, /* two strings: C11 promises no more than 4095 bytes in one */
 		"  --no-default-suppressions  show the runtime's own memory too (libc's stdio\n"
 		"                           buffers and NSS tables, libraries' initializers,\n"
 		"                           GLib's caches: docs/suppressions.md)\n"
 		"  --max-retained SIZE      check: fail when findings retain more than SIZE\n"
 		"  --max-leaked SIZE        check: fail when more than SIZE is leaked: unreachable\n"
 		"                           at exit (direct + indirect, LeakSanitizer's meaning)\n"
+		"  --max-owned SIZE         check: fail when owner findings retain more than SIZE\n"
 		"  --max-referenced SIZE    check: fail when more than SIZE is live at exit and\n"
 		"                           still referenced\n"
 		"  --allow-truncated        check: pass a truncated or (--lenient) corrupt log on\n"
@@ -159,7 +174,7 @@ static void usage(FILE *out)
 		"exit codes: 0 analysed (and within limits), 1 a limit is exceeded,\n"
 		"            2 usage error or an unreadable, corrupt or too-new log;\n"
 		"            run: the command's own exit status\n",
-		DEFAULT_TOP, DEFAULT_RUN_OUTPUT);
+		DEFAULT_RUN_OUTPUT);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -230,14 +245,28 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 		case OPT_LENIENT:
 			c->an.lenient = true;
 			break;
+		case OPT_MAX_OWNER_SIZE:
+			if (sla_parse_size(optarg, &c->an.th.max_owner_size))
+				return usage_error("bad size '%s'", optarg);
+			break;
+		case OPT_MIN_OWNER_RATIO:
+			errno = 0;
+			c->an.th.min_owner_ratio = strtod(optarg, &end);
+			if (errno || *end || end == optarg || !(c->an.th.min_owner_ratio >= 0))
+				return usage_error("bad ratio '%s' (a number, 0 or more)", optarg);
+			break;
 		case OPT_MAX_RETAINED:
 		case OPT_MAX_LEAKED:
 		case OPT_MAX_REFERENCED:
+		case OPT_MAX_OWNED:
 			if (sla_parse_size(optarg, &size))
 				return usage_error("bad size '%s'", optarg);
 			if (opt == OPT_MAX_RETAINED) {
 				c->limits.has_max_retained = true;
 				c->limits.max_retained = size;
+			} else if (opt == OPT_MAX_OWNED) {
+				c->limits.has_max_owned = true;
+				c->limits.max_owned = size;
 			} else if (opt == OPT_MAX_LEAKED) {
 				c->limits.has_max_leaked = true;
 				c->limits.max_leaked = size;
@@ -254,7 +283,7 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 			break;
 		case OPT_SUPPRESS:
 			if (sla_suppress_add(&c->supp, optarg) < 0)
-				return usage_error("bad suppression '%s' (leak:PATTERN or view:PATTERN)",
+				return usage_error("bad suppression '%s' (leak:, view: or owner:PATTERN)",
 						   optarg);
 			break;
 		case OPT_SUPPRESSIONS: {
@@ -262,7 +291,7 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 			int err = sla_suppress_load(&c->supp, optarg, &line);
 
 			if (err == -EINVAL)
-				return usage_error("%s:%zu: not leak:PATTERN or view:PATTERN", optarg,
+				return usage_error("%s:%zu: not leak:, view: or owner:PATTERN", optarg,
 						   line);
 			if (err < 0)
 				return usage_error("%s: %s", optarg, strerror(-err));
@@ -693,8 +722,8 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 		return ret;
 	if (c->format != FMT_TEXT && c->format != FMT_JSON)
 		return usage_error("check prints text or json");
-	if (!c->limits.has_max_retained && !c->baseline)
-		return usage_error("check needs --max-retained SIZE or --baseline BASE.json");
+	if (!c->limits.has_max_retained && !c->limits.has_max_owned && !c->baseline)
+		return usage_error("check needs --max-retained SIZE, --max-owned SIZE or --baseline BASE.json");
 	if (optind == argc)
 		return usage_error("check needs at least one LOG");
 	if (c->baseline && !(base = load_report(c->baseline, &base_side)))
@@ -718,9 +747,13 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 		sla_analysis_free(&an);
 		return pass ? SLA_EXIT_OK : SLA_EXIT_GATE;
 	}
-	printf("sliceleak check: %s: %s retained (limit %s)", pass ? "OK" : "FAILED",
-	       sla_format_size(a, sizeof(a), an.res.retained_bytes, 1),
-	       sla_format_size(b, sizeof(b), c->limits.max_retained, 1));
+	printf("sliceleak check: %s: %s retained", pass ? "OK" : "FAILED",
+	       sla_format_size(a, sizeof(a), an.res.retained_bytes, 1));
+	if (c->limits.has_max_retained)
+		printf(" (limit %s)", sla_format_size(b, sizeof(b), c->limits.max_retained, 1));
+	if (c->limits.has_max_owned)
+		printf(", %s owned (limit %s)", sla_format_size(a, sizeof(a), an.res.owned_bytes, 1),
+		       sla_format_size(b, sizeof(b), c->limits.max_owned, 1));
 	printf(", %s leaked", sla_format_size(a, sizeof(a), an.res.leak_bytes, 1));
 	if (c->limits.has_max_leaked)
 		printf(" (limit %s)", sla_format_size(b, sizeof(b), c->limits.max_leaked, 1));
@@ -732,7 +765,11 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 	print_partial_logs(&an.res, &c->limits);
 	printf("\n");
 	if (v.retained_exceeded)
-		sla_report_text_findings(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5);
+		sla_report_text_findings(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5,
+					 false);
+	if (v.owned_exceeded)
+		sla_report_text_findings(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5,
+					 true);
 	if (v.leaked_exceeded || v.referenced_exceeded)
 		sla_report_text_leaks(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5);
 	sla_report_text_summary(stdout, &an.res);
@@ -815,7 +852,7 @@ int main(int argc, char **argv)
 	struct cmdline c = {
 		.an = { .at = SLA_AT_END,
 			.label = "end",
-			.th = { SLA_DEFAULT_MIN_BLOCK_SIZE, SLA_DEFAULT_MAX_USED_PERCENT } },
+			.th = SLA_THRESHOLDS_DEFAULT },
 		.rep = { .top = DEFAULT_TOP },
 		.metric = SLA_METRIC_ALLOCATED,
 	};

@@ -145,7 +145,7 @@ static int analysis_pass(const uint8_t *data, size_t size, const char *what,
 		struct sla_analysis_opts opts = {
 			.at = ways[i].at,
 			.label = ways[i].label,
-			.th = { SLA_DEFAULT_MIN_BLOCK_SIZE, SLA_DEFAULT_MAX_USED_PERCENT },
+			.th = SLA_THRESHOLDS_DEFAULT,
 			.lenient = ways[i].lenient,
 		};
 

@@ -70,11 +70,18 @@ static struct sla_block *add_block(struct sla_state *st, uint64_t addr, uint64_t
 	return b;
 }
 
-/* Ends a live block and does the accounting of a free. */
+/*
+ * Ends a live block and does the accounting of a free. An annotated view
+ * whose owner is this block (the owner key is the block's address: the
+ * object that was told to sliceleak_view_acquire) ends with it: the
+ * program freed the holder, and with it the reference.
+ */
 static void remove_block(struct sla_state *st, struct sla_block *b)
 {
 	struct sla_site *s = &st->sites[b->stack];
 
+	if (st->owner_views.count)
+		sla_state_owner_release(st, b->addr);
 	if (b->nviews)
 		anomaly(st, SLA_ANOM_free_with_views);
 	site_save_peak(st, s);

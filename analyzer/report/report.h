@@ -6,8 +6,9 @@
  * both stacks, a fix hint), leaks, peak, hot spots, totals, anomalies,
  * warnings, and one last greppable line
  *   SUMMARY: sliceleak: <retained> retained in <n> findings, <leaked> leaked in <n> blocks
- * (leaked: unreachable at exit), followed by ", <n> logs TRUNCATED" and
- * ", <n> logs CORRUPT" when some were.
+ * (leaked: unreachable at exit), followed by ", <owned> owned in <n> owner
+ * findings" when there are some, then ", <n> logs TRUNCATED" and ", <n>
+ * logs CORRUPT" when some were.
  * JSON: the schema "sliceleak-report/1" of docs/json-schema.md.
  */
 #pragma once
@@ -60,9 +61,12 @@ void sla_report_folded(FILE *out, const struct sla_results *res, struct sla_stac
  */
 void sla_json_string(FILE *out, const char *s, size_t len, bool html);
 
-/* Pieces of the text report that `check` prints too (the summary: suppressions used, SUMMARY). */
+/*
+ * Pieces of the text report that `check` prints too: the findings (the
+ * owner findings, or the others), the summary (suppressions used, SUMMARY).
+ */
 void sla_report_text_findings(FILE *out, const struct sla_results *res, struct sla_stackset *set,
-			      struct sla_symbolizer *sym, size_t top);
+			      struct sla_symbolizer *sym, size_t top, bool owners);
 void sla_report_text_leaks(FILE *out, const struct sla_results *res, struct sla_stackset *set,
 			   struct sla_symbolizer *sym, size_t top);
 void sla_report_text_summary(FILE *out, const struct sla_results *res);

@@ -161,6 +161,30 @@ static void json_dead_finding(FILE *out, const struct sla_finding *f, struct sla
 	fputc('}', out);
 }
 
+/* An owner finding: the owners, the blocks they keep alive, two stacks. */
+static void json_owner_finding(FILE *out, const struct sla_finding *f, struct sla_stackset *set,
+			       struct sla_symbolizer *sym, bool first)
+{
+	fprintf(out, "%s\n    {\"kind\": \"owner\", \"owner_blocks\": %" PRIu64
+		     ", \"owner_bytes\": %" PRIu64 ", \"owner_min_size\": %" PRIu64
+		     ", \"owner_max_size\": %" PRIu64 ", \"blocks\": %" PRIu64
+		     ", \"block_bytes\": %" PRIu64 ", \"min_size\": %" PRIu64 ", \"max_size\": %" PRIu64
+		     ", \"retained_blocks\": %" PRIu64 ", \"retained_bytes\": %" PRIu64 ", ",
+		first ? "" : ",", f->holder_blocks, f->holder_bytes, f->owner_min_size,
+		f->owner_max_size, f->blocks, f->block_bytes, f->min_size, f->max_size,
+		f->retained_blocks, f->retained_bytes);
+	if (f->ref_min <= f->ref_max)
+		fprintf(out, "\"ref_offset_min\": %" PRIu64 ", \"ref_offset_max\": %" PRIu64 ",",
+			f->ref_min, f->ref_max);
+	else
+		fputs("\"ref_offset_min\": null, \"ref_offset_max\": null,", out);
+	fputs("\n     \"alloc_stack\": ", out);
+	json_stack(out, set, sym, f->alloc_gid);
+	fputs(",\n     \"owner_stack\": ", out);
+	json_stack(out, set, sym, f->holder_gid);
+	fputc('}', out);
+}
+
 /* The "logs" array: one object per log, anomalies only when non-zero. */
 static void json_logs(FILE *out, const struct sla_results *res)
 {
@@ -202,9 +226,13 @@ void sla_report_json(FILE *out, const struct sla_results *res, struct sla_stacks
 
 	fputs("{\n  \"schema\": \"sliceleak-report/1\",\n  \"at\": ", out);
 	json_cstr(out, res->at);
-	fprintf(out, ",\n  \"retained_bytes\": %" PRIu64 ",\n  \"trimmed_frames\": %" PRIu64 ",\n",
-		res->retained_bytes, sla_stackset_trimmed(set));
+	fprintf(out, ",\n  \"retained_bytes\": %" PRIu64 ",\n  \"owned_bytes\": %" PRIu64
+		     ",\n  \"trimmed_frames\": %" PRIu64 ",\n",
+		res->retained_bytes, res->owned_bytes, sla_stackset_trimmed(set));
 	fputs("  \"dead_region_analysis\": ", out);
+	json_cstr(out, res->dead_region_text ? res->dead_region_text : "unavailable: not run");
+	/* both analyses run on the same pointer scan, so they are as complete as each other */
+	fputs(",\n  \"owner_analysis\": ", out);
 	json_cstr(out, res->dead_region_text ? res->dead_region_text : "unavailable: not run");
 	fputs(",\n", out);
 	json_logs(out, res);
@@ -215,6 +243,10 @@ void sla_report_json(FILE *out, const struct sla_results *res, struct sla_stacks
 
 		if (f->kind == SLA_FINDING_DEAD_REGION) {
 			json_dead_finding(out, f, set, sym, i == 0);
+			continue;
+		}
+		if (f->kind == SLA_FINDING_OWNER) {
+			json_owner_finding(out, f, set, sym, i == 0);
 			continue;
 		}
 		fprintf(out, "%s\n    {\"kind\": \"view_pinned\", \"view_kind\": \"%s\", \"blocks\": %" PRIu64
@@ -260,7 +292,7 @@ void sla_report_json(FILE *out, const struct sla_results *res, struct sla_stacks
 		if (x->builtin && !x->matches) /* a default one that hid nothing */
 			continue;
 		fprintf(out, "%s\n    {\"type\": \"%s\", \"pattern\": ", listed ? "," : "",
-			x->type == SLA_SUPPRESS_LEAK ? "leak" : "view");
+			sla_suppress_type_name(x->type));
 		json_cstr(out, x->pattern);
 		fprintf(out, ", \"matches\": %" PRIu64 ", \"bytes\": %" PRIu64
 			     ", \"leaked_bytes\": %" PRIu64 ", \"default\": %s}",

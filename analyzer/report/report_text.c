@@ -148,16 +148,95 @@ static void print_dead_finding(FILE *out, const struct sla_finding *f, struct sl
 	      out);
 }
 
-void sla_report_text_findings(FILE *out, const struct sla_results *res, struct sla_stackset *set,
-			      struct sla_symbolizer *sym, size_t top)
+/* The first frame with a function name of a stack, or NULL. */
+static const char *first_function(struct sla_stackset *set, struct sla_symbolizer *sym,
+				  uint32_t gid)
 {
-	size_t n = top && top < res->nfindings ? top : res->nfindings;
+	const struct sla_frame *f;
+	size_t n = sla_stackset_frames(set, gid, sym, &f);
+
+	for (size_t i = 0; i < n; i++)
+		if (f[i].function)
+			return f[i].function;
+	return NULL;
+}
+
+/*
+ * An owner finding in the user's words: "100 blocks of 1.00 MiB kept alive
+ * by 24-byte blocks (one each) allocated at make_view: 100.0 MiB retained
+ * (references land at offset 4096)".
+ */
+static void print_owner_headline(FILE *out, const struct sla_finding *f, struct sla_stackset *set,
+				 struct sla_symbolizer *sym)
+{
+	const char *fn = first_function(set, sym, f->holder_gid);
+	char a[32], b[32];
+
+	if (f->min_size == f->max_size)
+		fprintf(out, "%" PRIu64 " block%s of %s", f->blocks, f->blocks == 1 ? "" : "s",
+			SZ(a, f->min_size, 2));
+	else
+		fprintf(out, "%" PRIu64 " blocks of %s to %s", f->blocks, SZ(a, f->min_size, 2),
+			SZ(b, f->max_size, 2));
+	if (f->holder_blocks == 1)
+		fprintf(out, " kept alive by %s %" PRIu64 "-byte block", article(f->owner_min_size),
+			f->owner_min_size);
+	else if (f->owner_min_size == f->owner_max_size)
+		fprintf(out, " kept alive by %" PRIu64 "-byte blocks", f->owner_min_size);
+	else
+		fprintf(out, " kept alive by %" PRIu64 "- to %" PRIu64 "-byte blocks",
+			f->owner_min_size, f->owner_max_size);
+	if (f->holder_blocks > 1 && f->holder_blocks == f->blocks)
+		fputs(" (one each)", out);
+	else if (f->holder_blocks > 1)
+		fprintf(out, " (%" PRIu64 " of them)", f->holder_blocks);
+	if (fn)
+		fprintf(out, " allocated at %s", fn);
+	fprintf(out, ": %s retained", SZ(a, f->retained_bytes, 1));
+	if (f->retained_blocks > f->blocks)
+		fprintf(out, " in %" PRIu64 " blocks", f->retained_blocks);
+	if (f->ref_min == f->ref_max)
+		fprintf(out, " (references land at offset %" PRIu64 ")", f->ref_min);
+	else if (f->ref_min < f->ref_max)
+		fprintf(out, " (references land at offsets %" PRIu64 " to %" PRIu64 ")", f->ref_min,
+			f->ref_max);
+	fputc('\n', out);
+}
+
+static void print_owner_finding(FILE *out, const struct sla_finding *f, struct sla_stackset *set,
+				struct sla_symbolizer *sym)
+{
+	print_owner_headline(out, f, set, sym);
+	fputs("  kept blocks allocated at:\n", out);
+	print_stack(out, set, sym, f->alloc_gid, "    ");
+	fprintf(out, "  the only way to them: the block%s allocated at:\n",
+		f->holder_blocks == 1 ? "" : "s");
+	print_stack(out, set, sym, f->holder_gid, "    ");
+	fputs("  hint: free or reset these small blocks when their data is no longer needed, or copy the bytes they use out of the big blocks\n\n",
+	      out);
+}
+
+void sla_report_text_findings(FILE *out, const struct sla_results *res, struct sla_stackset *set,
+			      struct sla_symbolizer *sym, size_t top, bool owners)
+{
+	size_t total = owners ? res->nowner : res->nfindings - res->nowner, n, shown = 0;
 	uint64_t rest = 0;
 
-	for (size_t i = 0; i < n; i++) {
+	n = top && top < total ? top : total;
+	for (size_t i = 0; i < res->nfindings; i++) {
 		const struct sla_finding *f = &res->findings[i];
 
-		fprintf(out, "#%zu: ", i + 1);
+		if ((f->kind == SLA_FINDING_OWNER) != owners)
+			continue;
+		if (shown == n) {
+			rest = sla_sat_add(rest, f->retained_bytes);
+			continue;
+		}
+		fprintf(out, "#%zu: ", ++shown);
+		if (f->kind == SLA_FINDING_OWNER) {
+			print_owner_finding(out, f, set, sym);
+			continue;
+		}
 		if (f->kind == SLA_FINDING_DEAD_REGION) {
 			print_dead_finding(out, f, set, sym);
 			continue;
@@ -176,13 +255,11 @@ void sla_report_text_findings(FILE *out, const struct sla_results *res, struct s
 			fputs("  hint: copy the range you keep out of the buffer and release the view of the big block\n\n",
 			      out);
 	}
-	for (size_t i = n; i < res->nfindings; i++)
-		rest = sla_sat_add(rest, res->findings[i].retained_bytes);
-	if (n < res->nfindings) {
+	if (n < total) {
 		char a[32];
 
 		fprintf(out, "... and %zu more findings retaining %s (--top 0 shows all)\n\n",
-			res->nfindings - n, SZ(a, rest, 1));
+			total - n, SZ(a, rest, 1));
 	}
 }
 
@@ -283,7 +360,7 @@ void sla_report_text_summary(FILE *out, const struct sla_results *res)
 		if (!used++)
 			fputs("Suppressions used:\n  matches      bytes  suppression\n", out);
 		fprintf(out, "%9" PRIu64 " %10" PRIu64 "  %s:%s%s\n", x->matches, x->bytes,
-			x->type == SLA_SUPPRESS_LEAK ? "leak" : "view", x->pattern,
+			sla_suppress_type_name(x->type), x->pattern,
 			x->builtin ? " (default)" : "");
 		if (x->builtin) {
 			def_groups += x->matches;
@@ -299,8 +376,12 @@ void sla_report_text_summary(FILE *out, const struct sla_results *res)
 
 	sla_results_partial(res, &truncated, &corrupt);
 	fprintf(out, "SUMMARY: sliceleak: %s retained in %zu finding%s, %s leaked in %" PRIu64 " block%s",
-		SZ(a, res->retained_bytes, 1), res->nfindings, res->nfindings == 1 ? "" : "s",
-		SZ(b, res->leak_bytes, 1), res->leak_blocks, res->leak_blocks == 1 ? "" : "s");
+		SZ(a, res->retained_bytes, 1), res->nfindings - res->nowner,
+		res->nfindings - res->nowner == 1 ? "" : "s", SZ(b, res->leak_bytes, 1),
+		res->leak_blocks, res->leak_blocks == 1 ? "" : "s");
+	if (res->nowner) /* the owner part only when there is one: the line's shape stays */
+		fprintf(out, ", %s owned in %zu owner finding%s", SZ(a, res->owned_bytes, 1),
+			res->nowner, res->nowner == 1 ? "" : "s");
 	if (truncated)
 		fprintf(out, ", %zu log%s TRUNCATED", truncated, truncated == 1 ? "" : "s");
 	if (corrupt)
@@ -347,11 +428,17 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 	print_logs(out, res);
 
 	fprintf(out, "== Retention: %zu finding%s, %s retained (%" PRIu64 " view-pinned blocks) ==\n",
-		res->nfindings, res->nfindings == 1 ? "" : "s", SZ(a, res->retained_bytes, 1),
-		res->pinned_blocks);
+		res->nfindings - res->nowner, res->nfindings - res->nowner == 1 ? "" : "s",
+		SZ(a, res->retained_bytes, 1), res->pinned_blocks);
 	fprintf(out, "Dead-region analysis: %s\n\n",
 		res->dead_region_text ? res->dead_region_text : "not run");
-	sla_report_text_findings(out, res, set, sym, o->top);
+	sla_report_text_findings(out, res, set, sym, o->top, false);
+
+	fprintf(out, "== Owners: %zu finding%s, %s kept alive by small blocks ==\n", res->nowner,
+		res->nowner == 1 ? "" : "s", SZ(a, res->owned_bytes, 1));
+	fprintf(out, "Owner analysis: %s\n\n",
+		res->dead_region_text ? res->dead_region_text : "not run");
+	sla_report_text_findings(out, res, set, sym, o->top, true);
 
 	sla_report_text_leaks(out, res, set, sym, o->top);
 	fprintf(out, "== Peak heap: %s in %" PRIu64 " blocks at %.3f s ==\n",

@@ -9,8 +9,9 @@ bool sla_gate_check(const struct sla_results *res, const struct sla_limits *l,
 	v->leaked_exceeded = l->has_max_leaked && res->leak_bytes > l->max_leaked;
 	v->referenced_exceeded = l->has_max_referenced &&
 				 sla_sat_sub(res->exit_bytes, res->leak_bytes) > l->max_referenced;
+	v->owned_exceeded = l->has_max_owned && res->owned_bytes > l->max_owned;
 	sla_results_partial(res, &v->truncated, &v->corrupt);
 	v->partial_failed = (v->truncated || v->corrupt) && !l->allow_truncated;
 	return !v->retained_exceeded && !v->leaked_exceeded && !v->referenced_exceeded &&
-	       !v->partial_failed;
+	       !v->owned_exceeded && !v->partial_failed;
 }

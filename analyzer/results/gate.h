@@ -5,7 +5,8 @@
  * of 10MiB accepts exactly 10 MiB. Retained bytes are the sum over findings
  * (at the evaluation point); leaked bytes are LeakSanitizer's, unreachable
  * at exit (direct + indirect; every live block of a log that cannot be
- * classified); referenced bytes are live at exit but still referenced.
+ * classified); referenced bytes are live at exit but still referenced;
+ * owned bytes the sum over owner findings (apart from retained bytes).
  *
  * A log analysed only in part - truncated (no END: killed, crashed, _exit)
  * or corrupt (read with --lenient up to its bad record) - fails the gate
@@ -27,12 +28,15 @@ struct sla_limits {
 	bool has_max_referenced;
 	uint64_t max_referenced;
 	bool allow_truncated;
+	bool has_max_owned;
+	uint64_t max_owned;
 };
 
 struct sla_verdict {
 	bool retained_exceeded;
 	bool leaked_exceeded;
 	bool referenced_exceeded;
+	bool owned_exceeded;
 	size_t truncated, corrupt; /* logs analysed only in part */
 	bool partial_failed;	   /* some were, and that was not allowed */
 };

@@ -37,7 +37,7 @@ static struct sla_finding *finding(struct sla_results *res, uint32_t kind, uint3
 		f->alloc_gid = alloc_gid;
 		f->view_gid = view_gid;
 		f->holder_gid = holder_gid;
-		f->min_size = f->min_used = UINT64_MAX;
+		f->min_size = f->min_used = f->owner_min_size = f->ref_min = UINT64_MAX;
 		f->holder_tail = true;
 		/* kind, alloc_gid, view_gid and holder_gid are adjacent: the key */
 		HASH_ADD(hh, res->acc_findings, kind, sizeof(key), f);
@@ -55,6 +55,12 @@ struct sla_finding *sla_results_dead_finding(struct sla_results *res, uint32_t a
 					     uint32_t view_gid, uint32_t holder_gid)
 {
 	return finding(res, SLA_FINDING_DEAD_REGION, alloc_gid, view_gid, holder_gid);
+}
+
+struct sla_finding *sla_results_owner_finding(struct sla_results *res, uint32_t alloc_gid,
+					      uint32_t owner_gid)
+{
+	return finding(res, SLA_FINDING_OWNER, alloc_gid, 0, owner_gid);
 }
 
 const char *sla_dr_status_text(enum sla_dr_status s)
@@ -194,6 +200,7 @@ void sla_results_finish(struct sla_results *res)
 			free(f);
 			continue;
 		}
+		res->nowner += f->kind == SLA_FINDING_OWNER;
 		res->findings[i] = *f;
 		memset(&res->findings[i++].hh, 0, sizeof(UT_hash_handle));
 		free(f);

@@ -20,15 +20,23 @@
 struct sla_thresholds {
 	uint64_t min_block_size;  /* blocks smaller than this are ignored (default 4 KiB) */
 	double max_used_percent;  /* blocks using more than this share are fine (default 25) */
+	uint64_t max_owner_size;  /* owner findings: largest owner block (default 4 KiB) */
+	double min_owner_ratio;	  /* owner findings: retained / owner size at least (default 64) */
 };
 
 #define SLA_DEFAULT_MIN_BLOCK_SIZE 4096
 #define SLA_DEFAULT_MAX_USED_PERCENT 25.0
+#define SLA_DEFAULT_MAX_OWNER_SIZE 4096
+#define SLA_DEFAULT_MIN_OWNER_RATIO 64.0
+#define SLA_THRESHOLDS_DEFAULT                                                            \
+	{ SLA_DEFAULT_MIN_BLOCK_SIZE, SLA_DEFAULT_MAX_USED_PERCENT, SLA_DEFAULT_MAX_OWNER_SIZE, \
+	  SLA_DEFAULT_MIN_OWNER_RATIO }
 
 /* The kinds of findings (JSON "kind"). */
 enum sla_finding_kind {
 	SLA_FINDING_VIEW_PINNED = 0, /* "view_pinned": big blocks kept by small views */
 	SLA_FINDING_DEAD_REGION = 1, /* "dead_region": blocks kept through a dead region */
+	SLA_FINDING_OWNER = 2,	     /* "owner": big blocks kept alive by small blocks */
 };
 
 /*
@@ -42,6 +50,14 @@ enum sla_finding_kind {
  * stack = view_gid, the holder's allocation stack = holder_gid). Its
  * used_bytes is 0 and retained_bytes is block_bytes, less what a kept block
  * already counts as a view_pinned finding (a byte is never counted twice).
+ *
+ * An owner finding (owner.h): small blocks (the owners, holder_*) that are
+ * the only way to big ones in the dominator tree of the live heap, grouped
+ * by (the owners' allocation stack = holder_gid, the stack of most of
+ * their retained bytes = alloc_gid); view_gid is 0. blocks, block_bytes
+ * and min/max_size count the retained blocks of alloc_gid, retained_bytes
+ * and retained_blocks every block the owners retain; its bytes are summed
+ * in res->owned_bytes, not in res->retained_bytes.
  */
 struct sla_finding {
 	/* the group key: four adjacent uint32_t */
@@ -62,6 +78,12 @@ struct sla_finding {
 	uint64_t holder_used_bytes;    /* the union of their live views */
 	uint64_t holder_views;	       /* live references on them */
 	bool holder_tail;	       /* every keeping pointer lies past the holder's last view */
+	/* owner only (holder_blocks, holder_bytes: the owners) */
+	uint64_t owner_min_size, owner_max_size; /* of one owner */
+	uint64_t retained_blocks;      /* every block retained, of any stack */
+	uint64_t ref_min, ref_max;     /* offsets at which the owners' words point into the
+					  alloc_gid blocks they dominate directly; none when
+					  ref_min > ref_max */
 	UT_hash_handle hh;
 };
 
@@ -148,7 +170,9 @@ struct sla_results {
 
 	struct sla_finding *findings;	/* sorted by retained bytes, after finish() */
 	size_t nfindings;
-	uint64_t retained_bytes;	/* sum over findings */
+	uint64_t retained_bytes;	/* sum over view_pinned and dead_region findings */
+	uint64_t owned_bytes;		/* sum over owner findings */
+	size_t nowner;			/* owner findings among the findings */
 	uint64_t dead_region_min_bytes; /* dead_region findings below this are dropped by finish() */
 	enum sla_dr_status dead_region; /* over all logs: the worst (see results.c) */
 	const char *dead_region_text;   /* the top level's "dead_region_analysis" */
@@ -207,4 +231,6 @@ struct sla_finding *sla_results_finding(struct sla_results *res, uint32_t alloc_
 					uint32_t view_gid);
 struct sla_finding *sla_results_dead_finding(struct sla_results *res, uint32_t alloc_gid,
 					     uint32_t view_gid, uint32_t holder_gid);
+struct sla_finding *sla_results_owner_finding(struct sla_results *res, uint32_t alloc_gid,
+					      uint32_t owner_gid);
 struct sla_stack_acc *sla_results_acc(struct sla_results *res, uint32_t gid);

@@ -8,6 +8,11 @@
 #include "xalloc.h"
 #include "units.h"
 
+const char *sla_suppress_type_name(enum sla_suppress_type type)
+{
+	return type == SLA_SUPPRESS_LEAK ? "leak" : type == SLA_SUPPRESS_VIEW ? "view" : "owner";
+}
+
 int sla_suppress_add(struct sla_suppressions *s, const char *spec)
 {
 	const char *colon = strchr(spec, ':');
@@ -21,6 +26,8 @@ int sla_suppress_add(struct sla_suppressions *s, const char *spec)
 		type = SLA_SUPPRESS_LEAK;
 	else if (tlen == 4 && !strncmp(spec, "view", 4))
 		type = SLA_SUPPRESS_VIEW;
+	else if (tlen == 5 && !strncmp(spec, "owner", 5))
+		type = SLA_SUPPRESS_OWNER;
 	else
 		return -EINVAL;
 	s->list = sla_xrealloc(s->list, (s->n + 1) * sizeof(*s->list));
@@ -191,13 +198,20 @@ void sla_suppress_apply(struct sla_suppressions *s, struct sla_results *res,
 		return;
 	for (size_t i = 0; i < res->nfindings; i++) {
 		struct sla_finding *f = &res->findings[i];
+		bool owner = f->kind == SLA_FINDING_OWNER;
 		struct sla_suppression *x =
-			first_match(s, SLA_SUPPRESS_VIEW, set, sym, f->alloc_gid, f->view_gid, true);
+			first_match(s, owner ? SLA_SUPPRESS_OWNER : SLA_SUPPRESS_VIEW, set, sym,
+				    f->alloc_gid, owner ? f->holder_gid : f->view_gid, true);
 
 		if (x) {
 			x->matches++;
 			x->bytes = sla_sat_add(x->bytes, f->retained_bytes);
-			res->retained_bytes = sla_sat_sub(res->retained_bytes, f->retained_bytes);
+			if (owner) {
+				res->owned_bytes = sla_sat_sub(res->owned_bytes, f->retained_bytes);
+				res->nowner--;
+			} else {
+				res->retained_bytes = sla_sat_sub(res->retained_bytes, f->retained_bytes);
+			}
 		} else {
 			res->findings[kept++] = *f;
 		}

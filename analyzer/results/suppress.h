@@ -7,6 +7,8 @@
  *   view:PATTERN   findings whose allocation stack or view stack matches (a
  *                  dead_region finding: the kept blocks' allocation stack
  *                  or the holder's view stack)
+ *   owner:PATTERN  owner findings whose owners' or retained blocks'
+ *                  allocation stack matches
  * A stack matches when any of its frames' function name, source file or
  * module path matches PATTERN, LeakSanitizer's template syntax: `*` matches
  * any characters, a leading `^` anchors at the start, a trailing `$` at the
@@ -40,6 +42,7 @@
 enum sla_suppress_type {
 	SLA_SUPPRESS_LEAK,
 	SLA_SUPPRESS_VIEW,
+	SLA_SUPPRESS_OWNER,
 };
 
 struct sla_suppression {
@@ -55,6 +58,9 @@ struct sla_suppressions {
 	struct sla_suppression *list;
 	size_t n;
 };
+
+/* "leak", "view" or "owner". */
+const char *sla_suppress_type_name(enum sla_suppress_type type);
 
 /* Adds "TYPE:PATTERN". Returns 0 or -EINVAL (unknown type, empty pattern). */
 int sla_suppress_add(struct sla_suppressions *s, const char *spec);

@@ -14,7 +14,12 @@
  *                           N foos owning 1 MiB payloads, cut to [:2], plus N
  *                           list nodes reachable from a global, and the end's
  *                           pointer scan: dead-region analysis time
- *
+ *   gen_log heap N OUT      a heap of N live 48-byte blocks and about 4N
+ *                           edges (format 1.1): a binary tree, two forward
+ *                           and one backward pseudo-random edge per block,
+ *                           and every 1000th block the only holder of a
+ *                           64 KiB payload (N/1000 owners); the owner and
+ *                           dead-region analyses on one heap graph
  *   gen_log huge OUT        two live blocks of 8 EiB + 39 bytes at exit: in
  *                           64-bit arithmetic they add up to 78 bytes
  *
@@ -300,6 +305,72 @@ static void dead(FILE *f, uint64_t n)
 	lb_free(&b);
 }
 
+/*
+ * A big live heap for the owner analysis (see the usage above). Block i
+ * lives at node0 + 64 i; its words: children 2i+1 and 2i+2, two random
+ * blocks after it, one random block before it (interior pointers, at
+ * offset 8 * k), and for every 1000th block a payload pointer at +40.
+ */
+static void heap(FILE *f, uint64_t n)
+{
+	const uint64_t node0 = 0x10000000ull, pay0 = 0x400000000ull;
+	uint64_t s_node, s_pay, t = 0, rng = 0x9e3779b97f4a7c15ull;
+	struct logbuf b;
+
+	lb_init_version(&b, 1, 1);
+	lb_process(&b, 4000, 1, "/usr/bin/heap");
+	lb_modules_reset(&b);
+	lb_module(&b, EXE_BIAS, "/usr/bin/heap", 0x1000, 0x10000);
+	lb_thread(&b, 4000);
+	s_node = lb_stack(&b, 0, EXE_BIAS + 0x1100);
+	s_pay = lb_stack(&b, 0, EXE_BIAS + 0x1200);
+	lb_time(&b, t += 1000);
+	for (uint64_t i = 0; i < n; i++) {
+		lb_alloc(&b, node0 + i * 64, 48, s_node);
+		if (i % 1000 == 0)
+			lb_alloc(&b, pay0 + (i / 1000) * 0x20000, 65536, s_pay);
+		if (b.len > (1 << 20))
+			write_out(&b, f);
+	}
+	lb_time(&b, t += 1000);
+	lb_scan_begin(&b, node0, pay0 + (n / 1000 + 1) * 0x20000);
+	lb_scan_region(&b, SLF_REGION_GLOBALS, EXE_BIAS + 0x20000, 0x1000);
+	lb_scan_ptr(&b, EXE_BIAS + 0x20008, node0);
+	lb_scan_region(&b, SLF_REGION_HEAP, node0, n * 64);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t l[6], v[6];
+		unsigned k = 0;
+
+		for (uint64_t c = 2 * i + 1; c <= 2 * i + 2; c++)
+			if (c < n) {
+				l[k] = node0 + i * 64 + 8 * k;
+				v[k++] = node0 + c * 64;
+			}
+		for (int j = 0; j < 3; j++) {
+			uint64_t r, to;
+
+			rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+			r = rng >> 33;
+			to = j < 2 ? (i + 1 < n ? i + 1 + r % (n - i - 1) : i) : (i ? r % i : 0);
+			if (to == i)
+				continue;
+			l[k] = node0 + i * 64 + 8 * k;
+			v[k++] = node0 + to * 64 + 8 * j;
+		}
+		if (i % 1000 == 0) {
+			l[k] = node0 + i * 64 + 40;
+			v[k++] = pay0 + (i / 1000) * 0x20000 + 4096;
+		}
+		lb_scan_ptrs(&b, k, l, v);
+		if (b.len > (1 << 20))
+			write_out(&b, f);
+	}
+	lb_scan_end(&b, 0);
+	lb_end(&b, 0);
+	write_out(&b, f);
+	lb_free(&b);
+}
+
 static void huge(FILE *f)
 {
 	struct logbuf b;
@@ -343,10 +414,11 @@ int main(int argc, char **argv)
 	}
 
 	if (argc < 3 || (strcmp(argv[1], "golden") && strcmp(argv[1], "bench") &&
-			 strcmp(argv[1], "dead") && strcmp(argv[1], "huge")) ||
+			 strcmp(argv[1], "dead") && strcmp(argv[1], "heap") &&
+			 strcmp(argv[1], "huge")) ||
 	    (strcmp(argv[1], "golden") && strcmp(argv[1], "huge") && argc < 4)) {
 		fprintf(stderr, "usage: gen_log golden OUT | gen_log [--v2 [--threads T]] bench N [STACKS] OUT"
-				" | gen_log dead N OUT | gen_log huge OUT\n");
+				" | gen_log dead N OUT | gen_log heap N OUT | gen_log huge OUT\n");
 		return 2;
 	}
 	f = fopen(argv[argc - 1], "wb");
@@ -360,6 +432,8 @@ int main(int argc, char **argv)
 		huge(f);
 	else if (!strcmp(argv[1], "dead"))
 		dead(f, strtoull(argv[2], NULL, 10));
+	else if (!strcmp(argv[1], "heap"))
+		heap(f, strtoull(argv[2], NULL, 10));
 	else if (v2)
 		bench_v2(f, strtoull(argv[2], NULL, 10),
 			 argc > 4 && strtoull(argv[3], NULL, 10) ? strtoull(argv[3], NULL, 10) : 4096,

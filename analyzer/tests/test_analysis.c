@@ -66,7 +66,7 @@ static struct sla_analysis_opts opts(enum sla_at at, const char *label)
 	struct sla_analysis_opts o = {
 		.at = at,
 		.label = label,
-		.th = { SLA_DEFAULT_MIN_BLOCK_SIZE, SLA_DEFAULT_MAX_USED_PERCENT },
+		.th = SLA_THRESHOLDS_DEFAULT,
 	};
 	return o;
 }

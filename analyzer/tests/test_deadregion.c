@@ -164,7 +164,7 @@ static int analyse(struct sla_analysis *an, const char *path, enum sla_at at, co
 	struct sla_analysis_opts o = {
 		.at = at,
 		.label = label,
-		.th = { SLA_DEFAULT_MIN_BLOCK_SIZE, SLA_DEFAULT_MAX_USED_PERCENT },
+		.th = SLA_THRESHOLDS_DEFAULT,
 	};
 	char *paths[1] = { (char *)path }, err[256];
 	int ret = sla_analysis_run(an, &o, paths, 1, err, sizeof(err));

@@ -177,6 +177,40 @@ static void test_realloc_views(void)
 	lb_free(&b);
 }
 
+/*
+ * An annotated view whose owner is a heap block ends when that block is
+ * freed (or moved by realloc): the holder is gone. An owner that is no
+ * block keeps its view.
+ */
+static void test_owner_block_freed(void)
+{
+	struct logbuf b;
+	uint64_t s[2];
+	struct sla_state *st;
+	struct sla_block *buf;
+
+	start_log(&b, s, 1);
+	lb_alloc(&b, 0x9000, 24, s[1]);			  /* the holder object */
+	lb_alloc(&b, 0x20000, 65536, s[1]);		  /* the buffer */
+	lb_alloc(&b, 0xa000, 24, s[1]);			  /* a holder that moves */
+	lb_view_acquire(&b, 0x9000, 0x20000 + 10, 5, s[1]);
+	lb_view_acquire(&b, 0xa000, 0x20000 + 20, 5, s[1]);
+	lb_view_acquire(&b, 0x77, 0x20000 + 30, 5, s[1]); /* not a heap block */
+	lb_free_rec(&b, 0x9000);
+	lb_realloc(&b, 0xa000, 0xb000, 4096, s[1]);
+	lb_end(&b, 0);
+	st = replay_buf(&b);
+	buf = sla_state_find_block(st, 0x20000);
+	CHECK(buf && buf->nviews == 1);
+	CHECK(sla_state_owner_find(st, 0x9000) == NULL);
+	CHECK(sla_state_owner_find(st, 0xa000) == NULL);
+	CHECK(sla_state_owner_find(st, 0x77) != NULL);
+	CHECK_EQ_U(st->anomalies[SLA_ANOM_free_with_views], 0);
+	CHECK_EQ_U(st->views_live, 1);
+	sla_state_free(st);
+	lb_free(&b);
+}
+
 /* Replay stops after max_records: the state of a prefix of the log. */
 static void test_prefix(void)
 {
@@ -205,6 +239,7 @@ int main(void)
 	test_peak_holders();
 	test_anomalies();
 	test_realloc_views();
+	test_owner_block_freed();
 	test_prefix();
 	return check_result();
 }

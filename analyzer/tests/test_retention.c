@@ -7,8 +7,7 @@
 #include "check.h"
 #include "replay_util.h"
 
-static const struct sla_thresholds defaults = { SLA_DEFAULT_MIN_BLOCK_SIZE,
-						SLA_DEFAULT_MAX_USED_PERCENT };
+static const struct sla_thresholds defaults = SLA_THRESHOLDS_DEFAULT;
 
 /* Used bytes of the block at addr after replaying b. */
 static uint64_t used_of(struct logbuf *b, uint64_t addr)
@@ -86,7 +85,8 @@ static void test_findings(void)
 	struct sla_results res;
 	struct sla_stackset *set = sla_stackset_new();
 	const struct sla_finding *f;
-	struct sla_thresholds loose = { 100, 50.0 };
+	struct sla_thresholds loose = { 100, 50.0, SLA_DEFAULT_MAX_OWNER_SIZE,
+					SLA_DEFAULT_MIN_OWNER_RATIO };
 
 	start_log(&b, s, 5);
 	lb_time(&b, 1000000000); /* 1 s */

@@ -72,7 +72,7 @@ static void test_apply(void)
 	struct sla_symbolizer *sym = sla_symbolizer_new(SLA_SYM_NONE);
 	struct sla_results res;
 	struct sla_suppressions s = { 0 };
-	struct sla_thresholds th = { SLA_DEFAULT_MIN_BLOCK_SIZE, SLA_DEFAULT_MAX_USED_PERCENT };
+	struct sla_thresholds th = SLA_THRESHOLDS_DEFAULT;
 	uint64_t app, z, view;
 
 	lb_init(&b);

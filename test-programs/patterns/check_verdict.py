@@ -10,9 +10,12 @@ Usage:
   check_verdict.py --source SRC --report JSON -- PROG VARIANT [N...]
       Compares an existing report only (the checker's own tests use this),
       with the EXPECT lines of the report's evaluation point ("at").
+  Options for programs that are not executables of their own:
+      --interpreter EXE  runs EXE PROG VARIANT [N...] (a Python script)
+      --env NAME=VALUE   sets NAME in both runs' environment (repeatable)
 
-The header language (in the source's comments; a leading " * " is stripped,
-a trailing backslash joins the next line):
+The header language (in the source's comments; a leading " * ", "//" or
+"#" is stripped, a trailing backslash joins the next line):
 
   PARAMS: count=1000 size=1048576   the numbers after VARIANT, in order, and
                                     their defaults (the seeds' sizes)
@@ -22,6 +25,10 @@ a trailing backslash joins the next line):
   EXPECT leaky: @peak CLAUSE        checked on `report --at peak` (@LABEL: at the
                                     sliceleak_snapshot(LABEL)); no @: at the end
   PENDING leaky: TEXT               stated, not checkable yet: printed only
+  SLACK: 256                        the ~ tolerance per block (default 64)
+  SHIM-OPTIONS: a=b:c=d             more SLICELEAK_OPTIONS for the traced run
+  ALLOC-WINDOW: 16                  frames searched for alloc_function and
+                                    owner_function (default 8)
   ... /* VIEW-SITE tag */           marks the line of the call creating the
   ... /* ALLOC-SITE tag */          kept view (the allocation); EXPECT clauses
                                     name the tag, never a line number
@@ -32,7 +39,8 @@ CLAUSE is a kind followed by checks KEY OP VALUE, where OP is one of
        of at most 64 bytes in each backing block (block = header + cap*elem)
 and VALUE an integer expression over PARAMS and DEFINEs (+ - * // min max),
 or a name for the keys view_function, alloc_function, view_site, alloc_site,
-holder_function, holder_site, function and kind. The kinds:
+holder_function, holder_site, owner_function, owner_site, function and kind.
+The kinds:
 
   findings=N          the number of findings, of any kind
   finding ...         the findings (default kind view_pinned) whose view stack
@@ -49,19 +57,27 @@ holder_function, holder_site, function and kind. The kinds:
                       an ALLOC-SITE tag) the holder's allocation stack. Such a
                       clause also requires "dead_region_analysis": "complete",
                       so that blocks=0 cannot pass for want of a pointer scan.
+                      kind=owner: big blocks kept alive by small owner blocks;
+                      owner_function (owner_site: an ALLOC-SITE tag) names the
+                      owners' allocation stack, alloc_function the retained
+                      blocks'; it requires "owner_analysis": "complete".
+                      block_size=EXPR keeps only the findings whose blocks
+                      all have that size (a filter, like the functions).
+  owners=N            the number of owner findings
   leak function=F     the groups of "leaks" whose stack names F (any frame),
                       summed (a clause without function= checks the totals)
   peak function=F     the same over "peak"
   hotspot function=F  the same over "hotspots"
   totals ...          the "totals" object
-  check max_retained=N [max_leaked=N] status=S
-                      `sliceleak check --max-retained NB [--max-leaked NB]`
-                      exits with status S and ends with the SUMMARY line (not
-                      checked when comparing a report file)
+  check max_retained=N [max_leaked=N] [max_owned=N] status=S
+                      `sliceleak check --max-retained NB [--max-leaked NB]
+                      [--max-owned NB]` exits with status S and ends with the
+                      SUMMARY line (not checked when comparing a report file);
+                      max_retained may be left out when max_owned is given
 
 A function name matches a frame's function exactly, or without its
-parameter list (demangled C++), or as a mangled C++ name holding each
-"::"-separated component. Frames are innermost first; inlined frames count.
+parameter list and a leading "(anonymous namespace)::" (demangled C++), or
+as a mangled C++ name holding each "::"-separated component. Frames are innermost first; inlined frames count.
 
 Exit status: 0 all checks passed, 1 a check failed, 2 usage error. The last
 line printed is "N passed, N failed".
@@ -85,7 +101,7 @@ RUN_TIMEOUT = 50   # seconds per program or analyzer run (meson allows a test 60
 SCHEMA = "sliceleak-report/1"
 
 NAME_KEYS = {"view_function", "alloc_function", "view_site", "alloc_site", "holder_function",
-             "holder_site", "function", "kind"}
+             "holder_site", "owner_function", "owner_site", "function", "kind", "block_size"}
 OPS = ("<=", ">=", "=", "~")
 
 
@@ -100,7 +116,7 @@ def header_lines(text):
     out, pending = [], ""
     for raw in text.splitlines():
         line = raw.strip()
-        for prefix in ("/*", "*/", "*", "//"):
+        for prefix in ("/*", "*/", "*", "//", "#"):
             if line.startswith(prefix):
                 line = line[len(prefix):].strip()
                 break
@@ -138,7 +154,8 @@ def parse_clause(text):
     if "=" in kind:
         kind, _, value = kind.partition("=")
         checks.append(("count", "=", value))
-    if kind not in ("findings", "finding", "leak", "peak", "hotspot", "totals", "check"):
+    if kind not in ("findings", "owners", "finding", "leak", "peak", "hotspot", "totals",
+                    "check"):
         raise HeaderError("unknown EXPECT kind %r" % kind)
     for word in words[1:]:
         m = re.match(r"^([a-z_]+)(<=|>=|=|~)([^<>=~].*)$", word)
@@ -150,7 +167,8 @@ def parse_clause(text):
 
 def parse_header(text):
     """The PARAMS, DEFINEs, EXPECT and PENDING lines and the site markers of a source."""
-    spec = {"params": [], "defines": {}, "expect": [], "pending": [], "sites": {}}
+    spec = {"params": [], "defines": {}, "expect": [], "pending": [], "sites": {},
+            "slack": HEADER_SLACK, "alloc_window": ALLOC_WINDOW, "shim_options": ""}
     for line in header_lines(text):
         key, sep, rest = line.partition(":")
         if not sep:
@@ -160,6 +178,13 @@ def parse_header(text):
             spec["params"] = list(parse_assignments(rest, "PARAMS").items())
         elif key == "DEFINE":
             spec["defines"].update(parse_assignments(rest, "DEFINE"))
+        elif key == "SHIM-OPTIONS":
+            spec["shim_options"] = rest
+        elif key in ("SLACK", "ALLOC-WINDOW"):
+            try:
+                spec["slack" if key == "SLACK" else "alloc_window"] = int(rest, 0)
+            except ValueError:
+                raise HeaderError("%s: %r is not an integer" % (key, rest)) from None
         elif key.startswith("EXPECT ") or key.startswith("PENDING "):
             variants = [v.strip() for v in key.split(None, 1)[1].split(",")]
             if key.startswith("EXPECT "):
@@ -189,11 +214,11 @@ def lint_spec(spec):
         variants.update(names_of_variants)
         names, _ = split_checks(checks, env)
         for key, marker in (("view_site", "VIEW-SITE"), ("alloc_site", "ALLOC-SITE"),
-                            ("holder_site", "ALLOC-SITE")):
+                            ("holder_site", "ALLOC-SITE"), ("owner_site", "ALLOC-SITE")):
             if key in names and (marker, names[key]) not in spec["sites"]:
                 raise HeaderError("no /* %s %s */ marker for %r" % (marker, names[key], clause))
         fn_key = {"view_site": "view_function", "alloc_site": "alloc_function",
-                  "holder_site": "holder_function"}
+                  "holder_site": "holder_function", "owner_site": "owner_function"}
         for site, fn in fn_key.items():
             if site in names and fn not in names:
                 raise HeaderError("%s needs %s: %r" % (site, fn, clause))
@@ -201,10 +226,10 @@ def lint_spec(spec):
             raise HeaderError("a hotspot clause needs function=: %r" % clause)
         if kind == "check":
             keys = {k for k, _, _ in checks}
-            if not {"max_retained", "status"} <= keys or keys - {"max_retained", "max_leaked",
-                                                                  "status"}:
-                raise HeaderError("check takes max_retained=, status= [max_leaked=]: %r"
-                                  % clause)
+            if ("status" not in keys or not keys & {"max_retained", "max_owned"}
+                    or keys - {"max_retained", "max_leaked", "max_owned", "status"}):
+                raise HeaderError("check takes max_retained= or max_owned=, status= "
+                                  "[max_leaked=]: %r" % clause)
     if not variants:
         raise HeaderError("no EXPECT line")
     return variants
@@ -264,7 +289,10 @@ def function_matches(frame_function, wanted):
         return False
     if frame_function == wanted:
         return True
-    plain = frame_function.split("(", 1)[0].strip()
+    plain = frame_function
+    if plain.startswith("(anonymous namespace)::"):
+        plain = plain[len("(anonymous namespace)::"):]
+    plain = plain.split("(", 1)[0].strip()
     if plain == wanted or plain.endswith(" " + wanted):  # "void ns::f" forms
         return True
     if frame_function.startswith("_Z"):
@@ -312,8 +340,8 @@ class Verdict:
         return ok
 
 
-def compare(verdict, actual, op, expected, blocks, what):
-    """One numeric check; `blocks` sets the ~ tolerance."""
+def compare(verdict, actual, op, expected, blocks, what, slack=HEADER_SLACK):
+    """One numeric check; `blocks` sets the ~ tolerance (`slack` bytes per block)."""
     if op == "=":
         ok = actual == expected
     elif op == ">=":
@@ -321,10 +349,10 @@ def compare(verdict, actual, op, expected, blocks, what):
     elif op == "<=":
         ok = actual <= expected
     else:
-        ok = expected <= actual <= expected + HEADER_SLACK * blocks
+        ok = expected <= actual <= expected + slack * blocks
     detail = "%s: %s, expected %s%s" % (what, actual, "" if op == "=" else op, expected)
     if op == "~":
-        detail += " (up to +%d)" % (HEADER_SLACK * blocks)
+        detail += " (up to +%d)" % (slack * blocks)
     verdict.check(ok, detail)
 
 
@@ -341,7 +369,7 @@ def split_checks(checks, env):
     return names, numbers
 
 
-def numeric_checks(verdict, numbers, totals, label):
+def numeric_checks(verdict, numbers, totals, label, slack=HEADER_SLACK):
     """Compares summed fields; the ~ tolerance counts the blocks expected (or found)."""
     expected_blocks = [v for k, op, v in numbers if k == "blocks" and op == "="]
     blocks = expected_blocks[0] if expected_blocks else totals.get("blocks", 0)
@@ -349,7 +377,7 @@ def numeric_checks(verdict, numbers, totals, label):
         if key not in totals:
             verdict.check(False, "%s: the report has no field %r" % (label, key))
             continue
-        compare(verdict, totals[key], op, value, blocks, "%s %s" % (label, key))
+        compare(verdict, totals[key], op, value, blocks, "%s %s" % (label, key), slack)
 
 
 def sum_fields(records):
@@ -375,47 +403,62 @@ def check_site(verdict, frame, tag_kind, tag, spec, source_name, label):
     verdict.check(ok, "%s at %s (%s)" % (label, where, frame_text(frame)))
 
 
-def check_finding(verdict, report, names, numbers, spec, source_name, clause):
+def check_finding(verdict, report, names, numbers, spec, source_name, clause, env):
     kind = names.get("kind", "view_pinned")
     view_fn, alloc_fn = names.get("view_function"), names.get("alloc_function")
-    holder_fn = names.get("holder_function")
-    if kind == "dead_region":
-        analysis = report.get("dead_region_analysis")
+    holder_fn, owner_fn = names.get("holder_function"), names.get("owner_function")
+    window = spec["alloc_window"]
+    size = evaluate(names["block_size"], env) if "block_size" in names else None
+    if kind in ("dead_region", "owner"):
+        analysis = report.get(kind + "_analysis")
         verdict.check(analysis == "complete",
-                      "dead_region_analysis is %r (a dead_region clause needs a complete "
-                      "pointer scan)" % analysis)
+                      "%s_analysis is %r (the clause needs a complete pointer scan)"
+                      % (kind, analysis))
     matched = []
     for f in report.get("findings", []):
         if f.get("kind") != kind:
             continue
         if view_fn and not find_frame(f.get("view_stack"), view_fn, VIEW_WINDOW):
             continue
-        if alloc_fn and not find_frame(f.get("alloc_stack"), alloc_fn, ALLOC_WINDOW):
+        if alloc_fn and not find_frame(f.get("alloc_stack"), alloc_fn, window):
             continue
-        if holder_fn and not find_frame(f.get("holder_alloc_stack"), holder_fn, ALLOC_WINDOW):
+        if holder_fn and not find_frame(f.get("holder_alloc_stack"), holder_fn, window):
+            continue
+        if owner_fn and not find_frame(f.get("owner_stack"), owner_fn, window):
+            continue
+        if size is not None and not f.get("min_size") == f.get("max_size") == size:
             continue
         matched.append(f)
     label = "finding %s" % kind + (" viewed by %s" % view_fn if view_fn else "")
     if not matched and any(v != 0 for k, op, v in numbers if k == "blocks"):
         print("      findings in the report:", file=verdict.out)
         for f in report.get("findings", []):
-            print("        %s %s blocks, view stack: %s; alloc stack: %s" % (
-                f.get("kind"), f.get("blocks"), stack_text(f.get("view_stack")),
+            print("        %s %s blocks, %s stack: %s; alloc stack: %s" % (
+                f.get("kind"), f.get("blocks"), "owner" if f.get("kind") == "owner" else "view",
+                stack_text(f.get("owner_stack" if f.get("kind") == "owner" else "view_stack")),
                 stack_text(f.get("alloc_stack"))), file=verdict.out)
-    numeric_checks(verdict, numbers, sum_fields(matched) or {k: 0 for k, _, _ in numbers},
-                   "%s (%d)" % (label, len(matched)))
+    totals = sum_fields(matched) or {k: 0 for k, _, _ in numbers}
+    if matched and kind == "owner":  # offsets are a range: the extremes, not sums
+        offsets = [f for f in matched if f.get("ref_offset_min") is not None]
+        totals["ref_offset_min"] = min((f["ref_offset_min"] for f in offsets), default=None)
+        totals["ref_offset_max"] = max((f["ref_offset_max"] for f in offsets), default=None)
+    numeric_checks(verdict, numbers, totals, "%s (%d)" % (label, len(matched)), spec["slack"])
     for f in matched:
         if "view_site" in names:
             check_site(verdict, find_frame(f.get("view_stack"), view_fn, VIEW_WINDOW),
                        "VIEW-SITE", names["view_site"], spec, source_name, label + " view site")
         if "alloc_site" in names:
-            check_site(verdict, find_frame(f.get("alloc_stack"), alloc_fn, ALLOC_WINDOW),
+            check_site(verdict, find_frame(f.get("alloc_stack"), alloc_fn, window),
                        "ALLOC-SITE", names["alloc_site"], spec, source_name,
                        label + " alloc site")
         if "holder_site" in names:
-            check_site(verdict, find_frame(f.get("holder_alloc_stack"), holder_fn, ALLOC_WINDOW),
+            check_site(verdict, find_frame(f.get("holder_alloc_stack"), holder_fn, window),
                        "ALLOC-SITE", names["holder_site"], spec, source_name,
                        label + " holder site")
+        if "owner_site" in names:
+            check_site(verdict, find_frame(f.get("owner_stack"), owner_fn, window),
+                       "ALLOC-SITE", names["owner_site"], spec, source_name,
+                       label + " owner site")
 
 
 def check_groups(verdict, section, names, numbers, what):
@@ -445,8 +488,15 @@ def check_report_shape(verdict, report):
         if anomalies:
             print("note: log anomalies %s" % anomalies, file=verdict.out)
     findings = report.get("findings", [])
-    total = 0
+    total, owned = 0, 0
     for i, f in enumerate(findings):
+        if f.get("kind") == "owner":
+            # everything an owner keeps alive, of which block_bytes are of one stack
+            owned += f.get("retained_bytes", 0)
+            verdict.check(f.get("retained_bytes", -1) >= f.get("block_bytes", 0) > 0 and
+                          f.get("owner_blocks", 0) > 0,
+                          "finding %d: owner retained >= block > 0, owners > 0" % i)
+            continue
         total += f.get("retained_bytes", 0)
         if f.get("kind") == "dead_region":
             # kept blocks are all waste, less what a view_pinned finding counts already
@@ -459,6 +509,10 @@ def check_report_shape(verdict, report):
     verdict.check(report.get("retained_bytes") == total,
                   "retained_bytes %s = sum over findings %d" % (report.get("retained_bytes"),
                                                                total))
+    if "owned_bytes" in report or owned:
+        verdict.check(report.get("owned_bytes") == owned,
+                      "owned_bytes %s = sum over owner findings %d"
+                      % (report.get("owned_bytes"), owned))
 
 
 def report_points(spec, variant):
@@ -482,8 +536,19 @@ def check_report(report, spec, variant, env, source_name, out=sys.stdout, at=Non
         if kind == "findings":
             for _, op, value in numbers:
                 compare(verdict, len(report.get("findings", [])), op, value, 0, "findings")
+        elif kind == "owners":
+            owners = [f for f in report.get("findings", []) if f.get("kind") == "owner"]
+            if owners or any(v for _, _, v in numbers):
+                for f in owners:
+                    print("      owner finding: %s blocks of %s, owners %s at %s" % (
+                        f.get("blocks"), f.get("min_size"), f.get("owner_blocks"),
+                        stack_text(f.get("owner_stack"), 3)), file=out)
+            analysis = report.get("owner_analysis")
+            verdict.check(analysis == "complete", "owner_analysis is %r" % analysis)
+            for _, op, value in numbers:
+                compare(verdict, len(owners), op, value, 0, "owner findings")
         elif kind == "finding":
-            check_finding(verdict, report, names, numbers, spec, source_name, clause)
+            check_finding(verdict, report, names, numbers, spec, source_name, clause, env)
         elif kind == "leak":
             check_groups(verdict, report.get("leaks"), names, numbers, "leaks")
         elif kind == "peak":
@@ -523,6 +588,8 @@ def analyzer_flags(analyzer):
         flags += ["--min-block-size", "4KiB"]
     if "--max-used-percent" in helptext:
         flags += ["--max-used-percent", "25"]
+    if "--max-owner-size" in helptext:
+        flags += ["--max-owner-size", "4KiB", "--min-owner-ratio", "64"]
     if not flags:
         print("note: the analyzer has no threshold flags; relying on its defaults")
     if "--top" in helptext:
@@ -530,13 +597,19 @@ def analyzer_flags(analyzer):
     return flags, report_only
 
 
-def run_under_shim(verdict, args, cmd, tmpdir):
+def run_under_shim(verdict, args, cmd, tmpdir, shim_options=""):
     """Runs cmd without and with the shim; returns the logs written."""
-    plain = run(cmd)
     env = dict(os.environ)
+    for item in args.env:
+        name, _, value = item.partition("=")
+        env[name] = value
+    if args.interpreter:
+        cmd = [args.interpreter] + cmd
+    plain = run(cmd, dict(env))
     env["LD_PRELOAD"] = os.path.abspath(args.shim) + (
         " " + env["LD_PRELOAD"] if env.get("LD_PRELOAD") else "")
-    env["SLICELEAK_OPTIONS"] = "output=%s/x.%%p.sllog:quiet=1" % tmpdir
+    env["SLICELEAK_OPTIONS"] = "output=%s/x.%%p.sllog:quiet=1" % tmpdir + (
+        ":" + shim_options if shim_options else "")
     traced = run(cmd, env)
     verdict.check(plain.returncode == 0, "exit status without the shim is 0 (%d)"
                   % plain.returncode)
@@ -582,9 +655,10 @@ def gate(verdict, args, spec, variant, env, logs, flags):
         print("--    EXPECT %s" % clause)
         _, numbers = split_checks(checks, env)
         values = {k: v for k, _, v in numbers}
-        cmd = [args.analyzer, "check", "--max-retained", "%dB" % values["max_retained"]]
-        if "max_leaked" in values:
-            cmd += ["--max-leaked", "%dB" % values["max_leaked"]]
+        cmd = [args.analyzer, "check"]
+        for key in ("max_retained", "max_leaked", "max_owned"):
+            if key in values:
+                cmd += ["--" + key.replace("_", "-"), "%dB" % values[key]]
         res = run(cmd + flags[0] + logs)
         verdict.check(res.returncode == values["status"], "sliceleak check exit status %d, "
                       "expected %d" % (res.returncode, values["status"]))
@@ -599,6 +673,9 @@ def main(argv):
     ap.add_argument("--analyzer", help="the sliceleak executable")
     ap.add_argument("--report", help="compare this JSON report instead of running")
     ap.add_argument("--keep", action="store_true", help="keep the logs and the report")
+    ap.add_argument("--interpreter", help="run INTERPRETER PROG VARIANT [N...]")
+    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                    help="set in the program's environment (repeatable)")
     ap.add_argument("command", nargs=argparse.REMAINDER, help="-- PROG VARIANT [N...]")
     args = ap.parse_args(argv)
     cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -625,7 +702,7 @@ def main(argv):
     else:
         tmpdir = tempfile.mkdtemp(prefix="sliceleak-pattern-")
         verdict = Verdict()
-        logs = run_under_shim(verdict, args, cmd, tmpdir)
+        logs = run_under_shim(verdict, args, cmd, tmpdir, spec["shim_options"])
         if verdict.check(len(logs) >= 1, "log written (%d)" % len(logs)):
             flags = analyzer_flags(args.analyzer)
             for at in report_points(spec, variant):
