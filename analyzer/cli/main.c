@@ -136,8 +136,8 @@ static void usage(FILE *out)
 		"                           (default 4KiB)\n"
 		"  --min-owner-ratio N      owner findings: an owner retains at least N times its\n"
 		"                           own size (default 64)\n"
-		"  --metric NAME            folded: the bytes of live, retained, leaked, peak or\n"
-		"                           allocated (default) per stack\n"
+		"  --metric NAME            folded: the bytes of live, retained, owned, leaked, peak\n"
+		"                           or allocated (default) per stack\n"
 		"  --top N                  findings (text), leak/peak stacks and hot spots shown\n"
 		"                           (default %d; 0 = all; JSON always lists every finding)\n"
 		"  --no-symbols             module+offset frames only (deterministic, no file access)\n"
@@ -312,7 +312,7 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 				if (!strcmp(optarg, sla_metric_name[c->metric]))
 					break;
 			if (c->metric == SLA_METRIC_COUNT)
-				return usage_error("unknown metric '%s' (live, retained, leaked, peak or allocated)",
+				return usage_error("unknown metric '%s' (live, retained, owned, leaked, peak or allocated)",
 						   optarg);
 			break;
 		case 'h':

@@ -267,6 +267,8 @@ static const char *kind_name(uint32_t kind)
 		return "view_pinned";
 	if (kind == SLA_FINDING_DEAD_REGION)
 		return "dead_region";
+	if (kind == SLA_FINDING_OWNER)
+		return "owner";
 	return "finding"; /* a kind named in the JSON report only: its identity is its stacks */
 }
 

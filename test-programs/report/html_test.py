@@ -106,7 +106,8 @@ def check_page(page, j, text, needle):
 
     expect = {
         'live': j['live']['bytes'],
-        'retained': sum(f['retained_bytes'] for f in j['findings']),  # of every kind
+        'retained': j['retained_bytes'],
+        'owned': j.get('owned_bytes', 0),
         'leaked': j['leaks']['leaked_bytes'],
         'peak': j['peak']['bytes'],
         'allocated': j['totals']['bytes_allocated'],
