@@ -29,10 +29,14 @@
 #include "guard.h"
 #include "internal.h"
 
-/* CHUNK kind + its length (slp_writer_frame's room) + tid + base seq */
-#define HDR_RESERVE (1 + SLF_MAX_UV_LEN + SLF_MAX_UV_LEN + SLF_MAX_UV_LEN)
+/* a SYNC record first in a chunk: seq_delta 0, kind, length, payload */
+#define SYNC_MAX (1 + 1 + 1 + SLF_MAXLEN_SYNC)
+/* CHUNK kind + its length (slp_writer_frame's room) + tid + base seq + a SYNC */
+#define HDR_RESERVE (1 + SLF_MAX_UV_LEN + SLF_MAX_UV_LEN + SLF_MAX_UV_LEN + SYNC_MAX)
 /* seq_delta + kind + a length up to SLF_MAX_PAYLOAD */
 #define REC_HDR_MAX (SLF_MAX_UV_LEN + 1 + 3)
+/* a thread this long without an event has its buffer written by the next flusher */
+#define QUIET_NS (20 * 1000000ull)
 /* a TIME record that rec_begin may put first in a new chunk */
 #define TIME_MAX (REC_HDR_MAX + SLF_MAX_UV_LEN)
 
@@ -43,8 +47,8 @@ static bool have_exit_key;
 
 static void lock_stream(struct slp_stream *s)
 {
-	for (unsigned spins = 0;
-	     atomic_exchange_explicit(&s->lock, 1, memory_order_acquire);) {
+	/* seq_cst: complete_below() orders a stream's lock before its next seq */
+	for (unsigned spins = 0; atomic_exchange(&s->lock, 1);) {
 		/* a flusher holds it across a write(2): do not burn its core */
 		while (atomic_load_explicit(&s->lock, memory_order_relaxed))
 			if (++spins % 128 == 0)
@@ -56,8 +60,7 @@ static void lock_stream(struct slp_stream *s)
 
 static bool trylock_stream(struct slp_stream *s)
 {
-	return !atomic_load_explicit(&s->lock, memory_order_relaxed) &&
-	       !atomic_exchange_explicit(&s->lock, 1, memory_order_acquire);
+	return !atomic_load_explicit(&s->lock, memory_order_relaxed) && !atomic_exchange(&s->lock, 1);
 }
 
 static void unlock_stream(struct slp_stream *s)
@@ -157,17 +160,90 @@ void slp_stream_leave(struct slp_stream *s)
 	unlock_stream(s);
 }
 
+/*
+ * The seq below which every thread's records will be in the log once s's
+ * chunk is written (format.h, SYNC); 0 when nothing is known yet. Read
+ * without taking any lock, from what each stream shows:
+ *  - every event takes its seq and writes its records holding its stream's
+ *    lock, and a thread's seqs only grow;
+ *  - a stream with records unwritten holds nothing below its chunk's base
+ *    seq; a stale (smaller) value read in a race only lowers the answer;
+ *  - a locked stream with an empty buffer may be inside an event whose seq
+ *    is taken but not written: its last event's seq (cur_seq, perhaps
+ *    stale, so smaller) bounds it;
+ *  - an unlocked stream with an empty buffer is idle and holds nothing
+ *    back: its next event locks first, then takes a seq above the
+ *    counter read here (both are sequentially consistent), and a stream
+ *    made after the counter was read takes larger seqs too;
+ *  - a thread that went quiet with records in its buffer (a main thread
+ *    waiting for its workers) would hold the answer back until the next
+ *    timed flush: its chunk is written here, before s's.
+ * s's own event under way, if any, is at s->cur_seq.
+ * Context: s is this thread's stream, locked.
+ */
+static uint64_t complete_below(struct slp_stream *s)
+{
+	uint64_t w = atomic_load(&slp_st.seq);
+
+	if (s->cur_seq < w)
+		w = s->cur_seq;
+	for (struct slp_stream *t = atomic_load(&registry); t; t = t->next) {
+		bool busy = atomic_load(&t->lock);
+		uint64_t held;
+
+		/* an abandoned stream's records are lost for good (warned): nothing to wait for */
+		if (t == s || atomic_load_explicit(&t->abandoned, memory_order_relaxed))
+			continue;
+		if (__atomic_load_n(&t->records, __ATOMIC_ACQUIRE)) {
+			if (!busy && __atomic_load_n(&t->now_ns, __ATOMIC_RELAXED) + QUIET_NS < s->now_ns &&
+			    trylock_stream(t)) {
+				slp_stream_flush(t);
+				unlock_stream(t);
+				continue;
+			}
+			held = __atomic_load_n(&t->base_seq, __ATOMIC_RELAXED);
+		} else if (busy)
+			held = __atomic_load_n(&t->cur_seq, __ATOMIC_RELAXED);
+		else
+			continue;
+		if (held < w)
+			w = held;
+	}
+	return w;
+}
+
+/*
+ * Writes s's chunk. A chunk its own thread writes starts with a SYNC record
+ * when complete_below() has an answer: a reader of a log cut short by a
+ * kill analyses up to the largest one (format.h). Not when the chunk
+ * continues a scan, which admits no other kind between its records (the
+ * first record's seq_delta is 0, one byte, then its kind).
+ */
 void slp_stream_flush(struct slp_stream *s)
 {
 	size_t len = s->used - HDR_RESERVE, n;
-	uint8_t tmp[HDR_RESERVE], *h;
+	uint8_t tmp[HDR_RESERVE], *h, first;
+	uint64_t w = 0;
 	int cancel;
 
 	if (!s->records)
 		return;
-	/* payload = tid, base seq, records; encoded, then placed before the records */
+	first = s->buf[HDR_RESERVE + 1];
+	if (s == my_stream && (first < SLF_REC_SCAN_REGION || first > SLF_REC_SCAN_END))
+		w = complete_below(s);
+	/* payload = tid, base seq, [SYNC,] records; encoded, then placed before the records */
 	n = slf_put_uv(tmp, s->tid);
 	n += slf_put_uv(tmp + n, s->base_seq);
+	if (w) {
+		uint64_t none = 0;
+		uint8_t *end;
+
+		tmp[n++] = 0; /* seq_delta: at the base seq */
+		tmp[n++] = SLF_REC_SYNC;
+		end = slf_encode_sync(tmp + n + 1, &none, SLF_VERSION_MAJOR, w);
+		tmp[n] = (uint8_t)(end - (tmp + n + 1)); /* a one-byte length */
+		n = (size_t)(end - tmp);
+	}
 	h = s->buf + HDR_RESERVE - n;
 	memcpy(h, tmp, n);
 	h = slp_writer_frame(SLF_REC_CHUNK, h, len + n);

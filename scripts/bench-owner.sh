@@ -5,8 +5,8 @@
 #   scripts/bench-owner.sh [N]       N live blocks (default 5000000), ~4N edges
 #
 # Builds release binaries into build-release/ (as scripts/bench.sh does),
-# generates the heap with gen_log heap N, and runs bench_owner on it three
-# times: per step the median time and the memory it adds.
+# generates the heap with gen_log heap N, and runs bench_owner on it once:
+# per step its CPU and wall time and the memory it adds.
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,10 +22,7 @@ log=$(mktemp /tmp/bench-owner.XXXXXX.sllog)
 trap 'rm -f "$log"' EXIT
 "$build/analyzer/gen_log" heap "$n" "$log"
 echo "log: $(du -m "$log" | cut -f1) MiB for $n blocks"
-for run in 1 2 3; do
-	echo "--- run $run"
-	"$build/analyzer/bench_owner" "$log"
-done
+"$build/analyzer/bench_owner" "$log"
 
 # The exit scan that both analyses read, per 100 MiB of heap: its time (the
 # shim's verbose line) and the log bytes it adds (scan=1 against scan=0),

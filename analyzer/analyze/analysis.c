@@ -182,6 +182,8 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	li->ended = st->ended;
 	li->truncated = !st->ended;
 	li->stacks_lost = r.stacks_lost;
+	li->cut_seq = r.cut_seq;
+	li->cut_records = r.cut_records;
 	if (ret < 0) {
 		li->corrupt = true;
 		li->corrupt_offset = r.err_offset;

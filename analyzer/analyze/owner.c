@@ -250,7 +250,10 @@ void sla_owner_collect(struct sla_results *res, struct sla_heapgraph *g, struct 
 	}
 	free(near);
 	qsort(held, nheld, sizeof(*held), cmp_held);
-	rep = sla_xmalloc((nheld + 1) * sizeof(*rep));
+	for (uint32_t u = 0; u < g->n; u++)
+		nrep += (g->flags[u] & F_REPORT) != 0;
+	rep = sla_xmalloc((nrep + 1) * sizeof(*rep));
+	nrep = 0;
 	for (size_t i = 0; i < nheld;) { /* one owner at a time, in address order */
 		size_t j = i;
 

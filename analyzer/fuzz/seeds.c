@@ -1,6 +1,7 @@
 /*
  * analyzer/fuzz/seeds.c - the seed logs (see seeds.h).
  */
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "logbuf.h"
@@ -183,6 +184,59 @@ static void seed_scan(struct logbuf *b)
 }
 
 /*
+ * Format 1.1: the heap graph of the owner analysis at the end: four 24-byte
+ * views each the only way to a header and a 64 KiB buffer (an owner
+ * finding), a list of nodes each owning a buffer, a cycle of two blocks
+ * pointing into each other, a block pointing into itself, a buffer shared
+ * by two views held from globals, and an unreachable pair (a leak).
+ */
+static void seed_owners(struct logbuf *b)
+{
+	uint64_t s = prologue(b), small = 0x555555580000ull, big = 0x555555600000ull;
+	uint64_t l[3], v[3];
+
+	for (uint64_t i = 0; i < 16; i++)
+		lb_alloc(b, small + i * 0x40, i < 12 ? 24 : 48, s);
+	for (uint64_t i = 0; i < 10; i++)
+		lb_alloc(b, big + i * 0x20000, 65536, s);
+	lb_scan_begin(b, small, big + 10 * 0x20000);
+	lb_scan_region(b, SLF_REGION_GLOBALS, EXE_BIAS + 0x5000, 0x100);
+	for (uint64_t i = 0; i < 4; i++) /* the views */
+		lb_scan_ptr(b, EXE_BIAS + 0x5000 + 8 * i, small + i * 0x40);
+	lb_scan_ptr(b, EXE_BIAS + 0x5040, small + 8 * 0x40); /* the list head */
+	lb_scan_ptr(b, EXE_BIAS + 0x5048, small + 11 * 0x40); /* a sharing view */
+	lb_scan_ptr(b, EXE_BIAS + 0x5050, small + 12 * 0x40); /* the cycle */
+	lb_scan_region(b, SLF_REGION_HEAP, small, 0x100000);
+	for (uint64_t i = 0; i < 4; i++) { /* view -> buffer + 4096, view -> header -> buffer */
+		l[0] = small + i * 0x40;
+		v[0] = big + i * 0x20000 + 4096;
+		l[1] = small + i * 0x40 + 16;
+		v[1] = small + (4 + i) * 0x40;
+		lb_scan_ptrs(b, 2, l, v);
+	}
+	for (uint64_t i = 4; i < 8; i++)
+		lb_scan_ptr(b, small + i * 0x40 + 8, big + (i - 4) * 0x20000);
+	for (uint64_t i = 8; i < 11; i++) { /* list nodes: next, buffer */
+		l[0] = small + i * 0x40;
+		v[0] = i < 10 ? small + (i + 1) * 0x40 : 0;
+		l[1] = small + i * 0x40 + 8;
+		v[1] = big + (i - 4) * 0x20000 + 256;
+		lb_scan_ptrs(b, i < 10 ? 2 : 1, i < 10 ? l : l + 1, i < 10 ? v : v + 1);
+	}
+	lb_scan_ptr(b, small + 11 * 0x40, big + 7 * 0x20000); /* shared with node 8's... */
+	l[0] = small + 12 * 0x40; /* the cycle, and a self-loop */
+	v[0] = small + 13 * 0x40 + 8;
+	l[1] = small + 12 * 0x40 + 8;
+	v[1] = small + 12 * 0x40 + 16;
+	lb_scan_ptrs(b, 2, l, v);
+	lb_scan_ptr(b, small + 13 * 0x40, small + 12 * 0x40);
+	lb_scan_ptr(b, small + 14 * 0x40, small + 15 * 0x40); /* the unreachable pair */
+	lb_scan_ptr(b, small + 15 * 0x40, small + 14 * 0x40);
+	lb_scan_end(b, 0);
+	lb_end(b, 0);
+}
+
+/*
  * Format 2.0: three threads' chunks interleaved by seq, stack ids defined out
  * of numeric order (each before its first use in the file too, so that every
  * truncation stays readable), a moving realloc (FREE + REALLOC flags 1) whose
@@ -253,28 +307,51 @@ static void seed_v2_threads(struct logbuf *b)
 	lb_end(b, 0);
 }
 
-/* Format 2.0 killed: two threads, the last chunk cut in the middle. */
-static void seed_v2_truncated(struct logbuf *b)
+/*
+ * A killed process's 2.x streams: `threads` threads taking turns chunk by
+ * chunk; with `sync` (2.1), each chunk starts with a SYNC a few seqs back.
+ */
+static void killed_streams(struct logbuf *b, unsigned threads, unsigned chunks, bool sync)
 {
 	uint64_t seq = 1, s;
 
-	lb_init_v2(b);
 	lb_process(b, 4242, 1, "/usr/bin/seed");
 	lb_chunk_begin(b, 4242, seq);
+	lb_seq(b, seq);
 	lb_time(b, 1000);
 	s = lb_stack(b, 0, EXE_BIAS + 0x1234);
 	seq = b->seq;
 	lb_chunk_end(b);
-	for (uint64_t i = 0; i < 6; i++) {
-		lb_chunk_begin(b, 4242 + i % 2, seq);
+	for (uint64_t i = 0; i < chunks; i++) {
+		lb_chunk_begin(b, 4242 + i % threads, seq);
 		lb_seq(b, seq);
+		if (sync) {
+			lb_rec_sync(b, seq > 4 ? seq - 4 : 1); /* complete below */
+			lb_seq(b, seq);
+		}
 		lb_alloc(b, 0x600000 + 64 * i, 48, s);
 		lb_free_rec(b, 0x600000 + 64 * i);
 		lb_alloc(b, 0x700000 + 64 * i, 48, s);
 		seq = b->seq;
 		lb_chunk_end(b);
 	}
+}
+
+/* Format 2.0 killed: two threads, the last chunk cut in the middle. */
+static void seed_v2_truncated(struct logbuf *b)
+{
+	lb_init_v2(b);
+	killed_streams(b, 2, 6, false);
 	b->len -= 3;
+}
+
+/* Format 2.1 killed: three threads whose streams end at different seqs; the reader cuts at the largest SYNC. */
+static void seed_v2_sync_cut(struct logbuf *b)
+{
+	lb_init_version(b, 2, 1);
+	b->v2 = 1;
+	b->seq_step = 1;
+	killed_streams(b, 3, 9, true);
 }
 
 static const struct {
@@ -291,8 +368,10 @@ static const struct {
 	{ "truncated", seed_truncated, false, false },
 	{ "newer_minor", seed_newer_minor, true, true },
 	{ "scan", seed_scan, true, false },
+	{ "owners", seed_owners, true, false },
 	{ "v2_threads", seed_v2_threads, true, true },
 	{ "v2_truncated", seed_v2_truncated, false, true },
+	{ "v2_sync_cut", seed_v2_sync_cut, false, true },
 };
 
 size_t fuzz_seed_count(void)

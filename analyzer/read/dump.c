@@ -136,7 +136,11 @@ int sla_dump_log(FILE *out, struct sla_reader *r)
 	}
 	if (err < 0)
 		return err;
-	fprintf(out, "# records=%" PRIu64 " end=%s truncated=%s\n", r->records,
+	fprintf(out, "# records=%" PRIu64 " end=%s truncated=%s", r->records,
 		r->ended ? "yes" : "no", r->truncated ? "yes" : "no");
+	if (r->cut_seq != UINT64_MAX)
+		fprintf(out, " cut_seq=%" PRIu64 " records_after_cut=%" PRIu64, r->cut_seq,
+			r->cut_records);
+	fputc('\n', out);
 	return 0;
 }

@@ -149,6 +149,7 @@ int sla_reader_init_mem(struct sla_reader *r, const uint8_t *data, size_t size, 
 {
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
+	r->cut_seq = UINT64_MAX;
 	r->name = name;
 	r->base = data;
 	r->size = size;
@@ -379,6 +380,7 @@ int sla_reader_open(struct sla_reader *r, const char *path)
 	memset(r, 0, sizeof(*r));
 	r->name = path;
 	r->fd = -1;
+	r->cut_seq = UINT64_MAX;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		err = errno;
@@ -738,6 +740,7 @@ static inline const char *check_meaning(struct sla_reader *r, struct sla_record 
 	case SLF_REC_VIEW_RELEASE:
 	case SLF_REC_SNAPSHOT:
 	case SLF_REC_SCAN_PTRS: /* get_pairs() checks the pairs */
+	case SLF_REC_SYNC: /* the index read it already (note_sync) */
 	case SLF_REC_CHUNK: /* never decoded here: refused by its place */
 	case SLF_REC_KIND_COUNT:
 	default:
@@ -985,6 +988,31 @@ static int index_chunk(struct sla_reader *r, struct tid_map *m, uint64_t off, ui
 }
 
 /*
+ * 2.1: a chunk that starts with a SYNC record says below which seq every
+ * thread's records are in the log by the end of that chunk (format.h). The
+ * largest such seq is where a log without END is cut: past it, a killed
+ * process's threads left their streams at different points. c is at the
+ * chunk's first inner record; a malformed one is left for the merge to
+ * report.
+ */
+static void note_sync(struct sla_reader *r, struct cursor c)
+{
+	uint64_t len, w;
+
+	(void)get_uv(&c, "seq_delta");
+	if (c.bad || c.p >= c.end || *c.p != SLF_REC_SYNC)
+		return;
+	c.p++;
+	len = get_uv(&c, "length");
+	if (c.bad || len > (uint64_t)(c.end - c.p))
+		return;
+	c.end = c.p + len;
+	w = get_uv(&c, "complete_below");
+	if (!c.bad && w > r->sync_below)
+		r->sync_below = w;
+}
+
+/*
  * The first pass over a 2.x log: PROCESS first, then only CHUNKs, END last
  * with nothing after it. Builds the chunk index and the threads' streams;
  * reads no inner record. A record cut by the end of the file (or a zero
@@ -1055,6 +1083,7 @@ static int index_v2(struct sla_reader *r)
 				ret = -EBADMSG;
 				break;
 			}
+			note_sync(r, c);
 			ret = index_chunk(r, &m, pos, tid);
 			break;
 		case SLF_REC_END:
@@ -1074,6 +1103,8 @@ static int index_v2(struct sla_reader *r)
 	}
 	free(m.tids);
 	free(m.idx);
+	if (r->end_off == UINT64_MAX && r->sync_below)
+		r->cut_seq = r->sync_below;
 	release_to(r, r->size); /* the tail this walk faulted in, too */
 	r->released = 0;	/* the merge reads the file again from the start */
 	if (r->map)
@@ -1320,6 +1351,40 @@ static int decode_inner(struct sla_reader *r, struct sla_stream *s, struct sla_r
 }
 
 /*
+ * The merge reached the cut (r->cut_seq): the records left in every
+ * stream are counted, not decoded (r->cut_records). Counting stops at a
+ * stream's first malformed frame: past the cut nothing is analysed, so
+ * nothing there is reported either.
+ */
+static void count_cut(struct sla_reader *r)
+{
+	uint64_t n = 0;
+
+	if (r->cur != NO_STREAM)
+		r->heap[r->nheap++] = r->cur;
+	for (size_t i = 0; i < r->nheap; i++) {
+		struct sla_stream *s = &r->streams[r->heap[i]];
+
+		for (;;) {
+			const uint8_t *p = r->base + s->rec, *end = r->base + s->end;
+			uint64_t len = 0;
+			size_t k = end - p > 1 ? slf_get_uv(p + 1, end, &len) : 0;
+
+			n++;
+			if (!k || len > (uint64_t)(end - p - 1 - (ptrdiff_t)k))
+				break;
+			s->pos = s->rec + 1 + k + len;
+			if (peek(r, s) <= 0)
+				break;
+		}
+	}
+	r->err_msg[0] = '\0'; /* what peek() found past the cut */
+	r->nheap = 0;
+	r->cur = NO_STREAM;
+	r->cut_records = n;
+}
+
+/*
  * 2.x: PROCESS, the merged records of every thread, END. A problem found
  * while looking ahead (the next record's seq) is reported by the next call,
  * after the record in hand.
@@ -1358,6 +1423,11 @@ static __attribute__((noinline)) int next_v2(struct sla_reader *r, struct sla_re
 		}
 merge:
 		s = &r->streams[r->cur];
+		if (__builtin_expect(s->seq >= r->cut_seq, 0)) {
+			count_cut(r);
+			r->phase = V2_END;
+			return next_v2(r, out);
+		}
 		if (decode_inner(r, s, out) < 0)
 			return -EBADMSG;
 		ret = peek(r, s);

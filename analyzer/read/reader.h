@@ -44,7 +44,11 @@
  *   - end of file without END, a record cut by the end of the file, or a
  *     tail of zero bytes only (a crashed file system's unwritten blocks):
  *     r->truncated = true, r->trunc_offset = where the incomplete part starts
- *     (a killed process's log: valid up to its last complete record)
+ *     (a killed process's log: valid up to its last complete record).
+ *     2.1: a killed multi-threaded process leaves each thread's stream
+ *     cut at a different point, so the merge stops at r->cut_seq, the
+ *     largest seq below which a SYNC record vouches that every stream is
+ *     complete; r->cut_records counts what was left out after it
  *   - bytes that cannot be a record (bad length, bad varint, a field past
  *     its payload, a stack id never defined, data after END, a scan record
  *     out of the order SCAN_BEGIN, (SCAN_REGION, SCAN_PTRS*)*, SCAN_END or
@@ -194,6 +198,10 @@ struct sla_reader {
 	bool ended;	    /* the END record was read */
 	bool truncated;	    /* the log ends without END (set when next() returns 0) */
 	uint64_t trunc_offset; /* where the incomplete tail starts when truncated */
+	uint64_t cut_seq;      /* 2.1 without END: records from this seq on were left
+				  out, a point where every thread's stream is
+				  complete (SYNC, format.h); UINT64_MAX: no cut */
+	uint64_t cut_records;  /* records left out past cut_seq */
 	uint64_t unknown_skipped; /* 2.x: records of kinds this version does not know at
 				     the top level, skipped by length (inner ones are
 				     handed out, kind set, no member filled) */
@@ -231,6 +239,7 @@ struct sla_reader {
 	uint64_t end_off;     /* offset of the END record, UINT64_MAX if none */
 	uint64_t top_trunc;   /* where the top level's incomplete tail starts */
 	uint64_t last_seq;    /* seq of the last record returned */
+	uint64_t sync_below;  /* the largest SYNC seen by the index, 0 if none */
 	uint32_t release_countdown;
 	uint64_t *stack_bits; /* defined stack ids (2.x ids arrive out of order) */
 	size_t stack_words;

@@ -492,6 +492,9 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 		if (l->corrupt)
 			fprintf(out, "WARNING: %s: corrupt at offset %" PRIu64 " (%s): analysed up to the last good record\n",
 				l->path, l->corrupt_offset, l->corrupt_msg);
+		else if (l->truncated && l->cut_seq != UINT64_MAX)
+			fprintf(out, "WARNING: %s: log is truncated (no END record: the process was killed, crashed or called _exit): its threads' streams end at different points, analysed up to seq %" PRIu64 " where all are complete; %" PRIu64 " later records left out\n",
+				l->path, l->cut_seq, l->cut_records);
 		else if (l->truncated && l->stacks_lost)
 			fprintf(out, "WARNING: %s: log is truncated (no END record: the process was killed, crashed or called _exit): analysed up to its last complete record; %" PRIu64 " stack references name stacks whose definition was never written, shown as empty\n",
 				l->path, l->stacks_lost);

@@ -20,6 +20,7 @@ struct sla_log_info *sla_results_add_log(struct sla_results *res)
 	res->logs = sla_xrealloc(res->logs, (res->nlogs + 1) * sizeof(*res->logs));
 	li = &res->logs[res->nlogs++];
 	memset(li, 0, sizeof(*li));
+	li->cut_seq = UINT64_MAX;
 	return li;
 }
 

@@ -143,6 +143,9 @@ struct sla_log_info {
 	bool ended;		      /* END record seen */
 	bool truncated;		      /* no END: analysed up to the last complete record */
 	uint64_t stacks_lost;	      /* truncated 2.x: events shown without their stack */
+	uint64_t cut_seq;	      /* truncated 2.1: analysed below this seq, where every
+					 thread's stream is complete; UINT64_MAX: no cut */
+	uint64_t cut_records;	      /* records left out past cut_seq */
 	bool corrupt;		      /* --lenient: analysed up to a corrupt record */
 	uint64_t corrupt_offset;
 	char corrupt_msg[160];

@@ -6,7 +6,8 @@
  *
  * Replays LOG keeping its last pointer scan, then times the three steps
  * the analysis runs at an evaluation point: the heap graph, the
- * dead-region pass, the owner pass. Memory of a step: the growth of the
+ * dead-region pass, the owner pass, in CPU time (what a busy machine does
+ * not inflate) and wall time. Memory of a step: the growth of the
  * resident set's peak over the resident set before it (the peak is reset
  * through /proc/self/clear_refs before each step), so each figure is what
  * that step alone adds.
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "deadregion.h"
@@ -29,6 +31,16 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU time of this process (user + system): what a busy machine does not inflate. */
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 /* VmRSS or VmHWM of /proc/self/status, bytes. */
@@ -57,23 +69,24 @@ static void reset_peak(void)
 }
 
 struct step {
-	double t0;
+	double t0, c0;
 	uint64_t rss0;
 };
 
 static struct step step_begin(void)
 {
 	reset_peak();
-	return (struct step){ now_s(), status_kib("VmRSS:") };
+	return (struct step){ now_s(), cpu_s(), status_kib("VmRSS:") };
 }
 
 static void step_end(const char *name, struct step s, uint64_t blocks)
 {
-	double t = now_s() - s.t0;
+	double t = now_s() - s.t0, c = cpu_s() - s.c0;
 	uint64_t peak = status_kib("VmHWM:"), extra = peak > s.rss0 ? peak - s.rss0 : 0;
 
-	printf("%-12s %8.3f s  %8.1f MiB  %6.1f bytes/block\n", name, t, (double)extra / 1048576.0,
-	       blocks ? (double)extra / (double)blocks : 0.0);
+	printf("%-12s %8.3f s cpu %8.3f s wall  %8.1f MiB  %6.1f bytes/block\n", name, c, t,
+	       (double)extra / 1048576.0, blocks ? (double)extra / (double)blocks : 0.0);
+	fflush(stdout);
 }
 
 int main(int argc, char **argv)
@@ -99,8 +112,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	sla_reader_close(&r);
-	printf("replay       %8.3f s  (%" PRIu64 " live blocks, %zu scan pointers)\n", now_s() - t0,
-	       st->live_blocks, st->scan.nptrs);
+	printf("replay       %8.3f s wall (%" PRIu64 " live blocks, %zu scan pointers)\n",
+	       now_s() - t0, st->live_blocks, st->scan.nptrs);
+	fflush(stdout);
 	sla_results_init(&res, "end");
 	set = sla_stackset_new();
 

@@ -156,7 +156,7 @@ grep_out "SUMMARY says corrupt" "^SUMMARY: .*, 1 log CORRUPT$" "$tmp/out"
 # a newer major version is refused, naming both versions
 printf 'SLLEAK\r\n\003\000\000\000\000\000\000\000' >"$tmp/new.sllog"
 expect 2 "too-new log" "$sliceleak" report "$tmp/new.sllog"
-grep_out "too-new names both versions" "3.0 is newer than this sliceleak reads (2.0)" "$tmp/err"
+grep_out "too-new names both versions" "3.0 is newer than this sliceleak reads (2.1)" "$tmp/err"
 
 # run: the command's exit status goes through, shim or not
 expect 3 "run passes the exit status" "$sliceleak" run -o "$tmp/run.%p.sllog" -- sh -c 'exit 3'

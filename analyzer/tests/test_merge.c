@@ -703,6 +703,89 @@ static void test_killed_stack_lost(void)
 	lb_free(&b);
 }
 
+/*
+ * A killed two-thread process: thread 1 wrote seqs 1-2 and held 4 (FREE of
+ * 0x2000) unwritten; thread 2 freed thread 1's block at 3 and reused
+ * 0x2000 at 7. Merged whole, that is an ALLOC on a live block; the reader
+ * stops at 4, the largest SYNC, and counts the 3 records after it.
+ */
+static void build_killed(struct logbuf *b, bool end)
+{
+	lb_init_version(b, 2, 1);
+	b->v2 = 1;
+	b->seq_step = 1;
+	lb_process(b, 7, 1, "/bin/mt");
+	lb_chunk_begin(b, 1, 1);
+	lb_seq(b, 1);
+	lb_alloc(b, 0x1000, 16, 0);
+	lb_alloc(b, 0x2000, 16, 0);
+	lb_chunk_end(b);
+	lb_chunk_begin(b, 2, 3);
+	lb_seq(b, 3);
+	lb_rec_sync(b, 3);
+	lb_seq(b, 3);
+	lb_free_rec(b, 0x1000);
+	lb_seq(b, 5);
+	lb_alloc(b, 0x3000, 16, 0);
+	lb_chunk_end(b);
+	lb_chunk_begin(b, 2, 6);
+	lb_seq(b, 6);
+	lb_rec_sync(b, 4);
+	lb_alloc(b, 0x2000, 32, 0);
+	lb_chunk_end(b);
+	if (end)
+		lb_end(b, 0);
+}
+
+static void test_killed_cut(void)
+{
+	struct logbuf b;
+	struct sla_reader r;
+	struct sla_state *st;
+	int n, err;
+
+	build_killed(&b, false);
+	n = read_all(&b, &r, &err);
+	CHECK(err == 0 && r.truncated && !r.ended);
+	CHECK_EQ_U(r.cut_seq, 4);
+	CHECK_EQ_U(r.cut_records, 3);
+	CHECK_EQ_U(n, 5); /* PROCESS, ALLOC, ALLOC, SYNC, FREE */
+	CHECK_EQ_U(recs[n - 1].kind, SLF_REC_FREE);
+	for (int i = 1; i < n; i++)
+		CHECK(recs[i].seq < 4);
+	sla_reader_close(&r);
+	st = sla_state_new("k");
+	CHECK(sla_reader_init_mem(&r, b.data, b.len, "k") == 0);
+	CHECK(sla_replay_run(st, &r, UINT64_MAX) == 0);
+	sla_reader_close(&r);
+	CHECK_EQ_U(st->anomalies[SLA_ANOM_alloc_on_live], 0);
+	CHECK_EQ_U(st->live_blocks, 1);
+	sla_state_free(st);
+	lb_free(&b);
+
+	/* the same streams with END: nothing is cut, every record is read */
+	build_killed(&b, true);
+	n = read_all(&b, &r, &err);
+	CHECK(err == 0 && r.ended);
+	CHECK_EQ_U(r.cut_seq, UINT64_MAX);
+	CHECK_EQ_U(n, 9);
+	sla_reader_close(&r);
+	lb_free(&b);
+
+	/* no SYNC (a 2.0 writer): no point is known, nothing is cut */
+	v2_start(&b);
+	lb_chunk_begin(&b, 1, 1);
+	lb_seq(&b, 1);
+	lb_alloc(&b, 0x1000, 16, 0);
+	lb_chunk_end(&b);
+	n = read_all(&b, &r, &err);
+	CHECK(err == 0 && r.truncated);
+	CHECK_EQ_U(r.cut_seq, UINT64_MAX);
+	CHECK_EQ_U(n, 2);
+	sla_reader_close(&r);
+	lb_free(&b);
+}
+
 /* 5000 short-lived threads, one chunk each, the file in reverse seq order. */
 static void test_many_threads(void)
 {
@@ -753,7 +836,7 @@ static void test_newer_minor(void)
 	struct sla_reader r;
 	int n, err;
 
-	lb_init_version(&b, 2, 1);
+	lb_init_version(&b, 2, SLF_VERSION_MINOR + 1);
 	b.v2 = 1;
 	b.seq = 1;
 	b.seq_step = 1;
@@ -820,6 +903,7 @@ int main(void)
 	test_killed_stack_lost();
 	test_many_threads();
 	test_newer_minor();
+	test_killed_cut();
 	test_v1_unchanged();
 	return check_result();
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "retention.h"
@@ -147,11 +148,66 @@ static void test_defaults(void)
 	sla_suppress_free(&s);
 }
 
+/*
+ * owner:PATTERN hides owner findings (matched on the owners' or the
+ * retained blocks' stack) and takes their bytes off owned_bytes, never off
+ * retained_bytes; view: leaves them alone.
+ */
+static void test_owner(void)
+{
+	struct logbuf b;
+	struct sla_state *st;
+	struct sla_stackset *set = sla_stackset_new();
+	struct sla_symbolizer *sym = sla_symbolizer_new(SLA_SYM_NONE);
+	struct sla_results res;
+	struct sla_suppressions s = { 0 };
+	struct sla_finding *f;
+	uint64_t app, z;
+
+	lb_init(&b);
+	lb_process(&b, 1, 0, "/bin/app");
+	lb_modules_reset(&b);
+	lb_module(&b, 0x400000, "/bin/app", 0, 0x10000);
+	lb_module(&b, 0x700000, "/lib/libz.so", 0, 0x10000);
+	app = lb_stack(&b, 0, 0x401000);
+	z = lb_stack(&b, app, 0x701000);
+	lb_end(&b, 0);
+	st = replay_buf(&b);
+	sla_results_init(&res, "end");
+	f = sla_results_owner_finding(&res, sla_stackset_intern(set, st, (uint32_t)app),
+				      sla_stackset_intern(set, st, (uint32_t)z));
+	f->holder_blocks = f->blocks = 1;
+	f->retained_bytes = 1 << 20;
+	res.owned_bytes = 1 << 20;
+	res.retained_bytes = 7;
+	sla_results_finish(&res);
+	CHECK_EQ_U(res.nowner, 1);
+	CHECK(sla_suppress_add(&s, "view:libz") == 0);
+	sla_suppress_apply(&s, &res, set, sym);
+	CHECK_EQ_U(res.nowner, 1); /* view: is not owner: */
+	CHECK(sla_suppress_add(&s, "owner:libz") == 0);
+	sla_suppress_apply(&s, &res, set, sym);
+	CHECK_EQ_U(res.nfindings, 0);
+	CHECK_EQ_U(res.nowner, 0);
+	CHECK_EQ_U(res.owned_bytes, 0);
+	CHECK_EQ_U(res.retained_bytes, 7);
+	CHECK_EQ_U(s.list[1].matches, 1);
+	CHECK_EQ_U(s.list[1].bytes, 1 << 20);
+	CHECK(!strcmp(sla_suppress_type_name(s.list[1].type), "owner"));
+	sla_suppress_free(&s);
+	sla_results_free(&res);
+	sla_symbolizer_free(sym);
+	sla_stackset_free(set);
+	sla_state_free(st);
+	lb_free(&b);
+}
+
 int main(void)
 {
 	test_defaults();
 	test_match();
 	test_parse();
 	test_apply();
+	test_owner();
 	return check_result();
 }

@@ -1,5 +1,5 @@
 /*
- * include/sliceleak/format.h - the .sllog on-disk format, version 2.0.
+ * include/sliceleak/format.h - the .sllog on-disk format, version 2.1.
  *
  * The one definition of the log, shared by libsliceleak.so (writer) and the
  * sliceleak analyzer (reader). It stays freestanding: C11, <stdint.h> and
@@ -99,6 +99,7 @@
  *        the analyzer find memory kept alive through dead regions
  *   2.0  per-thread streams: CHUNK records with sequence numbers; STACK
  *        carries its id; REALLOC gains `flags`; no THREAD records
+ *   2.1  SYNC: where a killed process's log is complete across threads
  *
  * Little-endian, 64-bit Linux only.
  */
@@ -110,7 +111,7 @@
 #define SLF_MAGIC	  "SLLEAK\r\n" /* \r\n exposes text-mode mangling */
 #define SLF_MAGIC_LEN	  8
 #define SLF_VERSION_MAJOR 2 /* bump => old readers must refuse */
-#define SLF_VERSION_MINOR 0 /* bump => new record kinds or trailing fields only */
+#define SLF_VERSION_MINOR 1 /* bump => new record kinds or trailing fields only */
 
 #define SLF_MAX_PAYLOAD (1u << 20) /* 1 MiB: larger length fields are corrupt */
 #define SLF_MAX_STR	(1u << 16) /* 64 KiB: paths, labels, command lines */
@@ -143,6 +144,7 @@ _Static_assert(sizeof(struct slf_file_header) == 16, "on-disk ABI");
 #define SLF_AT_TOP	(SLF_PLACE_V1 | SLF_PLACE_TOP)
 #define SLF_TOP_V2	SLF_PLACE_TOP
 #define SLF_ONLY_V1	SLF_PLACE_V1
+#define SLF_CHUNK_V2	SLF_PLACE_CHUNK
 
 enum slf_kind {
 #define SLF_KIND_ENUM(NAME, name, value, place) SLF_REC_##NAME = value,

@@ -12,6 +12,7 @@ Prints one final "N passed, N failed" line. Exit 0 pass, 1 fail, 77 skip.
 import argparse
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -479,6 +480,68 @@ def t_sigkill(ctx):
     recs = killed_log(ctx, [])
     check(len(recs) > 100000, 'only %d records before the kill' % len(recs))
     check(not replay(recs), 'anomalies in the flushed part')
+
+
+def t_sigkill_soak(ctx):
+    """sigkill_threads SIGKILLed at 50 random moments (SOAK_SEED repeats a run): every
+    truncated log must replay with no anomaly and no more live blocks than can exist,
+    SLOTS of the table plus libc's own (stdio's buffer, a few per thread)."""
+    ctx.need_reader()
+    seed = int(os.environ.get('SOAK_SEED', '0')) or int(time.time())
+    rnd = random.Random(seed)
+    slots, threads = 512, 16
+    cuts = most = 0
+    for run in range(50):
+        logdir = tempfile.mkdtemp(dir=ctx.tmp)
+        env = dict(os.environ, LD_PRELOAD=ctx.shim,
+                   SLICELEAK_OPTIONS='output=' + os.path.join(logdir, 'k.%p.sllog'))
+        p = subprocess.Popen([ctx.prog('sigkill_threads')], env=env, stdout=subprocess.DEVNULL)
+        time.sleep(rnd.uniform(0.0, 0.6))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        logs = os.listdir(logdir)
+        check(len(logs) == 1, 'run %d (seed %d): logs: %s' % (run, seed, logs))
+        log = os.path.join(logdir, logs[0])
+        r = subprocess.run([ctx.sliceleak, 'report', '--format', 'json', '--no-symbols', log],
+                           capture_output=True, timeout=120)
+        check(r.returncode == 0, 'run %d (seed %d): report exit %d: %s' %
+              (run, seed, r.returncode, r.stderr.decode(errors='replace')))
+        rep = json.loads(r.stdout)
+        li = rep['logs'][0]
+        what = 'run %d (seed %d, killed at %s)' % (run, seed, li.get('duration_seconds'))
+        check(li['truncated'], what + ': a killed process must leave a truncated log')
+        check(not li['anomalies'], what + ': anomalies %s' % li['anomalies'])
+        live = rep['leaks']['blocks']
+        check(live <= slots + 4 * threads + 16, what + ': %d blocks live at the cut, at most '
+              '%d can be' % (live, slots + 4 * threads + 16))
+        cuts += 'cut_seq' in li
+        most = max(most, li['records'])
+        shutil.rmtree(logdir)
+    print('50 kills (seed %d): no anomaly, no impossible live count; %d logs cut, at most %d '
+          'records analysed' % (seed, cuts, most))
+    # the cut must not be a trivial one that leaves nothing to analyse
+    check(most > 1000, 'no kill left more than %d records to analyse' % most)
+
+
+def t_sigkill_quiet_thread(ctx):
+    """sigkill_threads quiet: the idle main thread's 100 ALLOCs of 777 bytes, made before its
+    workers started, are in the log below its cut although flush_ms never passed."""
+    ctx.need_reader()
+    logdir = tempfile.mkdtemp(dir=ctx.tmp)
+    env = dict(os.environ, LD_PRELOAD=ctx.shim,
+               SLICELEAK_OPTIONS='output=' + os.path.join(logdir, 'q.%p.sllog'))
+    p = subprocess.Popen([ctx.prog('sigkill_threads'), 'quiet'], env=env, stdout=subprocess.PIPE)
+    check(p.stdout.readline() == b'ready\n', 'no ready line')
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    logs = os.listdir(logdir)
+    check(len(logs) == 1, 'logs: %s' % logs)
+    recs, summary = ctx.dump(os.path.join(logdir, logs[0]))
+    check(summary.get('truncated') == 'yes', 'not truncated: %s' % summary)
+    main_tid = recs[0]['pid']  # the main thread's tid is the pid
+    n = sum(r['kind'] == 'ALLOC' and r['size'] == '777' and r['tid'] == main_tid for r in recs)
+    check(n == 100, '%d of the quiet thread\'s 100 ALLOCs are in the log (%s)' % (n, summary))
+    check(not replay(recs), 'anomalies below the cut')
 
 
 def t_dl_iterate_malloc(ctx):
