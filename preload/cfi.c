@@ -919,7 +919,7 @@ static int hexval(char ch)
 	return -1;
 }
 
-/* The mapping holding sp, from /proc/self/maps (plain system calls only). */
+/* The mapping holding sp, from /proc/thread-self/maps (plain system calls only). */
 static bool mapping_of(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
 {
 	char buf[1024];
@@ -927,7 +927,7 @@ static bool mapping_of(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
 	int field = 0; /* 0: start, 1: end, 2: rest of the line */
 	bool found = false;
 	ssize_t n;
-	int fd = slp_open_high("/proc/self/maps", O_RDONLY, 0);
+	int fd = slp_proc_open("maps");
 
 	if (fd < 0)
 		return false;

@@ -73,6 +73,21 @@ size_t slp_format(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 _Noreturn void slp_die(const char *msg);
 
+/*
+ * SLP_ASSERT(cond): an invariant a comment states, in the style of
+ * mimalloc's mi_assert_internal: checked where NDEBUG is unset (the debug,
+ * debugoptimized and sanitizer builds), compiled out in release builds,
+ * which are what programs are traced with. A failure says where, on
+ * stderr, and aborts.
+ */
+#ifdef NDEBUG
+#define SLP_ASSERT(cond) ((void)sizeof(cond))
+#else
+#define SLP_ASSERT(cond) \
+	(SLP_LIKELY(cond) ? (void)0 : slp_assert_fail(#cond, __FILE__, __LINE__))
+#endif
+_Noreturn void slp_assert_fail(const char *cond, const char *file, int line);
+
 /* ---- bootstrap.c ----------------------------------------------------- */
 
 struct slp_real {
@@ -237,6 +252,8 @@ struct slp_state {
 	char exe[PATH_MAX];	    /* real path of the executable */
 	char cwd[PATH_MAX];	    /* starting directory, for relative log paths */
 	char *cmdline;		    /* mmap'd copy of /proc/self/cmdline */
+	char interposer[PATH_MAX];  /* the object whose malloc the program calls, if not ours */
+	uint64_t process_flags;	    /* SLF_PROCESS_* of PROCESS */
 	size_t cmdline_len;
 	struct slp_writer w;
 	struct slp_stacks stacks;
@@ -275,6 +292,8 @@ extern _Thread_local bool slp_in_daemon __attribute__((tls_model("initial-exec")
 /* Tracking off for good, after a write error. Context: file_lock held. */
 void slp_disable_locked(void);
 uint64_t slp_now_ns(void);
+/* Opens /proc/thread-self/NAME (or /proc/self/NAME on old kernels) read-only. */
+int slp_proc_open(const char *name);
 
 /* ---- unwind.c -------------------------------------------------------- */
 
@@ -354,6 +373,8 @@ void slp_modules_fork_child(void);
 /* Context: dict lock held. */
 bool slp_modules_knows(uintptr_t ip);
 void slp_modules_find_self(void);
+/* The executable is a Go program (its build-id note): it exits past libc. */
+bool slp_modules_exe_is_go(void);
 
 static inline bool slp_modules_dirty(void)
 {
@@ -541,6 +562,8 @@ void slp_scan_fork_child(void);
 /* Context for all: any thread, guard held by the caller, no stream locked. */
 
 void slp_record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align);
+/* The block of this thread's last slp_record_alloc() (hooks_cxx.c: already recorded?). */
+extern _Thread_local void *slp_last_alloc __attribute__((tls_model("initial-exec")));
 void slp_record_free(void *p);
 void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size);
 void slp_record_slice(unsigned kind, const void *block, const void *ptr, size_t len, size_t cap);

@@ -5,7 +5,9 @@
  * library constructor allocates before ours runs. Resolve libc, parse the
  * options, open the log, write PROCESS and the module map, register the
  * fork handlers and the exit handler. Any failure leaves the shim off and
- * the program untouched.
+ * the program untouched; so does an executable the trace option does not
+ * name (a wrapper: env, timeout, a shell script's sh). The registry option
+ * (sliceleak run's) hears of each log created and each process passed over.
  *
  * Exit: atexit(slp_fini) and at_quick_exit(slp_fini) registered at start
  * (so they run after most of the program's own exit handlers) plus a
@@ -22,6 +24,7 @@
  * image is replaced or ends; a new image inherits LD_PRELOAD and writes its
  * own log.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -80,6 +83,24 @@ static size_t read_file(const char *path, char *buf, size_t size)
 	return n;
 }
 
+/*
+ * /proc/thread-self/NAME where the kernel has it (3.17), else
+ * /proc/self/NAME: the former works from any thread, the latter only while
+ * the main thread lives (after main's pthread_exit it shows no memory).
+ */
+int slp_proc_open(const char *name)
+{
+	char path[64];
+	int fd;
+
+	slp_format(path, sizeof(path), "/proc/thread-self/%s", name);
+	fd = slp_open_high(path, O_RDONLY, 0);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	slp_format(path, sizeof(path), "/proc/self/%s", name);
+	return slp_open_high(path, O_RDONLY, 0);
+}
+
 /* Who we are: executable, command line, starting directory, stderr. */
 static void learn_process(void)
 {
@@ -113,6 +134,34 @@ static void learn_process(void)
 }
 
 /*
+ * Whether the program's malloc and free are ours: an allocator preloaded
+ * before the shim, or an executable that defines malloc, is found first,
+ * and then no allocation reaches us (the log would say "complete" with
+ * nothing in it). Its path goes into PROCESS and one warning to stderr.
+ * Context: start-up, guard held (dlsym and dladdr may allocate).
+ */
+static void find_interposer(void)
+{
+	static const char *const names[] = { "malloc", "free" };
+
+	slp_st.interposer[0] = '\0';
+	for (size_t i = 0; i < SLP_ARRAY_SIZE(names); i++) {
+		void *sym = dlsym(RTLD_DEFAULT, names[i]);
+		Dl_info info;
+
+		if (!sym || slp_is_self((uintptr_t)sym))
+			continue;
+		slp_format(slp_st.interposer, sizeof(slp_st.interposer), "%s",
+			   dladdr(sym, &info) && info.dli_fname && info.dli_fname[0] ?
+				   info.dli_fname : slp_st.exe);
+		slp_warn("the program's %s is %s's, not sliceleak's: the allocations it serves are "
+			 "not recorded (list libsliceleak.so first in LD_PRELOAD)",
+			 names[i], slp_st.interposer);
+		return;
+	}
+}
+
+/*
  * PROCESS, at the top level (format.h 2.x), from a scratch mapping: it
  * holds the command line, up to 64 KiB. Returns false when out of memory.
  * Context: start-up or a fork child (nothing else writes yet).
@@ -120,7 +169,8 @@ static void learn_process(void)
 static bool write_process(void)
 {
 	size_t elen = strnlen(slp_st.exe, sizeof(slp_st.exe));
-	size_t max = 6 * SLF_MAX_UV_LEN + elen + slp_st.cmdline_len;
+	size_t ilen = strnlen(slp_st.interposer, sizeof(slp_st.interposer));
+	size_t max = 8 * SLF_MAX_UV_LEN + elen + slp_st.cmdline_len + ilen;
 	uint8_t *buf = mmap(NULL, max + 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 			    -1, 0), *p, *h;
 
@@ -133,6 +183,8 @@ static bool write_process(void)
 	p = slp_put_uv(p, slp_st.depth);
 	p = slp_put_str(p, slp_st.exe, elen);
 	p = slp_put_str(p, slp_st.cmdline ? slp_st.cmdline : "", slp_st.cmdline_len);
+	p = slp_put_str(p, slp_st.interposer, ilen);
+	p = slp_put_uv(p, slp_st.process_flags);
 	h = slp_writer_frame(SLF_REC_PROCESS, buf + 16, (size_t)(p - (buf + 16)));
 	slp_writer_write(h, (size_t)(p - h));
 	munmap(buf, max + 16);
@@ -160,6 +212,74 @@ static void start_clock(void)
 	slp_st.start_mono_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * One line for `sliceleak run` (the registry option): appended with a
+ * single write to a file that must exist (O_APPEND keeps concurrent
+ * processes' lines whole). Our own fd, high like all ours, closed at once.
+ */
+static void registry_add(const char *what, const char *name)
+{
+	char line[PATH_MAX + 64];
+	int fd, saved = errno; /* a fork child's fork() returns right after */
+	size_t n;
+
+	if (!slp_opt.registry[0])
+		return;
+	n = slp_format(line, sizeof(line), "%s %d %s\n", what, (int)slp_st.pid, name);
+	fd = slp_open_high(slp_opt.registry, O_WRONLY | O_APPEND | O_NOFOLLOW, 0);
+	if (fd >= 0) {
+		while (write(fd, line, n) < 0 && errno == EINTR)
+			;
+		close(fd);
+	}
+	errno = saved;
+}
+
+/* Whether name matches pattern p of length n, `*` matching any characters. */
+static bool name_matches(const char *p, size_t n, const char *name)
+{
+	const char *star = NULL, *resume = NULL, *end = p + n;
+
+	for (;;) {
+		if (p < end && *p == '*') {
+			star = ++p;
+			resume = name;
+		} else if (p == end && !*name) {
+			return true;
+		} else if (p < end && *name && *p == *name) {
+			p++;
+			name++;
+		} else if (star && *resume) {
+			p = star;
+			name = ++resume;
+		} else {
+			return false;
+		}
+	}
+}
+
+/*
+ * The trace option: whether this executable (its name as %e) is one to
+ * trace; all are when the option is unset. One passed over is registered.
+ */
+static bool trace_selected(void)
+{
+	const char *name = strrchr(slp_st.exe, '/'), *s = slp_opt.trace;
+
+	if (!s[0])
+		return true;
+	name = name ? name + 1 : slp_st.exe;
+	while (*s) {
+		const char *end = strchrnul(s, ',');
+
+		if (end > s && name_matches(s, (size_t)(end - s), name))
+			return true;
+		s = *end ? end + 1 : end;
+	}
+	registry_add("untraced", name);
+	return false;
+}
+
 /* Opens this process's log and writes its head. Returns false (warned) on failure. */
 static bool open_log(void)
 {
@@ -181,6 +301,7 @@ static bool open_log(void)
 	}
 	if (slp_opt.verbose)
 		slp_warn("tracing pid %d into %s", (int)slp_st.pid, slp_st.w.path);
+	registry_add("log", slp_st.w.path);
 	return true;
 }
 
@@ -286,7 +407,11 @@ static enum slp_phase start(void)
 	slp_st.pid = getpid();
 	slp_st.depth = (unsigned)slp_opt.depth;
 	learn_process();
+	if (!trace_selected())
+		return SLP_PHASE_OFF; /* passes through; an image it execs decides anew */
 	slp_modules_find_self();
+	find_interposer();
+	slp_st.process_flags = slp_modules_exe_is_go() ? SLF_PROCESS_GO : 0;
 	slp_unwind_setup();
 	slp_streams_setup();
 	if (!open_log())

@@ -67,9 +67,16 @@ static bool has_counters(size_t size)
 	return size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(unsigned long long);
 }
 
-/* Finds NT_GNU_BUILD_ID in the object's notes, in memory. Returns its length or 0. */
-static size_t find_build_id(const struct dl_phdr_info *info, const uint8_t **id)
+/*
+ * Finds the note (owner, type) in the object's PT_NOTE segments, in memory.
+ * Returns its descriptor's length (0: none, or longer than max) and where
+ * it is in *found.
+ */
+static size_t find_note(const struct dl_phdr_info *info, const char *owner, uint32_t type,
+			size_t max, const uint8_t **found)
 {
+	size_t olen = strlen(owner) + 1;
+
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		const uint8_t *p, *end;
@@ -86,9 +93,9 @@ static size_t find_build_id(const struct dl_phdr_info *info, const uint8_t **id)
 			if (name > (size_t)(end - p) || desc > (size_t)(end - p) ||
 			    sizeof(*nh) + name + desc > (size_t)(end - p))
 				break;
-			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
-			    !memcmp(p + sizeof(*nh), "GNU", 4) && nh->n_descsz <= MAX_BUILD_ID) {
-				*id = d;
+			if (nh->n_type == type && nh->n_namesz >= olen && /* Go pads "Go" to 4 */
+			    !memcmp(p + sizeof(*nh), owner, olen) && nh->n_descsz <= max) {
+				*found = d;
 				return nh->n_descsz;
 			}
 			p = d + desc;
@@ -166,7 +173,7 @@ static void encode_module(const struct dl_phdr_info *info, const struct scan *sc
 	char buf[PATH_MAX];
 	const char *path = module_path(info, sc, buf);
 	const uint8_t *bid = NULL;
-	size_t bid_len = find_build_id(info, &bid);
+	size_t bid_len = find_note(info, "GNU", NT_GNU_BUILD_ID, MAX_BUILD_ID, &bid);
 	size_t plen = strnlen(path, PATH_MAX);
 	unsigned nsegs = 0;
 	uint8_t *p;
@@ -440,4 +447,24 @@ bool slp_modules_knows(uintptr_t ip)
 			return true;
 	}
 	return false;
+}
+
+/* The Go linker's build-id note (cmd/link: ELF_NOTE_GOBUILDID_TAG). */
+#define NT_GO_BUILD_ID 4
+
+static int exe_is_go(struct dl_phdr_info *info, size_t size, void *data)
+{
+	const uint8_t *desc;
+
+	(void)size;
+	*(bool *)data = find_note(info, "Go", NT_GO_BUILD_ID, SIZE_MAX, &desc) > 0;
+	return 1; /* the executable is the first entry: stop there */
+}
+
+bool slp_modules_exe_is_go(void)
+{
+	bool go = false;
+
+	dl_iterate_phdr(exe_is_go, &go);
+	return go;
 }

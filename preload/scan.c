@@ -6,7 +6,7 @@
  * the span of addresses the allocator has returned so far (heap_lo ..
  * heap_hi, kept by the writer at two compares per ALLOC/REALLOC). The
  * analyzer turns these facts into "kept alive only through a dead region"
- * (DESIGN.md section 5); the shim judges nothing.
+ * (docs/design.md, section 2); the shim judges nothing.
  *
  * What is read, region by region:
  *   GLOBALS  every writable PT_LOAD segment of the module map (not ours);
@@ -28,10 +28,19 @@
  *
  * Safety. Other threads run on during the scan and may unmap memory under
  * it. Program memory is therefore never dereferenced: it is copied with
- * process_vm_readv() on our own pid into a bounce buffer, which fails
- * cleanly (EFAULT, or a short count) where a mapping went away; the rest of
- * that region is then dropped, and the region record says how far it was
- * read. Pages that /proc/self/pagemap shows neither present nor swapped
+ * process_vm_readv() on the calling thread's tid into a bounce buffer,
+ * which fails cleanly (EFAULT, or a short count) where a mapping went away;
+ * the rest of that region is then dropped, and the region record says how
+ * far it was read. The thread's own tid and /proc/thread-self work from any
+ * thread: the process's pid names the main thread, and once main has called
+ * pthread_exit (the last thread's return then ends the process) neither it
+ * nor /proc/self gives access to the memory any more. Where
+ * process_vm_readv is refused (a seccomp filter such as Docker's default
+ * profile, ENOSYS) the same copy is made with pread() on
+ * /proc/thread-self/mem (EIO where a mapping went away). What neither can
+ * read is counted in SCAN_END's `unread`, and a memory map that cannot be
+ * listed sets its `no_maps`: the analyzer then calls the scan partial.
+ * Pages that /proc/self/pagemap shows neither present nor swapped
  * were never written (zero, or still the file's bytes) and hold no heap
  * address: they count as scanned without being read, which keeps a 64-MiB
  * thread stack or a sparse reservation cheap. No stdio, no malloc: the
@@ -94,13 +103,17 @@ static struct scan {
 	bool capped;
 	bool stop;		/* capped, or the writer stopped */
 	int pagemap_fd;		/* -1: treat every page as present */
+	int mem_fd;		/* /proc/thread-self/mem once process_vm_readv is refused */
 	int read_errno;		/* first failed read, for verbose */
+	bool refused;		/* the last copy failed for a reason other than unmapping */
+	bool no_maps;		/* the memory map could not be read: globals only */
+	uint64_t unread;	/* bytes meant to be read that could not be (SCAN_END) */
 	unsigned kind;		/* enum slf_region_kind of the open piece */
 	uint64_t piece_lo;	/* start of the open piece (its SCAN_REGION is pending) */
 	size_t npairs;
 } sc;
 
-static bool warned_cap, warned_mem;
+static bool warned_cap, warned_mem, warned_unread;
 
 /* A write failed (the phase alone does not say: the exit scan runs with it off). */
 static bool writer_stopped(void)
@@ -131,7 +144,7 @@ static bool ensure_mem(void)
 static size_t read_maps(void)
 {
 	size_t n = 0;
-	int fd = slp_open_high("/proc/self/maps", O_RDONLY, 0);
+	int fd = slp_proc_open("maps");
 
 	if (fd < 0)
 		return 0;
@@ -228,22 +241,66 @@ static void scan_words(uint64_t addr, const uint64_t *w, size_t n)
 
 /* ---- reading ---------------------------------------------------------- */
 
-/* Copies [addr, addr + n) of our own memory; returns bytes copied (0 on a fault). */
+/* process_vm_readv() refused for good (seccomp, ENOSYS): /proc/thread-self/mem from then on. */
+static bool vm_readv_refused;
+
+static void read_failed(int err)
+{
+	if (!sc.read_errno)
+		sc.read_errno = err;
+}
+
+/*
+ * [addr, addr + n) through /proc/thread-self/mem. Returns bytes copied;
+ * sc.refused when the file cannot be had or read (EIO: unmapped meanwhile).
+ */
+static size_t pread_in(uint64_t addr, size_t n)
+{
+	ssize_t k;
+
+	if (sc.mem_fd < 0)
+		sc.mem_fd = slp_proc_open("mem");
+	if (sc.mem_fd < 0 || addr > INT64_MAX) {
+		read_failed(sc.mem_fd < 0 ? errno : EOVERFLOW);
+		sc.refused = true;
+		return 0;
+	}
+	do
+		k = pread(sc.mem_fd, sc.mem->bounce, n, (off_t)addr);
+	while (k < 0 && errno == EINTR);
+	if (k < 0) {
+		read_failed(errno);
+		sc.refused = errno != EIO;
+		return 0;
+	}
+	return (size_t)k & ~(size_t)7;
+}
+
+/*
+ * Copies [addr, addr + n) of our own memory; returns bytes copied. A short
+ * count or 0 with sc.refused false: the memory went away meanwhile.
+ */
 static size_t copy_in(uint64_t addr, size_t n)
 {
 	struct iovec local = { sc.mem->bounce, n };
 	struct iovec remote = { (void *)(uintptr_t)addr, n };
 	ssize_t k;
 
+	sc.refused = false;
+	if (__atomic_load_n(&vm_readv_refused, __ATOMIC_RELAXED))
+		return pread_in(addr, n);
 	do
-		k = process_vm_readv(slp_st.pid, &local, 1, &remote, 1, 0);
+		k = process_vm_readv((pid_t)slp_current_tid(), &local, 1, &remote, 1, 0);
 	while (k < 0 && errno == EINTR);
-	if (k < 0) {
-		if (!sc.read_errno)
-			sc.read_errno = errno;
+	if (k >= 0)
+		return (size_t)k & ~(size_t)7;
+	if (errno == EFAULT) {
+		read_failed(errno);
 		return 0;
 	}
-	return (size_t)k & ~(size_t)7;
+	read_failed(errno); /* EPERM, ENOSYS, ESRCH: not the memory's fault */
+	__atomic_store_n(&vm_readv_refused, true, __ATOMIC_RELAXED);
+	return pread_in(addr, n);
 }
 
 /*
@@ -272,8 +329,9 @@ static inline bool page_used(bool pm, uint64_t i)
 
 /*
  * Copies and scans [*cur, run) within the budget. Returns false when the
- * region ends here: a short copy (the mapping changed under us) or the
- * cap; the piece read so far is written either way.
+ * region ends here: a short copy (the mapping changed under us, or the
+ * read was refused: sc.refused), or the cap; the piece read so far is
+ * written either way.
  */
 static bool read_run(uint64_t *cur, uint64_t run)
 {
@@ -333,8 +391,11 @@ static void scan_region(unsigned kind, uint64_t lo, uint64_t hi)
 			}
 			if (run - cur > CHUNK)
 				run = cur + CHUNK;
-			if (!read_run(&cur, run))
+			if (!read_run(&cur, run)) {
+				if (sc.refused)
+					sc.unread += hi - cur; /* the rest: not gone, unreadable */
 				return;
+			}
 		}
 	}
 	emit_piece(cur);
@@ -522,6 +583,8 @@ static void scan_maps(uint64_t frame, const struct slp_exit_frame *ex)
 	size_t n = read_maps();
 	const char *s = sc.maps, *end = sc.maps + n;
 
+	sc.no_maps = n == 0;
+
 	collect_excl(); /* after read_maps(): its buffer may have moved */
 	while (s < end && !sc.stop) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
@@ -582,7 +645,8 @@ static void begin(void)
 	sc.budget = slp_opt.scan_max_mib > (UINT64_MAX >> 20) ? UINT64_MAX :
 									 slp_opt.scan_max_mib << 20;
 	sc.bytes = sc.read = sc.pointers = sc.regions = 0;
-	sc.capped = sc.stop = false;
+	sc.capped = sc.stop = sc.no_maps = false;
+	sc.unread = 0;
 	sc.read_errno = 0;
 	p = slp_rec_begin(sc.out, SLF_REC_SCAN_BEGIN, 2 * SLF_MAX_UV_LEN);
 	p = slp_put_uv(p, lo);
@@ -591,11 +655,13 @@ static void begin(void)
 
 static void end(void)
 {
-	uint8_t *p = slp_rec_begin(sc.out, SLF_REC_SCAN_END, 3 * SLF_MAX_UV_LEN);
+	uint8_t *p = slp_rec_begin(sc.out, SLF_REC_SCAN_END, 5 * SLF_MAX_UV_LEN);
 
 	p = slp_put_uv(p, sc.bytes);
 	p = slp_put_uv(p, sc.pointers);
-	slp_rec_end(sc.out, slp_put_uv(p, sc.capped));
+	p = slp_put_uv(p, sc.capped);
+	p = slp_put_uv(p, sc.unread);
+	slp_rec_end(sc.out, slp_put_uv(p, sc.no_maps));
 }
 
 /* slp_scan_locked() without the register spill and the cancellation state. */
@@ -612,11 +678,14 @@ static __attribute__((noinline)) void scan_locked(const struct slp_exit_frame *e
 	begin();
 	if (sc.span) {
 		sc.granules = slp_streams_granules(sc.out);
-		sc.pagemap_fd = slp_open_high("/proc/self/pagemap", O_RDONLY, 0);
+		sc.pagemap_fd = slp_proc_open("pagemap");
+		sc.mem_fd = -1;
 		scan_all(ex);
 		if (sc.pagemap_fd >= 0)
 			close(sc.pagemap_fd);
-		sc.pagemap_fd = -1;
+		if (sc.mem_fd >= 0)
+			close(sc.mem_fd);
+		sc.pagemap_fd = sc.mem_fd = -1;
 		slp_granules_free(sc.granules);
 		sc.granules = NULL;
 	}
@@ -627,6 +696,11 @@ static __attribute__((noinline)) void scan_locked(const struct slp_exit_frame *e
 		slp_warn("pointer scan stopped at scan_max_mib=%lu MiB; its results are partial",
 			 slp_opt.scan_max_mib);
 	warned_cap |= sc.capped;
+	if ((sc.unread || sc.no_maps) && !warned_unread && !slp_opt.quiet)
+		slp_warn("pointer scan could not read %s (%s); its results are partial",
+			 sc.no_maps ? "the memory map" : "all the memory it meant to",
+			 strerrorname_np(sc.read_errno ? sc.read_errno : EACCES));
+	warned_unread |= sc.unread || sc.no_maps;
 	if (slp_opt.verbose)
 		slp_warn("pointer scan: %lu regions, %lu KiB, %lu KiB read, %lu pointers, %lu us%s%s",
 			 (unsigned long)sc.regions, (unsigned long)(sc.bytes >> 10),

@@ -1,7 +1,7 @@
 #!/bin/sh
 # scripts/install-deps.sh - install every Debian package sliceleak needs to
 # build, test and benchmark (heaptrack, valgrind, zstd and mawk are for
-# scripts/bench.sh; chromium and golang-go for the HTML and pprof report
+# scripts/bench.sh; time for the analyzer's memory-bound test; chromium and golang-go for the HTML and pprof report
 # tests; sqlite3 and libglib2.0-dev for the runtime-noise test; libglib2.0-dev
 # and python3-numpy for the owner-finding programs of test-programs/owner/).
 # Idempotent: when everything is present it does nothing (no apt-get update,
@@ -12,7 +12,7 @@ packages="
 	gcc g++ clang libclang-rt-14-dev
 	meson ninja-build pkg-config
 	libunwind-dev uthash-dev libdw-dev libelf-dev
-	python3 perl git coreutils binutils
+	python3 perl git coreutils binutils time
 	libc6-dbg
 	heaptrack valgrind zstd mawk
 	libjemalloc2 libtcmalloc-minimal4 golang-go

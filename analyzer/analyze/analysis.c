@@ -24,15 +24,6 @@ static struct sla_state *keep_state(struct sla_analysis *an, const char *path)
 	return st;
 }
 
-static void reader_error(const struct sla_reader *r, int ret, char *err, size_t errlen)
-{
-	if (ret == -EBADMSG || ret == -EPROTONOSUPPORT)
-		snprintf(err, errlen, "%s: offset %llu: %s", r->name,
-			 (unsigned long long)r->err_offset, r->err_msg);
-	else
-		snprintf(err, errlen, "%s: %s", r->name, r->err_msg);
-}
-
 static bool label_is(const struct sla_record *rec, const char *label)
 {
 	size_t n = strlen(label);
@@ -132,7 +123,9 @@ static enum sla_dr_status dead_region_status(const struct sla_analysis_opts *o,
 		have = eval->scan.complete && eval->scan.end_at > stop_at;
 	if (!have)
 		return o->at == SLA_AT_END && !eval->ended ? SLA_DR_TRUNCATED : SLA_DR_NO_SCAN;
-	return eval->scan.capped ? SLA_DR_PARTIAL : SLA_DR_COMPLETE;
+	if (eval->scan.capped)
+		return SLA_DR_PARTIAL;
+	return eval->scan.unread ? SLA_DR_UNREAD : SLA_DR_COMPLETE;
 }
 
 /*
@@ -171,7 +164,7 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 		ret = pass1(st, &r, o, li->series, &stop_at, &found);
 	if (ret < 0 && !(o->lenient && r.err_offset >= sizeof(struct slf_file_header) &&
 			 ret == -EBADMSG)) {
-		reader_error(&r, ret, err, errlen);
+		sla_reader_describe(&r, ret, err, errlen);
 		sla_reader_close(&r);
 		return ret;
 	}
@@ -179,6 +172,8 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	li->pid = st->pid;
 	li->ppid = st->ppid;
 	li->exe = st->exe;
+	li->interposer = st->interposer;
+	li->go = st->process_flags & SLF_PROCESS_GO;
 	li->ended = st->ended;
 	li->truncated = !st->ended;
 	li->stacks_lost = r.stacks_lost;
@@ -219,7 +214,7 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 		if (ret == 0 && o->at == SLA_AT_LABEL)
 			ret = sla_replay_scan(eval, &r);
 		if (ret < 0 && !(o->lenient && li->corrupt)) { /* the file changed under us */
-			reader_error(&r, ret, err, errlen);
+			sla_reader_describe(&r, ret, err, errlen);
 			sla_reader_close(&r);
 			return ret;
 		}
@@ -228,11 +223,11 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	li->eval_time_s = (double)eval->time_ns / 1e9;
 	sla_retention_collect(&an->res, eval, an->set, &o->th, eval->time_ns);
 	li->dead_region = dead_region_status(o, li, eval, stop_at);
-	li->scan_capped = li->dead_region == SLA_DR_PARTIAL;
+	li->scan_capped = sla_dr_ran(li->dead_region) && li->dead_region != SLA_DR_COMPLETE;
 	/* at the end: the leaks are classified from the end's scan, if it is whole */
 	if (o->at == SLA_AT_END && li->dead_region != SLA_DR_COMPLETE)
 		sla_tracker_unclassified(&an->res, st, an->set);
-	if (li->dead_region != SLA_DR_COMPLETE && li->dead_region != SLA_DR_PARTIAL)
+	if (!sla_dr_ran(li->dead_region))
 		return 0;
 	scan_analyses(an, o, eval, true,
 		      o->at == SLA_AT_END && li->dead_region == SLA_DR_COMPLETE);

@@ -1,10 +1,12 @@
 /* analyzer/analyze/deadregion.c - blocks kept alive through dead regions (see deadregion.h). */
+#include <inttypes.h>
 #include <stdlib.h>
 
 #include <sliceleak/format.h>
 
 #include "deadregion.h"
 #include "retention.h"
+#include "trace.h"
 #include "xalloc.h"
 #include "units.h"
 
@@ -143,7 +145,6 @@ static void collect(struct dr *d, struct sla_results *res, struct sla_state *st,
 		enum sla_view_kind kind = SLA_VIEW_SLICE;
 		struct sla_finding *f;
 		uint64_t used = 0, retained;
-		double pinned;
 
 		if (d->owner[t] == NONE)
 			continue;
@@ -152,22 +153,9 @@ static void collect(struct dr *d, struct sla_results *res, struct sla_state *st,
 		f = sla_results_dead_finding(res, sla_stackset_intern(set, st, b->stack),
 					     sla_stackset_intern(set, st, oldest->stack),
 					     sla_stackset_intern(set, st, hb->stack));
-		if (!f->blocks)
-			f->view_kind = kind;
 		/* a kept block that is a view_pinned finding itself has its waste counted there */
 		retained = sla_block_is_finding(b, th, &used) ? used : b->size;
-		pinned = eval_ns > oldest->time ? (double)(eval_ns - oldest->time) / 1e9 : 0.0;
-		f->blocks++;
-		f->block_bytes = sla_sat_add(f->block_bytes, b->size);
-		f->retained_bytes = sla_sat_add(f->retained_bytes, retained);
-		f->min_used = f->max_used = 0;
-		if (b->size < f->min_size)
-			f->min_size = b->size;
-		if (b->size > f->max_size)
-			f->max_size = b->size;
-		if (pinned > f->pinned_max_s)
-			f->pinned_max_s = pinned;
-		res->retained_bytes = sla_sat_add(res->retained_bytes, retained);
+		sla_finding_add_block(res, f, kind, b->size, 0, retained, sla_pinned_s(oldest, eval_ns));
 		if (nkept == cap)
 			sla_xgrow(&kept, &cap, nkept + 1, sizeof(*kept));
 		kept[nkept++] = (struct kept){ f, d->owner[t] };
@@ -229,6 +217,34 @@ static void classify_leaks(struct dr *d, struct sla_results *res, struct sla_sta
 	res->classified_logs++;
 }
 
+/* --trace-block: what the pointer scan says of the traced block. */
+static void trace_reach(const struct dr *d, bool classified)
+{
+	const struct sla_heapgraph *g = d->g;
+
+	for (uint32_t t = 0; t < g->n; t++) {
+		const struct sla_block *b = g->blk[t].b, *hb;
+
+		if (!sla_traced(b->addr, b->size))
+			continue;
+		if (g->flags[t] & F_PINNED) {
+			sla_trace(b->addr, "pointer scan: view-pinned, alive through its views");
+		} else if (g->flags[t] & F_REACH) {
+			sla_trace(b->addr, "pointer scan: reachable from a root");
+		} else if (d->owner[t] != NONE) {
+			hb = g->blk[d->owner[t]].b;
+			sla_trace(b->addr, "pointer scan: kept alive only through the dead region of the "
+				  "view-pinned block 0x%" PRIx64 " (%" PRIu64 " bytes): a dead_region "
+				  "finding", hb->addr, hb->size);
+		} else {
+			sla_trace(b->addr, "pointer scan: unreachable%s", !classified ? "" :
+				  g->flags[t] & F_INDIRECT ? ", an indirect leak (only unreachable "
+							     "blocks point to it)" :
+							     ", a direct leak (nothing points to it)");
+		}
+	}
+}
+
 void sla_deadregion_collect(struct sla_results *res, struct sla_heapgraph *g,
 			    struct sla_state *st, struct sla_stackset *set,
 			    const struct sla_thresholds *th, uint64_t eval_ns, bool findings,
@@ -246,6 +262,8 @@ void sla_deadregion_collect(struct sla_results *res, struct sla_heapgraph *g,
 		collect(&d, res, st, set, th, eval_ns);
 	if (leaks)
 		classify_leaks(&d, res, st, set);
+	if (sla_trace_addr)
+		trace_reach(&d, leaks);
 	free(d.owner);
 	free(d.queue);
 }

@@ -25,13 +25,6 @@ static int cmp_edge(const void *a, const void *b)
 	return x->loc < y->loc ? -1 : x->loc > y->loc;
 }
 
-static int cmp_range(const void *a, const void *b)
-{
-	const struct sla_hg_range *x = a, *y = b;
-
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
 /*
  * The last block starting at or below x, by binary search, if it holds x.
  * Overlapping blocks (a corrupt log) give one of them.
@@ -59,31 +52,9 @@ uint32_t sla_heapgraph_find(const struct sla_heapgraph *g, uint64_t x)
 void sla_heapgraph_view_ranges(struct sla_heapgraph *g, uint32_t i)
 {
 	const struct sla_block *b = g->blk[i].b;
-	size_t n = 0, out = 0;
 
 	sla_xgrow(&g->rg, &g->rg_cap, b->nviews ? b->nviews : 1, sizeof(*g->rg));
-	for (const struct sla_view *v = b->views; v; v = v->bnext) {
-		uint64_t lo = v->ptr, hi = v->ptr + v->len;
-
-		if (hi < lo)
-			hi = UINT64_MAX; /* a corrupt length: clipped below */
-		if (lo < g->blk[i].lo)
-			lo = g->blk[i].lo;
-		if (hi > g->blk[i].hi)
-			hi = g->blk[i].hi;
-		if (lo < hi && n < g->rg_cap)
-			g->rg[n++] = (struct sla_hg_range){ lo, hi };
-	}
-	qsort(g->rg, n, sizeof(*g->rg), cmp_range);
-	for (size_t k = 0; k < n; k++) {
-		if (out && g->rg[k].lo <= g->rg[out - 1].hi) {
-			if (g->rg[k].hi > g->rg[out - 1].hi)
-				g->rg[out - 1].hi = g->rg[k].hi;
-		} else {
-			g->rg[out++] = g->rg[k];
-		}
-	}
-	g->nrg = out;
+	g->nrg = sla_block_view_ranges(b, g->rg, g->rg_cap);
 }
 
 bool sla_heapgraph_in_view(const struct sla_heapgraph *g, size_t *k, uint64_t loc)

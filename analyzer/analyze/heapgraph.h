@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "retention.h" /* struct sla_range */
 #include "state.h"
 
 #define SLA_HG_NONE UINT32_MAX
@@ -55,10 +56,6 @@ struct sla_hg_edge {
 	uint32_t src, dst;
 };
 
-/* A byte range (a block's live views). */
-struct sla_hg_range {
-	uint64_t lo, hi;
-};
 
 struct sla_heapgraph {
 	struct sla_hg_block *blk;
@@ -69,7 +66,7 @@ struct sla_heapgraph {
 	uint8_t *flags;
 	const struct sla_scan *scan;
 	/* scratch of sla_heapgraph_view_ranges() */
-	struct sla_hg_range *rg;
+	struct sla_range *rg;
 	size_t nrg, rg_cap;
 };
 

@@ -1,33 +1,25 @@
 /* analyzer/analyze/retention.c - which live blocks are kept alive by small views. */
+#include <inttypes.h>
 #include <stdlib.h>
 
 #include "retention.h"
+#include "trace.h"
 #include "xalloc.h"
 #include "units.h"
 
-struct range {
-	uint64_t lo, hi;
-};
-
 static int cmp_range(const void *a, const void *b)
 {
-	const struct range *x = a, *y = b;
+	const struct sla_range *x = a, *y = b;
 
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-/*
- * Sort the clipped ranges by start and sweep: O(v log v) for v distinct
- * views. Most blocks have one or two views; those avoid the heap.
- */
-uint64_t sla_block_used(const struct sla_block *b)
+/* Clip, sort by start, merge: O(v log v) for v distinct views. */
+size_t sla_block_view_ranges(const struct sla_block *b, struct sla_range *out, size_t max)
 {
-	struct range small[8], *r = small;
-	size_t n = 0;
-	uint64_t used = 0, end = 0, bend = b->addr + b->size;
+	uint64_t bend = b->addr + b->size < b->addr ? UINT64_MAX : b->addr + b->size;
+	size_t n = 0, k = 0;
 
-	if (b->nviews > 8)
-		r = sla_xmalloc(b->nviews * sizeof(*r));
 	for (const struct sla_view *v = b->views; v; v = v->bnext) {
 		uint64_t lo = v->ptr, hi = v->ptr + v->len;
 
@@ -37,21 +29,37 @@ uint64_t sla_block_used(const struct sla_block *b)
 			lo = b->addr;
 		if (hi > bend)
 			hi = bend;
-		if (lo < hi)
-			r[n++] = (struct range){ lo, hi };
+		if (lo < hi && n < max)
+			out[n++] = (struct sla_range){ lo, hi };
 	}
-	if (n == 1) {
-		used = r[0].hi - r[0].lo;
-	} else if (n > 1) {
-		qsort(r, n, sizeof(*r), cmp_range);
-		end = r[0].lo;
-		for (size_t i = 0; i < n; i++) {
-			if (r[i].hi <= end)
-				continue;
-			used += r[i].hi - (r[i].lo > end ? r[i].lo : end);
-			end = r[i].hi;
+	if (n > 1)
+		qsort(out, n, sizeof(*out), cmp_range);
+	for (size_t i = 0; i < n; i++) {
+		if (k && out[i].lo <= out[k - 1].hi) {
+			if (out[i].hi > out[k - 1].hi)
+				out[k - 1].hi = out[i].hi;
+		} else {
+			out[k++] = out[i];
 		}
 	}
+	return k;
+}
+
+/* Most blocks have one or two views: those avoid the heap. */
+uint64_t sla_block_used(const struct sla_block *b)
+{
+	struct sla_range small[8], *r = small;
+	size_t max = sizeof(small) / sizeof(small[0]), n;
+	uint64_t used = 0;
+
+	if (b->nviews > max) {
+		max = b->nviews;
+		r = sla_xmalloc(max * sizeof(*r));
+	}
+	n = sla_block_view_ranges(b, r, max);
+	for (size_t i = 0; i < n; i++)
+		used += r[i].hi - r[i].lo;
+	sla_assert(used <= b->size); /* disjoint ranges inside the block */
 	if (r != small)
 		free(r);
 	return used;
@@ -72,6 +80,31 @@ bool sla_block_is_finding(const struct sla_block *b, const struct sla_thresholds
 	return (double)u * 100.0 <= th->max_used_percent * (double)b->size;
 }
 
+/* --trace-block: the traced block's views at the evaluation point, and the verdict. */
+static void trace_verdict(const struct sla_block *b, const struct sla_thresholds *th)
+{
+	uint64_t used;
+
+	if (!b->nviews) {
+		sla_trace(b->addr, "live at the evaluation point, no live view: not view-pinned");
+		return;
+	}
+	used = sla_block_used(b);
+	if (b->size < th->min_block_size || b->size == 0)
+		sla_trace(b->addr, "%u live views use %" PRIu64 " of %" PRIu64 " bytes: no finding, "
+			  "smaller than --min-block-size %" PRIu64, b->nviews, used, b->size,
+			  th->min_block_size);
+	else if (!sla_block_is_finding(b, th, NULL))
+		sla_trace(b->addr, "%u live views use %" PRIu64 " of %" PRIu64 " bytes (%.1f%%): no "
+			  "finding, above --max-used-percent %.1f", b->nviews, used, b->size,
+			  100.0 * (double)used / (double)b->size, th->max_used_percent);
+	else
+		sla_trace(b->addr, "%u live views use %" PRIu64 " of %" PRIu64 " bytes (%.1f%%, at "
+			  "most %.1f%%): a view_pinned finding, %" PRIu64 " bytes retained", b->nviews,
+			  used, b->size, 100.0 * (double)used / (double)b->size, th->max_used_percent,
+			  b->size - used);
+}
+
 void sla_retention_collect(struct sla_results *res, struct sla_state *st,
 			   struct sla_stackset *set, const struct sla_thresholds *th,
 			   uint64_t eval_ns)
@@ -82,14 +115,15 @@ void sla_retention_collect(struct sla_results *res, struct sla_state *st,
 		const struct sla_ref *oldest;
 		enum sla_view_kind kind = SLA_VIEW_SLICE;
 		struct sla_finding *f;
-		uint64_t used = 0, views = 0;
-		double pinned;
+		uint64_t used = 0;
 		struct sla_stack_acc *a = sla_results_acc(res, sla_stackset_intern(set, st, b->stack));
 
 		a->live_bytes += b->size;
 		a->live_blocks++;
 		res->live_bytes += b->size;
 		res->live_blocks++;
+		if (sla_traced(b->addr, b->size))
+			trace_verdict(b, th);
 		if (!b->nviews)
 			continue;
 		res->pinned_blocks++;
@@ -98,27 +132,10 @@ void sla_retention_collect(struct sla_results *res, struct sla_state *st,
 		oldest = sla_block_oldest_ref(b, &kind);
 		f = sla_results_finding(res, sla_stackset_intern(set, st, b->stack),
 					sla_stackset_intern(set, st, oldest->stack));
-		if (!f->blocks)
-			f->view_kind = kind;
 		for (const struct sla_view *v = b->views; v; v = v->bnext)
-			views += v->count;
-		pinned = eval_ns > oldest->time ? (double)(eval_ns - oldest->time) / 1e9 : 0.0;
-		f->blocks++;
-		f->block_bytes = sla_sat_add(f->block_bytes, b->size);
-		f->used_bytes = sla_sat_add(f->used_bytes, used);
-		f->retained_bytes = sla_sat_add(f->retained_bytes, b->size - used);
-		f->views += views;
-		if (b->size < f->min_size)
-			f->min_size = b->size;
-		if (b->size > f->max_size)
-			f->max_size = b->size;
-		if (used < f->min_used)
-			f->min_used = used;
-		if (used > f->max_used)
-			f->max_used = used;
-		if (pinned > f->pinned_max_s)
-			f->pinned_max_s = pinned;
-		res->retained_bytes = sla_sat_add(res->retained_bytes, b->size - used);
+			f->views += v->count;
+		sla_finding_add_block(res, f, kind, b->size, used, b->size - used,
+				      sla_pinned_s(oldest, eval_ns));
 	}
 }
 

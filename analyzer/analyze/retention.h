@@ -1,7 +1,7 @@
 /*
  * analyzer/analyze/retention.h - which live blocks are kept alive by small views.
  *
- * The domain analysis of DESIGN.md section 5, as pure functions over one
+ * The domain analysis of docs/design.md, section 2, as pure functions over one
  * log's state (nothing here prints):
  *   used bytes     = size of the union of the block's live view ranges,
  *                    clipped to the block (zero-length views add nothing but
@@ -26,8 +26,26 @@
 #include "stacks.h"
 #include "state.h"
 
+/* A byte range [lo, hi). */
+struct sla_range {
+	uint64_t lo, hi;
+};
+
+/*
+ * The union of b's live view ranges, clipped to b, as sorted disjoint
+ * ranges (touching ones merged) into out, which has room for max (at
+ * least b->nviews). Returns how many.
+ */
+size_t sla_block_view_ranges(const struct sla_block *b, struct sla_range *out, size_t max);
+
 /* The union of a block's live view ranges, in bytes (clipped to the block). */
 uint64_t sla_block_used(const struct sla_block *b);
+
+/* How long, at log time eval_ns, the view `oldest` has been live, in seconds. */
+static inline double sla_pinned_s(const struct sla_ref *oldest, uint64_t eval_ns)
+{
+	return eval_ns > oldest->time ? (double)(eval_ns - oldest->time) / 1e9 : 0.0;
+}
 
 /* Whether a block is a finding under `th`; *used gets its used bytes when it has views. */
 bool sla_block_is_finding(const struct sla_block *b, const struct sla_thresholds *th,

@@ -2,9 +2,11 @@
  * analyzer/cli/main.c - the `sliceleak` command line: subcommands, options and
  * exit codes. Everything else lives in the modules it calls.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,15 +26,10 @@
 #include "run.h"
 #include "suppress.h"
 #include "symbolize.h"
+#include "errors.h"
+#include "trace.h"
 #include "units.h"
 #include "xalloc.h"
-
-/* The only place that knows about process exit codes. */
-enum {
-	SLA_EXIT_OK = 0,    /* analysed; gate (if any) passed */
-	SLA_EXIT_GATE = 1,  /* analysed; gate failed: CI goes red */
-	SLA_EXIT_ERROR = 2, /* usage error, unreadable, corrupt or too-new log */
-};
 
 #define DEFAULT_TOP 10
 #define DEFAULT_RUN_OUTPUT "sliceleak.%e.%p.sllog"
@@ -50,6 +47,7 @@ struct cmdline {
 	const char *baseline; /* check --baseline */
 	uint64_t max_increase;
 	int metric;	    /* folded: an enum sla_metric */
+	const char *trace;  /* run --trace */
 };
 
 static const char *const format_names[] = { "text", "json", "html", "pprof", "folded" };
@@ -62,6 +60,7 @@ enum {
 	OPT_TOP,
 	OPT_NO_SYMBOLS,
 	OPT_LENIENT,
+	OPT_TRACE_BLOCK,
 	OPT_MAX_RETAINED,
 	OPT_MAX_LEAKED,
 	OPT_SUPPRESS,
@@ -72,6 +71,8 @@ enum {
 	OPT_METRIC,
 	OPT_BASELINE,
 	OPT_MAX_INCREASE,
+	OPT_TRACE,
+	OPT_FULL_NAMES,
 	OPT_MAX_OWNER_SIZE,
 	OPT_MIN_OWNER_RATIO,
 	OPT_MAX_OWNED,
@@ -85,6 +86,7 @@ static const struct option long_opts[] = {
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "no-symbols", no_argument, NULL, OPT_NO_SYMBOLS },
 	{ "lenient", no_argument, NULL, OPT_LENIENT },
+	{ "trace-block", required_argument, NULL, OPT_TRACE_BLOCK },
 	{ "max-retained", required_argument, NULL, OPT_MAX_RETAINED },
 	{ "max-leaked", required_argument, NULL, OPT_MAX_LEAKED },
 	{ "suppress", required_argument, NULL, OPT_SUPPRESS },
@@ -99,6 +101,8 @@ static const struct option long_opts[] = {
 	{ "min-owner-ratio", required_argument, NULL, OPT_MIN_OWNER_RATIO },
 	{ "max-owned", required_argument, NULL, OPT_MAX_OWNED },
 	{ "output", required_argument, NULL, 'o' },
+	{ "trace", required_argument, NULL, OPT_TRACE },
+	{ "full-names", no_argument, NULL, OPT_FULL_NAMES },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -113,7 +117,7 @@ static void usage(FILE *out)
 		"                       [options] LOG...\n"
 		"       sliceleak check --baseline BASE.json [--max-increase SIZE] [options] LOG...\n"
 		"       sliceleak diff [--format text|json] [options] BASE NEW\n"
-		"       sliceleak run [-o PATTERN] [options] -- CMD ARGS...\n"
+		"       sliceleak run [-o PATTERN] [--trace NAMES] [options] -- CMD ARGS...\n"
 		"       sliceleak dump LOG\n"
 		"       sliceleak --help | --version | --default-suppressions\n"
 		"\n"
@@ -141,7 +145,11 @@ static void usage(FILE *out)
 		"  --top N                  findings (text), leak/peak stacks and hot spots shown\n"
 		"                           (default %d; 0 = all; JSON always lists every finding)\n"
 		"  --no-symbols             module+offset frames only (deterministic, no file access)\n"
+		"  --full-names             C++ names with their template arguments (text elides\n"
+		"                           them: std::map<...>::find; JSON always has them whole)\n"
 		"  --lenient                analyse a corrupt log up to its first bad record\n"
+		"  --trace-block ADDR       say on stderr why the block holding ADDR was kept or\n"
+		"                           reported: allocation, free, views, verdict, reachability\n"
 		"  --suppress TYPE:PATTERN  hide leak groups (leak:), view/dead-region findings\n"
 		"                           (view:) or owner findings (owner:) whose stack has a\n"
 		"                           function, file or module matching PATTERN\n"
@@ -166,6 +174,9 @@ static void usage(FILE *out)
 		"  -o, --output FILE        report: write the report to FILE (whole or not at all)\n"
 		"  -o, --output PATTERN     run: log path pattern for the shim, %%p pid, %%e exe name\n"
 		"                           (default %s; keep %%p to get fork children's logs)\n"
+		"  --trace NAMES            run: trace only executables named so (comma-separated,\n"
+		"                           * wildcard: python3*,app); wrappers such as env,\n"
+		"                           timeout, time and shell scripts run untraced\n"
 		"SIZE: a number with B, KiB, MiB, GiB (1024) or KB, MB, GB (1000), e.g. 10MiB\n"
 		"diff BASE NEW: each a JSON report or a log (BASE-LOG... -- NEW-LOG... for sets);\n"
 		"  findings, leak groups and peak contributors that appeared, grew, shrank or\n"
@@ -242,6 +253,18 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 		case OPT_NO_SYMBOLS:
 			c->no_symbols = true;
 			break;
+		case OPT_TRACE_BLOCK: {
+			char *tail;
+
+			errno = 0;
+			sla_trace_addr = strtoull(optarg, &tail, 0);
+			if (errno || *tail || tail == optarg || !sla_trace_addr)
+				return usage_error("bad address '%s'", optarg);
+			break;
+		}
+		case OPT_FULL_NAMES:
+			c->rep.full_names = true;
+			break;
 		case OPT_LENIENT:
 			c->an.lenient = true;
 			break;
@@ -315,6 +338,11 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 				return usage_error("unknown metric '%s' (live, retained, owned, leaked, peak or allocated)",
 						   optarg);
 			break;
+		case OPT_TRACE:
+			if (!*optarg || strchr(optarg, ':'))
+				return usage_error("bad --trace '%s' (names, comma-separated)", optarg);
+			c->trace = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return SLA_EXIT_OK;
@@ -325,13 +353,79 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 	return -1;
 }
 
-/* Analyses the logs; on failure prints the error and returns false. */
+/* Whether a file name is a log's: NAME.sllog, or NAME.sllog.N (an exec that reused the name). */
+static bool log_name(const char *name)
+{
+	const char *s = strstr(name, ".sllog");
+
+	if (!s || name[0] == '.')
+		return false;
+	if (!s[6])
+		return true;
+	if (s[6] != '.' || !s[7])
+		return false;
+	return strspn(s + 7, "0123456789") == strlen(s + 7);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The paths with each directory replaced by its logs, sorted: `sliceleak
+ * report DIR` reads a whole run's logs whatever the executables were
+ * called (python3 runs as python3.11). Free the list and its strings.
+ */
+static char **expand_dirs(char *const *paths, size_t n, size_t *out_n)
+{
+	char **out = NULL;
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct dirent **ents;
+		struct stat st;
+		size_t first = k;
+		int m;
+
+		if (stat(paths[i], &st) < 0 || !S_ISDIR(st.st_mode) ||
+		    (m = scandir(paths[i], &ents, NULL, NULL)) < 0) {
+			out = sla_xrealloc(out, (k + 1) * sizeof(*out));
+			out[k++] = sla_xstrndup(paths[i], strlen(paths[i]));
+			continue;
+		}
+		for (int j = 0; j < m; j++) {
+			char *path;
+
+			if (log_name(ents[j]->d_name) &&
+			    asprintf(&path, "%s/%s", paths[i], ents[j]->d_name) >= 0) {
+				out = sla_xrealloc(out, (k + 1) * sizeof(*out));
+				out[k++] = path;
+			}
+			free(ents[j]);
+		}
+		free(ents);
+		qsort(out + first, k - first, sizeof(*out), cmp_str);
+		if (k == first)
+			fprintf(stderr, "sliceleak: %s: no *.sllog files in this directory\n", paths[i]);
+	}
+	*out_n = k;
+	return out;
+}
+
+/* Analyses the logs (a directory: its logs); on failure prints the error and returns false. */
 static bool analyse(struct sla_analysis *an, const struct cmdline *c, char *const *paths,
 		    size_t n)
 {
 	char err[512];
+	size_t nlogs;
+	char **logs = expand_dirs(paths, n, &nlogs);
+	int ret = sla_analysis_run(an, &c->an, logs, nlogs, err, sizeof(err));
 
-	if (sla_analysis_run(an, &c->an, paths, n, err, sizeof(err)) < 0) {
+	for (size_t i = 0; i < nlogs; i++)
+		free(logs[i]);
+	free(logs);
+	if (ret < 0) {
 		fflush(stdout);
 		fprintf(stderr, "sliceleak: %s\n", err);
 		return false;
@@ -449,7 +543,7 @@ static int cmd_report(int argc, char **argv, struct cmdline *c)
 	if (ret >= 0)
 		return ret;
 	if (optind == argc)
-		return usage_error("report needs at least one LOG");
+		return usage_error("report needs at least one LOG (or a directory of logs)");
 	if ((c->format == FMT_HTML || c->format == FMT_PPROF) && !c->output)
 		return usage_error("--format %s needs -o FILE", format_names[c->format]);
 	if (c->output) { /* fail before a long analysis, not after it */
@@ -636,7 +730,8 @@ static int cmd_diff(int argc, char **argv, struct cmdline *c)
 }
 
 /* One line per log analysed only in part, and what the gate makes of it. */
-static void print_partial_logs(const struct sla_results *res, const struct sla_limits *l)
+static void print_partial_logs(FILE *out, const struct sla_results *res,
+			       const struct sla_limits *l)
 {
 	const char *verdict = l->allow_truncated ? "accepted (--allow-truncated)" :
 						   "the gate fails (--allow-truncated accepts it)";
@@ -645,10 +740,10 @@ static void print_partial_logs(const struct sla_results *res, const struct sla_l
 		const struct sla_log_info *li = &res->logs[i];
 
 		if (li->corrupt)
-			printf("CORRUPT: %s: offset %" PRIu64 ": %s: analysed up to its last good record; %s\n",
+			fprintf(out, "CORRUPT: %s: offset %" PRIu64 ": %s: analysed up to its last good record; %s\n",
 			       li->path, li->corrupt_offset, li->corrupt_msg, verdict);
 		else if (li->truncated)
-			printf("TRUNCATED: %s: no END record (the process was killed, crashed or called _exit): analysed up to its last complete record; %s\n",
+			fprintf(out, "TRUNCATED: %s: no END record (the process was killed, crashed or called _exit): analysed up to its last complete record; %s\n",
 			       li->path, verdict);
 	}
 }
@@ -672,6 +767,7 @@ static int check_baseline(struct sla_analysis *an, struct cmdline *c, struct sla
 	leaked_grew = sla_sat_sub(d.new.leaked, d.base.leaked) > inc;
 	pass = pass && !retained_grew && !leaked_grew;
 	if (c->format == FMT_JSON) {
+		print_partial_logs(stderr, &an->res, &c->limits);
 		print_report(stdout, an, c, sym);
 	} else {
 		printf("sliceleak check: %s: retained %s (baseline %s), leaked %s (baseline %s), "
@@ -681,7 +777,7 @@ static int check_baseline(struct sla_analysis *an, struct cmdline *c, struct sla
 		       sla_format_size(x, sizeof(x), d.new.leaked, 1),
 		       sla_format_size(y, sizeof(y), d.base.leaked, 1),
 		       sla_format_size(z, sizeof(z), inc, 1));
-		print_partial_logs(&an->res, &c->limits);
+		print_partial_logs(stdout, &an->res, &c->limits);
 		sla_diff_compute(&d);
 		if (retained_grew || leaked_grew) {
 			printf("grew over the baseline:\n");
@@ -742,6 +838,7 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 	}
 	pass = sla_gate_check(&an.res, &c->limits, &v);
 	if (c->format == FMT_JSON) { /* the whole report for the CI to keep; the verdict is the exit code */
+		print_partial_logs(stderr, &an.res, &c->limits);
 		print_report(stdout, &an, c, sym);
 		sla_symbolizer_free(sym);
 		sla_analysis_free(&an);
@@ -762,16 +859,17 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 	if (c->limits.has_max_referenced)
 		printf(" (limit %s)", sla_format_size(b, sizeof(b), c->limits.max_referenced, 1));
 	printf("\n");
-	print_partial_logs(&an.res, &c->limits);
+	print_partial_logs(stdout, &an.res, &c->limits);
 	printf("\n");
 	if (v.retained_exceeded)
 		sla_report_text_findings(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5,
-					 false);
+					 false, c->rep.full_names);
 	if (v.owned_exceeded)
 		sla_report_text_findings(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5,
-					 true);
+					 true, c->rep.full_names);
 	if (v.leaked_exceeded || v.referenced_exceeded)
-		sla_report_text_leaks(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5);
+		sla_report_text_leaks(stdout, &an.res, an.set, sym, c->rep.top ? c->rep.top : 5,
+				      c->rep.full_names);
 	sla_report_text_summary(stdout, &an.res);
 	fflush(stdout);
 	sla_symbolizer_free(sym);
@@ -791,18 +889,29 @@ static int cmd_run(int argc, char **argv, struct cmdline *c)
 		return usage_error("run needs a command: sliceleak run -- CMD ARGS...");
 	if (c->format != FMT_TEXT && c->format != FMT_JSON)
 		return usage_error("run prints text or json");
-	ret = sla_run_command(argv + optind, c->output ? c->output : DEFAULT_RUN_OUTPUT, &run);
+	ret = sla_run_command(argv + optind, c->output ? c->output : DEFAULT_RUN_OUTPUT, c->trace,
+			      &run);
 	if (ret < 0) {
 		fprintf(stderr, "sliceleak: cannot start %s: %s\n", argv[optind], strerror(-ret));
 		return SLA_EXIT_ERROR;
 	}
-	if (!run.nlogs) {
+	/* what was left out, on stderr; the report on stdout, after the command's output */
+	for (size_t i = 0; i < run.nskipped; i++)
+		fprintf(stderr, "sliceleak run: skipped %s\n", run.skipped[i]);
+	if (run.nuntraced) {
+		fprintf(stderr, "sliceleak run: not traced (--trace %s):", c->trace);
+		for (size_t i = 0; i < run.nuntraced; i++)
+			fprintf(stderr, "%s %s", i ? "," : "", run.untraced[i]);
+		fputc('\n', stderr);
+	}
+	if (!run.nlogs && (run.status == 126 || run.status == 127)) {
+		fprintf(stderr, "sliceleak: %s did not start: no log\n", argv[optind]);
+	} else if (!run.nlogs) {
 		fprintf(stderr, "sliceleak: %s wrote no log (is %s there and readable?)\n",
 			argv[optind], sla_run_shim_path());
 	} else {
 		struct sla_analysis an;
 
-		/* the report on stdout, after the command's own output (it has ended) */
 		fflush(stderr);
 		if (analyse(&an, c, run.logs, run.nlogs)) {
 			struct sla_symbolizer *sym = new_symbolizer(c);
@@ -821,11 +930,10 @@ static int cmd_run(int argc, char **argv, struct cmdline *c)
 /* Reports a reader error the agreed way: "sliceleak: <path>: offset <n>: <problem>". */
 static void print_reader_error(const struct sla_reader *r, int err)
 {
-	if (err == -EBADMSG || err == -EPROTONOSUPPORT)
-		fprintf(stderr, "sliceleak: %s: offset %llu: %s\n", r->name,
-			(unsigned long long)r->err_offset, r->err_msg);
-	else
-		fprintf(stderr, "sliceleak: %s: %s\n", r->name, r->err_msg);
+	char msg[PATH_MAX + 256];
+
+	sla_reader_describe(r, err, msg, sizeof(msg));
+	fprintf(stderr, "sliceleak: %s\n", msg);
 }
 
 /* `dump`: every record as a line (dump.h); exit 2 on a corrupt log. */

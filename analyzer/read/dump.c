@@ -89,15 +89,15 @@ static void put_pairs(FILE *out, const struct sla_record *rec)
 #define DUMP_segs(kind, f, show) put_segs(out, #f, rec->kind.n##f, rec->kind.f);
 #define DUMP_pairs(kind, f, show) put_pairs(out, rec);
 #define DUMP_body(kind, f, show)
-#define DUMP_FIELD(kind, enc, f, show, since) \
-	if ((since) <= 1 || major >= (since)) {  \
+#define DUMP_FIELD(kind, enc, f, show, since)  \
+	if (slf_field_in((since), major, minor)) { \
 		DUMP_##enc(kind, f, show)         \
 	}
 #define DUMP_KIND(NAME, name, value, place) \
 	case SLF_REC_##NAME:                \
 		SLF_FIELDS_##name(DUMP_FIELD) break;
 
-static void put_fields(FILE *out, const struct sla_record *rec, unsigned major)
+static void put_fields(FILE *out, const struct sla_record *rec, unsigned major, unsigned minor)
 {
 	switch ((enum slf_kind)rec->kind) {
 		SLF_RECORDS(DUMP_KIND)
@@ -124,7 +124,7 @@ int sla_dump_log(FILE *out, struct sla_reader *r)
 
 		if (name) {
 			fprintf(out, "%" PRIu64 " %s", rec.offset, name);
-			put_fields(out, &rec, r->major);
+			put_fields(out, &rec, r->major, r->minor);
 		} else {
 			fprintf(out, "%" PRIu64 " UNKNOWN(%u) len=%u", rec.offset, rec.kind,
 				rec.payload_len);

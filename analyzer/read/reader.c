@@ -208,7 +208,7 @@ static void on_sigbus(int sig, siginfo_t *info, void *uctx)
 			     ": the file became shorter while it was being read\n");
 		if (write(STDERR_FILENO, msg, (size_t)(p - msg)) < 0)
 			(void)0; /* nothing left to tell it to */
-		_exit(2);
+		_exit(SLA_EXIT_ERROR); /* a signal handler: no sla_die() */
 	}
 	signal(sig, SIG_DFL); /* not ours: the fault repeats and takes its default course */
 }
@@ -417,6 +417,15 @@ int sla_reader_open(struct sla_reader *r, const char *path)
 out_close:
 	close(fd);
 	return -err;
+}
+
+void sla_reader_describe(const struct sla_reader *r, int err, char *buf, size_t len)
+{
+	if (err == -EBADMSG || err == -EPROTONOSUPPORT)
+		snprintf(buf, len, "%s: offset %llu: %s", r->name,
+			 (unsigned long long)r->err_offset, r->err_msg);
+	else
+		snprintf(buf, len, "%s: %s", r->name, r->err_msg);
 }
 
 /* Safe after a failed open and twice in a row. */
@@ -660,8 +669,8 @@ static void scan_advance(struct sla_reader *r, const struct sla_record *o)
 #define SLA_ZERO_segs(kind, f)  o->kind.n##f = 0;
 #define SLA_ZERO_pairs(kind, f) o->kind.f = 0;
 #define SLA_ZERO_body(kind, f)
-#define SLA_DECODE_FIELD(kind, enc, f, show, since) \
-	if ((since) <= 1 || r->major >= (since)) {  \
+#define SLA_DECODE_FIELD(kind, enc, f, show, since)    \
+	if (slf_field_in((since), r->major, r->minor)) { \
 		SLA_GET_##enc(kind, f)              \
 	} else {                                    \
 		SLA_ZERO_##enc(kind, f)             \
@@ -695,7 +704,9 @@ static inline const char *check_meaning(struct sla_reader *r, struct sla_record 
 		}
 		return stack_id_problem(r, o->stack.id);
 	case SLF_REC_ALLOC:
-		return o->alloc.fn >= SLF_FN_COUNT ? "ALLOC record: unknown fn" : NULL;
+		/* an entry point of a newer minor version is let through */
+		return o->alloc.fn >= SLF_FN_COUNT && !newer_minor(r) ? "ALLOC record: unknown fn"
+								       : NULL;
 	case SLF_REC_REALLOC:
 		if (o->realloc.fn != SLF_FN_REALLOC && o->realloc.fn != SLF_FN_REALLOCARRAY)
 			return "REALLOC record: fn is not realloc or reallocarray";
@@ -723,6 +734,8 @@ static inline const char *check_meaning(struct sla_reader *r, struct sla_record 
 	case SLF_REC_SCAN_END:
 		if (o->scan_end.capped > 1)
 			return "SCAN_END record: capped is neither 0 nor 1";
+		if (o->scan_end.no_maps > 1)
+			return "SCAN_END record: no_maps is neither 0 nor 1";
 		if (o->scan_end.bytes != r->scan_bytes)
 			return "SCAN_END record: bytes differs from the sum of the regions' sizes";
 		if (o->scan_end.pointers != r->scan_ptrs)
@@ -788,6 +801,7 @@ decode_payload(struct sla_reader *r, struct cursor *c, struct sla_record *o, uin
 		fail_at(r, o->offset, "%s", what);
 		return -EBADMSG;
 	}
+	sla_assert(c->p <= c->end); /* no field read past its payload */
 	if (o->kind == SLF_REC_STACK) {
 		if (r->major >= 2)
 			define_stack(r, o->stack.id);

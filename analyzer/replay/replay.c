@@ -4,6 +4,7 @@
  * One handler per record kind, in a table indexed by kind; unknown kinds
  * (a newer minor version) have no handler and are skipped.
  */
+#include <inttypes.h>
 #include <string.h>
 
 #include <sliceleak/format.h>
@@ -11,6 +12,7 @@
 #include "replay.h"
 #include "xalloc.h"
 #include "state.h"
+#include "trace.h"
 #include "units.h"
 
 typedef void (*replay_fn)(struct sla_state *st, const struct sla_record *rec);
@@ -67,6 +69,9 @@ static struct sla_block *add_block(struct sla_state *st, uint64_t addr, uint64_t
 		st->peak_time_ns = time;
 		st->peak_epoch++;
 	}
+	if (sla_traced(addr, size))
+		sla_trace(addr, "allocated, %" PRIu64 " bytes, stack %u, at %.6f s (record %" PRIu64 ")",
+			  size, stack, (double)time / 1e9, st->records);
 	return b;
 }
 
@@ -84,6 +89,9 @@ static void remove_block(struct sla_state *st, struct sla_block *b)
 		sla_state_owner_release(st, b->addr);
 	if (b->nviews)
 		anomaly(st, SLA_ANOM_free_with_views);
+	if (sla_traced(b->addr, b->size))
+		sla_trace(b->addr, "freed at %.6f s (record %" PRIu64 ")%s", (double)st->time_ns / 1e9,
+			  st->records, b->nviews ? ", with live views" : "");
 	site_save_peak(st, s);
 	s->live_bytes = sla_sat_sub(s->live_bytes, b->size);
 	s->live_blocks--;
@@ -104,6 +112,10 @@ static void on_process(struct sla_state *st, const struct sla_record *rec)
 	st->ppid = rec->process.ppid;
 	st->start_ns = rec->process.start_ns;
 	st->exe = sla_xstrndup(rec->process.exe.ptr, rec->process.exe.len);
+	if (rec->process.interposer.len)
+		st->interposer = sla_xstrndup(rec->process.interposer.ptr,
+					      rec->process.interposer.len);
+	st->process_flags = rec->process.flags;
 }
 
 static void on_modules_reset(struct sla_state *st, const struct sla_record *rec)
@@ -114,7 +126,9 @@ static void on_modules_reset(struct sla_state *st, const struct sla_record *rec)
 
 static void on_module(struct sla_state *st, const struct sla_record *rec)
 {
-	sla_state_add_module(st, rec);
+	sla_state_add_module(st, rec->module.bias, rec->module.path.ptr, rec->module.path.len,
+			     (const uint8_t *)rec->module.build_id.ptr, rec->module.build_id.len,
+			     rec->module.segs, (size_t)rec->module.nsegs);
 }
 
 static void on_stack(struct sla_state *st, const struct sla_record *rec)
@@ -337,6 +351,7 @@ static void on_scan_begin(struct sla_state *st, const struct sla_record *rec)
 	sc->open = true;
 	sc->complete = false;
 	sc->capped = false;
+	sc->unread = false;
 	sc->heap_lo = rec->scan_begin.heap_lo;
 	sc->heap_hi = rec->scan_begin.heap_hi;
 	sc->bytes = 0;
@@ -381,6 +396,7 @@ static void on_scan_end(struct sla_state *st, const struct sla_record *rec)
 	sc->open = false;
 	sc->complete = true;
 	sc->capped = rec->scan_end.capped != 0;
+	sc->unread = rec->scan_end.unread != 0 || rec->scan_end.no_maps != 0;
 	sc->bytes = rec->scan_end.bytes;
 	sc->end_at = st->records + 1; /* this record counted */
 	st->scans++;

@@ -135,6 +135,7 @@ void sla_state_free(struct sla_state *st)
 	free(st->stacks);
 	free(st->sites);
 	free(st->exe);
+	free(st->interposer);
 	free(st->path);
 	free(st);
 }
@@ -163,26 +164,28 @@ void sla_state_reset_modules(struct sla_state *st)
 	st->gen++;
 }
 
-void sla_state_add_module(struct sla_state *st, const struct sla_record *rec)
+void sla_state_add_module(struct sla_state *st, uint64_t bias, const char *path, size_t path_len,
+			  const uint8_t *build_id, size_t build_id_len, const struct sla_seg *segs,
+			  size_t nsegs)
 {
 	struct sla_mod *m;
 
 	sla_xgrow(&st->mods, &st->mods_cap, st->nmods + 1, sizeof(*st->mods));
 	m = &st->mods[st->nmods++];
 	memset(m, 0, sizeof(*m));
-	m->path = sla_xstrndup(rec->module.path.ptr, rec->module.path.len);
-	m->build_id = sla_xmalloc(rec->module.build_id.len);
-	if (rec->module.build_id.len) /* memcpy from NULL is undefined even for 0 bytes */
-		memcpy(m->build_id, rec->module.build_id.ptr, rec->module.build_id.len);
+	m->path = sla_xstrndup(path, path_len);
+	m->build_id = sla_xmalloc(build_id_len);
+	if (build_id_len) /* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(m->build_id, build_id, build_id_len);
 	m->gen = st->gen;
-	m->nsegs = (size_t)rec->module.nsegs;
+	m->nsegs = nsegs;
 	m->segs = sla_xmalloc(m->nsegs * sizeof(*m->segs));
 	if (m->nsegs)
-		memcpy(m->segs, rec->module.segs, m->nsegs * sizeof(*m->segs));
+		memcpy(m->segs, segs, m->nsegs * sizeof(*m->segs));
 	m->m.path = m->path;
-	m->m.bias = rec->module.bias;
+	m->m.bias = bias;
 	m->m.build_id = m->build_id;
-	m->m.build_id_len = rec->module.build_id.len;
+	m->m.build_id_len = build_id_len;
 }
 
 static int cmp_seg_start(const void *a, const void *b)

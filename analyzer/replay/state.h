@@ -8,7 +8,7 @@
  *
  * Tables by key are open-addressing hash maps (ptrmap.h: why not uthash).
  *
- * Views (DESIGN.md section 5):
+ * Views (docs/design.md, section 2):
  *   - a libslice reference is anonymous: views are keyed by (block, ptr, len)
  *     with a count; each reference keeps its creation stack and time on a
  *     small LIFO stack, and a drop removes the most recent one;
@@ -29,9 +29,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kinds.h"
+#include "module.h"
 #include "ptrmap.h"
-#include "reader.h"
-#include "symbolize.h"
 
 /* One stack-tree edge: the stack `id` is `parent` plus the frame `ip`. */
 struct sla_stack_node {
@@ -60,11 +60,6 @@ struct sla_mod {
 	uint32_t gen;	      /* the map generation it belongs to */
 	struct sla_seg *segs; /* PT_LOAD segments (p_vaddr, p_memsz) */
 	size_t nsegs;
-};
-
-enum sla_view_kind {
-	SLA_VIEW_SLICE, /* a libslice reference (SLICE_NEW) */
-	SLA_VIEW_OWNER, /* an annotation (VIEW_ACQUIRE) */
 };
 
 /* One reference's origin: where and when it was created. */
@@ -103,31 +98,6 @@ struct sla_block {
 	bool indexed;		  /* its slice views are in st->slice_views (many views) */
 };
 
-/* Anomalies: counted and shown, never fatal. X-macro: name, description. */
-#define SLA_ANOMALIES(X)                                                                       \
-	X(free_unknown, "free of an address that is not live (expected in a fork child)")   \
-	X(double_free, "free of an address already freed")                                   \
-	X(alloc_on_live, "allocation at an address that is still live")                       \
-	X(realloc_unknown, "realloc of an address that is not live")                          \
-	X(free_with_views, "block freed while views of it were live")                         \
-	X(slice_no_block, "slice reference on no live block")                                 \
-	X(slice_drop_unknown, "slice drop without a matching reference")                      \
-	X(view_no_block, "view acquired on no live block")                                    \
-	X(view_outside_block, "view range reaching outside its block")                        \
-	X(release_without_acquire, "view release without acquire")                            \
-	X(time_backwards, "time going backwards")                                             \
-	X(extra_process, "more than one PROCESS record")
-
-enum sla_anomaly {
-#define SLA_ANOM_ENUM(name, desc) SLA_ANOM_##name,
-	SLA_ANOMALIES(SLA_ANOM_ENUM)
-#undef SLA_ANOM_ENUM
-	SLA_ANOM_COUNT
-};
-
-const char *sla_anomaly_name(enum sla_anomaly a);
-const char *sla_anomaly_desc(enum sla_anomaly a);
-
 /* log2 of the slots remembering freed addresses (double-free detection). */
 #define SLA_FREED_BITS 16
 
@@ -160,6 +130,7 @@ struct sla_scan {
 	bool open;		  /* SCAN_BEGIN seen, SCAN_END not yet */
 	bool complete;		  /* SCAN_END seen */
 	bool capped;		  /* SCAN_END said the scan stopped at its cap */
+	bool unread;		  /* SCAN_END said some memory could not be read (2.2) */
 	uint64_t end_at;	  /* st->records after its SCAN_END */
 	uint64_t heap_lo, heap_hi, bytes;
 	struct sla_scan_region *regions;
@@ -174,6 +145,8 @@ struct sla_state {
 	char *path; /* the log file, as given */
 	uint64_t pid, ppid, start_ns;
 	char *exe;
+	char *interposer;	/* PROCESS: whose malloc the program called (NULL: ours) */
+	uint64_t process_flags; /* PROCESS: SLF_PROCESS_* */
 
 	/* stacks and modules */
 	struct sla_stack_node *stacks; /* [0] is the empty stack */
@@ -248,7 +221,9 @@ void sla_state_define_stack(struct sla_state *st, uint32_t id, uint32_t parent, 
 
 /* Modules: a new generation (MODULES_RESET), and one module of it. */
 void sla_state_reset_modules(struct sla_state *st);
-void sla_state_add_module(struct sla_state *st, const struct sla_record *rec);
+void sla_state_add_module(struct sla_state *st, uint64_t bias, const char *path, size_t path_len,
+			  const uint8_t *build_id, size_t build_id_len, const struct sla_seg *segs,
+			  size_t nsegs);
 
 /*
  * The module of map generation `gen` whose PT_LOAD segment holds `ip`, or

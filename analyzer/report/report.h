@@ -22,6 +22,7 @@
 
 struct sla_report_opts {
 	size_t top; /* findings (text), leak/peak groups and hot spots shown; 0 = all */
+	bool full_names; /* text: C++ template arguments in full (else elided: "<...>") */
 };
 
 void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stackset *set,
@@ -67,7 +68,8 @@ void sla_json_string(FILE *out, const char *s, size_t len, bool html);
  * owner findings, or the others), the summary (suppressions used, SUMMARY).
  */
 void sla_report_text_findings(FILE *out, const struct sla_results *res, struct sla_stackset *set,
-			      struct sla_symbolizer *sym, size_t top, bool owners);
+			      struct sla_symbolizer *sym, size_t top, bool owners,
+			      bool full_names);
 void sla_report_text_leaks(FILE *out, const struct sla_results *res, struct sla_stackset *set,
-			   struct sla_symbolizer *sym, size_t top);
+			   struct sla_symbolizer *sym, size_t top, bool full_names);
 void sla_report_text_summary(FILE *out, const struct sla_results *res);

@@ -206,6 +206,12 @@ static void json_logs(FILE *out, const struct sla_results *res)
 			l->corrupt ? "true" : "false", l->records, l->unknown_records, l->dropped,
 			l->duration_s, l->at_found ? "true" : "false", l->eval_time_s);
 		json_cstr(out, sla_dr_status_text(l->dead_region));
+		fputs(", \"malloc_interposer\": ", out);
+		if (l->interposer)
+			json_cstr(out, l->interposer);
+		else
+			fputs("null", out);
+		fprintf(out, ", \"go\": %s", l->go ? "true" : "false");
 		if (l->cut_seq != UINT64_MAX)
 			fprintf(out, ", \"cut_seq\": %" PRIu64 ", \"records_after_cut\": %" PRIu64,
 				l->cut_seq, l->cut_records);

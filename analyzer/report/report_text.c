@@ -16,19 +16,62 @@ static const char *basename_of(const char *path)
 	return s ? s + 1 : path;
 }
 
-/* `#N func file:line (module)`, or the address and module+offset without symbols. */
+/*
+ * A C++ name with its template arguments elided, as heaptrack shows them:
+ * "std::map<...>::operator[](std::string const&)". The '<' and '>' of
+ * operator<, <<, <=, <=>, > and -> are not brackets. Cut to size.
+ */
+static const char *elide_templates(const char *name, char *buf, size_t size)
+{
+	size_t n = 0, depth = 0;
+
+	if (!strchr(name, '<'))
+		return name;
+	for (const char *p = name; *p && n + 4 < size; p++) {
+		if (!strncmp(p, "operator", 8) && strchr("<>=-", p[8])) {
+			size_t k = 8;
+
+			while (p[k] && strchr("<>=-", p[k]))
+				k++;
+			if (!depth && n + k + 4 < size) {
+				memcpy(buf + n, p, k);
+				n += k;
+			}
+			p += k - 1;
+		} else if (*p == '<') {
+			if (!depth++) {
+				memcpy(buf + n, "<...", 4);
+				n += 4;
+			}
+		} else if (*p == '>' && depth) {
+			if (!--depth)
+				buf[n++] = '>';
+		} else if (!depth) {
+			buf[n++] = *p;
+		}
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * `#N func file:line (module)`, or the address and module+offset without
+ * symbols; C++ template arguments elided unless `full`.
+ */
 static void print_stack(FILE *out, struct sla_stackset *set, struct sla_symbolizer *sym,
-			uint32_t gid, const char *indent)
+			uint32_t gid, const char *indent, bool full)
 {
 	const struct sla_frame *f;
 	size_t n = sla_stackset_frames(set, gid, sym, &f);
+	char name[1024];
 
 	if (!n)
 		fprintf(out, "%s(no stack recorded)\n", indent);
 	for (size_t i = 0; i < n; i++) {
 		fprintf(out, "%s#%zu ", indent, i);
 		if (f[i].function) {
-			fputs(f[i].function, out);
+			fputs(full ? f[i].function : elide_templates(f[i].function, name, sizeof(name)),
+			      out);
 			if (f[i].file && f[i].line)
 				fprintf(out, " %s:%u", f[i].file, f[i].line);
 			else if (f[i].file)
@@ -132,29 +175,37 @@ static void print_dead_headline(FILE *out, const struct sla_finding *f)
 }
 
 static void print_dead_finding(FILE *out, const struct sla_finding *f, struct sla_stackset *set,
-			       struct sla_symbolizer *sym)
+			       struct sla_symbolizer *sym, bool full)
 {
 	print_dead_headline(out, f);
 	fputs("  kept blocks allocated at:\n", out);
-	print_stack(out, set, sym, f->alloc_gid, "    ");
+	print_stack(out, set, sym, f->alloc_gid, "    ", full);
 	fprintf(out, "  through the dead region of the block%s allocated at:\n",
 		f->holder_blocks == 1 ? "" : "s");
-	print_stack(out, set, sym, f->holder_gid, "    ");
+	print_stack(out, set, sym, f->holder_gid, "    ", full);
 	fprintf(out, "  pinned by the oldest live view (%s) %s at:\n",
 		f->view_kind == SLA_VIEW_SLICE ? "slice" : "annotation",
 		f->view_kind == SLA_VIEW_SLICE ? "created" : "acquired");
-	print_stack(out, set, sym, f->view_gid, "    ");
+	print_stack(out, set, sym, f->view_gid, "    ", full);
 	fputs("  hint: clear the elements past len before cutting (release what they hold and zero them), or copy the kept elements out and release the big block\n\n",
 	      out);
 }
 
-/* The first frame with a function name of a stack, or NULL. */
+/*
+ * The function a stack names for the reader: its first frame in code with
+ * source lines that are not a system header (the program's, past
+ * allocator wrappers such as g_malloc or operator new and the standard
+ * library's inlined templates); without one, its first named frame; NULL.
+ */
 static const char *first_function(struct sla_stackset *set, struct sla_symbolizer *sym,
 				  uint32_t gid)
 {
 	const struct sla_frame *f;
 	size_t n = sla_stackset_frames(set, gid, sym, &f);
 
+	for (size_t i = 0; i < n; i++)
+		if (f[i].function && f[i].file && strncmp(f[i].file, "/usr/include/", 13))
+			return f[i].function;
 	for (size_t i = 0; i < n; i++)
 		if (f[i].function)
 			return f[i].function;
@@ -190,8 +241,15 @@ static void print_owner_headline(FILE *out, const struct sla_finding *f, struct 
 		fputs(" (one each)", out);
 	else if (f->holder_blocks > 1)
 		fprintf(out, " (%" PRIu64 " of them)", f->holder_blocks);
-	if (fn)
-		fprintf(out, " allocated at %s", fn);
+	if (fn) { /* the name alone: no C++ parameter list, clone suffix or anonymous namespace */
+		const char *anon = "(anonymous namespace)::", *paren;
+
+		if (!strncmp(fn, anon, strlen(anon)))
+			fn += strlen(anon);
+		paren = strchr(fn, '(');
+		fprintf(out, " allocated at %.*s", paren && paren > fn ? (int)(paren - fn) : (int)strlen(fn),
+			fn);
+	}
 	fprintf(out, ": %s retained", SZ(a, f->retained_bytes, 1));
 	if (f->retained_blocks > f->blocks)
 		fprintf(out, " in %" PRIu64 " blocks", f->retained_blocks);
@@ -204,20 +262,20 @@ static void print_owner_headline(FILE *out, const struct sla_finding *f, struct 
 }
 
 static void print_owner_finding(FILE *out, const struct sla_finding *f, struct sla_stackset *set,
-				struct sla_symbolizer *sym)
+				struct sla_symbolizer *sym, bool full)
 {
 	print_owner_headline(out, f, set, sym);
 	fputs("  kept blocks allocated at:\n", out);
-	print_stack(out, set, sym, f->alloc_gid, "    ");
+	print_stack(out, set, sym, f->alloc_gid, "    ", full);
 	fprintf(out, "  the only way to them: the block%s allocated at:\n",
 		f->holder_blocks == 1 ? "" : "s");
-	print_stack(out, set, sym, f->holder_gid, "    ");
+	print_stack(out, set, sym, f->holder_gid, "    ", full);
 	fputs("  hint: free or reset these small blocks when their data is no longer needed, or copy the bytes they use out of the big blocks\n\n",
 	      out);
 }
 
 void sla_report_text_findings(FILE *out, const struct sla_results *res, struct sla_stackset *set,
-			      struct sla_symbolizer *sym, size_t top, bool owners)
+			      struct sla_symbolizer *sym, size_t top, bool owners, bool full)
 {
 	size_t total = owners ? res->nowner : res->nfindings - res->nowner, n, shown = 0;
 	uint64_t rest = 0;
@@ -234,20 +292,20 @@ void sla_report_text_findings(FILE *out, const struct sla_results *res, struct s
 		}
 		fprintf(out, "#%zu: ", ++shown);
 		if (f->kind == SLA_FINDING_OWNER) {
-			print_owner_finding(out, f, set, sym);
+			print_owner_finding(out, f, set, sym, full);
 			continue;
 		}
 		if (f->kind == SLA_FINDING_DEAD_REGION) {
-			print_dead_finding(out, f, set, sym);
+			print_dead_finding(out, f, set, sym, full);
 			continue;
 		}
 		print_headline(out, f);
 		fputs("  allocated at:\n", out);
-		print_stack(out, set, sym, f->alloc_gid, "    ");
+		print_stack(out, set, sym, f->alloc_gid, "    ", full);
 		fprintf(out, "  %s at:\n", f->view_kind == SLA_VIEW_SLICE ?
 					       "oldest live view (slice) created" :
 					       "oldest live view (annotation) acquired");
-		print_stack(out, set, sym, f->view_gid, "    ");
+		print_stack(out, set, sym, f->view_gid, "    ", full);
 		if (f->view_kind == SLA_VIEW_SLICE)
 			fputs("  hint: copy the bytes you keep (sl_clone) and release the slice of the big block\n\n",
 			      out);
@@ -272,7 +330,8 @@ enum group_view {
 
 /* Groups of blocks by stack: the first `top` (0 = all) with something to show. */
 static void print_groups(FILE *out, const struct sla_group *g, size_t n, size_t top,
-			 struct sla_stackset *set, struct sla_symbolizer *sym, enum group_view view)
+			 struct sla_stackset *set, struct sla_symbolizer *sym, enum group_view view,
+			 bool full)
 {
 	size_t shown = 0, more = 0;
 	char a[32];
@@ -309,7 +368,7 @@ static void print_groups(FILE *out, const struct sla_group *g, size_t n, size_t 
 				fprintf(out, "%" PRIu64 " unclassified)", unclassified);
 		}
 		fputs(" allocated at:\n", out);
-		print_stack(out, set, sym, g[i].gid, "    ");
+		print_stack(out, set, sym, g[i].gid, "    ", full);
 	}
 	if (more)
 		fprintf(out, "... and %zu more stacks\n", more);
@@ -394,7 +453,7 @@ void sla_report_text_summary(FILE *out, const struct sla_results *res)
  * live at exit but still referenced, each with its stacks.
  */
 void sla_report_text_leaks(FILE *out, const struct sla_results *res, struct sla_stackset *set,
-			   struct sla_symbolizer *sym, size_t top)
+			   struct sla_symbolizer *sym, size_t top, bool full)
 {
 	uint64_t ref_bytes = sla_sat_sub(res->exit_bytes, res->leak_bytes);
 	uint64_t ref_blocks = res->exit_blocks - res->leak_blocks;
@@ -411,17 +470,18 @@ void sla_report_text_leaks(FILE *out, const struct sla_results *res, struct sla_
 			SZ(a, res->unclassified_bytes, 1), res->unclassified_blocks,
 			res->unclassified_blocks == 1 ? "" : "s", res->nlogs - res->classified_logs,
 			res->nlogs);
-	print_groups(out, res->leaks, res->nleaks, top, set, sym, GROUPS_LEAKED);
+	print_groups(out, res->leaks, res->nleaks, top, set, sym, GROUPS_LEAKED, full);
 	fputc('\n', out);
 	fprintf(out, "== Still referenced at exit: %s in %" PRIu64 " block%s (live, not leaked) ==\n",
 		SZ(a, ref_bytes, 1), ref_blocks, ref_blocks == 1 ? "" : "s");
-	print_groups(out, res->leaks, res->nleaks, top, set, sym, GROUPS_REFERENCED);
+	print_groups(out, res->leaks, res->nleaks, top, set, sym, GROUPS_REFERENCED, full);
 	fputc('\n', out);
 }
 
 void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stackset *set,
 		     struct sla_symbolizer *sym, const struct sla_report_opts *o)
 {
+	bool full = o->full_names;
 	char a[32], b[32];
 	bool anomalies = false;
 
@@ -432,18 +492,18 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 		SZ(a, res->retained_bytes, 1), res->pinned_blocks);
 	fprintf(out, "Dead-region analysis: %s\n\n",
 		res->dead_region_text ? res->dead_region_text : "not run");
-	sla_report_text_findings(out, res, set, sym, o->top, false);
+	sla_report_text_findings(out, res, set, sym, o->top, false, full);
 
 	fprintf(out, "== Owners: %zu finding%s, %s kept alive by small blocks ==\n", res->nowner,
 		res->nowner == 1 ? "" : "s", SZ(a, res->owned_bytes, 1));
 	fprintf(out, "Owner analysis: %s\n\n",
 		res->dead_region_text ? res->dead_region_text : "not run");
-	sla_report_text_findings(out, res, set, sym, o->top, true);
+	sla_report_text_findings(out, res, set, sym, o->top, true, full);
 
-	sla_report_text_leaks(out, res, set, sym, o->top);
+	sla_report_text_leaks(out, res, set, sym, o->top, full);
 	fprintf(out, "== Peak heap: %s in %" PRIu64 " blocks at %.3f s ==\n",
 		SZ(a, res->peak_bytes, 1), res->peak_blocks, res->peak_time_s);
-	print_groups(out, res->peak, res->npeak, o->top, set, sym, GROUPS_PEAK);
+	print_groups(out, res->peak, res->npeak, o->top, set, sym, GROUPS_PEAK, full);
 	fputc('\n', out);
 
 	fputs("== Hot spots: allocations by stack ==\n", out);
@@ -453,7 +513,7 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 		fprintf(out, "%" PRIu64 " allocation%s, %s (%" PRIu64 " temporary) at:\n",
 			h->allocations, h->allocations == 1 ? "" : "s", SZ(a, h->bytes, 1),
 			h->temporaries);
-		print_stack(out, set, sym, h->gid, "    ");
+		print_stack(out, set, sym, h->gid, "    ", full);
 	}
 	fputc('\n', out);
 
@@ -464,7 +524,7 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 
 		fprintf(out, "%" PRIu64 " of %" PRIu64 " allocation%s temporary at:\n", h->temporaries,
 			h->allocations, h->allocations == 1 ? "" : "s");
-		print_stack(out, set, sym, h->gid, "    ");
+		print_stack(out, set, sym, h->gid, "    ", full);
 	}
 	fputc('\n', out);
 
@@ -492,6 +552,9 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 		if (l->corrupt)
 			fprintf(out, "WARNING: %s: corrupt at offset %" PRIu64 " (%s): analysed up to the last good record\n",
 				l->path, l->corrupt_offset, l->corrupt_msg);
+		else if (l->truncated && l->go)
+			fprintf(out, "WARNING: %s: log is truncated: a Go program exits through a raw exit_group system call, past libc, so the shim cannot finish its log: the events of its last flush interval (flush_ms) and the final pointer scan are missing\n",
+				l->path);
 		else if (l->truncated && l->cut_seq != UINT64_MAX)
 			fprintf(out, "WARNING: %s: log is truncated (no END record: the process was killed, crashed or called _exit): its threads' streams end at different points, analysed up to seq %" PRIu64 " where all are complete; %" PRIu64 " later records left out\n",
 				l->path, l->cut_seq, l->cut_records);
@@ -501,6 +564,9 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 		else if (l->truncated)
 			fprintf(out, "WARNING: %s: log is truncated (no END record: the process was killed, crashed or called _exit): analysed up to its last complete record\n",
 				l->path);
+		if (l->interposer)
+			fprintf(out, "WARNING: %s: the program's malloc was %s's, not sliceleak's (an allocator listed before libsliceleak.so in LD_PRELOAD, or one the executable defines): the allocations it served are not in this log\n",
+				l->path, l->interposer);
 		if (l->dropped)
 			fprintf(out, "WARNING: %s: the writer dropped %" PRIu64 " events\n", l->path,
 				l->dropped);

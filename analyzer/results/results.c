@@ -64,6 +64,30 @@ struct sla_finding *sla_results_owner_finding(struct sla_results *res, uint32_t 
 	return finding(res, SLA_FINDING_OWNER, alloc_gid, 0, owner_gid);
 }
 
+void sla_finding_add_block(struct sla_results *res, struct sla_finding *f,
+			   enum sla_view_kind kind, uint64_t size, uint64_t used, uint64_t retained,
+			   double pinned_s)
+{
+	sla_assert(used <= size && retained <= size);
+	if (!f->blocks)
+		f->view_kind = kind;
+	f->blocks++;
+	f->block_bytes = sla_sat_add(f->block_bytes, size);
+	f->used_bytes = sla_sat_add(f->used_bytes, used);
+	f->retained_bytes = sla_sat_add(f->retained_bytes, retained);
+	if (size < f->min_size)
+		f->min_size = size;
+	if (size > f->max_size)
+		f->max_size = size;
+	if (used < f->min_used)
+		f->min_used = used;
+	if (used > f->max_used)
+		f->max_used = used;
+	if (pinned_s > f->pinned_max_s)
+		f->pinned_max_s = pinned_s;
+	res->retained_bytes = sla_sat_add(res->retained_bytes, retained);
+}
+
 const char *sla_dr_status_text(enum sla_dr_status s)
 {
 	switch (s) {
@@ -71,6 +95,8 @@ const char *sla_dr_status_text(enum sla_dr_status s)
 		return "complete";
 	case SLA_DR_PARTIAL:
 		return "partial: the pointer scan stopped at its size cap (the shim's scan option), so pointers past it were not seen";
+	case SLA_DR_UNREAD:
+		return "partial: the pointer scan could not read all of the process's memory (the system refused the reads, e.g. a seccomp filter), so pointers there were not seen";
 	case SLA_DR_OLD_FORMAT:
 		return "unavailable: log format 1.0 has no pointer scans (written by a shim older than 1.1)";
 	case SLA_DR_NO_SCAN:
@@ -92,7 +118,7 @@ const char *sla_dr_status_text(enum sla_dr_status s)
 static void dead_region_overall(struct sla_results *res)
 {
 	size_t evaluated = 0, ran = 0, capped = 0;
-	const struct sla_log_info *first_missing = NULL;
+	const struct sla_log_info *first_missing = NULL, *partial = NULL;
 
 	for (size_t i = 0; i < res->nlogs; i++) {
 		const struct sla_log_info *l = &res->logs[i];
@@ -100,11 +126,14 @@ static void dead_region_overall(struct sla_results *res)
 		if (!l->at_found)
 			continue;
 		evaluated++;
-		if (l->dead_region == SLA_DR_COMPLETE || l->dead_region == SLA_DR_PARTIAL)
+		if (sla_dr_ran(l->dead_region))
 			ran++;
 		else if (!first_missing)
 			first_missing = l;
-		capped += l->dead_region == SLA_DR_PARTIAL;
+		if (sla_dr_ran(l->dead_region) && l->dead_region != SLA_DR_COMPLETE) {
+			capped++;
+			partial = l;
+		}
 	}
 	if (evaluated && !ran) {
 		res->dead_region = first_missing->dead_region;
@@ -113,8 +142,8 @@ static void dead_region_overall(struct sla_results *res)
 		res->dead_region = SLA_DR_COMPLETE;
 		res->dead_region_text = sla_dr_status_text(SLA_DR_COMPLETE);
 	} else if (ran == evaluated && evaluated == 1) {
-		res->dead_region = SLA_DR_PARTIAL;
-		res->dead_region_text = sla_dr_status_text(SLA_DR_PARTIAL);
+		res->dead_region = partial->dead_region;
+		res->dead_region_text = sla_dr_status_text(partial->dead_region);
 	} else {
 		res->dead_region = SLA_DR_PARTIAL;
 		snprintf(res->dead_region_buf, sizeof(res->dead_region_buf),

@@ -14,7 +14,7 @@
 
 #include <uthash.h>
 
-#include "state.h"
+#include "kinds.h"
 
 /* Which view-pinned blocks are findings. */
 struct sla_thresholds {
@@ -125,12 +125,19 @@ struct sla_stack_acc {
 enum sla_dr_status {
 	SLA_DR_COMPLETE,	/* a complete pointer scan at the evaluation point */
 	SLA_DR_PARTIAL,		/* a scan that stopped at the shim's size cap */
+	SLA_DR_UNREAD,		/* a scan that could not read all it meant to */
 	SLA_DR_OLD_FORMAT,	/* a log of format 1.0: no scans at all */
 	SLA_DR_NO_SCAN,		/* no scan at the evaluation point (scan disabled) */
 	SLA_DR_TRUNCATED,	/* at the end of a log without END: no final scan */
 	SLA_DR_AT_PEAK,		/* --at peak: scans are taken at the end and at snapshots only */
 	SLA_DR_NOT_EVALUATED,	/* the evaluation point is not in this log */
 };
+
+/* Whether the analysis ran on a scan: complete or partial. */
+static inline bool sla_dr_ran(enum sla_dr_status s)
+{
+	return s == SLA_DR_COMPLETE || s == SLA_DR_PARTIAL || s == SLA_DR_UNREAD;
+}
 
 /* "complete", "partial: ..." or "unavailable: ..." (the JSON's words). */
 const char *sla_dr_status_text(enum sla_dr_status s);
@@ -140,6 +147,8 @@ struct sla_log_info {
 	const char *path;
 	uint64_t pid, ppid;
 	const char *exe;	      /* NULL when the log had no PROCESS record */
+	const char *interposer;	      /* whose malloc the program called, not the shim's */
+	bool go;		      /* a Go program: exits past libc, never with END */
 	bool ended;		      /* END record seen */
 	bool truncated;		      /* no END: analysed up to the last complete record */
 	uint64_t stacks_lost;	      /* truncated 2.x: events shown without their stack */
@@ -156,7 +165,7 @@ struct sla_log_info {
 	uint64_t anomalies[SLA_ANOM_COUNT];
 	bool at_found;		      /* the evaluation point (--at) exists in this log */
 	enum sla_dr_status dead_region; /* whether the dead-region analysis could run */
-	bool scan_capped;	      /* its scan stopped at the shim's cap */
+	bool scan_capped;	      /* its scan stopped at the shim's cap or could not read */
 	double eval_time_s;	      /* log time of the evaluation point */
 	double duration_s;	      /* log time of its last record */
 	struct sla_series *series;    /* its heap over time (analyze/series.h), when asked for */
@@ -237,3 +246,13 @@ struct sla_finding *sla_results_dead_finding(struct sla_results *res, uint32_t a
 struct sla_finding *sla_results_owner_finding(struct sla_results *res, uint32_t alloc_gid,
 					      uint32_t owner_gid);
 struct sla_stack_acc *sla_results_acc(struct sla_results *res, uint32_t gid);
+
+/*
+ * Counts one block of `size` bytes, `used` of them by live views and
+ * `retained` of them wasted, into finding f and into res->retained_bytes.
+ * `kind` is its oldest view's kind (the finding keeps its first block's),
+ * `pinned_s` how long that view has been live.
+ */
+void sla_finding_add_block(struct sla_results *res, struct sla_finding *f,
+			   enum sla_view_kind kind, uint64_t size, uint64_t used, uint64_t retained,
+			   double pinned_s);

@@ -16,13 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A loaded ELF object as the log recorded it (SLF_REC_MODULE). */
-struct sla_module {
-	const char *path;	  /* as recorded; "[vdso]" for the vDSO */
-	uint64_t bias;		  /* runtime address = bias + p_vaddr */
-	const uint8_t *build_id;  /* NT_GNU_BUILD_ID bytes recorded at run time */
-	size_t build_id_len;	  /* 0 if none was recorded */
-};
+#include "module.h"
+
 
 /* One source-level frame. An address inside inlined code yields several. */
 struct sla_frame {

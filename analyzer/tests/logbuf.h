@@ -233,7 +233,7 @@ static inline void lb_process(struct logbuf *b, uint64_t pid, uint64_t ppid, con
 {
 	/* cmdline: argv[0] and its NUL */
 	lb_rec_process(b, pid, ppid, 1700000000000000000ull, 32, exe, strlen(exe), exe,
-		       strlen(exe) + 1);
+		       strlen(exe) + 1, "", 0, 0);
 }
 
 static inline void lb_modules_reset(struct logbuf *b)
@@ -381,5 +381,5 @@ static inline void lb_scan_ptr(struct logbuf *b, uint64_t loc, uint64_t val)
 /* SCAN_END with the sums of what was written since lb_scan_begin(). */
 static inline void lb_scan_end(struct logbuf *b, unsigned capped)
 {
-	lb_rec_scan_end(b, b->scan_bytes, b->scan_ptrs, capped);
+	lb_rec_scan_end(b, b->scan_bytes, b->scan_ptrs, capped, 0, 0);
 }

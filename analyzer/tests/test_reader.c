@@ -150,7 +150,12 @@ static void test_header(void)
 	lb_init_version(&b, SLF_VERSION_MAJOR + 1, 3);
 	lb_process(&b, 1, 0, "x");
 	CHECK(sla_reader_init_mem(&r, b.data, b.len, "n") == -EPROTONOSUPPORT);
-	CHECK(strstr(r.err_msg, "3.3") != NULL && strstr(r.err_msg, "2.1") != NULL);
+	{
+		char ours[32];
+
+		snprintf(ours, sizeof(ours), "(%d.%d)", SLF_VERSION_MAJOR, SLF_VERSION_MINOR);
+		CHECK(strstr(r.err_msg, "3.3") != NULL && strstr(r.err_msg, ours) != NULL);
+	}
 	lb_free(&b);
 
 	/* A newer minor version reads; its unknown kinds and trailing fields are skipped. */

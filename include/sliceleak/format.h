@@ -1,5 +1,5 @@
 /*
- * include/sliceleak/format.h - the .sllog on-disk format, version 2.1.
+ * include/sliceleak/format.h - the .sllog on-disk format, version 2.2.
  *
  * The one definition of the log, shared by libsliceleak.so (writer) and the
  * sliceleak analyzer (reader). It stays freestanding: C11, <stdint.h> and
@@ -100,6 +100,11 @@
  *   2.0  per-thread streams: CHUNK records with sequence numbers; STACK
  *        carries its id; REALLOC gains `flags`; no THREAD records
  *   2.1  SYNC: where a killed process's log is complete across threads
+ *   2.2  SCAN_END gains `unread` and `no_maps` (a scan that could not read
+ *        everything says so); ALLOC's fn gains SLF_FN_NEW and
+ *        SLF_FN_NEW_ARRAY (C++ operator new where an allocator preloaded
+ *        after the shim serves it without malloc); PROCESS gains
+ *        `interposer` and `flags` (SLF_PROCESS_*)
  *
  * Little-endian, 64-bit Linux only.
  */
@@ -111,7 +116,7 @@
 #define SLF_MAGIC	  "SLLEAK\r\n" /* \r\n exposes text-mode mangling */
 #define SLF_MAGIC_LEN	  8
 #define SLF_VERSION_MAJOR 2 /* bump => old readers must refuse */
-#define SLF_VERSION_MINOR 1 /* bump => new record kinds or trailing fields only */
+#define SLF_VERSION_MINOR 2 /* bump => new record kinds or trailing fields only */
 
 #define SLF_MAX_PAYLOAD (1u << 20) /* 1 MiB: larger length fields are corrupt */
 #define SLF_MAX_STR	(1u << 16) /* 64 KiB: paths, labels, command lines */
@@ -134,6 +139,15 @@ _Static_assert(sizeof(struct slf_file_header) == 16, "on-disk ABI");
  * Record kinds and their payloads: the table in records.def, one line per
  * kind and per field. Kind values are never reused.
  */
+/*
+ * records.def's `since`: the version from which a field exists, as its
+ * major (1, 2: from that major's .0) or as major * 100 + minor for a field
+ * a minor version appended (202: since 2.2). Whether a log of version
+ * major.minor holds the field:
+ */
+#define slf_field_in(since, major, minor) \
+	((major) * 100u + (minor) >= ((since) < 100 ? (since) * 100u : (unsigned)(since)))
+
 #include "records.def"
 
 /* Where a kind may appear (records.def's `place`): a mask of */
@@ -172,6 +186,10 @@ static inline int slf_kind_known(unsigned kind)
 	return kind < 64 && ((SLF_KINDS_KNOWN >> kind) & 1);
 }
 
+/* PROCESS flags (2.2). */
+#define SLF_PROCESS_GO 1u /* a Go program: it exits through a raw exit_group, past
+			     libc, so its log ends without END and loses its last events */
+
 /* REALLOC flags (2.x). */
 #define SLF_REALLOC_OLD_FREED 1u
 
@@ -201,6 +219,8 @@ enum slf_alloc_fn {
 	SLF_FN_MEMALIGN = 6,
 	SLF_FN_VALLOC = 7,
 	SLF_FN_PVALLOC = 8,
+	SLF_FN_NEW = 9,	       /* since 2.2: C++ operator new, every variant but new[] */
+	SLF_FN_NEW_ARRAY = 10, /* since 2.2: operator new[], every variant */
 	SLF_FN_COUNT
 };
 
@@ -355,8 +375,8 @@ enum { SLF_RECORDS(SLF_MAXLEN_ENUM) };
 #define SLF_PUT_pairs(f) p += slf_put_uv(p, f);
 #define SLF_PUT_body(f)
 #define SLF_ENCODER_ARG(kind, enc, field, show, since) SLF_ARG_##enc(field)
-#define SLF_ENCODER_PUT(kind, enc, field, show, since) \
-	if (major >= (since)) {                        \
+#define SLF_ENCODER_PUT(kind, enc, field, show, since)                                   \
+	if (slf_field_in((since), major, major == SLF_VERSION_MAJOR ? SLF_VERSION_MINOR : 0)) { \
 		SLF_PUT_##enc(field)                   \
 	}
 #define SLF_ENCODER(NAME, name, value, place)                                                    \
