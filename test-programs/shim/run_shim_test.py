@@ -668,8 +668,8 @@ def t_signal_free(ctx):
         elif r['kind'] == 'FREE' and num(r['addr']) in live:
             live.discard(num(r['addr']))
             frees += 1
-    check(allocs == 2000, '%d of the 2000 ALLOCs of 4321 bytes in the log' % allocs)
-    check(not live, '%d of the 2000 frees made in the signal handler are missing' % len(live))
+    check(allocs == 1000, '%d of the 1000 ALLOCs of 4321 bytes in the log' % allocs)
+    check(not live, '%d of the 1000 frees made in the signal handler are missing' % len(live))
     bad = replay(recs)
     check(not bad, '%d replay anomalies, first %s' % (len(bad), bad[:2]))
     an = analyzer_anomalies(ctx, logs[0])
