@@ -98,8 +98,8 @@ static void print_duration(FILE *out, double s)
 		fprintf(out, "%.1f ms", s * 1e3);
 }
 
-/* The user's-language line: "3 blocks of 1.00 MiB kept alive by 5-byte views: ...". */
-static void print_headline(FILE *out, const struct sla_finding *f)
+/* A headline's subject: "3 blocks of 1.00 MiB" or "3 blocks of 4.00 KiB to 1.00 MiB". */
+static void print_blocks(FILE *out, const struct sla_finding *f)
 {
 	char a[32], b[32];
 
@@ -109,6 +109,14 @@ static void print_headline(FILE *out, const struct sla_finding *f)
 	else
 		fprintf(out, "%" PRIu64 " blocks of %s to %s", f->blocks, SZ(a, f->min_size, 2),
 			SZ(b, f->max_size, 2));
+}
+
+/* The user's-language line: "3 blocks of 1.00 MiB kept alive by 5-byte views: ...". */
+static void print_headline(FILE *out, const struct sla_finding *f)
+{
+	char a[32], b[32];
+
+	print_blocks(out, f);
 	if (f->views == 1)
 		fprintf(out, " kept alive by a %" PRIu64 "-byte view", f->min_used);
 	else if (f->views == f->blocks && f->min_used == f->max_used)
@@ -221,14 +229,9 @@ static void print_owner_headline(FILE *out, const struct sla_finding *f, struct 
 				 struct sla_symbolizer *sym)
 {
 	const char *fn = first_function(set, sym, f->holder_gid);
-	char a[32], b[32];
+	char a[32];
 
-	if (f->min_size == f->max_size)
-		fprintf(out, "%" PRIu64 " block%s of %s", f->blocks, f->blocks == 1 ? "" : "s",
-			SZ(a, f->min_size, 2));
-	else
-		fprintf(out, "%" PRIu64 " blocks of %s to %s", f->blocks, SZ(a, f->min_size, 2),
-			SZ(b, f->max_size, 2));
+	print_blocks(out, f);
 	if (f->holder_blocks == 1)
 		fprintf(out, " kept alive by %s %" PRIu64 "-byte block", article(f->owner_min_size),
 			f->owner_min_size);
