@@ -547,8 +547,16 @@ void slp_scan_fork_child(void);
 /* Context for all: any thread, guard held by the caller, no stream locked. */
 
 void slp_record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align);
-/* The block of this thread's last slp_record_alloc() (hooks_cxx.c: already recorded?). */
-extern _Thread_local void *slp_last_alloc __attribute__((tls_model("initial-exec")));
+/*
+ * The block of this thread's last slp_record_alloc() (hooks_cxx.c: already
+ * recorded?), stored complemented: the exit scan reads every thread's TLS,
+ * and a plain pointer here would keep that block "referenced".
+ */
+extern _Thread_local uintptr_t slp_last_alloc_hidden __attribute__((tls_model("initial-exec")));
+static inline uintptr_t slp_hide_ptr(const void *p)
+{
+	return ~(uintptr_t)p;
+}
 void slp_record_free(void *p);
 void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size);
 void slp_record_slice(unsigned kind, const void *block, const void *ptr, size_t len, size_t cap);

@@ -64,7 +64,7 @@ static inline bool recording(void)
 	return SLP_LIKELY(slp_on()) || start_or_drop();
 }
 
-_Thread_local void *slp_last_alloc __attribute__((tls_model("initial-exec")));
+_Thread_local uintptr_t slp_last_alloc_hidden __attribute__((tls_model("initial-exec")));
 
 void slp_record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align)
 {
@@ -73,7 +73,7 @@ void slp_record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align)
 	int saved = errno;
 	uint32_t stack;
 
-	slp_last_alloc = p;
+	slp_last_alloc_hidden = slp_hide_ptr(p);
 	if (!recording())
 		return;
 	slp_unwind_capture(&t);
