@@ -155,6 +155,12 @@ void slp_warn(const char *fmt, ...)
 	errno = saved;
 }
 
+void slp_assert_fail(const char *cond, const char *file, int line)
+{
+	slp_warn("internal error: %s:%d: %s does not hold", file, line, cond);
+	abort();
+}
+
 /* Only for bootstrap failures, where going on would corrupt the heap. */
 void slp_die(const char *msg)
 {

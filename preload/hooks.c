@@ -24,6 +24,16 @@
 #include "guard.h"
 #include "internal.h"
 
+/*
+ * The prologue of every allocating wrapper: true while dlsym() has not
+ * answered for libc's allocator yet (resolving it now if it can be), so the
+ * call is served from the bootstrap arena.
+ */
+static inline bool booting(void)
+{
+	return SLP_UNLIKELY(!slp_real.malloc) && !slp_resolved();
+}
+
 static inline void record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align)
 {
 	if (SLP_LIKELY(p != NULL) && slp_guard_enter_recording()) {
@@ -36,7 +46,7 @@ SLP_EXPORT void *malloc(size_t size)
 {
 	void *p;
 
-	if (SLP_UNLIKELY(!slp_real.malloc) && !slp_resolved())
+	if (booting())
 		return slp_boot_alloc(size, 0, false); /* dlsym() has not answered yet */
 	p = slp_real.malloc(size);
 	record_alloc(SLF_FN_MALLOC, p, size, 0);
@@ -68,7 +78,7 @@ SLP_EXPORT void *calloc(size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (SLP_UNLIKELY(!slp_real.malloc) && !slp_resolved())
+	if (booting())
 		return slp_boot_alloc(bytes, 0, true);
 	p = slp_real.calloc(n, size);
 	record_alloc(SLF_FN_CALLOC, p, bytes, 0);
@@ -79,7 +89,7 @@ SLP_EXPORT void *realloc(void *old, size_t size)
 {
 	void *p;
 
-	if (SLP_UNLIKELY(slp_boot_owns(old) || (!slp_real.malloc && !slp_resolved())))
+	if (SLP_UNLIKELY(slp_boot_owns(old)) || booting())
 		return slp_boot_realloc(old, size);
 	if (!slp_guard_enter_recording())
 		return slp_real.realloc(old, size);
@@ -97,7 +107,7 @@ SLP_EXPORT void *reallocarray(void *old, size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (SLP_UNLIKELY(slp_boot_owns(old) || (!slp_real.malloc && !slp_resolved())))
+	if (SLP_UNLIKELY(slp_boot_owns(old)) || booting())
 		return slp_boot_realloc(old, bytes);
 	if (!slp_guard_enter_recording())
 		return slp_real.reallocarray(old, n, size);
@@ -110,7 +120,7 @@ SLP_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 {
 	int rc;
 
-	if (SLP_UNLIKELY(!slp_real.malloc)) {
+	if (booting()) {
 		*out = slp_boot_alloc(size, align, false);
 		return *out ? 0 : ENOMEM;
 	}
@@ -124,7 +134,7 @@ SLP_EXPORT void *aligned_alloc(size_t align, size_t size)
 {
 	void *p;
 
-	if (SLP_UNLIKELY(!slp_real.malloc) && !slp_resolved())
+	if (booting())
 		return slp_boot_alloc(size, align, false);
 	p = slp_real.aligned_alloc(align, size);
 	record_alloc(SLF_FN_ALIGNED_ALLOC, p, size, align);
@@ -135,7 +145,7 @@ SLP_EXPORT void *memalign(size_t align, size_t size)
 {
 	void *p;
 
-	if (SLP_UNLIKELY(!slp_real.malloc) && !slp_resolved())
+	if (booting())
 		return slp_boot_alloc(size, align, false);
 	p = slp_real.memalign(align, size);
 	record_alloc(SLF_FN_MEMALIGN, p, size, align);
@@ -146,7 +156,7 @@ SLP_EXPORT void *valloc(size_t size)
 {
 	void *p;
 
-	if (SLP_UNLIKELY(!slp_real.malloc) && !slp_resolved())
+	if (booting())
 		return slp_boot_alloc(size, 4096, false);
 	p = slp_real.valloc(size);
 	record_alloc(SLF_FN_VALLOC, p, size, slp_st.page_size);
@@ -157,7 +167,7 @@ SLP_EXPORT void *pvalloc(size_t size)
 {
 	void *p;
 
-	if (SLP_UNLIKELY(!slp_real.malloc) && !slp_resolved())
+	if (booting())
 		return slp_boot_alloc(size, 4096, false);
 	p = slp_real.pvalloc(size);
 	record_alloc(SLF_FN_PVALLOC, p, size, slp_st.page_size);

@@ -10,7 +10,7 @@
  *              is already in the log);
  *   SLICE_DROP before a call that drops one (sl_release may free the
  *              block inside; the drop must precede that FREE).
- * block is s.backing: the contract with libslice (DESIGN.md section 3) is
+ * block is s.backing: the contract with libslice (include/sliceleak/slice.h) is
  * that `backing` is exactly the address malloc returned for the backing
  * block. Offsets and lengths are in bytes. Nil slices record nothing.
  */

@@ -73,6 +73,21 @@ size_t slp_format(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 _Noreturn void slp_die(const char *msg);
 
+/*
+ * SLP_ASSERT(cond): an invariant a comment states, in the style of
+ * mimalloc's mi_assert_internal: checked where NDEBUG is unset (the debug,
+ * debugoptimized and sanitizer builds), compiled out in release builds,
+ * which are what programs are traced with. A failure says where, on
+ * stderr, and aborts.
+ */
+#ifdef NDEBUG
+#define SLP_ASSERT(cond) ((void)sizeof(cond))
+#else
+#define SLP_ASSERT(cond) \
+	(SLP_LIKELY(cond) ? (void)0 : slp_assert_fail(#cond, __FILE__, __LINE__))
+#endif
+_Noreturn void slp_assert_fail(const char *cond, const char *file, int line);
+
 /* ---- bootstrap.c ----------------------------------------------------- */
 
 struct slp_real {

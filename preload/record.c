@@ -191,7 +191,8 @@ void slp_record_slice(unsigned kind, const void *block, const void *ptr, size_t 
 	errno = saved;
 }
 
-void slp_record_view_acquire(const void *owner, const void *ptr, size_t len)
+/* VIEW_ACQUIRE (ptr, len) or VIEW_RELEASE of owner, with the caller's stack. */
+static void record_view(unsigned kind, const void *owner, const void *ptr, size_t len)
 {
 	struct slp_stream *s;
 	struct slp_trace t;
@@ -203,29 +204,24 @@ void slp_record_view_acquire(const void *owner, const void *ptr, size_t len)
 	slp_unwind_capture(&t);
 	if ((s = enter_and_intern(&t, &stack))) {
 		event_now(s);
-		slp_put_rec(s, VIEW_ACQUIRE, view_acquire, (uintptr_t)owner, (uintptr_t)ptr, len,
-			    stack);
+		if (kind == SLF_REC_VIEW_ACQUIRE)
+			slp_put_rec(s, VIEW_ACQUIRE, view_acquire, (uintptr_t)owner, (uintptr_t)ptr,
+				    len, stack);
+		else
+			slp_put_rec(s, VIEW_RELEASE, view_release, (uintptr_t)owner, stack);
 		slp_stream_leave(s);
 	}
 	errno = saved;
 }
 
+void slp_record_view_acquire(const void *owner, const void *ptr, size_t len)
+{
+	record_view(SLF_REC_VIEW_ACQUIRE, owner, ptr, len);
+}
+
 void slp_record_view_release(const void *owner)
 {
-	struct slp_stream *s;
-	struct slp_trace t;
-	int saved = errno;
-	uint32_t stack;
-
-	if (!recording())
-		return;
-	slp_unwind_capture(&t);
-	if ((s = enter_and_intern(&t, &stack))) {
-		event_now(s);
-		slp_put_rec(s, VIEW_RELEASE, view_release, (uintptr_t)owner, stack);
-		slp_stream_leave(s);
-	}
-	errno = saved;
+	record_view(SLF_REC_VIEW_RELEASE, owner, NULL, 0);
 }
 
 /*

@@ -6,7 +6,7 @@
  * the span of addresses the allocator has returned so far (heap_lo ..
  * heap_hi, kept by the writer at two compares per ALLOC/REALLOC). The
  * analyzer turns these facts into "kept alive only through a dead region"
- * (DESIGN.md section 5); the shim judges nothing.
+ * (docs/design.md, section 2); the shim judges nothing.
  *
  * What is read, region by region:
  *   GLOBALS  every writable PT_LOAD segment of the module map (not ours);

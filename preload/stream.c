@@ -361,6 +361,9 @@ uint8_t *slp_rec_begin(struct slp_stream *s, unsigned kind, size_t max_payload)
 {
 	uint8_t *p;
 
+	/* internal.h: s locked, one record open at a time */
+	SLP_ASSERT(atomic_load_explicit(&s->lock, memory_order_relaxed) == 1);
+	SLP_ASSERT(s->rec_open == NULL);
 	if (SLP_UNLIKELY(s->size - s->used < max_payload + REC_HDR_MAX + TIME_MAX))
 		slp_stream_flush(s);
 	if (s->used == HDR_RESERVE) {
@@ -382,6 +385,11 @@ void slp_rec_end(struct slp_stream *s, uint8_t *end)
 {
 	uint8_t *rec = s->rec_open;
 	size_t len = (size_t)(end - (rec + 2));
+
+	SLP_ASSERT(rec != NULL && end >= rec + 2 && end <= s->buf + s->size);
+#ifndef NDEBUG
+	s->rec_open = NULL; /* for slp_rec_begin()'s check */
+#endif
 
 	if (SLP_LIKELY(len < 0x80)) {
 		rec[1] = (uint8_t)len;
@@ -648,6 +656,7 @@ void slp_streams_fork_child(struct slp_stream *own)
 		atomic_store(&s->lock, 0);
 		atomic_store(&s->abandoned, false);
 		chunk_reset(s);
+		s->rec_open = NULL; /* a record being written at the fork went with the chunk */
 		s->heap_lo = UINT64_MAX; /* a new log: only its own blocks count */
 		s->heap_hi = 0;
 		if (s->granules)

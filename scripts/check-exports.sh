@@ -2,7 +2,7 @@
 # scripts/check-exports.sh LIB - the dynamic symbols libsliceleak.so defines
 # must be exactly the interposed ones and the annotation API: anything more
 # would interpose on the program by accident, anything less means a hook was
-# lost. Update ALLOWED on purpose only (and DESIGN.md/README if public).
+# lost. Update ALLOWED on purpose only (and README.md and include/sliceleak/ if public).
 set -eu
 lib=${1:?usage: check-exports.sh path/to/libsliceleak.so}
 

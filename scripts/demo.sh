@@ -1,6 +1,6 @@
 #!/bin/sh
 # scripts/demo.sh - the main job in one command: install the packages, build,
-# run the seeds' capacity leak (1000 messages of 1 MiB, each kept alive by
+# run the Go capacity leak (1000 messages of 1 MiB, each kept alive by
 # its 5-byte type) under the shim, and print sliceleak's report of it.
 #
 #   scripts/demo.sh [PROGRAM-ARGS...]   default: capacity_leak leaky

@@ -1,7 +1,7 @@
 /*
  * slice/slice.c - libslice: Go-like refcounted slices for C.
  *
- * The semantics are Go's (DESIGN.md section 3), with an atomic reference
+ * The semantics are Go's (include/sliceleak/slice.h), with an atomic reference
  * count in place of the garbage collector. This file knows nothing about
  * tracing; it only keeps the two promises a tracker relies on:
  *
@@ -60,7 +60,7 @@ struct sl_backing {
 /* C makes pointer differences above PTRDIFF_MAX undefined: no block is bigger. */
 #define SL_MAX_DATA ((size_t)PTRDIFF_MAX - SL_HEADER)
 
-_Static_assert(sizeof(struct sl_backing) <= 64, "DESIGN.md: at most 64 bytes of overhead");
+_Static_assert(sizeof(struct sl_backing) <= 64, "slice.h: at most 64 bytes of overhead");
 _Static_assert(sizeof(struct sl_backing) % alignof(max_align_t) == 0,
 	       "the element array must be aligned like malloc()'s result");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && sizeof(size_t) == sizeof(long long),

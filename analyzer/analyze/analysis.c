@@ -24,15 +24,6 @@ static struct sla_state *keep_state(struct sla_analysis *an, const char *path)
 	return st;
 }
 
-static void reader_error(const struct sla_reader *r, int ret, char *err, size_t errlen)
-{
-	if (ret == -EBADMSG || ret == -EPROTONOSUPPORT)
-		snprintf(err, errlen, "%s: offset %llu: %s", r->name,
-			 (unsigned long long)r->err_offset, r->err_msg);
-	else
-		snprintf(err, errlen, "%s: %s", r->name, r->err_msg);
-}
-
 static bool label_is(const struct sla_record *rec, const char *label)
 {
 	size_t n = strlen(label);
@@ -173,7 +164,7 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 		ret = pass1(st, &r, o, li->series, &stop_at, &found);
 	if (ret < 0 && !(o->lenient && r.err_offset >= sizeof(struct slf_file_header) &&
 			 ret == -EBADMSG)) {
-		reader_error(&r, ret, err, errlen);
+		sla_reader_describe(&r, ret, err, errlen);
 		sla_reader_close(&r);
 		return ret;
 	}
@@ -223,7 +214,7 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 		if (ret == 0 && o->at == SLA_AT_LABEL)
 			ret = sla_replay_scan(eval, &r);
 		if (ret < 0 && !(o->lenient && li->corrupt)) { /* the file changed under us */
-			reader_error(&r, ret, err, errlen);
+			sla_reader_describe(&r, ret, err, errlen);
 			sla_reader_close(&r);
 			return ret;
 		}

@@ -1,10 +1,12 @@
 /* analyzer/analyze/deadregion.c - blocks kept alive through dead regions (see deadregion.h). */
+#include <inttypes.h>
 #include <stdlib.h>
 
 #include <sliceleak/format.h>
 
 #include "deadregion.h"
 #include "retention.h"
+#include "trace.h"
 #include "xalloc.h"
 #include "units.h"
 
@@ -215,6 +217,34 @@ static void classify_leaks(struct dr *d, struct sla_results *res, struct sla_sta
 	res->classified_logs++;
 }
 
+/* --trace-block: what the pointer scan says of the traced block. */
+static void trace_reach(const struct dr *d, bool classified)
+{
+	const struct sla_heapgraph *g = d->g;
+
+	for (uint32_t t = 0; t < g->n; t++) {
+		const struct sla_block *b = g->blk[t].b, *hb;
+
+		if (!sla_traced(b->addr, b->size))
+			continue;
+		if (g->flags[t] & F_PINNED) {
+			sla_trace(b->addr, "pointer scan: view-pinned, alive through its views");
+		} else if (g->flags[t] & F_REACH) {
+			sla_trace(b->addr, "pointer scan: reachable from a root");
+		} else if (d->owner[t] != NONE) {
+			hb = g->blk[d->owner[t]].b;
+			sla_trace(b->addr, "pointer scan: kept alive only through the dead region of the "
+				  "view-pinned block 0x%" PRIx64 " (%" PRIu64 " bytes): a dead_region "
+				  "finding", hb->addr, hb->size);
+		} else {
+			sla_trace(b->addr, "pointer scan: unreachable%s", !classified ? "" :
+				  g->flags[t] & F_INDIRECT ? ", an indirect leak (only unreachable "
+							     "blocks point to it)" :
+							     ", a direct leak (nothing points to it)");
+		}
+	}
+}
+
 void sla_deadregion_collect(struct sla_results *res, struct sla_heapgraph *g,
 			    struct sla_state *st, struct sla_stackset *set,
 			    const struct sla_thresholds *th, uint64_t eval_ns, bool findings,
@@ -232,6 +262,8 @@ void sla_deadregion_collect(struct sla_results *res, struct sla_heapgraph *g,
 		collect(&d, res, st, set, th, eval_ns);
 	if (leaks)
 		classify_leaks(&d, res, st, set);
+	if (sla_trace_addr)
+		trace_reach(&d, leaks);
 	free(d.owner);
 	free(d.queue);
 }

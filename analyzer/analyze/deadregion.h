@@ -1,6 +1,6 @@
 /*
  * analyzer/analyze/deadregion.h - blocks kept alive through the dead regions of
- * view-pinned blocks (DESIGN.md section 5, "dead region"; issue 5).
+ * view-pinned blocks (docs/design.md, section 2, "Dead region").
  *
  * Input: the heap graph of a state at an evaluation point (heapgraph.h:
  * the live blocks, the edges between them and the blocks roots point to,

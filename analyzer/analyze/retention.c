@@ -1,7 +1,9 @@
 /* analyzer/analyze/retention.c - which live blocks are kept alive by small views. */
+#include <inttypes.h>
 #include <stdlib.h>
 
 #include "retention.h"
+#include "trace.h"
 #include "xalloc.h"
 #include "units.h"
 
@@ -57,6 +59,7 @@ uint64_t sla_block_used(const struct sla_block *b)
 	n = sla_block_view_ranges(b, r, max);
 	for (size_t i = 0; i < n; i++)
 		used += r[i].hi - r[i].lo;
+	sla_assert(used <= b->size); /* disjoint ranges inside the block */
 	if (r != small)
 		free(r);
 	return used;
@@ -77,6 +80,31 @@ bool sla_block_is_finding(const struct sla_block *b, const struct sla_thresholds
 	return (double)u * 100.0 <= th->max_used_percent * (double)b->size;
 }
 
+/* --trace-block: the traced block's views at the evaluation point, and the verdict. */
+static void trace_verdict(const struct sla_block *b, const struct sla_thresholds *th)
+{
+	uint64_t used;
+
+	if (!b->nviews) {
+		sla_trace(b->addr, "live at the evaluation point, no live view: not view-pinned");
+		return;
+	}
+	used = sla_block_used(b);
+	if (b->size < th->min_block_size || b->size == 0)
+		sla_trace(b->addr, "%u live views use %" PRIu64 " of %" PRIu64 " bytes: no finding, "
+			  "smaller than --min-block-size %" PRIu64, b->nviews, used, b->size,
+			  th->min_block_size);
+	else if (!sla_block_is_finding(b, th, NULL))
+		sla_trace(b->addr, "%u live views use %" PRIu64 " of %" PRIu64 " bytes (%.1f%%): no "
+			  "finding, above --max-used-percent %.1f", b->nviews, used, b->size,
+			  100.0 * (double)used / (double)b->size, th->max_used_percent);
+	else
+		sla_trace(b->addr, "%u live views use %" PRIu64 " of %" PRIu64 " bytes (%.1f%%, at "
+			  "most %.1f%%): a view_pinned finding, %" PRIu64 " bytes retained", b->nviews,
+			  used, b->size, 100.0 * (double)used / (double)b->size, th->max_used_percent,
+			  b->size - used);
+}
+
 void sla_retention_collect(struct sla_results *res, struct sla_state *st,
 			   struct sla_stackset *set, const struct sla_thresholds *th,
 			   uint64_t eval_ns)
@@ -94,6 +122,8 @@ void sla_retention_collect(struct sla_results *res, struct sla_state *st,
 		a->live_blocks++;
 		res->live_bytes += b->size;
 		res->live_blocks++;
+		if (sla_traced(b->addr, b->size))
+			trace_verdict(b, th);
 		if (!b->nviews)
 			continue;
 		res->pinned_blocks++;

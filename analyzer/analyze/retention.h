@@ -1,7 +1,7 @@
 /*
  * analyzer/analyze/retention.h - which live blocks are kept alive by small views.
  *
- * The domain analysis of DESIGN.md section 5, as pure functions over one
+ * The domain analysis of docs/design.md, section 2, as pure functions over one
  * log's state (nothing here prints):
  *   used bytes     = size of the union of the block's live view ranges,
  *                    clipped to the block (zero-length views add nothing but

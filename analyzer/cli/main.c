@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,15 +26,10 @@
 #include "run.h"
 #include "suppress.h"
 #include "symbolize.h"
+#include "errors.h"
+#include "trace.h"
 #include "units.h"
 #include "xalloc.h"
-
-/* The only place that knows about process exit codes. */
-enum {
-	SLA_EXIT_OK = 0,    /* analysed; gate (if any) passed */
-	SLA_EXIT_GATE = 1,  /* analysed; gate failed: CI goes red */
-	SLA_EXIT_ERROR = 2, /* usage error, unreadable, corrupt or too-new log */
-};
 
 #define DEFAULT_TOP 10
 #define DEFAULT_RUN_OUTPUT "sliceleak.%e.%p.sllog"
@@ -64,6 +60,7 @@ enum {
 	OPT_TOP,
 	OPT_NO_SYMBOLS,
 	OPT_LENIENT,
+	OPT_TRACE_BLOCK,
 	OPT_MAX_RETAINED,
 	OPT_MAX_LEAKED,
 	OPT_SUPPRESS,
@@ -89,6 +86,7 @@ static const struct option long_opts[] = {
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "no-symbols", no_argument, NULL, OPT_NO_SYMBOLS },
 	{ "lenient", no_argument, NULL, OPT_LENIENT },
+	{ "trace-block", required_argument, NULL, OPT_TRACE_BLOCK },
 	{ "max-retained", required_argument, NULL, OPT_MAX_RETAINED },
 	{ "max-leaked", required_argument, NULL, OPT_MAX_LEAKED },
 	{ "suppress", required_argument, NULL, OPT_SUPPRESS },
@@ -150,6 +148,8 @@ static void usage(FILE *out)
 		"  --full-names             C++ names with their template arguments (text elides\n"
 		"                           them: std::map<...>::find; JSON always has them whole)\n"
 		"  --lenient                analyse a corrupt log up to its first bad record\n"
+		"  --trace-block ADDR       say on stderr why the block holding ADDR was kept or\n"
+		"                           reported: allocation, free, views, verdict, reachability\n"
 		"  --suppress TYPE:PATTERN  hide leak groups (leak:), view/dead-region findings\n"
 		"                           (view:) or owner findings (owner:) whose stack has a\n"
 		"                           function, file or module matching PATTERN\n"
@@ -253,6 +253,15 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 		case OPT_NO_SYMBOLS:
 			c->no_symbols = true;
 			break;
+		case OPT_TRACE_BLOCK: {
+			char *tail;
+
+			errno = 0;
+			sla_trace_addr = strtoull(optarg, &tail, 0);
+			if (errno || *tail || tail == optarg || !sla_trace_addr)
+				return usage_error("bad address '%s'", optarg);
+			break;
+		}
 		case OPT_FULL_NAMES:
 			c->rep.full_names = true;
 			break;
@@ -944,11 +953,10 @@ static int cmd_run(int argc, char **argv, struct cmdline *c)
 /* Reports a reader error the agreed way: "sliceleak: <path>: offset <n>: <problem>". */
 static void print_reader_error(const struct sla_reader *r, int err)
 {
-	if (err == -EBADMSG || err == -EPROTONOSUPPORT)
-		fprintf(stderr, "sliceleak: %s: offset %llu: %s\n", r->name,
-			(unsigned long long)r->err_offset, r->err_msg);
-	else
-		fprintf(stderr, "sliceleak: %s: %s\n", r->name, r->err_msg);
+	char msg[PATH_MAX + 256];
+
+	sla_reader_describe(r, err, msg, sizeof(msg));
+	fprintf(stderr, "sliceleak: %s\n", msg);
 }
 
 /* `dump`: every record as a line (dump.h); exit 2 on a corrupt log. */

@@ -3,8 +3,8 @@
  *
  *   test_bad_input [--corpus DIR] [--crashes DIR] [--sliceleak PATH]
  *
- * DESIGN.md: "any byte sequence gets a clear error naming the file and
- * offset, never a crash or a hang". Starting from the seed logs (seeds.c),
+ * Any byte sequence gets a clear error naming the file and offset, never a
+ * crash or a hang (docs/design.md, section 3). Starting from the seed logs (seeds.c),
  * every truncation at every byte, every single-byte change (four masks),
  * 10000 random inputs and 10000 random mutations of the seeds go through
  * reader + replay + dump (one_input.c). Each input sits right before a

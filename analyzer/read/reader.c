@@ -208,7 +208,7 @@ static void on_sigbus(int sig, siginfo_t *info, void *uctx)
 			     ": the file became shorter while it was being read\n");
 		if (write(STDERR_FILENO, msg, (size_t)(p - msg)) < 0)
 			(void)0; /* nothing left to tell it to */
-		_exit(2);
+		_exit(SLA_EXIT_ERROR); /* a signal handler: no sla_die() */
 	}
 	signal(sig, SIG_DFL); /* not ours: the fault repeats and takes its default course */
 }
@@ -417,6 +417,15 @@ int sla_reader_open(struct sla_reader *r, const char *path)
 out_close:
 	close(fd);
 	return -err;
+}
+
+void sla_reader_describe(const struct sla_reader *r, int err, char *buf, size_t len)
+{
+	if (err == -EBADMSG || err == -EPROTONOSUPPORT)
+		snprintf(buf, len, "%s: offset %llu: %s", r->name,
+			 (unsigned long long)r->err_offset, r->err_msg);
+	else
+		snprintf(buf, len, "%s: %s", r->name, r->err_msg);
 }
 
 /* Safe after a failed open and twice in a row. */
@@ -792,6 +801,7 @@ decode_payload(struct sla_reader *r, struct cursor *c, struct sla_record *o, uin
 		fail_at(r, o->offset, "%s", what);
 		return -EBADMSG;
 	}
+	sla_assert(c->p <= c->end); /* no field read past its payload */
 	if (o->kind == SLF_REC_STACK) {
 		if (r->major >= 2)
 			define_stack(r, o->stack.id);

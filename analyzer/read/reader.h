@@ -86,6 +86,7 @@
 
 #include <sliceleak/format.h>
 
+#include "errors.h"
 #include "module.h"
 
 /* A string field of a record: points into the log, not NUL-terminated. */
@@ -167,11 +168,16 @@ static inline void sla_scan_iter_init(struct sla_scan_iter *it, const struct sla
 static inline bool sla_scan_iter_next(struct sla_scan_iter *it, uint64_t *loc, uint64_t *val)
 {
 	uint64_t gap = 0, delta = 0;
+	size_t n;
 
 	if (!it->left)
 		return false;
-	it->p += slf_get_uv(it->p, it->end, &gap);
-	it->p += slf_get_uv(it->p, it->end, &delta);
+	n = slf_get_uv(it->p, it->end, &gap);
+	sla_assert(n); /* the reader validated every pair */
+	it->p += n;
+	n = slf_get_uv(it->p, it->end, &delta);
+	sla_assert(n);
+	it->p += n;
 	it->loc += gap * 8;
 	it->val += (uint64_t)slf_unzigzag(delta);
 	it->left--;
@@ -265,6 +271,13 @@ int sla_reader_init_mem(struct sla_reader *r, const uint8_t *data, size_t size, 
  * segment scratch array of a MODULE record.
  */
 int sla_reader_next(struct sla_reader *r, struct sla_record *out);
+
+/*
+ * The error of a failed open or next() (`err`, its return) as the analyzer
+ * says it: "<name>: offset <n>: <problem>" for a log that is corrupt or too
+ * new, "<name>: <problem>" for one that cannot be read.
+ */
+void sla_reader_describe(const struct sla_reader *r, int err, char *buf, size_t len);
 
 /* Releases the mapping and scratch. Safe after a failed open. */
 void sla_reader_close(struct sla_reader *r);

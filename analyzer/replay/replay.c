@@ -4,6 +4,7 @@
  * One handler per record kind, in a table indexed by kind; unknown kinds
  * (a newer minor version) have no handler and are skipped.
  */
+#include <inttypes.h>
 #include <string.h>
 
 #include <sliceleak/format.h>
@@ -11,6 +12,7 @@
 #include "replay.h"
 #include "xalloc.h"
 #include "state.h"
+#include "trace.h"
 #include "units.h"
 
 typedef void (*replay_fn)(struct sla_state *st, const struct sla_record *rec);
@@ -67,6 +69,9 @@ static struct sla_block *add_block(struct sla_state *st, uint64_t addr, uint64_t
 		st->peak_time_ns = time;
 		st->peak_epoch++;
 	}
+	if (sla_traced(addr, size))
+		sla_trace(addr, "allocated, %" PRIu64 " bytes, stack %u, at %.6f s (record %" PRIu64 ")",
+			  size, stack, (double)time / 1e9, st->records);
 	return b;
 }
 
@@ -84,6 +89,9 @@ static void remove_block(struct sla_state *st, struct sla_block *b)
 		sla_state_owner_release(st, b->addr);
 	if (b->nviews)
 		anomaly(st, SLA_ANOM_free_with_views);
+	if (sla_traced(b->addr, b->size))
+		sla_trace(b->addr, "freed at %.6f s (record %" PRIu64 ")%s", (double)st->time_ns / 1e9,
+			  st->records, b->nviews ? ", with live views" : "");
 	site_save_peak(st, s);
 	s->live_bytes = sla_sat_sub(s->live_bytes, b->size);
 	s->live_blocks--;

@@ -8,7 +8,7 @@
  *
  * Tables by key are open-addressing hash maps (ptrmap.h: why not uthash).
  *
- * Views (DESIGN.md section 5):
+ * Views (docs/design.md, section 2):
  *   - a libslice reference is anonymous: views are keyed by (block, ptr, len)
  *     with a count; each reference keeps its creation stack and time on a
  *     small LIFO stack, and a drop removes the most recent one;

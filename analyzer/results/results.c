@@ -68,6 +68,7 @@ void sla_finding_add_block(struct sla_results *res, struct sla_finding *f,
 			   enum sla_view_kind kind, uint64_t size, uint64_t used, uint64_t retained,
 			   double pinned_s)
 {
+	sla_assert(used <= size && retained <= size);
 	if (!f->blocks)
 		f->view_kind = kind;
 	f->blocks++;

@@ -18,8 +18,8 @@
  * (module, address, is_return_address) is resolved once: a second call
  * returns the same frames, with the same string pointers.
  *
- * Out of memory is fatal here (the analyzer's policy for its own state):
- * uthash exits on it too, and a half-built cache is worth nothing.
+ * Out of memory is fatal here (the analyzer's policy for its own state,
+ * xalloc.h): uthash exits on it too, and a half-built cache is worth nothing.
  */
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -33,6 +33,7 @@
 #include <uthash.h>
 
 #include "symbolize.h"
+#include "xalloc.h"
 
 /* At most this many frames per address: deeper inline chains are cut. */
 #define SYM_MAX_FRAMES 32
@@ -113,17 +114,6 @@ struct sla_symbolizer {
 	struct sym_str *strings;
 };
 
-/* Dies on out of memory; see the file comment. */
-static void *xalloc(size_t size)
-{
-	void *p = calloc(1, size);
-
-	if (!p) {
-		fputs("sliceleak: out of memory while symbolizing\n", stderr);
-		exit(2);
-	}
-	return p;
-}
 
 /* Returns the symbolizer's copy of s (NULL for NULL); equal strings share one copy. */
 static const char *intern(struct sla_symbolizer *sym, const char *s)
@@ -137,7 +127,7 @@ static const char *intern(struct sla_symbolizer *sym, const char *s)
 	HASH_FIND(hh, sym->strings, s, len, e);
 	if (e)
 		return e->s;
-	e = xalloc(sizeof(*e) + len + 1);
+	e = sla_xcalloc(1, sizeof(*e) + len + 1);
 	memcpy(e->s, s, len + 1);
 	HASH_ADD_KEYPTR(hh, sym->strings, e->s, len, e);
 	return e->s;
@@ -179,10 +169,8 @@ static char *xkey(const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vasprintf(&s, fmt, ap);
 	va_end(ap);
-	if (n < 0) {
-		fputs("sliceleak: out of memory while symbolizing\n", stderr);
-		exit(2);
-	}
+	if (n < 0)
+		sla_die("out of memory while symbolizing");
 	return s;
 }
 
@@ -238,7 +226,7 @@ static struct sym_file *get_file(struct sla_symbolizer *sym, const char *path, u
 		free(key);
 		return f;
 	}
-	f = xalloc(sizeof(*f));
+	f = sla_xcalloc(1, sizeof(*f));
 	f->key = key;
 	HASH_ADD_KEYPTR(hh, sym->files, f->key, strlen(f->key), f);
 
@@ -283,7 +271,7 @@ static void load_symbols(struct sym_file *f)
 	f->syms_loaded = true;
 	if (n <= 0)
 		return;
-	f->syms = xalloc((size_t)n * sizeof(*f->syms));
+	f->syms = sla_xcalloc(1, (size_t)n * sizeof(*f->syms));
 	for (int i = 0; i < n; i++) {
 		GElf_Sym s;
 		GElf_Addr addr;
@@ -374,15 +362,8 @@ static void load_cus(struct sym_file *f)
 			if (lo >= hi)
 				continue;
 			if (f->ncus == cap) {
-				struct sym_cu *n;
-
 				cap = cap ? 2 * cap : 64;
-				n = realloc(f->cus, cap * sizeof(*f->cus));
-				if (!n) {
-					fputs("sliceleak: out of memory while symbolizing\n", stderr);
-					exit(2);
-				}
-				f->cus = n;
+				f->cus = sla_xrealloc(f->cus, cap * sizeof(*f->cus));
 			}
 			f->cus[f->ncus++] = (struct sym_cu){ .lo = lo, .hi = hi, .die = cudie };
 		}
@@ -450,7 +431,7 @@ static bool is_file_path(const char *path)
 static struct sym_module *get_module(struct sla_symbolizer *sym, const struct sla_module *mod)
 {
 	const char *path = mod->path ? mod->path : "";
-	char *hex = xalloc(2 * mod->build_id_len + 1);
+	char *hex = sla_xcalloc(1, 2 * mod->build_id_len + 1);
 	struct sym_module *m;
 	char *key;
 
@@ -463,7 +444,7 @@ static struct sym_module *get_module(struct sla_symbolizer *sym, const struct sl
 		free(key);
 		return m;
 	}
-	m = xalloc(sizeof(*m));
+	m = sla_xcalloc(1, sizeof(*m));
 	m->key = key;
 	m->path = intern(sym, path);
 	HASH_ADD_KEYPTR(hh, sym->modules, m->key, strlen(m->key), m);
@@ -702,7 +683,7 @@ size_t sla_symbolize(struct sla_symbolizer *sym, const struct sla_module *mod, u
 		memset(tmp, 0, sizeof(tmp));
 		n = resolve(sym, m->file, is_return_address ? address - 1 : address, tmp,
 			    SYM_MAX_FRAMES);
-		e = xalloc(sizeof(*e) + n * sizeof(e->frames[0]));
+		e = sla_xcalloc(1, sizeof(*e) + n * sizeof(e->frames[0]));
 		e->key = key;
 		e->nframes = n;
 		for (size_t i = 0; i < n; i++) {

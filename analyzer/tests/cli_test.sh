@@ -52,6 +52,17 @@ expect 2 "report without logs" "$sliceleak" report
 expect 2 "missing log" "$sliceleak" report "$tmp/missing.sllog"
 grep_out "missing log names the file" "missing.sllog" "$tmp/err"
 
+# --trace-block: the block holding the address, from its allocation to the verdict
+expect 0 "trace a pinned block" "$sliceleak" report --no-symbols --trace-block 0x7f0000000010 \
+	"$tmp/g.sllog"
+grep_out "trace: allocation" "trace 0x7f0000000000: allocated, 1048576 bytes" "$tmp/err"
+grep_out "trace: verdict" "trace 0x7f0000000000: 1 live views use 5 of 1048576 bytes.*a view_pinned finding" "$tmp/err"
+expect 0 "trace a block that goes" "$sliceleak" report --no-symbols --trace-block 0x600000001000 \
+	"$tmp/g.sllog"
+grep_out "trace: free" "trace 0x600000001000: freed at" "$tmp/err"
+expect 2 "trace a bad address" "$sliceleak" report --trace-block 12abc "$tmp/g.sllog"
+grep_out "bad address is named" "bad address" "$tmp/err"
+
 # the gate: the golden log retains 3.1 MiB; it has no pointer scan (format
 # 1.0), so its 3.1 MiB live at exit all count as leaked, unclassified
 expect 0 "check within limits" "$sliceleak" check --no-symbols --max-retained 10MiB "$tmp/g.sllog"

@@ -10,7 +10,7 @@
  *                           1) taking turns every 16 allocations, each
  *                           writing 64 KiB chunks, one seq counter: the
  *                           reader's merge at speed
- *   gen_log dead N OUT      the seed's pointer elements at scale (format 1.1):
+ *   gen_log dead N OUT      the Go "pointer elements" leak at scale (format 1.1):
  *                           N foos owning 1 MiB payloads, cut to [:2], plus N
  *                           list nodes reachable from a global, and the end's
  *                           pointer scan: dead-region analysis time

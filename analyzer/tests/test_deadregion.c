@@ -2,7 +2,7 @@
  * analyzer/tests/test_deadregion.c - memory kept alive through dead regions
  * (deadregion.h), on synthetic logs with pointer scans, through the whole
  * analysis (files, passes, evaluation points):
- *   - the seed's pointer elements cut to [:2]: 998 payloads kept through
+ *   - the Go "pointer elements" leak cut to [:2]: 998 payloads kept through
  *     the array's tail, and the false-positive guards (the same payloads
  *     also held by a global, by a live view, by a reachable plain block);
  *   - delete-by-append's stale slot (one rule kept);
@@ -61,7 +61,7 @@ enum guard {
 };
 
 /*
- * The seed's pointer elements: `count` foos, each owning a 64 KiB payload
+ * The Go "pointer elements" leak: `count` foos, each owning a 64 KiB payload
  * (a full view on it), the array cut to a 2-element (80-byte) view that a
  * stack slot holds. Each slot holds the payload's element pointer (interior)
  * and its backing pointer (the block). No END when `end` is false.

@@ -96,6 +96,7 @@ static inline void sla_ptrmap_insert(struct sla_ptrmap *m, uint64_t hash, void *
 		;
 	m->slots[i] = (struct sla_ptrmap_slot){ hash, item };
 	m->count++;
+	sla_assert(m->count * 2 <= m->mask + 1); /* at most half full: every probe ends */
 }
 
 /* Removes this very item (found by pointer along its probe sequence); false if absent. */
@@ -119,6 +120,7 @@ static inline bool sla_ptrmap_remove(struct sla_ptrmap *m, uint64_t hash, const 
 		}
 	}
 	m->slots[i] = (struct sla_ptrmap_slot){ 0, NULL };
+	sla_assert(m->count > 0);
 	m->count--;
 	return true;
 }

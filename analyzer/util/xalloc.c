@@ -1,24 +1,10 @@
 /* analyzer/util/xalloc.c - allocation that dies with a message on failure. */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "xalloc.h"
-
-void sla_die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fputs("sliceleak: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
 
 void *sla_xmalloc(size_t size)
 {

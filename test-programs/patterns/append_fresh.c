@@ -1,5 +1,5 @@
 /*
- * append_fresh - seed 001's leak and its fix: a = b[:2] keeps b's backing
+ * append_fresh - a Go leak and its fix: a = b[:2] keeps b's backing
  * alive; c = append(c, b[:2]...) onto an empty slice makes append allocate a
  * new backing, so b can be freed.
  *
@@ -52,7 +52,7 @@ static sl_slice receive_batch(size_t seq, size_t jobs)
 	return batch;
 }
 
-/* The first two job ids of a batch: the seed's f(b). */
+/* The first two job ids of a batch: the Go original's f(b). */
 static sl_slice batch_head(sl_slice batch, enum variant v)
 {
 	sl_slice two, fresh;

@@ -1,5 +1,5 @@
 /*
- * capacity_leak - the seeds' capacity leak (000, "100 Go Mistakes" 3.10.1):
+ * capacity_leak - the Go capacity leak ("100 Go Mistakes", 3.10.1):
  * a consumer of a binary protocol keeps the 5-byte type of each message in
  * an audit ring, and msg[:5] keeps the whole 1 MB message alive.
  *
@@ -9,9 +9,9 @@
  *                    message is freed as soon as it is handled.
  *   full-slice-expr  type = msg[:5:5] (sl_sub3): only the capacity is cut,
  *                    the view still points into the message's backing, so
- *                    this does not help (the seed's point).
+ *                    this does not help (the Go original's point).
  *   leaky-shutdown   the leaky code, but the consumer empties its ring before
- *                    exit: the leak is temporary (seed 003's word for it) and
+ *                    exit: the leak is temporary (as Go articles call it) and
  *                    invisible at the end; the snapshot "audit", taken when
  *                    the ring is full, and the peak of retained bytes show it.
  *
@@ -63,7 +63,7 @@
 
 #define USAGE "capacity_leak leaky|copy|full-slice-expr|leaky-shutdown [count] [size]"
 #define MSG_TYPE_LEN 5
-#define RING_CAP 1000 /* the seed keeps the latest 1000 message types */
+#define RING_CAP 1000 /* the Go original keeps the latest 1000 message types */
 
 enum variant { V_LEAKY, V_COPY, V_FULL_SLICE, V_LEAKY_SHUTDOWN };
 
@@ -93,14 +93,14 @@ static sl_slice receive_message(size_t seq, size_t size)
 	p = msg.ptr;
 	memcpy(p, wire_types[seq % 5], MSG_TYPE_LEN);
 	/* A recognisable payload; only its first and last bytes are touched so
-	 * that the seed's 1 GB stays cheap to simulate. */
+	 * that the Go original's 1 GB stays cheap to simulate. */
 	if (size > MSG_TYPE_LEN)
 		p[MSG_TYPE_LEN] = (unsigned char)seq;
 	p[size - 1] = (unsigned char)(seq * 7);
 	return msg;
 }
 
-/* The seed's getMessageType: msg[:5] shares msg's backing array. */
+/* The Go original's getMessageType: msg[:5] shares msg's backing array. */
 static sl_slice message_type(sl_slice msg)
 {
 	return sl_sub(msg, 0, MSG_TYPE_LEN); /* VIEW-SITE prefix */
@@ -133,7 +133,7 @@ static void store_message_type(struct audit_ring *ring, sl_slice type)
 }
 
 /*
- * The seed's consumeMessages loop, for count messages: receive, handle,
+ * The Go original's consumeMessages loop, for count messages: receive, handle,
  * remember the type, drop the message.
  */
 static uint64_t consume_messages(struct audit_ring *ring, enum variant v, size_t count,

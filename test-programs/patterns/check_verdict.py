@@ -18,7 +18,7 @@ The header language (in the source's comments; a leading " * ", "//" or
 "#" is stripped, a trailing backslash joins the next line):
 
   PARAMS: count=1000 size=1048576   the numbers after VARIANT, in order, and
-                                    their defaults (the seeds' sizes)
+                                    their defaults (the Go originals' sizes)
   DEFINE: foo=40                    constants of the program (a sizeof the
                                     program _Static_asserts)
   EXPECT leaky,copy: CLAUSE         checked for the variants listed (* = all)
@@ -48,7 +48,9 @@ The kinds:
                       (and whose allocation stack names alloc_function within
                       its first ALLOC_WINDOW frames, if given), summed. No
                       match sums to zero, so "finding ... blocks=0" says there
-                      is no such finding. view_site/alloc_site: the frame
+                      is no such finding; then each function the clause names
+                      must still appear in some stack of the report (a renamed
+                      function fails instead of passing). view_site/alloc_site: the frame
                       naming the function must be at the marked file and line.
                       kind=dead_region: memory kept alive through the dead
                       region of a view-pinned block (the holder); view_function
@@ -65,7 +67,9 @@ The kinds:
                       all have that size (a filter, like the functions).
   owners=N            the number of owner findings
   leak function=F     the groups of "leaks" whose stack names F (any frame),
-                      summed (a clause without function= checks the totals)
+                      summed (a clause without function= checks the totals);
+                      no match sums to zero, and F must appear in some stack
+                      of the report
   peak function=F     the same over "peak"
   hotspot function=F  the same over "hotspots"
   totals ...          the "totals" object
@@ -96,7 +100,7 @@ import tempfile
 
 VIEW_WINDOW = 4    # a view stack's first frame is in the caller of the slice API
 ALLOC_WINDOW = 8   # allocation stacks start in malloc's callers: libslice, operator new
-HEADER_SLACK = 64  # libslice's per-block metadata, at most (DESIGN.md section 3)
+HEADER_SLACK = 64  # libslice's per-block metadata, at most (include/sliceleak/slice.h)
 RUN_TIMEOUT = 50   # seconds per program or analyzer run (meson allows a test 60)
 SCHEMA = "sliceleak-report/1"
 
@@ -322,6 +326,27 @@ def stack_names(stack, function):
     return any(function_matches(f.get("function"), function) for f in (stack or []))
 
 
+def report_names(node, function):
+    """Whether any stack frame anywhere in the report names function."""
+    if isinstance(node, dict):
+        if "function" in node and "address" in node and function_matches(node.get("function"),
+                                                                          function):
+            return True
+        return any(report_names(v, function) for v in node.values())
+    if isinstance(node, list):
+        return any(report_names(v, function) for v in node)
+    return False
+
+
+def check_named(verdict, report, functions, label):
+    """A clause that matched nothing must still name functions the report knows: a
+    renamed or misspelt function would otherwise pass every "blocks=0"."""
+    for fn in functions:
+        if fn:
+            verdict.check(report_names(report, fn),
+                          "%s: some stack of the report names %s" % (label, fn))
+
+
 # --- the comparison --------------------------------------------------------
 
 class Verdict:
@@ -437,6 +462,8 @@ def check_finding(verdict, report, names, numbers, spec, source_name, clause, en
                 f.get("kind"), f.get("blocks"), "owner" if f.get("kind") == "owner" else "view",
                 stack_text(f.get("owner_stack" if f.get("kind") == "owner" else "view_stack")),
                 stack_text(f.get("alloc_stack"))), file=verdict.out)
+    if not matched:
+        check_named(verdict, report, (view_fn, alloc_fn, holder_fn, owner_fn), label)
     totals = sum_fields(matched) or {k: 0 for k, _, _ in numbers}
     if matched and kind == "owner":  # offsets are a range: the extremes, not sums
         offsets = [f for f in matched if f.get("ref_offset_min") is not None]
@@ -461,7 +488,7 @@ def check_finding(verdict, report, names, numbers, spec, source_name, clause, en
                        label + " owner site")
 
 
-def check_groups(verdict, section, names, numbers, what):
+def check_groups(verdict, report, section, names, numbers, what):
     """leak/peak/hotspot: the groups naming function=, or the section's totals."""
     if section is None:
         verdict.check(False, "the report has no %r" % what)
@@ -472,6 +499,8 @@ def check_groups(verdict, section, names, numbers, what):
         return
     groups = section if isinstance(section, list) else section.get("groups", [])
     matched = [g for g in groups if stack_names(g.get("stack"), fn)]
+    if not matched:
+        check_named(verdict, report, (fn,), what)
     numeric_checks(verdict, numbers, sum_fields(matched) or {k: 0 for k, _, _ in numbers},
                    "%s groups naming %s (%d)" % (what, fn, len(matched)))
 
@@ -550,11 +579,11 @@ def check_report(report, spec, variant, env, source_name, out=sys.stdout, at=Non
         elif kind == "finding":
             check_finding(verdict, report, names, numbers, spec, source_name, clause, env)
         elif kind == "leak":
-            check_groups(verdict, report.get("leaks"), names, numbers, "leaks")
+            check_groups(verdict, report, report.get("leaks"), names, numbers, "leaks")
         elif kind == "peak":
-            check_groups(verdict, report.get("peak"), names, numbers, "peak")
+            check_groups(verdict, report, report.get("peak"), names, numbers, "peak")
         elif kind == "hotspot":
-            check_groups(verdict, report.get("hotspots"), names, numbers, "hotspots")
+            check_groups(verdict, report, report.get("hotspots"), names, numbers, "hotspots")
         elif kind == "totals":
             numeric_checks(verdict, numbers, report.get("totals") or {}, "totals")
     for variants, text in spec["pending"]:

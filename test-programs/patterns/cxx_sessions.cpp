@@ -20,7 +20,7 @@
  * EXPECT leaky: leak function=Session::open_inbox blocks=count//4 bytes=count//4*payload
  * EXPECT leaky: leak function=SessionTable::open blocks=2*(count//4) \
  *	bytes>=count//4*payload
- * EXPECT fixed: leak function=SessionTable::open blocks=0
+ * EXPECT fixed: leak function=OwningSessionTable::open blocks=0
  * EXPECT *: hotspot function=Session::open_inbox allocations=count bytes=count*payload
  */
 #include <cstdio>

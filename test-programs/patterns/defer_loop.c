@@ -1,5 +1,5 @@
 /*
- * defer_loop - the seeds' "defer in a loop" (002, 003): a report exporter
+ * defer_loop - the Go "defer in a loop" mistake: a report exporter
  * defers the release of each report's buffer to the end of the function, as
  * Go's defer does, so memory grows with the number of reports although one
  * buffer at a time is needed. Nothing leaks; the peak is the problem.
@@ -7,7 +7,7 @@
  * Variants:
  *   leaky   every buffer is freed when the whole export ends (a defer list):
  *           at the peak, all count buffers are alive at once.
- *   scoped  the seed's fix, one function call per report (the closure):
+ *   scoped  the Go original's fix, one function call per report (the closure):
  *           each buffer is freed before the next is rendered.
  *
  * USAGE: defer_loop leaky|scoped [count] [size]
@@ -86,7 +86,7 @@ static uint64_t write_report(const char *buf, size_t size)
 	return sum;
 }
 
-/* The seed's writeManyFiles with defer f.Close() inside the loop. */
+/* The Go original's writeManyFiles with defer f.Close() inside the loop. */
 static uint64_t export_reports_deferred(size_t count, size_t size)
 {
 	struct defer_list d = { NULL, 0, 0 };

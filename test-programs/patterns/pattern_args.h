@@ -3,7 +3,7 @@
  * program shares: "PROG VARIANT [NUMBER...]".
  *
  * The variant selects the leaky code or one of its fixes; the numbers
- * override the seed's sizes so that the end-to-end tests stay small. A bad
+ * override the Go originals' sizes so that the end-to-end tests stay small. A bad
  * command line is a usage error: message on stderr, exit status 2.
  */
 #pragma once

@@ -1,5 +1,5 @@
 /*
- * pointer_elements - the seeds' "slices and pointers" (000, 3.10.2; 003): a
+ * pointer_elements - the Go "slices and pointers" leak ("100 Go Mistakes", 3.10.2): a
  * slice of 1000 structs that each hold a 1 MB slice is cut to its first two
  * elements (keepFirstTwoElementsOnly), and the 998 elements past len keep
  * their 1 MB payloads alive.
@@ -13,16 +13,16 @@
  *            2-element view, and its dead slots keep count-2 payloads alive.
  *   copy     copy the two elements into a new 2-element array, then drop the
  *            original with all its elements: nothing is pinned.
- *   release  the seed's second fix: set foos[i].v = nil for i >= 2, return
+ *   release  the Go original's second fix: set foos[i].v = nil for i >= 2, return
  *            foos[:2]. The payloads are freed; the array itself stays pinned
- *            on purpose (the seed keeps its capacity), so the array-block
+ *            on purpose (the Go original keeps its capacity), so the array-block
  *            finding remains.
  *
  * What sliceleak must say. The array block is a view-pinned block of
  * header + count*40 bytes, 80 of them used (the view_pinned finding). In
  * the leaky variant its dead region (the slots past the view) still holds
  * the count-2 payload references: the payloads are kept alive through it
- * (a dead_region finding, issue 5: holder allocated in make_foos, viewed in
+ * (a dead_region finding: holder allocated in make_foos, viewed in
  * keep_first_two, the kept payloads allocated in load_payloads). release
  * and copy leave no payload behind the view, so no dead_region finding;
  * the payload blocks still allocated at exit are the leaks.
@@ -60,7 +60,7 @@ enum variant { V_LEAKY, V_COPY, V_RELEASE };
 
 static const char *const variant_names[] = { "leaky", "copy", "release", NULL };
 
-/* The seed's Foo: a struct holding a byte slice. */
+/* The Go original's Foo: a struct holding a byte slice. */
 struct foo {
 	sl_slice v; /* owns one reference to its payload */
 };
@@ -98,7 +98,7 @@ static void load_payloads(sl_slice foos, size_t size)
 }
 
 /*
- * The seed's keepFirstTwoElementsOnly, in three versions. Takes over the
+ * The Go original's keepFirstTwoElementsOnly, in three versions. Takes over the
  * caller's reference to foos and returns a 2-element slice of foos.
  */
 static sl_slice keep_first_two(sl_slice foos, enum variant v)

@@ -1,5 +1,5 @@
 /*
- * rules_delete - seed 004's production leak: a rule table deletes with
+ * rules_delete - a Go production leak: a rule table deletes with
  * rules = append(rules[:i], rules[i+1:]...), which leaves a stale pointer in
  * the slot past the new len, and that slot keeps a deleted rule alive.
  *
@@ -8,7 +8,7 @@
  * table owns one reference, as a slot of a Go []*TheRule does for the
  * garbage collector. The table loads count rules, the last `temporary` of
  * which are temporary; the admin then deletes the temporary rules one by one,
- * oldest first, with the seed's Rules.Del.
+ * oldest first, with the Go original's Rules.Del.
  *
  * append copies the tail one slot left; with owning slots a copy is a retain
  * and an overwritten slot is a release, so after each Del the slot past len
@@ -16,9 +16,9 @@
  * rule is deleted in turn, only stale slots hold it: it stays alive.
  *
  * Variants:
- *   leaky  Del as in the seed: exactly one deleted rule (the last one) is
+ *   leaky  Del as in the Go original: exactly one deleted rule (the last one) is
  *          kept alive, by temporary stale references past len.
- *   clear  the seed's fix, prev[len(prev)-1] = nil: release the slot past
+ *   clear  the Go original's fix, prev[len(prev)-1] = nil: release the slot past
  *          len after each Del; every deleted rule is freed.
  *
  * The table's array is not a view_pinned finding (most of it is in use, and
@@ -26,7 +26,7 @@
  * region. A rule block is always fully covered by its references. In the
  * leaky variant the last rule (type count-1) is referenced only by stale
  * slots past len: it is kept alive through the table's dead region (a
- * dead_region finding, issue 5). The clear variant leaves nothing there.
+ * dead_region finding). The clear variant leaves nothing there.
  *
  * rules_del's locals (the victim's handle) leave copies of the last rule's
  * address in stack memory that is dead by the time the process exits; they
@@ -63,7 +63,7 @@ enum variant { V_LEAKY, V_CLEAR };
 
 static const char *const variant_names[] = { "leaky", "clear", NULL };
 
-/* The seed's TheRule: a type and its compiled matcher. */
+/* The Go original's TheRule: a type and its compiled matcher. */
 struct rule {
 	int typ;
 	char name[28];
@@ -73,7 +73,7 @@ struct rule {
 /* The header's DEFINE rule=16384 must stay true, or the EXPECT figures lie. */
 _Static_assert(sizeof(struct rule) == 16384, "DEFINE rule=16384 in the header is out of date");
 
-/* The seed's Rules (its RWMutex is not needed: one thread). */
+/* The Go original's Rules (its RWMutex is not needed: one thread). */
 struct rules {
 	sl_slice rules; /* of sl_slice, each a reference to a one-rule slice */
 };
@@ -115,8 +115,8 @@ static void rules_add(struct rules *fr, sl_slice handle)
 }
 
 /*
- * The seed's Rules.Del: deletes the first rule of type typ by appending the
- * tail over it. In the clear variant, also the seed's fix: the slot past the
+ * The Go original's Rules.Del: deletes the first rule of type typ by appending the
+ * tail over it. In the clear variant, also the Go original's fix: the slot past the
  * new len is set to nil (its reference released).
  */
 static void rules_del(struct rules *fr, int typ, enum variant v)

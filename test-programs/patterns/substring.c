@@ -1,5 +1,5 @@
 /*
- * substring - the seeds' substring leak (002, 003): a log indexer keeps the
+ * substring - the Go substring leak: a log indexer keeps the
  * first 50 bytes (the trace id) of each 1 MB chunk of log text, and s[:50]
  * keeps the whole chunk alive.
  *

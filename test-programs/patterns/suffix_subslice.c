@@ -1,5 +1,5 @@
 /*
- * suffix_subslice - the seeds' sub-slice leak (002, 003: s0 = s1[len(s1)-30:]):
+ * suffix_subslice - the Go sub-slice leak (s0 = s1[len(s1)-30:]):
  * a sensor monitor keeps the 30 most recent samples of each batch of
  * readings, and the 30-element suffix keeps the whole batch alive.
  *

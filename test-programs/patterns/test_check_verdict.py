@@ -113,7 +113,7 @@ class ProgramHeaderTests(unittest.TestCase):
 class GateClauseTests(unittest.TestCase):
     def with_clause(self, clause):
         # In place of the PENDING line: the site markers must not move.
-        pending = " * PENDING leaky: issue-5 nothing to say"
+        pending = " * PENDING leaky: nothing to say"
         self.assertIn(pending, SAMPLE_SOURCE)
         return cv.parse_header(SAMPLE_SOURCE.replace(pending, " * EXPECT leaky: " + clause))
 
@@ -130,8 +130,19 @@ class GateClauseTests(unittest.TestCase):
         self.assertEqual(v.failed, 0)
 
 
+    def test_a_clause_matching_nothing_must_name_a_known_function(self):
+        env = cv.bind_params(cv.parse_header(SAMPLE_SOURCE), ["4", "4096"])
+        for clause, failed in (("finding view_function=no_such_function blocks=0", 1),
+                               ("leak function=no_such_function blocks=0", 1),
+                               ("finding view_function=receive blocks=0", 0)):
+            out = io.StringIO()
+            v = cv.check_report(SAMPLE_REPORT, self.with_clause(clause), "leaky", env,
+                                "sample.c", out=out)
+            self.assertEqual(v.failed, failed, clause + "\n" + out.getvalue())
+
+
 class DeadRegionTests(unittest.TestCase):
-    """kind=dead_region clauses (issue 5): the holder's stacks, the kept
+    """kind=dead_region clauses: the holder's stacks, the kept
     blocks' figures, and a complete pointer scan required."""
 
     CLAUSE = ("finding kind=dead_region blocks=count-2 block_bytes~(count-2)*size "
@@ -139,7 +150,7 @@ class DeadRegionTests(unittest.TestCase):
               "holder_site=msg")
 
     def spec_with(self, clause):
-        pending = " * PENDING leaky: issue-5 nothing to say"
+        pending = " * PENDING leaky: nothing to say"
         return cv.parse_header(SAMPLE_SOURCE.replace(pending, " * EXPECT leaky: " + clause))
 
     def report(self, fn=None):
@@ -249,7 +260,7 @@ class OwnerTests(unittest.TestCase):
               "alloc_function=receive")
 
     def spec_with(self, clause):
-        pending = " * PENDING leaky: issue-5 nothing to say"
+        pending = " * PENDING leaky: nothing to say"
         return cv.parse_header(SAMPLE_SOURCE.replace(pending, " * EXPECT leaky: " + clause))
 
     def report(self, fn=None):
@@ -347,6 +358,10 @@ class ReportTests(unittest.TestCase):
             r["findings"] = []
             r["retained_bytes"] = 0
             r["leaks"]["groups"] = r["leaks"]["groups"][1:]
+            # the fix copies the type: keep_type allocates the copies
+            clone = copy.deepcopy(r["hotspots"][0])
+            clone["stack"][0]["function"] = "keep_type"
+            r["hotspots"].append(clone)
         self.assertPasses(self.mutated(fix), "copy")
 
     def test_block_count_is_exact(self):

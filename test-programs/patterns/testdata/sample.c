@@ -18,7 +18,7 @@
  * EXPECT copy: leak function=receive blocks=0
  * EXPECT copy: finding view_function=keep_type blocks=0
  * EXPECT leaky: @peak finding view_function=keep_type blocks=count+1
- * PENDING leaky: issue-5 nothing to say
+ * PENDING leaky: nothing to say
  */
 static sl_slice receive(size_t size)
 {
