@@ -6,7 +6,11 @@
  * (libunwind, dl_iterate_phdr, atexit) then goes straight to libc,
  * unrecorded, instead of recursing into the tracker.
  *
- * SLP_RECORDING: the guard is held for a malloc-family event (hooks.c).
+ * A signal handler that interrupts the recording of a malloc-family event
+ * (SLP_RECORDING) and calls malloc or free itself is the program's: such
+ * events are recorded through record.c's reentrant path. Inside a call out
+ * of ours that allocates for us (SLP_CALLOUT: libunwind, the loader) the
+ * two cannot be told apart, and nothing is recorded.
  *
  * SLP_ASYNC: the program made this thread's cancellation asynchronous
  * (pthread_setcanceltype, hooks_safety.c). Cancelled inside our code, the
@@ -25,6 +29,7 @@
 enum {
 	SLP_BUSY = 1,
 	SLP_RECORDING = 2,
+	SLP_CALLOUT = 4,
 	SLP_ASYNC = 8,
 	SLP_NO_CANCEL = 16,
 };
@@ -60,4 +65,25 @@ static inline void slp_guard_leave(void)
 		slp_busy = 0;
 	else
 		slp_guard_leave_slow();
+}
+
+/* The guard is held by an event's recording that this call interrupted (a signal handler). */
+static inline bool slp_guard_interrupted(void)
+{
+	return (slp_busy & (SLP_BUSY | SLP_RECORDING | SLP_CALLOUT)) == (SLP_BUSY | SLP_RECORDING);
+}
+
+/* Around a call that may allocate on our behalf. */
+static inline unsigned char slp_callout_begin(void)
+{
+	unsigned char was = slp_busy & SLP_CALLOUT;
+
+	slp_busy |= SLP_CALLOUT;
+	return was;
+}
+
+static inline void slp_callout_end(unsigned char was)
+{
+	if (!was)
+		slp_busy &= (unsigned char)~SLP_CALLOUT;
 }

@@ -14,8 +14,9 @@
  *    reach the log ahead of our FREE.
  *  - realloc, reallocarray: a sequence number before and one after the
  *    real call (record.c says why).
- * A call made while the thread is already inside sliceleak (libunwind,
- * dl_iterate_phdr, a signal handler interrupting us) goes straight to libc.
+ * A call made while the thread is already inside sliceleak goes straight
+ * to libc: unrecorded when it is ours (libunwind, dl_iterate_phdr), through
+ * record.c's reentrant path when a signal handler interrupted us (guard.h).
  */
 #include <errno.h>
 #include <malloc.h>
@@ -36,9 +37,13 @@ static inline bool booting(void)
 
 static inline void record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align)
 {
-	if (SLP_LIKELY(p != NULL) && slp_guard_enter_recording()) {
+	if (SLP_UNLIKELY(p == NULL))
+		return;
+	if (SLP_LIKELY(slp_guard_enter_recording())) {
 		slp_record_alloc(fn, p, size, align);
 		slp_guard_leave();
+	} else if (slp_guard_interrupted()) {
+		slp_record_interrupted(SLF_REC_ALLOC, fn, p, size, align);
 	}
 }
 
@@ -62,9 +67,11 @@ SLP_EXPORT void free(void *p)
 		if (!slp_real.free)
 			return; /* freed mid-resolution: leak it, never crash */
 	}
-	if (slp_guard_enter_recording()) {
+	if (SLP_LIKELY(slp_guard_enter_recording())) {
 		slp_record_free(p);
 		slp_guard_leave();
+	} else if (slp_guard_interrupted()) {
+		slp_record_interrupted(SLF_REC_FREE, SLF_FN_MALLOC, p, 0, 0);
 	}
 	slp_real.free(p);
 }
@@ -92,7 +99,9 @@ SLP_EXPORT void *realloc(void *old, size_t size)
 	if (SLP_UNLIKELY(slp_boot_owns(old)) || booting())
 		return slp_boot_realloc(old, size);
 	if (!slp_guard_enter_recording())
-		return slp_real.realloc(old, size);
+		return slp_guard_interrupted() ?
+			       slp_record_realloc_interrupted(SLF_FN_REALLOC, old, 1, size) :
+			       slp_real.realloc(old, size);
 	p = slp_record_realloc(SLF_FN_REALLOC, old, 1, size);
 	slp_guard_leave();
 	return p;
@@ -110,7 +119,9 @@ SLP_EXPORT void *reallocarray(void *old, size_t n, size_t size)
 	if (SLP_UNLIKELY(slp_boot_owns(old)) || booting())
 		return slp_boot_realloc(old, bytes);
 	if (!slp_guard_enter_recording())
-		return slp_real.reallocarray(old, n, size);
+		return slp_guard_interrupted() ?
+			       slp_record_realloc_interrupted(SLF_FN_REALLOCARRAY, old, n, size) :
+			       slp_real.reallocarray(old, n, size);
 	p = slp_record_realloc(SLF_FN_REALLOCARRAY, old, n, size);
 	slp_guard_leave();
 	return p;

@@ -210,7 +210,7 @@ static inline void *cxx_new(enum op o, enum slf_alloc_fn fn, size_t size, size_t
 	}
 	if (!next)
 		return new_without_next(size, align, nothrow);
-	slp_last_alloc_hidden = slp_hide_ptr(NULL);
+	slp_last_alloc = SLP_DISGUISE(NULL);
 	switch ((int)o) {
 	case NW: case NA:
 		p = ((void *(*)(size_t))next)(size);
@@ -225,7 +225,7 @@ static inline void *cxx_new(enum op o, enum slf_alloc_fn fn, size_t size, size_t
 		p = ((void *(*)(size_t, size_t, const void *))next)(size, align, nt);
 		break;
 	}
-	if (slp_hide_ptr(p) != slp_last_alloc_hidden) /* else it came through our malloc family */
+	if (SLP_DISGUISE(p) != slp_last_alloc) /* else it came through our malloc family */
 		record_new(fn, p, size, align);
 	return p;
 }

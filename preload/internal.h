@@ -154,6 +154,24 @@ struct slp_writer {
 };
 
 /*
+ * An event a signal handler made while it interrupted this thread's
+ * recording of another one (guard.h): written by the handler, moved into
+ * the stream by whoever holds its lock next (record.c).
+ */
+struct slp_pending {
+	uint64_t seq;
+	uint64_t addr;	/* the block; REALLOC: the new one */
+	uint64_t old;	/* REALLOC: the old block */
+	uint64_t size;
+	uint64_t align;
+	uint8_t kind;	/* SLF_REC_ALLOC, SLF_REC_FREE or SLF_REC_REALLOC */
+	uint8_t fn;	/* enum slf_alloc_fn */
+	uint8_t flags;	/* REALLOC's */
+};
+
+#define SLP_PENDING 64 /* per stream; a power of two */
+
+/*
  * One thread's record stream (stream.c): the records of one CHUNK being
  * built, in a buffer of its own, so threads never share a cache line on the
  * hot path. `lock` is held by the owner while it appends one event, and by
@@ -164,6 +182,9 @@ struct slp_stream {
 	atomic_int lock;	 /* 0 free, 1 held */
 	atomic_bool in_use;	 /* owned by a live thread (else on the free list) */
 	atomic_bool abandoned;	 /* its thread ended holding the lock: never used again */
+	_Atomic uint32_t pend_head; /* pending events written (by the owner's handlers) */
+	_Atomic uint32_t pend_tail; /* ... and moved into the stream (by the lock holder) */
+	atomic_bool pend_busy;	    /* a handler is putting one there now */
 	uint32_t tid;		 /* the owner's kernel tid */
 	uint8_t *buf;		 /* mmap'd, size bytes; the chunk header is put in front */
 	size_t size;
@@ -186,6 +207,7 @@ struct slp_stream {
 	bool granules_lost;	 /* a set could not grow: the scan cannot filter by granule */
 	uint8_t *rec_open;	 /* start of the record being encoded */
 	struct slp_stream *next; /* the registry: every stream ever made */
+	struct slp_pending pend[SLP_PENDING];
 };
 
 /* The whole-stack cache: readers probe it without a lock (stacks.c). */
@@ -564,14 +586,12 @@ void slp_scan_fork_child(void);
 void slp_record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align);
 /*
  * The block of this thread's last slp_record_alloc() (hooks_cxx.c: already
- * recorded?), stored complemented: the exit scan reads every thread's TLS,
- * and a plain pointer here would keep that block "referenced".
+ * recorded?), kept complemented: TLS is scanned memory, and the address
+ * itself there would be a root that keeps the block "referenced" after the
+ * program dropped it (SLP_DISGUISE both ways).
  */
-extern _Thread_local uintptr_t slp_last_alloc_hidden __attribute__((tls_model("initial-exec")));
-static inline uintptr_t slp_hide_ptr(const void *p)
-{
-	return ~(uintptr_t)p;
-}
+extern _Thread_local uintptr_t slp_last_alloc __attribute__((tls_model("initial-exec")));
+#define SLP_DISGUISE(p) (~(uintptr_t)(p))
 void slp_record_free(void *p);
 void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size);
 void slp_record_slice(unsigned kind, const void *block, const void *ptr, size_t len, size_t cap);
@@ -581,3 +601,30 @@ void slp_record_snapshot(const char *label, bool from_signal);
 
 /* snapshot_signal.c: installs the snapshot_signal handler (start-up, once). */
 void slp_snapshot_signal_setup(void);
+
+/*
+ * The reentrant path: a signal handler's malloc-family call that
+ * interrupted this thread's recording of another event (guard.h). The
+ * event takes its seq where it happens and waits in the stream's pending
+ * ring, with an empty stack (the stack tables and the unwinder are not
+ * reentrant); one that finds the ring full, or a handler interrupted
+ * again, is counted as dropped (END says how many). Context: such a
+ * handler; kind SLF_REC_ALLOC (after libc) or SLF_REC_FREE (before it).
+ */
+void slp_record_interrupted(unsigned kind, enum slf_alloc_fn fn, void *p, size_t size,
+			    size_t align);
+void *slp_record_realloc_interrupted(enum slf_alloc_fn fn, void *old, size_t n, size_t size);
+/* Moves the pending events with seq < below into s. Context: s locked, no record open. */
+void slp_pending_drain(struct slp_stream *s, uint64_t below);
+
+/*
+ * A seq no pending event of s is below (UINT64_MAX: none): SYNC's bound
+ * (stream.c). Context: any thread, no lock.
+ */
+uint64_t slp_pending_floor(struct slp_stream *s);
+
+static inline bool slp_pending_any(const struct slp_stream *s)
+{
+	return atomic_load_explicit(&s->pend_head, memory_order_relaxed) !=
+	       atomic_load_explicit(&s->pend_tail, memory_order_relaxed);
+}

@@ -30,6 +30,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 
+#include "guard.h"
 #include "internal.h"
 
 #define MAX_SEGS 64
@@ -388,9 +389,11 @@ static int counters_cb(struct dl_phdr_info *info, size_t size, void *data)
 void slp_modules_sync(struct slp_stream *out, bool force)
 {
 	unsigned long long c[2] = { 0, 0 };
+	unsigned char was;
 
 	if (slp_st.loader_unusable || pthread_mutex_trylock(&map_lock))
 		return;
+	was = slp_callout_begin(); /* the loader and qsort may allocate */
 	/* before looking: a dlclose from now on marks the map dirty again */
 	atomic_store(&slp_st.mods.dirty, false);
 	dl_iterate_phdr(counters_cb, c);
@@ -408,6 +411,7 @@ void slp_modules_sync(struct slp_stream *out, bool force)
 		if (own && !out)
 			slp_stream_leave(own);
 	}
+	slp_callout_end(was);
 	pthread_mutex_unlock(&map_lock);
 }
 

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "guard.h"
 #include "internal.h"
 
 /*
@@ -64,7 +65,7 @@ static inline bool recording(void)
 	return SLP_LIKELY(slp_on()) || start_or_drop();
 }
 
-_Thread_local uintptr_t slp_last_alloc_hidden __attribute__((tls_model("initial-exec")));
+_Thread_local uintptr_t slp_last_alloc __attribute__((tls_model("initial-exec")));
 
 void slp_record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align)
 {
@@ -73,7 +74,7 @@ void slp_record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align)
 	int saved = errno;
 	uint32_t stack;
 
-	slp_last_alloc_hidden = slp_hide_ptr(p);
+	slp_last_alloc = SLP_DISGUISE(p);
 	if (!recording())
 		return;
 	slp_unwind_capture(&t);
@@ -109,10 +110,38 @@ void slp_record_free(void *p)
 	errno = saved;
 }
 
+/* glibc's reallocarray calls realloc through the PLT, ours: a call out (guard.h). */
 static void *call_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
 {
-	return fn == SLF_FN_REALLOCARRAY ? slp_real.reallocarray(old, n, size) :
-					   slp_real.realloc(old, size);
+	unsigned char was;
+	void *p;
+
+	if (fn != SLF_FN_REALLOCARRAY)
+		return slp_real.realloc(old, size);
+	was = slp_callout_begin();
+	p = slp_real.reallocarray(old, n, size);
+	slp_callout_end(was);
+	return p;
+}
+
+/* The realloc call between two seqs (below); *err: libc's errno. */
+static void *realloc_between(enum slf_alloc_fn fn, void *old, size_t n, size_t size,
+			     uint64_t seq[2], int *err)
+{
+	void *p;
+
+	seq[0] = slp_next_seq();
+	errno = 0;
+	p = call_realloc(fn, old, n, size);
+	*err = errno;
+	seq[1] = slp_next_seq();
+	return p;
+}
+
+/* Whether realloc released old: it moved, or realloc(old, 0) freed it (glibc). */
+static bool old_released(const void *old, const void *p, size_t bytes, int err)
+{
+	return old && (p ? p != old : bytes == 0 && err == 0);
 }
 
 /*
@@ -128,7 +157,7 @@ void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
 	size_t bytes = fn == SLF_FN_REALLOCARRAY ? n * size : size;
 	struct slp_stream *s;
 	struct slp_trace t;
-	uint64_t before, after, now;
+	uint64_t seq[2], now;
 	uint32_t stack, flags = 0;
 	void *p;
 	int err, saved = errno;
@@ -140,20 +169,15 @@ void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
 		errno = saved;
 		return call_realloc(fn, old, n, size);
 	}
-	before = slp_next_seq();
-	errno = 0;
-	p = call_realloc(fn, old, n, size);
-	err = errno;
-	after = slp_next_seq();
+	p = realloc_between(fn, old, n, size, seq, &err);
 	now = slp_now_ns();
-	if (old && (p ? p != old : bytes == 0 && err == 0)) {
-		/* moved, or realloc(p, 0) freed p (glibc) */
-		slp_stream_event(s, before, now);
+	if (old_released(old, p, bytes, err)) {
+		slp_stream_event(s, seq[0], now);
 		put_free(s, old);
 		flags = SLF_REALLOC_OLD_FREED;
 	}
 	if (p) {
-		slp_stream_event(s, after, now);
+		slp_stream_event(s, seq[1], now);
 		if (old)
 			slp_put_rec(s, REALLOC, realloc, (uint8_t)fn, (uintptr_t)old, (uintptr_t)p,
 				    bytes, stack, flags);
@@ -268,4 +292,130 @@ void slp_record_snapshot(const char *label, bool from_signal)
 		slp_stream_leave(s);
 	}
 	errno = saved;
+}
+
+/* ---- the reentrant path (internal.h) ------------------------------------ */
+
+static SLP_COLD void count_dropped(void)
+{
+	__atomic_fetch_add(&slp_st.dropped, 1, __ATOMIC_RELAXED);
+}
+
+/* Room for `need` entries in s's ring: the first one's slot, else NULL. */
+static struct slp_pending *pend_room(struct slp_stream *s, uint32_t need)
+{
+	uint32_t h = atomic_load_explicit(&s->pend_head, memory_order_relaxed);
+
+	if (h - atomic_load_explicit(&s->pend_tail, memory_order_acquire) > SLP_PENDING - need)
+		return NULL;
+	return &s->pend[h % SLP_PENDING];
+}
+
+static void pend_put(struct slp_stream *s, unsigned kind, enum slf_alloc_fn fn, uint64_t seq,
+		     const void *p, const void *old, size_t size, size_t align, unsigned flags)
+{
+	uint32_t h = atomic_load_explicit(&s->pend_head, memory_order_relaxed);
+	struct slp_pending *e = &s->pend[h % SLP_PENDING];
+
+	e->kind = (uint8_t)kind;
+	e->fn = (uint8_t)fn;
+	e->flags = (uint8_t)flags;
+	e->seq = seq;
+	e->addr = (uintptr_t)p;
+	e->old = (uintptr_t)old;
+	e->size = size;
+	e->align = align;
+	atomic_store_explicit(&s->pend_head, h + 1, memory_order_release);
+}
+
+/*
+ * This thread's stream, marked busy (pend_busy: a nested handler's event
+ * is dropped, and slp_pending_floor() sees the seq about to be taken), if
+ * the event can wait in it; else NULL, and it counts as dropped.
+ */
+static struct slp_stream *pend_stream(uint32_t need)
+{
+	struct slp_stream *s;
+
+	if (!slp_on())
+		return NULL; /* not recording: nothing is lost */
+	s = slp_stream_mine();
+	if (!s || atomic_exchange(&s->pend_busy, true)) {
+		count_dropped();
+		return NULL;
+	}
+	if (!pend_room(s, need)) {
+		atomic_store(&s->pend_busy, false);
+		count_dropped();
+		return NULL;
+	}
+	return s;
+}
+
+uint64_t slp_pending_floor(struct slp_stream *s)
+{
+	uint32_t t = atomic_load(&s->pend_tail);
+
+	if (atomic_load(&s->pend_busy)) /* its seq is not taken yet, or not shown */
+		return __atomic_load_n(&s->cur_seq, __ATOMIC_RELAXED);
+	return atomic_load(&s->pend_head) != t ? s->pend[t % SLP_PENDING].seq : UINT64_MAX;
+}
+
+void slp_record_interrupted(unsigned kind, enum slf_alloc_fn fn, void *p, size_t size,
+			    size_t align)
+{
+	struct slp_stream *s = pend_stream(1);
+
+	if (!s)
+		return;
+	pend_put(s, kind, fn, slp_next_seq(), p, NULL, size, align, 0);
+	atomic_store(&s->pend_busy, false);
+}
+
+void *slp_record_realloc_interrupted(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
+{
+	size_t bytes = fn == SLF_FN_REALLOCARRAY ? n * size : size;
+	struct slp_stream *s = pend_stream(2);
+	uint64_t seq[2];
+	int err, saved = errno;
+	void *p;
+
+	if (!s)
+		return call_realloc(fn, old, n, size);
+	p = realloc_between(fn, old, n, size, seq, &err);
+	if (old_released(old, p, bytes, err))
+		pend_put(s, SLF_REC_FREE, fn, seq[0], old, NULL, 0, 0, 0);
+	if (p && old)
+		pend_put(s, SLF_REC_REALLOC, fn, seq[1], p, old, bytes, 0,
+			 p != old ? SLF_REALLOC_OLD_FREED : 0);
+	else if (p)
+		pend_put(s, SLF_REC_ALLOC, fn, seq[1], p, NULL, bytes, 0, 0);
+	atomic_store(&s->pend_busy, false);
+	errno = err ? err : saved;
+	return p;
+}
+
+void slp_pending_drain(struct slp_stream *s, uint64_t below)
+{
+	uint32_t t = atomic_load_explicit(&s->pend_tail, memory_order_relaxed);
+	uint32_t h = atomic_load_explicit(&s->pend_head, memory_order_acquire);
+	uint64_t cur = s->cur_seq;
+
+	for (; t != h; atomic_store_explicit(&s->pend_tail, ++t, memory_order_release)) {
+		const struct slp_pending *e = &s->pend[t % SLP_PENDING];
+
+		if (e->seq >= below)
+			break;
+		s->cur_seq = e->seq;
+		if (e->kind == SLF_REC_FREE) {
+			put_free(s, (void *)(uintptr_t)e->addr);
+			continue;
+		}
+		if (e->kind == SLF_REC_REALLOC) /* no stack: 0 */
+			slp_put_rec(s, REALLOC, realloc, e->fn, e->old, e->addr, e->size, 0, e->flags);
+		else
+			slp_put_rec(s, ALLOC, alloc, e->fn, e->addr, e->size, e->align, 0);
+		slp_stream_heap_span(s, e->addr, e->size);
+	}
+	s->cur_seq = cur;
 }

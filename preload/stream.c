@@ -122,8 +122,12 @@ static SLP_COLD struct slp_stream *acquire(void)
 	s->now_ns = 0;
 	s->flush_due = 0;
 	my_stream = s;
-	if (have_exit_key)
+	if (have_exit_key) {
+		unsigned char was = slp_callout_begin(); /* may allocate its key block */
+
 		pthread_setspecific(exit_key, s);
+		slp_callout_end(was);
+	}
 	return s;
 }
 
@@ -177,7 +181,9 @@ void slp_stream_leave(struct slp_stream *s)
  *    made after the counter was read takes larger seqs too;
  *  - a thread that went quiet with records in its buffer (a main thread
  *    waiting for its workers) would hold the answer back until the next
- *    timed flush: its chunk is written here, before s's.
+ *    timed flush: its chunk is written here, before s's;
+ *  - events of a signal handler waiting in a stream's pending ring (also
+ *    s's own) hold it back at the oldest one's seq (slp_pending_floor).
  * s's own event under way, if any, is at s->cur_seq.
  * Context: s is this thread's stream, locked.
  */
@@ -189,23 +195,24 @@ static uint64_t complete_below(struct slp_stream *s)
 		w = s->cur_seq;
 	for (struct slp_stream *t = atomic_load(&registry); t; t = t->next) {
 		bool busy = atomic_load(&t->lock);
-		uint64_t held;
+		uint64_t held = slp_pending_floor(t); /* a signal handler's events, not yet in */
 
 		/* an abandoned stream's records are lost for good (warned): nothing to wait for */
-		if (t == s || atomic_load_explicit(&t->abandoned, memory_order_relaxed))
+		if (atomic_load_explicit(&t->abandoned, memory_order_relaxed))
 			continue;
-		if (__atomic_load_n(&t->records, __ATOMIC_ACQUIRE)) {
+		if (t == s) {
+			/* its records go out with this chunk */
+		} else if (__atomic_load_n(&t->records, __ATOMIC_ACQUIRE)) {
 			if (!busy && __atomic_load_n(&t->now_ns, __ATOMIC_RELAXED) + QUIET_NS < s->now_ns &&
 			    trylock_stream(t)) {
 				slp_stream_flush(t);
 				unlock_stream(t);
-				continue;
+			} else if (__atomic_load_n(&t->base_seq, __ATOMIC_RELAXED) < held) {
+				held = __atomic_load_n(&t->base_seq, __ATOMIC_RELAXED);
 			}
-			held = __atomic_load_n(&t->base_seq, __ATOMIC_RELAXED);
-		} else if (busy)
+		} else if (busy && __atomic_load_n(&t->cur_seq, __ATOMIC_RELAXED) < held) {
 			held = __atomic_load_n(&t->cur_seq, __ATOMIC_RELAXED);
-		else
-			continue;
+		}
 		if (held < w)
 			w = held;
 	}
@@ -299,6 +306,7 @@ void slp_streams_flush_all(struct slp_stream *own, bool wait)
 		} else if (atomic_load_explicit(&s->abandoned, memory_order_relaxed)) {
 			continue;
 		} else if (wait ? wait_to_flush(s) : trylock_stream(s)) {
+			slp_pending_drain(s, UINT64_MAX);
 			slp_stream_flush(s);
 			unlock_stream(s);
 		}
@@ -323,6 +331,8 @@ void slp_stream_event(struct slp_stream *s, uint64_t seq, uint64_t now_ns)
 {
 	uint64_t due;
 
+	if (SLP_UNLIKELY(slp_pending_any(s)))
+		slp_pending_drain(s, seq); /* a signal handler's events, in their place */
 	s->cur_seq = seq;
 	if (now_ns > s->now_ns)
 		s->now_ns = now_ns;
@@ -626,6 +636,7 @@ static void thread_exit(void *arg)
 			 (unsigned)s->tid);
 		return;
 	}
+	slp_pending_drain(s, UINT64_MAX);
 	slp_stream_flush(s);
 	s->now_ns = 0;
 	unlock_stream(s);
@@ -655,6 +666,9 @@ void slp_streams_fork_child(struct slp_stream *own)
 	     s = s->next) {
 		atomic_store(&s->lock, 0);
 		atomic_store(&s->abandoned, false);
+		atomic_store(&s->pend_head, 0); /* the parent's */
+		atomic_store(&s->pend_tail, 0);
+		atomic_store(&s->pend_busy, false);
 		chunk_reset(s);
 		s->rec_open = NULL; /* a record being written at the fork went with the chunk */
 		s->heap_lo = UINT64_MAX; /* a new log: only its own blocks count */

@@ -14,6 +14,7 @@
 #include <libunwind.h>
 
 #include "cfi.h"
+#include "guard.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -157,6 +158,20 @@ void slp_unwind_setup(void)
 	slp_unwind_capture(&t);
 }
 
+/* unw_backtrace(), which may allocate (a call out: guard.h). */
+static int libunwind_backtrace(void **ip, int max)
+{
+	unsigned char was;
+	int got;
+
+	if (!libunwind_safe())
+		return 0;
+	was = slp_callout_begin();
+	got = unw_backtrace(ip, max);
+	slp_callout_end(was);
+	return got;
+}
+
 /*
  * Two 64-bit hashes of the frames, the key of the whole-stack cache
  * (stacks.c). Multilinear: each frame is multiplied by its own odd
@@ -249,7 +264,7 @@ static __attribute__((noinline)) int capture_checked(void **ip, int max)
 {
 	void *fast[SLP_MAX_DEPTH + SLP_MAX_SKIP];
 	int got_fast = slp_cfi_backtrace(fast, max);
-	int got = libunwind_safe() ? unw_backtrace(ip, max) : 0;
+	int got = libunwind_backtrace(ip, max);
 	unsigned ff, fl, nf, nl;
 
 	__atomic_fetch_add(&check.stacks, 1, __ATOMIC_RELAXED);
@@ -295,7 +310,7 @@ void slp_unwind_capture(struct slp_trace *t)
 			/* the fast walk's result is exactly unw_backtrace()'s, or -1 */
 			got = SLP_LIKELY(slp_opt.fast_unwind) ? slp_cfi_backtrace(t->ip, max) : -1;
 			if (got < 0)
-				got = libunwind_safe() ? unw_backtrace(t->ip, max) : 0;
+				got = libunwind_backtrace(t->ip, max);
 		}
 	}
 	t->n = trim(t->ip, got, &t->first);

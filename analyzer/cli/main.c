@@ -140,8 +140,8 @@ static void usage(FILE *out)
 		"                           (default 4KiB)\n"
 		"  --min-owner-ratio N      owner findings: an owner retains at least N times its\n"
 		"                           own size (default 64)\n"
-		"  --metric NAME            folded: the bytes of live, retained, leaked, peak or\n"
-		"                           allocated (default) per stack\n"
+		"  --metric NAME            folded: the bytes of live, retained, owned, leaked, peak\n"
+		"                           or allocated (default) per stack\n"
 		"  --top N                  findings (text), leak/peak stacks and hot spots shown\n"
 		"                           (default %d; 0 = all; JSON always lists every finding)\n"
 		"  --no-symbols             module+offset frames only (deterministic, no file access)\n"
@@ -335,7 +335,7 @@ static int parse_options(int argc, char **argv, struct cmdline *c)
 				if (!strcmp(optarg, sla_metric_name[c->metric]))
 					break;
 			if (c->metric == SLA_METRIC_COUNT)
-				return usage_error("unknown metric '%s' (live, retained, leaked, peak or allocated)",
+				return usage_error("unknown metric '%s' (live, retained, owned, leaked, peak or allocated)",
 						   optarg);
 			break;
 		case OPT_TRACE:
@@ -648,29 +648,6 @@ static struct sla_json *load_report(const char *path, struct sla_diff_side *side
 	return j;
 }
 
-/* The JSON report of an analysis, read back as a side of a diff (every group: no --top). */
-static void analysis_side(const struct sla_analysis *an, const struct cmdline *c,
-			  struct sla_symbolizer *sym, struct sla_diff_side *side)
-{
-	struct sla_report_opts all = c->rep;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	struct sla_json *j;
-
-	if (!f)
-		sla_die("out of memory");
-	all.top = 0;
-	sla_report_json(f, &an->res, an->set, sym, &all);
-	if (fclose(f))
-		sla_die("out of memory");
-	j = parse_report("the analysis", text, len, side);
-	if (!j) /* our own report: it always reads back */
-		abort();
-	sla_json_free(j);
-	free(text);
-}
-
 /* Whether a file starts like a JSON document (after blanks): a report, not a log. */
 static bool looks_like_json(const char *path)
 {
@@ -704,7 +681,7 @@ static bool diff_side(char *const *paths, size_t n, struct cmdline *c,
 	}
 	sym = new_symbolizer(c);
 	suppress(&an, c, sym);
-	analysis_side(&an, c, sym, side);
+	sla_diff_side_from_results(side, &an.res, an.set, sym);
 	sla_symbolizer_free(sym);
 	sla_analysis_free(&an);
 	return true;
@@ -785,7 +762,7 @@ static int check_baseline(struct sla_analysis *an, struct cmdline *c, struct sla
 	bool pass = sla_gate_check(&an->res, &c->limits, &v), retained_grew, leaked_grew;
 	char a[32], b[32], x[32], y[32], z[32];
 
-	analysis_side(an, c, sym, &d.new);
+	sla_diff_side_from_results(&d.new, &an->res, an->set, sym);
 	retained_grew = sla_sat_sub(d.new.retained, d.base.retained) > inc;
 	leaked_grew = sla_sat_sub(d.new.leaked, d.base.leaked) > inc;
 	pass = pass && !retained_grew && !leaked_grew;

@@ -95,13 +95,16 @@ static void exec_child(char *const *argv, const char *pattern, const char *trace
 {
 	const char *shim = sla_run_shim_path();
 	const char *pre = getenv("LD_PRELOAD"), *opts = getenv("SLICELEAK_OPTIONS");
-	char *v;
+	char *v, cwd[PATH_MAX];
+	/* relative to run's directory, not each process's: a script's cd moves no log */
+	bool here = pattern[0] != '/' && getcwd(cwd, sizeof(cwd)) && !strchr(cwd, ':');
 
 	if (asprintf(&v, "%s%s%s", shim, pre && *pre ? ":" : "", pre ? pre : "") < 0)
 		_exit(127);
 	setenv("LD_PRELOAD", v, 1);
-	if (asprintf(&v, "%s%soutput=%s%s%s:registry=%s", opts ? opts : "", opts && *opts ? ":" : "",
-		     pattern, trace ? ":trace=" : "", trace ? trace : "", registry) < 0)
+	if (asprintf(&v, "%s%soutput=%s%s%s%s%s:registry=%s", opts ? opts : "",
+		     opts && *opts ? ":" : "", here ? cwd : "", here ? "/" : "", pattern,
+		     trace ? ":trace=" : "", trace ? trace : "", registry) < 0)
 		_exit(127);
 	setenv("SLICELEAK_OPTIONS", v, 1);
 	signal(SIGINT, SIG_DFL);

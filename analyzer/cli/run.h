@@ -35,7 +35,8 @@ const char *sla_run_shim_path(void);
 
 /*
  * Runs argv with the shim; `pattern` is the shim's output pattern (%p pid,
- * %e executable name), `trace` the shim's trace option or NULL. Returns 0
+ * %e executable name; a relative one is made absolute against the current
+ * directory, so that a process that changes directory still logs here), `trace` the shim's trace option or NULL. Returns 0
  * with *out filled (also when the command failed: see status) or -errno
  * when it could not be started.
  */

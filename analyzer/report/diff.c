@@ -6,6 +6,7 @@
 #include <uthash.h>
 
 #include "diff.h"
+#include "results.h"
 #include "report.h"
 #include "units.h"
 #include "xalloc.h"
@@ -35,40 +36,91 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-/* Appends a stack's identity (`key`) and its three innermost frames (`label`). */
-static void add_stack(struct sb *key, struct sb *label, const struct sla_json *stack)
+/* One frame as the diff sees it. */
+struct fref {
+	const char *fn, *file, *mod;
+};
+
+/*
+ * A stack's identity: "function@file;" per frame. The file by its name only
+ * (two checkouts build it from two directories); without a function, the
+ * module alone (its offsets differ between builds), never with one (a
+ * binary may be renamed).
+ */
+static char *stack_key(const struct fref *f, size_t n)
 {
-	size_t shown = 0;
+	struct sb key = { 0 };
 
-	for (size_t i = 0; stack && i < stack->nkids; i++) {
-		const struct sla_json *f = &stack->kids[i];
-		const char *fn = sla_json_str(f, "function"), *file = sla_json_str(f, "file");
-		const char *mod = sla_json_str(f, "module");
+	sb_add(&key, "");
+	for (size_t i = 0; i < n; i++) {
+		sb_add(&key, f[i].fn ? f[i].fn : "?");
+		sb_add(&key, "@");
+		sb_add(&key, f[i].file ? base_name(f[i].file) : !f[i].fn && f[i].mod ? base_name(f[i].mod) : "");
+		sb_add(&key, ";");
+	}
+	return key.s;
+}
 
-		/*
-		 * The file by its name only (two checkouts build it from two
-		 * directories); without a function, the module alone (its
-		 * offsets differ between builds), never with one (a binary
-		 * may be renamed).
-		 */
-		sb_add(key, fn ? fn : "?");
-		sb_add(key, "@");
-		sb_add(key, file ? base_name(file) : !fn && mod ? base_name(mod) : "");
-		sb_add(key, ";");
-		if (shown < 3) {
-			sb_add(label, shown++ ? " <- " : "");
-			sb_add(label, fn ? fn : mod ? base_name(mod) : "?");
-			if (file) {
-				sb_add(label, " (");
-				sb_add(label, base_name(file));
-				sb_add(label, ")");
-			}
+/* For people: the three innermost frames. */
+static void stack_label(struct sb *label, const struct fref *f, size_t n)
+{
+	for (size_t i = 0; i < n && i < 3; i++) {
+		sb_add(label, i ? " <- " : "");
+		sb_add(label, f[i].fn ? f[i].fn : f[i].mod ? base_name(f[i].mod) : "?");
+		if (f[i].file) {
+			sb_add(label, " (");
+			sb_add(label, base_name(f[i].file));
+			sb_add(label, ")");
 		}
 	}
-	if (stack && stack->nkids > shown)
+	if (n > 3)
 		sb_add(label, " <- ...");
-	if (!shown)
-		sb_add(label, "(no stack)");
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * An entry of `kind` (NULL: a group) whose stacks are stacks[0..n): its
+ * identity is its stacks' keys, sorted (so that it does not depend on the
+ * names a report gives them), empty stacks left out.
+ */
+struct stacks_in {
+	struct fref *f[4];
+	size_t n[4];
+	size_t count;
+};
+
+static void make_entry(struct sla_diff_entry *e, const char *kind, const struct stacks_in *in,
+		       uint64_t bytes, uint64_t blocks)
+{
+	struct sb key = { 0 }, label = { 0 };
+	char *keys[4];
+	size_t nk = 0;
+
+	sb_add(&key, "");
+	sb_add(&label, kind ? kind : "");
+	for (size_t i = 0; i < in->count; i++) {
+		if (!in->n[i])
+			continue;
+		keys[nk++] = stack_key(in->f[i], in->n[i]);
+		sb_add(&label, label.n ? (nk == 1 ? ": " : "; ") : "");
+		stack_label(&label, in->f[i], in->n[i]);
+	}
+	qsort(keys, nk, sizeof(*keys), cmp_str);
+	for (size_t i = 0; i < nk; i++) {
+		sb_add(&key, i ? "|" : "");
+		sb_add(&key, keys[i]);
+		free(keys[i]);
+	}
+	if (!nk)
+		sb_add(&label, label.n ? ": (no stack)" : "(no stack)");
+	e->key = key.s;
+	e->label = label.s;
+	e->bytes = bytes;
+	e->blocks = blocks;
 }
 
 static bool is_stack_member(const struct sla_json *m)
@@ -78,43 +130,31 @@ static bool is_stack_member(const struct sla_json *m)
 	return m->type == SLA_JSON_ARRAY && n >= 5 && !strcmp(m->key + n - 5, "stack");
 }
 
-/* One finding or group as an entry: every member named *stack is part of its identity. */
+/* One finding or group of a JSON report: every member named *stack is part of its identity. */
 static void read_entry(struct sla_diff_entry *e, const struct sla_json *o, bool finding)
 {
-	struct sb key = { 0 }, label = { 0 };
-	const char *kind = sla_json_str(o, "kind");
+	struct stacks_in in = { 0 };
+	bool leaked = !finding && sla_json_get(o, "leaked_bytes"); /* a leak group: its leaked part */
 
-	if (finding) {
-		sb_add(&key, kind ? kind : "?");
-		sb_add(&label, kind ? kind : "?");
-	}
-	for (size_t i = 0; i < o->nkids; i++) {
+	for (size_t i = 0; i < o->nkids && in.count < 4; i++) {
 		const struct sla_json *m = &o->kids[i];
+		struct fref *f;
 
 		if (!is_stack_member(m))
 			continue;
-		sb_add(&key, "|");
-		sb_add(&key, m->key);
-		sb_add(&key, "=");
-		if (finding) {
-			sb_add(&label, strchr(label.s, ' ') ? "; " : ": ");
-			sb_add(&label, m->key);
-			sb_add(&label, " ");
-		}
-		add_stack(&key, &label, m);
+		f = sla_xcalloc(m->nkids + 1, sizeof(*f));
+		for (size_t k = 0; k < m->nkids; k++)
+			f[k] = (struct fref){ sla_json_str(&m->kids[k], "function"),
+					      sla_json_str(&m->kids[k], "file"),
+					      sla_json_str(&m->kids[k], "module") };
+		in.f[in.count] = f;
+		in.n[in.count++] = m->nkids;
 	}
-	e->key = key.s ? key.s : sla_xstrndup("", 0);
-	e->label = label.s ? label.s : sla_xstrndup("", 0);
-	if (finding) {
-		e->bytes = sla_json_u64(o, "retained_bytes");
-		e->blocks = sla_json_u64(o, "blocks");
-	} else if (sla_json_get(o, "leaked_bytes")) { /* a leak group: its leaked part */
-		e->bytes = sla_json_u64(o, "leaked_bytes");
-		e->blocks = sla_json_u64(o, "leaked_blocks");
-	} else {
-		e->bytes = sla_json_u64(o, "bytes");
-		e->blocks = sla_json_u64(o, "blocks");
-	}
+	make_entry(e, finding ? (sla_json_str(o, "kind") ? sla_json_str(o, "kind") : "?") : NULL,
+		   &in, sla_json_u64(o, finding ? "retained_bytes" : leaked ? "leaked_bytes" : "bytes"),
+		   sla_json_u64(o, leaked ? "leaked_blocks" : "blocks"));
+	for (size_t i = 0; i < in.count; i++)
+		free(in.f[i]);
 }
 
 struct merge {
@@ -149,16 +189,32 @@ static void merge_same(struct sla_diff_entry *e, size_t *n)
 	*n = out;
 }
 
+/*
+ * One list of a JSON report. `total_blocks`: what the list's entries add up
+ * to when none was cut by --top (0: never cut); a cut list is marked, with
+ * the smallest size it shows (the lists are sorted by size).
+ */
 static void read_list(struct sla_diff_side *s, enum sla_diff_list l, const struct sla_json *arr,
-		      bool finding)
+		      bool finding, uint64_t total_blocks)
 {
+	uint64_t blocks = 0, least = UINT64_MAX;
+
 	if (!arr || arr->type != SLA_JSON_ARRAY)
 		return;
 	s->e[l] = sla_xcalloc(arr->nkids + 1, sizeof(*s->e[l]));
-	for (size_t i = 0; i < arr->nkids; i++)
-		if (arr->kids[i].type == SLA_JSON_OBJECT)
-			read_entry(&s->e[l][s->n[l]++], &arr->kids[i], finding);
-	merge_same(s->e[l], &s->n[l]);
+	for (size_t i = 0; i < arr->nkids; i++) {
+		if (arr->kids[i].type != SLA_JSON_OBJECT)
+			continue;
+		read_entry(&s->e[l][s->n[l]], &arr->kids[i], finding);
+		blocks += sla_json_u64(&arr->kids[i], "blocks");
+		if (s->e[l][s->n[l]].bytes < least)
+			least = s->e[l][s->n[l]].bytes;
+		s->n[l]++;
+	}
+	if (total_blocks && blocks < total_blocks) {
+		s->cut[l] = true;
+		s->cut_bytes[l] = s->n[l] ? least : UINT64_MAX;
+	}
 }
 
 int sla_diff_side_read(struct sla_diff_side *s, const struct sla_json *r, char *err,
@@ -185,10 +241,76 @@ int sla_diff_side_read(struct sla_diff_side *s, const struct sla_json *r, char *
 	/* leaked (unreachable); a report older than that field: every block live at exit */
 	s->leaked = sla_json_u64(leaks, sla_json_get(leaks, "leaked_bytes") ? "leaked_bytes" : "bytes");
 	s->peak = sla_json_u64(peak, "bytes");
-	read_list(s, SLA_DIFF_FINDINGS, sla_json_get(r, "findings"), true);
-	read_list(s, SLA_DIFF_LEAKS, sla_json_get(leaks, "groups"), false);
-	read_list(s, SLA_DIFF_PEAK, sla_json_get(peak, "groups"), false);
+	read_list(s, SLA_DIFF_FINDINGS, sla_json_get(r, "findings"), true, 0);
+	read_list(s, SLA_DIFF_LEAKS, sla_json_get(leaks, "groups"), false,
+		  sla_json_u64(leaks, "blocks"));
+	read_list(s, SLA_DIFF_PEAK, sla_json_get(peak, "groups"), false, sla_json_u64(peak, "blocks"));
 	return 0;
+}
+
+/* A stack of the analysis as frames for the diff (`f` holds up to its frames). */
+static size_t results_stack(struct sla_stackset *set, struct sla_symbolizer *sym, uint32_t gid,
+			    struct fref **f)
+{
+	const struct sla_frame *fr;
+	size_t n = gid ? sla_stackset_frames(set, gid, sym, &fr) : 0;
+
+	*f = sla_xcalloc(n + 1, sizeof(**f));
+	for (size_t i = 0; i < n; i++)
+		(*f)[i] = (struct fref){ fr[i].function, fr[i].file, fr[i].module };
+	return n;
+}
+
+static const char *kind_name(uint32_t kind)
+{
+	if (kind == SLA_FINDING_VIEW_PINNED)
+		return "view_pinned";
+	if (kind == SLA_FINDING_DEAD_REGION)
+		return "dead_region";
+	if (kind == SLA_FINDING_OWNER)
+		return "owner";
+	return "finding"; /* a kind named in the JSON report only: its identity is its stacks */
+}
+
+static void results_entry(struct sla_diff_entry *e, const char *kind, const uint32_t *gids,
+			  size_t ngids, uint64_t bytes, uint64_t blocks, struct sla_stackset *set,
+			  struct sla_symbolizer *sym)
+{
+	struct stacks_in in = { .count = ngids };
+
+	for (size_t i = 0; i < ngids; i++)
+		in.n[i] = results_stack(set, sym, gids[i], &in.f[i]);
+	make_entry(e, kind, &in, bytes, blocks);
+	for (size_t i = 0; i < ngids; i++)
+		free(in.f[i]);
+}
+
+void sla_diff_side_from_results(struct sla_diff_side *s, const struct sla_results *res,
+				struct sla_stackset *set, struct sla_symbolizer *sym)
+{
+	memset(s, 0, sizeof(*s));
+	s->retained = res->retained_bytes;
+	s->leaked = res->leak_bytes;
+	s->peak = res->peak_bytes;
+	s->e[SLA_DIFF_FINDINGS] = sla_xcalloc(res->nfindings + 1, sizeof(struct sla_diff_entry));
+	for (size_t i = 0; i < res->nfindings; i++) {
+		const struct sla_finding *f = &res->findings[i];
+		uint32_t gids[3] = { f->alloc_gid, f->view_gid, f->holder_gid };
+
+		results_entry(&s->e[SLA_DIFF_FINDINGS][i], kind_name(f->kind), gids, 3,
+			      f->retained_bytes, f->blocks, set, sym);
+	}
+	s->n[SLA_DIFF_FINDINGS] = res->nfindings;
+	s->e[SLA_DIFF_LEAKS] = sla_xcalloc(res->nleaks + 1, sizeof(struct sla_diff_entry));
+	for (size_t i = 0; i < res->nleaks; i++)
+		results_entry(&s->e[SLA_DIFF_LEAKS][i], NULL, &res->leaks[i].gid, 1,
+			      res->leaks[i].leaked_bytes, res->leaks[i].leaked_blocks, set, sym);
+	s->n[SLA_DIFF_LEAKS] = res->nleaks;
+	s->e[SLA_DIFF_PEAK] = sla_xcalloc(res->npeak + 1, sizeof(struct sla_diff_entry));
+	for (size_t i = 0; i < res->npeak; i++)
+		results_entry(&s->e[SLA_DIFF_PEAK][i], NULL, &res->peak[i].gid, 1, res->peak[i].bytes,
+			      res->peak[i].blocks, set, sym);
+	s->n[SLA_DIFF_PEAK] = res->npeak;
 }
 
 void sla_diff_side_free(struct sla_diff_side *s)
@@ -225,8 +347,9 @@ static void add_item(struct sla_diff *d, size_t *cap, enum sla_diff_list l,
 {
 	struct sla_diff_item *it;
 
-	if (b && n && b->bytes == n->bytes && b->blocks == n->blocks) {
-		d->unchanged[l]++;
+	/* an entry of nothing (a group with no leaked block) is as good as absent */
+	if ((b ? b->bytes : 0) == (n ? n->bytes : 0) && (b ? b->blocks : 0) == (n ? n->blocks : 0)) {
+		d->unchanged[l] += b && n;
 		return;
 	}
 	sla_xgrow(&d->items, cap, d->nitems + 1, sizeof(*d->items));
@@ -239,6 +362,28 @@ static void add_item(struct sla_diff *d, size_t *cap, enum sla_diff_list l,
 				 SLA_DIFF_GREW : SLA_DIFF_SHRANK;
 }
 
+/*
+ * Drops the entries of `s`'s list `l` of `limit` bytes or less: a saved
+ * report made with --top lists only its largest groups, so below its
+ * smallest the two sides cannot be compared. Returns how many were dropped.
+ */
+static size_t drop_small(struct sla_diff_side *s, enum sla_diff_list l, uint64_t limit)
+{
+	size_t out = 0, dropped = 0;
+
+	for (size_t i = 0; i < s->n[l]; i++) {
+		if (s->e[l][i].bytes <= limit) {
+			free(s->e[l][i].key);
+			free(s->e[l][i].label);
+			dropped++;
+			continue;
+		}
+		s->e[l][out++] = s->e[l][i];
+	}
+	s->n[l] = out;
+	return dropped;
+}
+
 void sla_diff_compute(struct sla_diff *d)
 {
 	size_t cap = 0;
@@ -246,8 +391,20 @@ void sla_diff_compute(struct sla_diff *d)
 	d->items = NULL;
 	d->nitems = 0;
 	memset(d->unchanged, 0, sizeof(d->unchanged));
+	memset(d->uncomparable, 0, sizeof(d->uncomparable));
 	for (int l = 0; l < SLA_DIFF_NLISTS; l++) {
 		struct merge *idx = NULL, *m, *tmp;
+
+		if (d->base.cut[l] || d->new.cut[l]) {
+			uint64_t limit = d->base.cut[l] ? d->base.cut_bytes[l] : 0;
+
+			if (d->new.cut[l] && d->new.cut_bytes[l] > limit)
+				limit = d->new.cut_bytes[l];
+			d->uncomparable[l] = drop_small(&d->base, l, limit) +
+					     drop_small(&d->new, l, limit);
+		}
+		merge_same(d->base.e[l], &d->base.n[l]);
+		merge_same(d->new.e[l], &d->new.n[l]);
 
 		for (size_t i = 0; i < d->base.n[l]; i++) {
 			m = sla_xmalloc(sizeof(*m));
@@ -304,6 +461,8 @@ void sla_diff_print_text(FILE *out, const struct sla_diff *d, bool only_growth)
 {
 	static const char *const heading[SLA_DIFF_NLISTS] = { "Findings", "Leak groups",
 							       "Peak contributors" };
+	static const char *const noun[SLA_DIFF_NLISTS] = { "findings", "leak groups",
+							    "peak contributors" };
 	size_t shown = 0;
 
 	print_total(out, "retained", d->base.retained, d->new.retained);
@@ -339,6 +498,13 @@ void sla_diff_print_text(FILE *out, const struct sla_diff *d, bool only_growth)
 	if (!only_growth)
 		fprintf(out, "\n%zu changed; unchanged: %zu findings, %zu leak groups, %zu peak contributors\n",
 			shown, d->unchanged[0], d->unchanged[1], d->unchanged[2]);
+	for (int l = 0; l < SLA_DIFF_NLISTS; l++) {
+		size_t n = d->uncomparable[l];
+
+		if (n)
+			fprintf(out, "%s%zu %s not compared: a report made with --top lists only its largest (save baselines with --top 0)\n",
+				only_growth ? "\n" : "", n, noun[l]);
+	}
 }
 
 static void json_entry(FILE *out, const char *name, const struct sla_diff_entry *e)
@@ -365,8 +531,9 @@ void sla_diff_print_json(FILE *out, const struct sla_diff *d, const char *base_n
 	for (int l = 0; l < SLA_DIFF_NLISTS; l++) {
 		bool first = true;
 
-		fprintf(out, ",\n  \"%s\": {\"unchanged\": %zu, \"changes\": [", sla_diff_list_name[l],
-			d->unchanged[l]);
+		fprintf(out, ",\n  \"%s\": {\"unchanged\": %zu, \"uncomparable\": %zu, \"changes\": [",
+			sla_diff_list_name[l], d->unchanged[l],
+			d->uncomparable[l]);
 		for (size_t i = 0; i < d->nitems; i++) {
 			const struct sla_diff_item *it = &d->items[i];
 			const struct sla_diff_entry *e = it->new ? it->new : it->base;

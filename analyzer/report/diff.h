@@ -9,8 +9,14 @@
  * name only: addresses, offsets, line numbers and directories are left out,
  * so two builds of the same code (another link order, another checkout)
  * match.
- * Entries with the same identity on one side are added up. A finding's
- * size is its retained_bytes; a group's, its bytes.
+ * An entry's identity is its stacks' keys, sorted, whatever the report calls
+ * them (alloc_stack, view_stack, ...): a finding kind added later compares
+ * without changes here. Entries with the same identity on one side are
+ * added up. A finding's size is its retained_bytes; a leak group's, its
+ * leaked bytes; a peak group's, its bytes. A saved report made with --top
+ * lists only the largest groups: the entries of both sides no larger than
+ * the smallest it lists are left out of the comparison (counted as
+ * uncomparable) rather than shown as appeared or vanished.
  */
 #pragma once
 
@@ -19,6 +25,9 @@
 #include <stdio.h>
 
 #include "jsonread.h"
+#include "results.h"
+#include "stacks.h"
+#include "symbolize.h"
 
 enum sla_diff_list { SLA_DIFF_FINDINGS, SLA_DIFF_LEAKS, SLA_DIFF_PEAK, SLA_DIFF_NLISTS };
 
@@ -33,6 +42,8 @@ struct sla_diff_side {
 	uint64_t retained, leaked, peak;
 	struct sla_diff_entry *e[SLA_DIFF_NLISTS];
 	size_t n[SLA_DIFF_NLISTS];
+	bool cut[SLA_DIFF_NLISTS];	     /* a saved report listed only its largest (--top) */
+	uint64_t cut_bytes[SLA_DIFF_NLISTS]; /* then the smallest size it lists */
 };
 
 enum sla_diff_change { SLA_DIFF_APPEARED, SLA_DIFF_GREW, SLA_DIFF_SHRANK, SLA_DIFF_VANISHED };
@@ -48,6 +59,7 @@ struct sla_diff {
 	struct sla_diff_item *items; /* by list, then by growth (largest first) */
 	size_t nitems;
 	size_t unchanged[SLA_DIFF_NLISTS];
+	size_t uncomparable[SLA_DIFF_NLISTS]; /* left out below a cut list's smallest entry */
 };
 
 /*
@@ -57,9 +69,12 @@ struct sla_diff {
  */
 int sla_diff_side_read(struct sla_diff_side *side, const struct sla_json *report, char *err,
 		       size_t errlen);
+/* Reads one side from an analysis (every group, no --top). */
+void sla_diff_side_from_results(struct sla_diff_side *side, const struct sla_results *res,
+				struct sla_stackset *set, struct sla_symbolizer *sym);
 void sla_diff_side_free(struct sla_diff_side *side);
 
-/* Compares the sides (taken over: sla_diff_free frees them). */
+/* Compares the sides (taken over, and changed: sla_diff_free frees them). Call once. */
 void sla_diff_compute(struct sla_diff *d);
 void sla_diff_free(struct sla_diff *d);
 

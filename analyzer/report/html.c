@@ -4,7 +4,7 @@
  * The page is viewer.html (its CSS and script, embedded in this program at
  * build time) with the analysis as a JSON document in a <script
  * type="application/json"> element: the heap over time of each log
- * (series.h), the allocation stacks as a tree of frames with the five
+ * (series.h), the allocation stacks as a tree of frames with the six
  * figures of profile.h per node, and the text report itself, which the page
  * shows as it is (one wording of the findings, not two).
  *

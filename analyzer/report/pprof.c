@@ -40,6 +40,8 @@ static const struct {
 	{ "inuse_space", "bytes", SLA_METRIC_LIVE, true },
 	{ "retained_objects", "count", SLA_METRIC_RETAINED, false },
 	{ "retained_space", "bytes", SLA_METRIC_RETAINED, true },
+	{ "owned_objects", "count", SLA_METRIC_OWNED, false },
+	{ "owned_space", "bytes", SLA_METRIC_OWNED, true },
 	{ "leaked_objects", "count", SLA_METRIC_LEAKED, false },
 	{ "leaked_space", "bytes", SLA_METRIC_LEAKED, true },
 };

@@ -11,12 +11,13 @@
 #include "xalloc.h"
 
 const char *const sla_metric_name[SLA_METRIC_COUNT] = {
-	"live", "retained", "leaked", "peak", "allocated",
+	"live", "retained", "owned", "leaked", "peak", "allocated",
 };
 
 const char *const sla_metric_desc[SLA_METRIC_COUNT] = {
 	"live at the evaluation point",
 	"retained by findings",
+	"retained by owner findings",
 	"leaked",
 	"live at the heap peak",
 	"allocated in total",
@@ -47,9 +48,10 @@ void sla_profile_build(struct sla_profile *p, const struct sla_results *res,
 	p->used = sla_xcalloc(p->n, sizeof(*p->used));
 	add_groups(p, SLA_METRIC_LIVE, res->live, res->nlive);
 	for (size_t i = 0; i < res->nfindings; i++)
-		if (res->findings[i].kind != SLA_FINDING_OWNER) /* retained_bytes' findings only */
-			add(p, SLA_METRIC_RETAINED, res->findings[i].alloc_gid,
-			    res->findings[i].retained_bytes, res->findings[i].blocks);
+		add(p, res->findings[i].kind == SLA_FINDING_OWNER ? SLA_METRIC_OWNED :
+								     SLA_METRIC_RETAINED,
+		    res->findings[i].alloc_gid, res->findings[i].retained_bytes,
+		    res->findings[i].blocks);
 	for (size_t i = 0; i < res->nleaks; i++) /* the leaked (unreachable) part of each */
 		add(p, SLA_METRIC_LEAKED, res->leaks[i].gid, res->leaks[i].leaked_bytes,
 		    res->leaks[i].leaked_blocks);

@@ -2,13 +2,14 @@
  * analyzer/report/profile.h - the results as values per allocation stack.
  *
  * The flame graphs of the HTML report, the pprof export and the folded
- * stacks all show the same five figures per canonical stack (stacks.h),
+ * stacks all show the same six figures per canonical stack (stacks.h),
  * taken from the finished results (so suppressions are already applied):
  *   live       blocks live at the evaluation point;
- *   retained   retained bytes of the findings, of every kind (each
- *              finding's retained_bytes, so kinds whose bytes overlap
- *              overlap here too), by the kept blocks' allocation stack
- *              (objects: their blocks);
+ *   retained   retained bytes of the findings counted in the results'
+ *              retained_bytes (view_pinned, dead_region), by the kept
+ *              blocks' allocation stack (objects: their blocks);
+ *   owned      the same of the owner findings (results' owned_bytes: their
+ *              bytes may overlap the others', so they are a figure apart);
  *   leaked     the leaked part of the leak groups (unreachable at exit, or
  *              every block live at exit in a log that could not be
  *              classified: results.h);
@@ -28,13 +29,14 @@
 enum sla_metric {
 	SLA_METRIC_LIVE,
 	SLA_METRIC_RETAINED,
+	SLA_METRIC_OWNED,
 	SLA_METRIC_LEAKED,
 	SLA_METRIC_PEAK,
 	SLA_METRIC_ALLOCATED,
 	SLA_METRIC_COUNT
 };
 
-/* "live", "retained", "leaked", "peak", "allocated" */
+/* "live", "retained", "owned", "leaked", "peak", "allocated" */
 extern const char *const sla_metric_name[SLA_METRIC_COUNT];
 /* What each shows, for people ("live at the evaluation point", ...). */
 extern const char *const sla_metric_desc[SLA_METRIC_COUNT];

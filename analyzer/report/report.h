@@ -32,7 +32,7 @@ void sla_report_json(FILE *out, const struct sla_results *res, struct sla_stacks
 
 /*
  * One self-contained HTML page (report/html.c): the heap over time, flame
- * graphs of the five figures of report/profile.h, the text report. The
+ * graphs of the six figures of report/profile.h, the text report. The
  * analysis must have been run with series (sla_analysis_opts.series) for
  * the chart to have points.
  */
@@ -41,7 +41,8 @@ void sla_report_html(FILE *out, const struct sla_results *res, struct sla_stacks
 
 /*
  * A gzip'd pprof profile (report/pprof.c): samples of objects and bytes
- * allocated, live at the evaluation point, retained by findings, leaked.
+ * allocated, live at the evaluation point, retained by findings, retained
+ * by owner findings, leaked.
  * Returns 0, or -1 when compression failed.
  */
 int sla_report_pprof(FILE *out, const struct sla_results *res, struct sla_stackset *set,

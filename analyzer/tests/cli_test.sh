@@ -107,6 +107,10 @@ sed 's/"retained_bytes": 3211233,/"retained_bytes": 1000,/' "$tmp/r.json" >"$tmp
 expect 1 "check --baseline above a lower baseline" "$sliceleak" check --no-symbols --baseline "$tmp/lower.json" "$tmp/g.sllog"
 expect 0 "check --baseline --max-increase" "$sliceleak" check --no-symbols --baseline "$tmp/lower.json" \
 	--max-increase 4MiB "$tmp/g.sllog"
+"$sliceleak" report --no-symbols --format json --top 1 "$tmp/g.sllog" >"$tmp/top1.json"
+expect 0 "diff of a report cut by --top with its own log" "$sliceleak" diff --no-symbols "$tmp/top1.json" "$tmp/g.sllog"
+grep_out "a cut report shows no change" "^0 changed" "$tmp/out"
+grep_out "a cut report says what it could not compare" "peak contributors not compared" "$tmp/out"
 printf 'SLLEAK not json\n' >"$tmp/bad.json"
 expect 2 "baseline that is not JSON" "$sliceleak" check --baseline "$tmp/bad.json" "$tmp/g.sllog"
 grep_out "not JSON is named" "bad.json: not a sliceleak JSON report (offset 0" "$tmp/err"

@@ -81,8 +81,11 @@ def main():
                 'alloc_objects': j['totals']['allocations'],
                 'inuse_space': j['live']['bytes'],
                 'inuse_objects': j['live']['blocks'],
-                'retained_space': sum(f['retained_bytes'] for f in j['findings']),
-                'retained_objects': sum(f['blocks'] for f in j['findings']),
+                'retained_space': j['retained_bytes'],
+                'retained_objects': sum(f['blocks'] for f in j['findings']
+                                        if f['kind'] != 'owner'),
+                'owned_space': j.get('owned_bytes', 0),
+                'owned_objects': sum(f['blocks'] for f in j['findings'] if f['kind'] == 'owner'),
                 'leaked_space': j['leaks']['leaked_bytes'],
                 'leaked_objects': j['leaks']['leaked_blocks'],
             }
