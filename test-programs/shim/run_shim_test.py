@@ -696,9 +696,8 @@ def report_json(ctx, logs, *opts):
 
 def t_arena_top(ctx):
     # memcheck's and LeakSanitizer's count: glibc's arena state is no reference.
-    # main_arena.top (libc's data) must never keep main's last block; a thread
-    # arena's state must not keep the thread's, though a stale copy of its
-    # address in the exited thread's cached stack still can (said, not failed)
+    # main_arena.top (libc's data) must never keep main's last block, nor a
+    # thread arena's state the thread's.
     for opt in ('O0', 'O2'):
         logs, _ = same_behaviour(ctx, [ctx.prog('arena_top_' + opt)])
         all_complete(ctx, logs)
@@ -707,14 +706,10 @@ def t_arena_top(ctx):
             return sum(g['leaked_blocks'] for g in leaks['groups']
                        if [f['function'] for f in g['stack'][:2]] == [fn, caller])
         got = (leaked('leak_list', 'main'), leaked('leak_one', 'main'),
+               leaked('leak_one', 'thread_main'), leaks['direct_blocks'],
                leaks['indirect_blocks'])
-        check(got == (10, 1, 9), '%s: main\'s list, main\'s last block, indirect: %s, want '
-              '(10, 1, 9)' % (opt, got))
-        if leaked('leak_one', 'thread_main') != 1:
-            print('NOTE: %s: the thread\'s block is still referenced (a stale copy in its '
-                  'cached stack)' % opt)
-        check(opt != 'O0' or leaks['direct_blocks'] == 3,
-              'O0: %d direct leaks, want 3' % leaks['direct_blocks'])
+        check(got == (10, 1, 1, 3, 9), '%s: main\'s list, main\'s last block, the thread\'s '
+              'block, direct, indirect: %s, want (10, 1, 1, 3, 9)' % (opt, got))
 
 
 def gate(ctx, logs, *opts):
