@@ -1,16 +1,19 @@
 #!/bin/sh
 # scripts/install-deps.sh - install every Debian package sliceleak needs to
-# build, test and benchmark (heaptrack, valgrind, zstd and mawk are for
-# scripts/bench.sh; time for the analyzer's memory-bound test; chromium and golang-go for the HTML and pprof report
-# tests; sqlite3 and libglib2.0-dev for the runtime-noise test; libglib2.0-dev
-# and python3-numpy for the owner-finding programs of test-programs/owner/).
+# build, test and benchmark: dpkg-dev because meson asks its
+# dpkg-architecture for Debian's multiarch libdir (lib/x86_64-linux-gnu, where
+# ldconfig looks; lib64 without it); heaptrack, valgrind, zstd and mawk for
+# scripts/bench.sh; time for the analyzer's memory-bound test; chromium and
+# golang-go for the HTML and pprof report tests; sqlite3 and libglib2.0-dev
+# for the runtime-noise test; libglib2.0-dev and python3-numpy for the
+# owner-finding programs of test-programs/owner/.
 # Idempotent: when everything is present it does nothing (no apt-get update,
 # no network). Needs root (or sudo) otherwise.
 set -eu
 
 packages="
 	gcc g++ clang libclang-rt-14-dev
-	meson ninja-build pkg-config
+	meson ninja-build pkg-config dpkg-dev
 	libunwind-dev uthash-dev libdw-dev libelf-dev
 	python3 perl git coreutils binutils time
 	libc6-dbg

@@ -15,5 +15,10 @@ fi
 scripts/build.sh
 $sudo meson install -C build --no-rebuild --quiet
 $sudo ldconfig
+shim=/usr/local/lib/$(cc -print-multiarch)/libsliceleak.so
+if [ ! -f "$shim" ]; then
+	echo "install: $shim is missing (is /usr/local the prefix of build/?)" >&2
+	exit 1
+fi
 echo "install: sliceleak is $(command -v sliceleak || echo 'not on PATH (add /usr/local/bin)');" \
-	"the shim is $(ls /usr/local/lib/*/libsliceleak.so 2>/dev/null || echo 'missing')"
+	"the shim is $shim"
