@@ -376,8 +376,9 @@ static int cmp_str(const void *a, const void *b)
  * The paths with each directory replaced by its logs, sorted: `sliceleak
  * report DIR` reads a whole run's logs whatever the executables were
  * called (python3 runs as python3.11). Free the list and its strings.
+ * *empty: a directory held no log (an error: a gate over nothing is no gate).
  */
-static char **expand_dirs(char *const *paths, size_t n, size_t *out_n)
+static char **expand_dirs(char *const *paths, size_t n, size_t *out_n, bool *empty)
 {
 	char **out = NULL;
 	size_t k = 0;
@@ -406,8 +407,10 @@ static char **expand_dirs(char *const *paths, size_t n, size_t *out_n)
 		}
 		free(ents);
 		qsort(out + first, k - first, sizeof(*out), cmp_str);
-		if (k == first)
+		if (k == first) {
 			fprintf(stderr, "sliceleak: %s: no *.sllog files in this directory\n", paths[i]);
+			*empty = true;
+		}
 	}
 	*out_n = k;
 	return out;
@@ -419,12 +422,15 @@ static bool analyse(struct sla_analysis *an, const struct cmdline *c, char *cons
 {
 	char err[512];
 	size_t nlogs;
-	char **logs = expand_dirs(paths, n, &nlogs);
+	bool empty = false;
+	char **logs = expand_dirs(paths, n, &nlogs, &empty);
 	int ret = sla_analysis_run(an, &c->an, logs, nlogs, err, sizeof(err));
 
 	for (size_t i = 0; i < nlogs; i++)
 		free(logs[i]);
 	free(logs);
+	if (empty)
+		return false;
 	if (ret < 0) {
 		fflush(stdout);
 		fprintf(stderr, "sliceleak: %s\n", err);

@@ -140,6 +140,11 @@ cp "$tmp/g.sllog" "$tmp/dir/x.sllog.bak"
 expect 0 "report DIR" "$sliceleak" report --no-symbols "$tmp/dir"
 grep_out "report DIR reads its two logs" "^sliceleak report: 2 logs" "$tmp/out"
 grep_out "report DIR reads name.sllog.1" "sliceleak.python3.11.7.sllog.1: pid" "$tmp/out"
+# a directory without logs is an error: a gate over nothing would pass
+mkdir "$tmp/nologs"
+expect 2 "check of a directory without logs" "$sliceleak" check --max-retained 0 "$tmp/nologs"
+grep_out "no logs named" "nologs: no \*.sllog files" "$tmp/err"
+expect 2 "report of a directory without logs" "$sliceleak" report --no-symbols "$tmp/nologs"
 
 # a truncated log is evidence, not an error
 head -c $((size - 3)) "$tmp/g.sllog" >"$tmp/cut.sllog"
