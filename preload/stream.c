@@ -374,6 +374,13 @@ uint8_t *slp_rec_begin(struct slp_stream *s, unsigned kind, size_t max_payload)
 	/* internal.h: s locked, one record open at a time */
 	SLP_ASSERT(atomic_load_explicit(&s->lock, memory_order_relaxed) == 1);
 	SLP_ASSERT(s->rec_open == NULL);
+	/*
+	 * A signal handler's events that took their seqs before this record's
+	 * go first (a thread's seqs never go back): besides events, stack and
+	 * module definitions take seqs of their own, after a handler may have.
+	 */
+	if (SLP_UNLIKELY(slp_pending_any(s)))
+		slp_pending_drain(s, s->cur_seq);
 	if (SLP_UNLIKELY(s->size - s->used < max_payload + REC_HDR_MAX + TIME_MAX))
 		slp_stream_flush(s);
 	if (s->used == HDR_RESERVE) {
