@@ -331,9 +331,7 @@ void slp_stream_event(struct slp_stream *s, uint64_t seq, uint64_t now_ns)
 {
 	uint64_t due;
 
-	if (SLP_UNLIKELY(slp_pending_any(s)))
-		slp_pending_drain(s, seq); /* a signal handler's events, in their place */
-	s->cur_seq = seq;
+	s->cur_seq = seq; /* slp_rec_begin() writes a handler's older events first */
 	if (now_ns > s->now_ns)
 		s->now_ns = now_ns;
 	if (SLP_UNLIKELY(now_ns >= s->flush_due) && slp_opt.flush_ms) {
