@@ -27,6 +27,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -149,11 +150,19 @@ static void find_interposer(void)
 		void *sym = dlsym(RTLD_DEFAULT, names[i]);
 		Dl_info info;
 
-		if (!sym || slp_is_self((uintptr_t)sym))
+		const ElfW(Sym) *def = NULL;
+
+		/*
+		 * A non-PIE executable that calls malloc holds a canonical PLT
+		 * entry for it, an undefined symbol with a value, which dlsym
+		 * returns (Debian's python3): only a definition is another malloc.
+		 */
+		if (!sym || slp_is_self((uintptr_t)sym) ||
+		    !dladdr1(sym, &info, (void **)&def, RTLD_DL_SYMENT) || !def ||
+		    def->st_shndx == SHN_UNDEF)
 			continue;
 		slp_format(slp_st.interposer, sizeof(slp_st.interposer), "%s",
-			   dladdr(sym, &info) && info.dli_fname && info.dli_fname[0] ?
-				   info.dli_fname : slp_st.exe);
+			   info.dli_fname && info.dli_fname[0] ? info.dli_fname : slp_st.exe);
 		slp_warn("the program's %s is %s's, not sliceleak's: the allocations it serves are "
 			 "not recorded (list libsliceleak.so first in LD_PRELOAD)",
 			 names[i], slp_st.interposer);
