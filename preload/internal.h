@@ -143,12 +143,17 @@ struct slp_edge {
 	uint32_t id;	 /* stack id it defines */
 };
 
+struct slp_stream;
+
 /* The log file (writer.c). Context: file_lock held, except at start and in a fork child. */
 struct slp_writer {
 	int fd;		     /* the log, at a high fd; -1 when closed */
 	dev_t dev;	     /* identity of fd, checked before each write: a program */
 	ino_t ino;	     /* that closed our fd and reused the number is not ours */
-	uint64_t chunks;     /* CHUNK records written, for END */
+	bool mapped;	     /* streams go to REGIONs through shared mappings (else CHUNKs) */
+	uint64_t end;	     /* where the next top-level record or region goes */
+	struct slp_stream *tail; /* the stream whose region ends at `end`, if any */
+	uint64_t chunks;     /* CHUNK and REGION records written, for END */
 	uint64_t records;    /* records inside them, for the exit message */
 	char path[PATH_MAX]; /* absolute path of the log */
 };
@@ -180,15 +185,28 @@ struct slp_pending {
  */
 struct slp_stream {
 	atomic_int lock;	 /* 0 free, 1 held */
+	bool inflight;		 /* hdr->inflight shows the event under way */
+	struct slf_region_head *hdr; /* the region's head (mapped), else own_head */
 	atomic_bool in_use;	 /* owned by a live thread (else on the free list) */
 	atomic_bool abandoned;	 /* its thread ended holding the lock: never used again */
 	_Atomic uint32_t pend_head; /* pending events written (by the owner's handlers) */
 	_Atomic uint32_t pend_tail; /* ... and moved into the stream (by the lock holder) */
 	atomic_bool pend_busy;	    /* a handler is putting one there now */
 	uint32_t tid;		 /* the owner's kernel tid */
-	uint8_t *buf;		 /* mmap'd, size bytes; the chunk header is put in front */
+	uint8_t *buf;		 /* where records go: pbuf, or a region's body less the
+				    header reserve; the chunk header is put in front */
 	size_t size;
 	size_t used;		 /* bytes of buf in use, the header reserve included */
+	uint8_t *pbuf;		 /* private buffer (mmap'd with the stream), psize bytes */
+	size_t psize;
+	uint8_t *map;		 /* the mapping of the file that holds the region, or NULL */
+	size_t map_len;
+	uint64_t map_off;	 /* file offset of map */
+	uint64_t reg_off;	 /* file offset of the REGION record */
+	uint64_t reg_len;	 /* its whole length, frame included */
+	size_t reg_next;	 /* bytes of this stream's next region (they grow) */
+	bool reg_split;		 /* another thread's records are in it: a new one first */
+	struct slf_region_head own_head; /* hdr when the stream has no region */
 	uint64_t cur_seq;	 /* seq of the records being written now */
 	uint64_t base_seq;	 /* the chunk's base seq (first record's) */
 	uint64_t last_seq;	 /* the last record's, for seq_delta */
@@ -197,6 +215,7 @@ struct slp_stream {
 	uint64_t now_ns;	 /* this thread's clock at its last event */
 	uint64_t flush_due;	 /* now_ns at which a non-empty buffer goes out anyway */
 	uint64_t records;	 /* records in this chunk */
+	uint64_t counted;	 /* ... of which the exit message counts already (regions) */
 	uint64_t heap_lo;	 /* lowest block this thread allocated (UINT64_MAX: none) */
 	uint64_t heap_hi;	 /* one past its highest block: the scan's span, united */
 	uint64_t marked_lo;	 /* granules (address >> SLP_GRANULE_SHIFT) marked_lo .. */
@@ -429,6 +448,17 @@ int slp_open_high(const char *path, int flags, unsigned mode);
 int slp_writer_open(void);
 /* Appends whole top-level records (CHUNK, PROCESS, END). Context: file_lock held. */
 void slp_writer_write(const uint8_t *p, size_t n);
+/*
+ * Reserves n bytes at the end of the file (fallocate) and maps them
+ * shared: the first byte's offset, *map, *map_len and *map_off the page-aligned
+ * mapping that holds them. UINT64_MAX when that fails (warned; tracking
+ * stopped). Context: file_lock held, w.mapped.
+ */
+uint64_t slp_writer_reserve(size_t n, uint8_t **map, size_t *map_len, uint64_t *map_off);
+/* Cuts the file at `end` (the unused tail of the last region). Context: file_lock held. */
+void slp_writer_truncate(uint64_t end);
+/* Payload bytes of a top-level record of len payload bytes that make it end 8-aligned. */
+size_t slp_writer_pad(size_t len);
 void slp_writer_close(void);
 /*
  * Puts a top-level record's kind and length right in front of its
@@ -457,13 +487,41 @@ static inline uint64_t slp_next_seq(void)
 }
 
 /*
+ * The event under way on s took `seq`: the region's head shows it (the
+ * first seq of the event) until the event's records are committed, so a
+ * reader of a killed log cuts there (format.h). Before the event has any
+ * effect another thread could see. Context: s locked.
+ */
+static inline void slp_stream_inflight(struct slp_stream *s, uint64_t seq)
+{
+	if (!s->inflight) {
+		s->inflight = true;
+		__atomic_store_n(&s->hdr->inflight, seq, __ATOMIC_RELEASE);
+	}
+}
+
+/* A seq for s's event under way (stack and module definitions). Context: s locked. */
+static inline uint64_t slp_stream_seq(struct slp_stream *s)
+{
+	uint64_t seq = slp_next_seq();
+
+	slp_stream_inflight(s, seq);
+	return seq;
+}
+
+/*
  * Starts an event at seq: its records (slp_rec_begin) carry that seq; a
  * TIME record goes first when this thread's clock moved (and, past
  * flush_ms, buffers go out). Context: s locked.
  */
 void slp_stream_event(struct slp_stream *s, uint64_t seq, uint64_t now_ns);
-/* Writes s's chunk to the log. Context: s locked. */
+/*
+ * Writes s's chunk to the log (write(2)); in a mapped log, commits the
+ * records written so far. Context: s locked.
+ */
 void slp_stream_flush(struct slp_stream *s);
+/* The records written so far are whole (a mapped log's region head says so). Context: s locked. */
+void slp_stream_commit(struct slp_stream *s);
 /*
  * Writes every stream's chunk to the log. own: the caller's stream (locked
  * by the caller) or NULL. Others are locked in turn; with `wait` false a
@@ -477,6 +535,17 @@ void slp_streams_heap_span(uint64_t *lo, uint64_t *hi);
 /* Thread exits, process starts, fork child: see stream.c. */
 void slp_streams_setup(void);
 void slp_streams_fork_child(struct slp_stream *own);
+/* A fork child: no stream may write into the parent's file any more. */
+void slp_streams_leave_parent(void);
+/* A log was opened (start-up, fork child): streams write the way it is written. */
+void slp_streams_log_opened(void);
+/* At exit, after the last event: the last region loses its unused tail. Context: file_lock. */
+void slp_streams_trim(void);
+/*
+ * A signal handler's event at seq waits in s's ring: the region's head
+ * shows it until it is in the body (format.h, REGION's pending).
+ */
+void slp_pending_publish(struct slp_stream *s, uint64_t seq);
 
 /* Record encoding into s. Context: s locked; one record open at a time. */
 uint8_t *slp_rec_begin(struct slp_stream *s, unsigned kind, size_t max_payload);

@@ -180,8 +180,9 @@ static bool write_process(void)
 	size_t elen = strnlen(slp_st.exe, sizeof(slp_st.exe));
 	size_t ilen = strnlen(slp_st.interposer, sizeof(slp_st.interposer));
 	size_t max = 8 * SLF_MAX_UV_LEN + elen + slp_st.cmdline_len + ilen;
-	uint8_t *buf = mmap(NULL, max + 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	uint8_t *buf = mmap(NULL, max + 32, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 			    -1, 0), *p, *h;
+	size_t len;
 
 	if (buf == MAP_FAILED)
 		return false;
@@ -194,9 +195,12 @@ static bool write_process(void)
 	p = slp_put_str(p, slp_st.cmdline ? slp_st.cmdline : "", slp_st.cmdline_len);
 	p = slp_put_str(p, slp_st.interposer, ilen);
 	p = slp_put_uv(p, slp_st.process_flags);
-	h = slp_writer_frame(SLF_REC_PROCESS, buf + 16, (size_t)(p - (buf + 16)));
-	slp_writer_write(h, (size_t)(p - h));
-	munmap(buf, max + 16);
+	len = (size_t)(p - (buf + 16));
+	if (slp_st.w.mapped) /* zeros past its fields (ignored): regions start 8-aligned */
+		len = slp_writer_pad(len);
+	h = slp_writer_frame(SLF_REC_PROCESS, buf + 16, len);
+	slp_writer_write(h, (size_t)(buf + 16 + len - h));
+	munmap(buf, max + 32);
 	return true;
 }
 
@@ -356,6 +360,7 @@ static void fork_parent(void)
  */
 static void fork_child(void)
 {
+	slp_streams_leave_parent(); /* before anything can write into the parent's log */
 	slp_tid = 0;
 	slp_st.pid = getpid();
 	if (!fork_entered) {
@@ -499,6 +504,7 @@ void slp_fini(void)
 			slp_stream_leave(s);
 		}
 		pthread_mutex_lock(&slp_st.file_lock);
+		slp_streams_trim();
 		write_end();
 		ok = slp_st.w.fd >= 0; /* else the final write failed: already warned */
 		slp_writer_close();

@@ -343,7 +343,7 @@ static void emit_locked(struct slp_stream *out)
 	struct slp_modules *m = &slp_st.mods;
 	bool unloaded = sc_buf.subs != m->subs;
 
-	out->cur_seq = slp_next_seq();
+	out->cur_seq = slp_stream_seq(out);
 	for (size_t off = 0; off < sc_buf.used;) {
 		uint32_t len;
 		uint8_t *p;

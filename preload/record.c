@@ -124,13 +124,22 @@ static void *call_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size
 	return p;
 }
 
-/* The realloc call between two seqs (below); *err: libc's errno. */
-static void *realloc_between(enum slf_alloc_fn fn, void *old, size_t n, size_t size,
-			     uint64_t seq[2], int *err)
+/*
+ * The realloc call between two seqs (below); *err: libc's errno. The first
+ * is shown in flight (s's head) before libc may hand `old` to another
+ * thread; `pending`: by a signal handler, s is the thread's stream, not
+ * locked.
+ */
+static void *realloc_between(struct slp_stream *s, bool pending, enum slf_alloc_fn fn, void *old,
+			     size_t n, size_t size, uint64_t seq[2], int *err)
 {
 	void *p;
 
 	seq[0] = slp_next_seq();
+	if (pending)
+		slp_pending_publish(s, seq[0]);
+	else
+		slp_stream_inflight(s, seq[0]);
 	errno = 0;
 	p = call_realloc(fn, old, n, size);
 	*err = errno;
@@ -169,7 +178,7 @@ void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
 		errno = saved;
 		return call_realloc(fn, old, n, size);
 	}
-	p = realloc_between(fn, old, n, size, seq, &err);
+	p = realloc_between(s, false, fn, old, n, size, seq, &err);
 	now = slp_now_ns();
 	if (old_released(old, p, bytes, err)) {
 		slp_stream_event(s, seq[0], now);
@@ -365,11 +374,52 @@ void slp_record_interrupted(unsigned kind, enum slf_alloc_fn fn, void *p, size_t
 			    size_t align)
 {
 	struct slp_stream *s = pend_stream(1);
+	uint64_t seq;
 
 	if (!s)
 		return;
-	pend_put(s, kind, fn, slp_next_seq(), p, NULL, size, align, 0);
+	seq = slp_next_seq();
+	slp_pending_publish(s, seq); /* before a FREE's block goes back to libc */
+	pend_put(s, kind, fn, seq, p, NULL, size, align, 0);
 	atomic_store(&s->pend_busy, false);
+}
+
+/*
+ * The head's `pending` (format.h) is 2 * the oldest waiting seq, plus a bit
+ * that every handler's event toggles when one is shown already: a drainer
+ * that found the ring empty clears the word only if no handler changed it
+ * since it looked (compare and exchange), so an event put there meanwhile
+ * is never hidden. Context: a signal handler on s's thread, pend_busy held.
+ */
+void slp_pending_publish(struct slp_stream *s, uint64_t seq)
+{
+	uint64_t *f = &__atomic_load_n(&s->hdr, __ATOMIC_ACQUIRE)->pending;
+	uint64_t old = __atomic_load_n(f, __ATOMIC_RELAXED), nv;
+
+	do
+		nv = old ? old ^ 1 : seq << 1;
+	while (!__atomic_compare_exchange_n(f, &old, nv, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+}
+
+/*
+ * After a drain, whose records are committed: the head shows the oldest
+ * event still waiting, or none. A handler at work right now keeps what is
+ * shown. Context: s locked.
+ */
+static void pend_refloor(struct slp_stream *s)
+{
+	uint64_t *f = &s->hdr->pending, old = __atomic_load_n(f, __ATOMIC_SEQ_CST), nv;
+
+	do {
+		uint32_t t = atomic_load(&s->pend_tail), h = atomic_load(&s->pend_head);
+
+		if (atomic_load(&s->pend_busy))
+			return;
+		nv = h != t ? s->pend[t % SLP_PENDING].seq << 1 : 0;
+		if (nv == old)
+			return;
+	} while (!__atomic_compare_exchange_n(f, &old, nv, false, __ATOMIC_SEQ_CST,
+					      __ATOMIC_SEQ_CST));
 }
 
 void *slp_record_realloc_interrupted(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
@@ -382,7 +432,7 @@ void *slp_record_realloc_interrupted(enum slf_alloc_fn fn, void *old, size_t n, 
 
 	if (!s)
 		return call_realloc(fn, old, n, size);
-	p = realloc_between(fn, old, n, size, seq, &err);
+	p = realloc_between(s, true, fn, old, n, size, seq, &err);
 	if (old_released(old, p, bytes, err))
 		pend_put(s, SLF_REC_FREE, fn, seq[0], old, NULL, 0, 0, 0);
 	if (p && old)
@@ -418,4 +468,8 @@ void slp_pending_drain(struct slp_stream *s, uint64_t below)
 		slp_stream_heap_span(s, e->addr, e->size);
 	}
 	s->cur_seq = cur;
+	if (__atomic_load_n(&s->hdr->pending, __ATOMIC_RELAXED)) {
+		slp_stream_commit(s);
+		pend_refloor(s);
+	}
 }

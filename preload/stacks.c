@@ -224,7 +224,7 @@ static uint32_t intern_locked(struct slp_stream *out, const struct slp_trace *t,
 
 	if (id)
 		return id; /* another thread interned it meanwhile */
-	out->cur_seq = slp_next_seq();
+	out->cur_seq = slp_stream_seq(out);
 	/* outermost frame first, so each edge extends a known parent */
 	for (unsigned i = t->n; i-- > 0;) {
 		uint64_t ip = (uint64_t)(uintptr_t)frames[i];

@@ -1,9 +1,24 @@
 /*
- * preload/stream.c - one record stream per thread (format.h 2.x).
+ * preload/stream.c - one record stream per thread (format.h 2.x, 3.x).
  *
- * A thread appends its records to a buffer of its own, which goes to the
- * log as one CHUNK when it is full, when flush_ms passed, at snapshots, at
- * fork, at the thread's exit and at the process's exit. The order across
+ * A thread appends its records to a stretch of memory of its own. Where
+ * the log is mapped (writer.c), that is a REGION of the file, reserved for
+ * the stream and written in place: each event's records are committed
+ * (the region's head says how many bytes hold whole records) when the
+ * event ends, and while an event is under way the head shows its first
+ * seq (inflight), so a reader of a killed log knows exactly which events
+ * can be missing (format.h, "End of a log"). Nothing is written at an
+ * event but the records and two words of the head: no system call, no
+ * background thread, and an idle process has nothing unwritten. A full
+ * region gets a successor at the end of the file; a stream's regions grow
+ * from 4 KiB to buffer_kib, so a short thread costs little of the log, and
+ * a pooled stream's next thread continues after the last record of its
+ * region (the region is split in two).
+ *
+ * Elsewhere (mmap=0, or a file that cannot be mapped), the stream is a
+ * private buffer, which goes to the log as one CHUNK when it is full, when
+ * flush_ms passed, at snapshots, at fork, at the thread's exit and at the
+ * process's exit. The order across
  * threads is carried by the sequence number each event takes from one
  * counter (slp_next_seq); the analyzer merges the streams by it. So the hot
  * path touches only this thread's cache lines, the counter and the read-mostly
@@ -39,6 +54,10 @@
 #define QUIET_NS (20 * 1000000ull)
 /* a TIME record that rec_begin may put first in a new chunk */
 #define TIME_MAX (REC_HDR_MAX + SLF_MAX_UV_LEN)
+/* a stream's first region, in bytes; each next one doubles, up to buffer_kib */
+#define REGION_FIRST 4096u
+/* a REGION's frame and head: its body starts this far from the record */
+#define REGION_HEAD (SLF_REGION_FRAME + sizeof(struct slf_region_head))
 
 static _Thread_local struct slp_stream *my_stream __attribute__((tls_model("initial-exec")));
 static struct slp_stream *_Atomic registry;
@@ -73,8 +92,149 @@ static void chunk_reset(struct slp_stream *s)
 {
 	s->used = HDR_RESERVE;
 	s->records = 0;
+	s->counted = 0;
 	s->prev_addr = 0;
 	s->chunk_time = 0;
+}
+
+/*
+ * The records written so far are whole: the region's head says so, after
+ * them (release: a kill leaves the bytes before the count). Context: s locked.
+ */
+static inline void commit(struct slp_stream *s)
+{
+	__atomic_store_n(&s->hdr->committed, s->used - HDR_RESERVE, __ATOMIC_RELEASE);
+}
+
+/* The exit message's count: the records of s's region not counted yet. */
+static void count_records(struct slp_stream *s)
+{
+	__atomic_fetch_add(&slp_st.w.records, s->records - s->counted, __ATOMIC_RELAXED);
+	s->counted = s->records;
+}
+
+/*
+ * No region (yet): in a mapped log the first record reserves one (room
+ * for nothing); else the private buffer. Also where a stream's records go
+ * when tracking stopped at a failed reservation: the private buffer, and
+ * nowhere from there.
+ */
+static void no_region(struct slp_stream *s, bool sink)
+{
+	s->map = NULL;
+	__atomic_store_n(&s->hdr, &s->own_head, __ATOMIC_RELEASE);
+	s->buf = s->pbuf;
+	s->size = slp_st.w.mapped && !sink ? HDR_RESERVE : s->psize;
+	s->reg_split = false;
+	chunk_reset(s);
+}
+
+static size_t align8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+/*
+ * Moves s to a new region with room for `need` bytes of records: in the
+ * unused tail of its region when another thread's records are there (a
+ * pooled stream), else at the end of the file. The old region is committed
+ * first and keeps its records; the new one's head takes over what the
+ * stream shows in flight (inflight, pending) before the old one's is
+ * cleared. A handler that puts an event in the ring meanwhile is dropped
+ * (pend_busy), since it could show it in the old head. If the file cannot
+ * grow (tracking stopped, warned), the records go to the private buffer.
+ * Context: s locked; slp_st.w.mapped.
+ */
+static SLP_COLD void region_next(struct slp_stream *s, size_t need)
+{
+	struct slf_region_head *cur = s->hdr, *h;
+	uint64_t at = 0, off, len, map_off;
+	size_t map_len, cap = slp_opt.buffer_kib * 1024;
+	uint8_t *map, *old_map = s->map;
+	bool got;
+	int cancel;
+
+	if (s->map) {
+		commit(s);
+		count_records(s);
+		if (s->reg_split) {
+			at = align8(s->reg_off + REGION_HEAD + s->used - HDR_RESERVE);
+			if (at + REGION_HEAD + need > s->reg_off + s->reg_len)
+				at = 0; /* too little left: a region of its own */
+		}
+	}
+	if (cap > SLF_MAX_PAYLOAD)
+		cap = SLF_MAX_PAYLOAD;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel); /* fallocate is a cancellation point */
+	pthread_mutex_lock(&slp_st.file_lock);
+	if (at) {
+		off = at;
+		len = s->reg_off + s->reg_len - at;
+		map = s->map;
+		map_len = s->map_len;
+		map_off = s->map_off;
+	} else {
+		len = s->reg_next > REGION_HEAD + need ? s->reg_next : align8(REGION_HEAD + need);
+		off = slp_writer_reserve(len, &map, &map_len, &map_off);
+		if (off != UINT64_MAX) {
+			slp_st.w.tail = s;
+			s->reg_next = s->reg_next * 2 <= cap ? s->reg_next * 2 : cap;
+		}
+	}
+	if (off != UINT64_MAX) {
+		uint8_t *f = map + (off - map_off);
+
+		h = (struct slf_region_head *)(f + SLF_REGION_FRAME);
+		*h = (struct slf_region_head){ .tid = s->tid };
+		f[0] = SLF_REC_REGION;
+		slf_put_uv_fixed(f + 1, len - SLF_REGION_FRAME, SLF_REGION_FRAME - 1);
+		if (at) /* the old region ends where the new one starts (it was unused tail) */
+			slf_put_uv_fixed(s->map + (s->reg_off - s->map_off) + 1,
+					 at - s->reg_off - SLF_REGION_FRAME, SLF_REGION_FRAME - 1);
+		slp_st.w.chunks++;
+	}
+	pthread_mutex_unlock(&slp_st.file_lock);
+	pthread_setcancelstate(cancel, NULL);
+	if (off == UINT64_MAX) {
+		no_region(s, true);
+		return;
+	}
+	/* the owner's handlers cannot be inside their ring's code now; another thread's can */
+	got = !atomic_exchange(&s->pend_busy, true);
+	for (unsigned i = 0; !got && i < 1000; i++) {
+		sched_yield();
+		got = !atomic_exchange(&s->pend_busy, true);
+	}
+	h->inflight = s->inflight ? cur->inflight : 0;
+	h->pending = __atomic_load_n(&cur->pending, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&s->hdr, h, __ATOMIC_RELEASE);
+	__atomic_store_n(&cur->inflight, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&cur->pending, 0, __ATOMIC_RELEASE);
+	if (got)
+		atomic_store(&s->pend_busy, false);
+	/* another thread's handler may still hold the old head: only the owner unmaps */
+	if (old_map && old_map != map && s == my_stream)
+		munmap(old_map, s->map_len);
+	s->map = map;
+	s->map_len = map_len;
+	s->map_off = map_off;
+	s->reg_off = off;
+	s->reg_len = len;
+	s->reg_split = false;
+	s->buf = (uint8_t *)(h + 1) - HDR_RESERVE;
+	s->size = HDR_RESERVE + len - REGION_HEAD;
+	chunk_reset(s);
+}
+
+/* rec_begin() needs more room than s has. Context: s locked. */
+static SLP_COLD void make_room(struct slp_stream *s, size_t need)
+{
+	if (!slp_st.w.mapped)
+		slp_stream_flush(s);
+	else if (s->map || s->size == HDR_RESERVE)
+		region_next(s, need);
+	else
+		chunk_reset(s); /* tracking stopped: the private buffer absorbs what is left */
 }
 
 /* A new stream from mmap, pushed onto the registry. NULL when out of memory. */
@@ -89,12 +249,13 @@ static struct slp_stream *make_stream(void)
 	if (mem == MAP_FAILED)
 		return NULL;
 	s = mem;
-	s->buf = (uint8_t *)mem + head;
-	s->size = size;
+	s->pbuf = (uint8_t *)mem + head;
+	s->psize = size;
+	s->reg_next = REGION_FIRST;
 	s->heap_lo = UINT64_MAX;
 	s->marked_lo = UINT64_MAX; /* none marked */
 	atomic_store_explicit(&s->in_use, true, memory_order_relaxed);
-	chunk_reset(s);
+	no_region(s, false);
 	s->next = atomic_load_explicit(&registry, memory_order_relaxed);
 	while (!atomic_compare_exchange_weak_explicit(&registry, &s->next, s, memory_order_release,
 						      memory_order_relaxed))
@@ -120,7 +281,7 @@ static SLP_COLD struct slp_stream *acquire(void)
 	}
 	s->tid = slp_current_tid();
 	s->now_ns = 0;
-	s->flush_due = 0;
+	s->flush_due = slp_st.w.mapped ? UINT64_MAX : 0; /* timed flushes: write(2) only */
 	my_stream = s;
 	if (have_exit_key) {
 		unsigned char was = slp_callout_begin(); /* may allocate its key block */
@@ -135,9 +296,20 @@ struct slp_stream *slp_stream_own(void)
 {
 	struct slp_stream *s = my_stream;
 
-	if (SLP_UNLIKELY(!s) && !(s = acquire()))
+	if (SLP_LIKELY(s)) {
+		lock_stream(s);
+		return s;
+	}
+	if (!(s = acquire()))
 		return NULL;
 	lock_stream(s);
+	/* a pooled stream's region holds its last thread's records: not under this tid */
+	if (s->map && s->used > HDR_RESERVE) {
+		s->reg_split = true;
+		s->size = s->used; /* the next record moves to a new region */
+	} else {
+		__atomic_store_n(&s->hdr->tid, s->tid, __ATOMIC_RELAXED);
+	}
 	return s;
 }
 
@@ -159,9 +331,20 @@ struct slp_stream *slp_stream_enter(void)
 	return s;
 }
 
+/* The event's records are whole: committed, and nothing is in flight any more. */
 void slp_stream_leave(struct slp_stream *s)
 {
+	commit(s);
+	if (s->inflight) {
+		s->inflight = false;
+		__atomic_store_n(&s->hdr->inflight, 0, __ATOMIC_RELEASE);
+	}
 	unlock_stream(s);
+}
+
+void slp_stream_commit(struct slp_stream *s)
+{
+	commit(s);
 }
 
 /*
@@ -233,6 +416,12 @@ void slp_stream_flush(struct slp_stream *s)
 	uint64_t w = 0;
 	int cancel;
 
+	if (slp_st.w.mapped) {
+		commit(s); /* the records are in the file already */
+		if (s->map)
+			count_records(s);
+		return;
+	}
 	if (!s->records)
 		return;
 	first = s->buf[HDR_RESERVE + 1];
@@ -332,6 +521,7 @@ void slp_stream_event(struct slp_stream *s, uint64_t seq, uint64_t now_ns)
 	uint64_t due;
 
 	s->cur_seq = seq; /* slp_rec_begin() writes a handler's older events first */
+	slp_stream_inflight(s, seq);
 	if (now_ns > s->now_ns)
 		s->now_ns = now_ns;
 	if (SLP_UNLIKELY(now_ns >= s->flush_due) && slp_opt.flush_ms) {
@@ -380,9 +570,10 @@ uint8_t *slp_rec_begin(struct slp_stream *s, unsigned kind, size_t max_payload)
 	if (SLP_UNLIKELY(slp_pending_any(s)))
 		slp_pending_drain(s, s->cur_seq);
 	if (SLP_UNLIKELY(s->size - s->used < max_payload + REC_HDR_MAX + TIME_MAX))
-		slp_stream_flush(s);
+		make_room(s, max_payload + REC_HDR_MAX + TIME_MAX);
 	if (s->used == HDR_RESERVE) {
 		s->base_seq = s->last_seq = s->cur_seq;
+		s->hdr->seq = s->base_seq; /* before any of its records is committed */
 		/* not inside a scan, which admits no other kind (it spans chunks) */
 		if (s->now_ns && kind != SLF_REC_TIME &&
 		    (kind < SLF_REC_SCAN_REGION || kind > SLF_REC_SCAN_END))
@@ -433,7 +624,7 @@ void slp_streams_ranges(void (*fn)(uintptr_t lo, uintptr_t hi))
 	     s = s->next) {
 		uint64_t *g = __atomic_load_n(&s->granules, __ATOMIC_RELAXED);
 
-		fn((uintptr_t)s, (uintptr_t)(s->buf + s->size));
+		fn((uintptr_t)s, (uintptr_t)(s->pbuf + s->psize)); /* regions are shared: not scanned */
 		if (g) /* racy: a set that grows meanwhile holds small numbers, not addresses */
 			fn((uintptr_t)g, (uintptr_t)(g + __atomic_load_n(&s->granules_mask,
 									 __ATOMIC_RELAXED) + 1));
@@ -635,6 +826,8 @@ static void thread_exit(void *arg)
 		lock_stream(s);
 	} else if (!wait_stream(s, 100)) {
 		atomic_store(&s->abandoned, true);
+		/* its event in flight never ends: a reader must not cut the log there */
+		__atomic_store_n(&s->hdr->inflight, 0, __ATOMIC_RELEASE);
 		if (my_stream == s)
 			my_stream = NULL;
 		slp_warn("thread %u ended inside sliceleak; its last records are lost",
@@ -660,21 +853,76 @@ void slp_streams_setup(void)
 }
 
 /*
+ * The child of a fork inherits the parent's shared mappings of its log:
+ * each one is replaced by private memory at the same address, so that
+ * whatever the child still writes there (an event that a fork from a
+ * signal handler interrupted) never reaches the parent's file.
+ */
+void slp_streams_leave_parent(void)
+{
+	for (struct slp_stream *s = atomic_load_explicit(&registry, memory_order_relaxed); s;
+	     s = s->next)
+		if (s->map)
+			mmap(s->map, s->map_len, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+}
+
+void slp_streams_log_opened(void)
+{
+	for (struct slp_stream *s = atomic_load_explicit(&registry, memory_order_relaxed); s;
+	     s = s->next) {
+		s->reg_next = REGION_FIRST;
+		s->flush_due = slp_st.w.mapped ? UINT64_MAX : 0;
+		no_region(s, false);
+	}
+}
+
+/*
+ * The region at the end of the file gives back its unused tail: its frame
+ * is rewritten to end after its last record, the file is cut there, and
+ * the stream writes nowhere from now on (it is past the last event).
+ * A stream busy right now (a late thread exit) keeps its tail.
+ */
+void slp_streams_trim(void)
+{
+	struct slp_stream *s = slp_st.w.tail;
+	uint64_t at;
+
+	if (!slp_st.w.mapped || !s || !s->map || s->reg_off + s->reg_len != slp_st.w.end ||
+	    !trylock_stream(s))
+		return;
+	commit(s);
+	at = align8(s->reg_off + REGION_HEAD + s->used - HDR_RESERVE);
+	slf_put_uv_fixed(s->map + (s->reg_off - s->map_off) + 1,
+			 at - s->reg_off - SLF_REGION_FRAME, SLF_REGION_FRAME - 1);
+	s->reg_len = at - s->reg_off;
+	no_region(s, true);
+	slp_writer_truncate(at);
+	unlock_stream(s);
+}
+
+/*
  * A fork child has one thread: the other streams' records are the
  * parent's to write (their owners do not exist here, and may have held
  * their locks at the fork), so they are emptied and pooled. own (the
- * forking thread's, flushed by the prepare handler) is kept for it.
+ * forking thread's, flushed by the prepare handler) is kept for it. Their
+ * regions are the parent's (slp_streams_leave_parent made them private):
+ * the child's log gives them new ones.
  */
 void slp_streams_fork_child(struct slp_stream *own)
 {
 	for (struct slp_stream *s = atomic_load_explicit(&registry, memory_order_relaxed); s;
 	     s = s->next) {
+		if (s->map)
+			munmap(s->map, s->map_len);
+		s->inflight = false;
+		no_region(s, false);
+		s->own_head = (struct slf_region_head){ 0 };
 		atomic_store(&s->lock, 0);
 		atomic_store(&s->abandoned, false);
 		atomic_store(&s->pend_head, 0); /* the parent's */
 		atomic_store(&s->pend_tail, 0);
 		atomic_store(&s->pend_busy, false);
-		chunk_reset(s);
 		s->rec_open = NULL; /* a record being written at the fork went with the chunk */
 		s->heap_lo = UINT64_MAX; /* a new log: only its own blocks count */
 		s->heap_hi = 0;

@@ -2,11 +2,19 @@
  * preload/writer.c - the log file.
  *
  * The file holds the header, then top-level records only (format.h 2.x):
- * PROCESS, the threads' CHUNKs (stream.c) as they fill, END. Each write(2)
- * carries whole records under file_lock, so a killed process leaves whole
- * chunks up to its last write. Any write failure (full disk, the file size
- * limit, the program closed or replaced our fd) stops tracking with one
- * warning; the program goes on.
+ * PROCESS, the threads' streams (stream.c), END. Where the file can be
+ * mapped, each stream writes its records in place into a REGION of the
+ * file reserved here (fallocate, so that no later page write can fail on
+ * a full disk and raise SIGBUS in the program) and mapped MAP_SHARED:
+ * every record is in the page cache as soon as it is committed, and a
+ * killed process loses none. Where it cannot (fallocate unsupported, a
+ * copy-on-write file system whose writes need new blocks, mmap refused,
+ * the mmap option off) the whole log is written with write(2) as CHUNKs
+ * when buffers fill, and a killed process loses what they held.
+ * Top-level records go out with pwrite(2) at the file's end, whole,
+ * under file_lock. Any failure (full disk, the file size limit, the
+ * program closed or replaced our fd and the file is gone) stops tracking
+ * with one warning; the program goes on.
  *
  * Context for everything here: the caller holds slp_st.file_lock (or is the
  * only thread: start-up, fork child) and the guard.
@@ -19,6 +27,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,7 +66,36 @@ static void expand_path(char *dst, size_t size, const char *tmpl, pid_t pid)
 
 static int create_log(const char *path)
 {
-	return slp_open_high(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+	/* read and write: a shared mapping needs both */
+	return slp_open_high(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+}
+
+/*
+ * Whether the streams can write through shared mappings of fd: fallocate
+ * works (a page write into reserved blocks cannot fail), the file system
+ * does not copy on write (btrfs, ZFS, bcachefs need new blocks for an
+ * overwrite, so a full disk could still raise SIGBUS in the program), and
+ * the file maps.
+ */
+static bool can_map(int fd)
+{
+	static const long cow[] = { 0x9123683e /* btrfs */, 0x2fc12fc1 /* zfs */,
+				    (long)0xca451a4e /* bcachefs */ };
+	struct statfs fs;
+	void *m;
+
+	if (!slp_opt.mmap || fstatfs(fd, &fs) != 0)
+		return false;
+	for (size_t i = 0; i < SLP_ARRAY_SIZE(cow); i++)
+		if ((long)fs.f_type == cow[i])
+			return false;
+	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 1) != 0)
+		return false;
+	m = mmap(NULL, slp_st.page_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return false;
+	munmap(m, slp_st.page_size);
+	return true;
 }
 
 int slp_fd_high(int fd)
@@ -116,16 +154,25 @@ int slp_writer_open(void)
 	w->ino = sb.st_ino;
 	w->chunks = 0;
 	w->records = 0;
+	w->end = 0;
+	w->tail = NULL;
+	w->mapped = can_map(fd);
+	if (slp_opt.verbose)
+		slp_warn("%s: %s", w->path, w->mapped ? "streams written through shared mappings"
+						      : "streams written with write(2)");
+	slp_streams_log_opened();
 	memcpy(hdr.magic, SLF_MAGIC, SLF_MAGIC_LEN);
 	slp_writer_write((const uint8_t *)&hdr, sizeof(hdr));
 	return w->fd >= 0 ? 0 : -EIO;
 }
 
-/* The write(2) loop: EINTR and short writes. Returns 0 or -errno. */
+/* The pwrite(2) loop at the file's end: EINTR and short writes. Returns 0 or -errno. */
 static int write_all(int fd, const uint8_t *p, size_t n)
 {
+	off_t off = (off_t)slp_st.w.end;
+
 	while (n) {
-		ssize_t k = write(fd, p, n);
+		ssize_t k = pwrite(fd, p, n, off);
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -134,6 +181,7 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 		if (k == 0)
 			return -EIO;
 		p += k;
+		off += k;
 		n -= (size_t)k;
 	}
 	return 0;
@@ -149,7 +197,7 @@ static bool reopen(void)
 {
 	struct slp_writer *w = &slp_st.w;
 	struct stat sb;
-	int fd = slp_open_high(w->path, O_WRONLY | O_APPEND | O_NOFOLLOW, 0);
+	int fd = slp_open_high(w->path, O_RDWR | O_NOFOLLOW, 0);
 
 	w->fd = -1;
 	if (fd < 0)
@@ -164,31 +212,43 @@ static bool reopen(void)
 	return true;
 }
 
+/* fallocate(2) of [end, end + n): the file grows by n bytes. Returns 0 or -errno. */
+static int extend(int fd, const uint8_t *unused, size_t n)
+{
+	(void)unused;
+	while (fallocate(fd, 0, (off_t)slp_st.w.end, (off_t)n) != 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
 /*
- * RLIMIT_FSIZE (`ulimit -f`): a write past it fails with EFBIG and the
- * kernel sends SIGXFSZ, whose default action ends the program, to the
- * writing thread. So the log stops short of the limit: a write that would
- * cross it is not made (one warning, tracking stops, the log is cut like a
- * killed process's). A limit lowered by another thread meanwhile is caught
- * too: SIGXFSZ is blocked across the write, and one it raised is taken
- * back before unblocking (unless the program already had one pending).
+ * RLIMIT_FSIZE (`ulimit -f`): a write or fallocate past it fails with
+ * EFBIG and the kernel sends SIGXFSZ, whose default action ends the
+ * program, to the calling thread. So the log stops short of the limit: a
+ * growth that would cross it is not made (one warning, tracking stops, the
+ * log is cut like a killed process's). A limit lowered by another thread
+ * meanwhile is caught too: SIGXFSZ is blocked across the call, and one it
+ * raised is taken back before unblocking (unless the program already had
+ * one pending). `op` writes or reserves n bytes at the file's end.
  * Returns 0, or -EFBIG when the limit stops the log here.
  */
-static int write_limited(int fd, off_t size, const uint8_t *p, size_t n)
+static int grow_limited(int fd, int (*op)(int, const uint8_t *, size_t), const uint8_t *p,
+			size_t n)
 {
 	struct rlimit rl;
 	sigset_t xfsz, old, pending;
 	int err, had;
 
 	if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-		return write_all(fd, p, n);
-	if ((uint64_t)size + n > (uint64_t)rl.rlim_cur)
+		return op(fd, p, n);
+	if (slp_st.w.end + n > (uint64_t)rl.rlim_cur)
 		return -EFBIG;
 	sigemptyset(&xfsz);
 	sigaddset(&xfsz, SIGXFSZ);
 	pthread_sigmask(SIG_BLOCK, &xfsz, &old);
 	had = sigpending(&pending) == 0 && sigismember(&pending, SIGXFSZ);
-	err = write_all(fd, p, n);
+	err = op(fd, p, n);
 	if (err == -EFBIG && !had) {
 		struct timespec zero = { 0, 0 };
 
@@ -198,23 +258,33 @@ static int write_limited(int fd, off_t size, const uint8_t *p, size_t n)
 	return err;
 }
 
-void slp_writer_write(const uint8_t *p, size_t n)
+/* Our fd still is our file, or it was reopened by name. False: warned, tracking stopped. */
+static bool fd_ours(void)
 {
 	struct slp_writer *w = &slp_st.w;
 	struct stat sb;
-	int err, saved = errno;
+
+	if (SLP_LIKELY(fstat(w->fd, &sb) == 0 && sb.st_dev == w->dev && sb.st_ino == w->ino))
+		return true;
+	if (reopen())
+		return true;
+	slp_warn("%s: the program closed the log's file descriptor and the file is gone; "
+		 "tracking stopped", w->path);
+	slp_disable_locked();
+	return false;
+}
+
+/* Grows the log by n bytes with op (write or reserve). Returns 0, else warned and off. */
+static int grow(int (*op)(int, const uint8_t *, size_t), const uint8_t *p, size_t n)
+{
+	struct slp_writer *w = &slp_st.w;
+	int err;
 
 	if (w->fd < 0)
-		return; /* tracking is off: the bytes go nowhere */
-	if (SLP_UNLIKELY(fstat(w->fd, &sb) < 0 || sb.st_dev != w->dev || sb.st_ino != w->ino) &&
-	    (!reopen() || fstat(w->fd, &sb) < 0)) {
-		slp_warn("%s: the program closed the log's file descriptor and the file is gone; "
-			 "tracking stopped", w->path);
-		slp_disable_locked();
-		errno = saved;
-		return;
-	}
-	err = write_limited(w->fd, sb.st_size, p, n);
+		return -EBADF; /* tracking is off: the bytes go nowhere */
+	if (!fd_ours())
+		return -EBADF;
+	err = grow_limited(w->fd, op, p, n);
 	if (err == -EFBIG) {
 		slp_warn("%s: the file size limit (RLIMIT_FSIZE, `ulimit -f`) is reached; tracking "
 			 "stopped, the log is truncated", w->path);
@@ -223,8 +293,66 @@ void slp_writer_write(const uint8_t *p, size_t n)
 		slp_warn("%s: write failed (%s); tracking stopped, the log is truncated", w->path,
 			 strerrorname_np(-err));
 		slp_disable_locked();
+	} else {
+		w->end += n;
 	}
+	return err;
+}
+
+void slp_writer_write(const uint8_t *p, size_t n)
+{
+	int saved = errno;
+
+	grow(write_all, p, n);
 	errno = saved;
+}
+
+uint64_t slp_writer_reserve(size_t n, uint8_t **map, size_t *map_len, uint64_t *map_off)
+{
+	struct slp_writer *w = &slp_st.w;
+	uint64_t off = w->end;
+	size_t ps = slp_st.page_size;
+	int saved = errno;
+	void *m;
+
+	if (grow(extend, NULL, n) != 0) {
+		errno = saved;
+		return UINT64_MAX;
+	}
+	*map_off = off & ~(uint64_t)(ps - 1);
+	*map_len = (size_t)((off + n + ps - 1) / ps * ps - *map_off);
+	m = mmap(NULL, *map_len, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, (off_t)*map_off);
+	if (m == MAP_FAILED) {
+		slp_warn("%s: cannot map the log (%s); tracking stopped, the log is truncated",
+			 w->path, strerrorname_np(errno));
+		slp_disable_locked();
+		errno = saved;
+		return UINT64_MAX;
+	}
+	*map = m;
+	madvise(m, *map_len, MADV_RANDOM);
+	madvise(m, *map_len, MADV_POPULATE_WRITE);
+	errno = saved;
+	return off;
+}
+
+void slp_writer_truncate(uint64_t end)
+{
+	struct slp_writer *w = &slp_st.w;
+	int saved = errno;
+
+	if (w->fd >= 0 && end < w->end && fd_ours() && ftruncate(w->fd, (off_t)end) == 0)
+		w->end = end;
+	errno = saved;
+}
+
+size_t slp_writer_pad(size_t len)
+{
+	uint8_t tmp[SLF_MAX_UV_LEN];
+
+	while ((slp_st.w.end + 1 + slf_put_uv(tmp, len) + len) % 8)
+		len++;
+	return len;
 }
 
 uint8_t *slp_writer_frame(unsigned kind, uint8_t *payload, size_t len)

@@ -82,6 +82,7 @@ static void put_pairs(FILE *out, const struct sla_record *rec)
 #define DUMP_SHOW_text(kind, f)	 put_str(out, #f, rec->kind.f);
 #define DUMP_SHOW_bytes(kind, f) put_hex_str(out, #f, rec->kind.f);
 #define DUMP_u8(kind, f, show)	 DUMP_SHOW_##show(kind, f)
+#define DUMP_u64(kind, f, show)	 DUMP_SHOW_##show(kind, f)
 #define DUMP_uv(kind, f, show)	 DUMP_SHOW_##show(kind, f)
 #define DUMP_sv(kind, f, show)	 DUMP_SHOW_##show(kind, f)
 #define DUMP_addr(kind, f, show) DUMP_SHOW_##show(kind, f)

@@ -87,6 +87,19 @@ static inline unsigned get_u8(struct cursor *c, const char *field)
 	return *c->p++;
 }
 
+static inline uint64_t get_u64(struct cursor *c, const char *field)
+{
+	uint64_t v;
+
+	if (c->end - c->p < 8) {
+		mark_bad(c, field);
+		return 0;
+	}
+	memcpy(&v, c->p, 8);
+	c->p += 8;
+	return v;
+}
+
 static struct sla_str get_str(struct cursor *c, const char *field)
 {
 	const uint8_t *start = c->p;
@@ -654,6 +667,7 @@ static void scan_advance(struct sla_reader *r, const struct sla_record *o)
  * stack defined before (check_stack, once all fields are read).
  */
 #define SLA_GET_u8(kind, f)    o->kind.f = get_u8(c, #f);
+#define SLA_GET_u64(kind, f)   o->kind.f = get_u64(c, #f);
 #define SLA_GET_uv(kind, f)    o->kind.f = get_uv(c, #f);
 #define SLA_GET_sv(kind, f)    o->kind.f = slf_unzigzag(get_uv(c, #f));
 #define SLA_GET_addr(kind, f)  o->kind.f = get_addr(c, pa, #f);
@@ -662,6 +676,7 @@ static void scan_advance(struct sla_reader *r, const struct sla_record *o)
 #define SLA_GET_pairs(kind, f) what = get_pairs(r, c, o);
 #define SLA_GET_body(kind, f)
 #define SLA_ZERO_u8(kind, f)    o->kind.f = 0;
+#define SLA_ZERO_u64(kind, f)   o->kind.f = 0;
 #define SLA_ZERO_uv(kind, f)    o->kind.f = 0;
 #define SLA_ZERO_sv(kind, f)    o->kind.f = 0;
 #define SLA_ZERO_addr(kind, f)  o->kind.f = 0;
@@ -716,8 +731,11 @@ static inline const char *check_meaning(struct sla_reader *r, struct sla_record 
 	case SLF_REC_END:
 		if (!v2 && o->end.records != o->index)
 			return "END record counts a different number of records than the log holds";
-		if (v2 && o->end.records != r->nchunks)
-			return "END record counts a different number of CHUNK records than the log holds";
+		if (v2 && o->end.records != r->runs)
+			return r->major >= 3 ? "END record counts a different number of CHUNK and REGION "
+					       "records than the log holds"
+					     : "END record counts a different number of CHUNK records "
+					       "than the log holds";
 		return NULL;
 	case SLF_REC_SCAN_BEGIN:
 		return o->scan_begin.heap_lo > o->scan_begin.heap_hi ?
@@ -755,6 +773,7 @@ static inline const char *check_meaning(struct sla_reader *r, struct sla_record 
 	case SLF_REC_SCAN_PTRS: /* get_pairs() checks the pairs */
 	case SLF_REC_SYNC: /* the index read it already (note_sync) */
 	case SLF_REC_CHUNK: /* never decoded here: refused by its place */
+	case SLF_REC_REGION:
 	case SLF_REC_KIND_COUNT:
 	default:
 		return NULL;
@@ -1027,6 +1046,113 @@ static void note_sync(struct sla_reader *r, struct cursor c)
 }
 
 /*
+ * 3.0: a REGION record at pos (frame of hdr bytes, payload of len): its
+ * head says how much of its body holds records, and which seqs its thread
+ * had in flight when the log was last written (format.h, "End of a log").
+ * An empty region is no part of any stream.
+ */
+static int index_region(struct sla_reader *r, struct tid_map *m, uint64_t pos, size_t hdr,
+			uint64_t len)
+{
+	struct slf_region_head h;
+
+	if (r->major < 3) {
+		fail_at(r, pos, "REGION record in a version %u.%u log (REGIONs are 3.x only)",
+			r->major, r->minor);
+		return -EBADMSG;
+	}
+	if (len < sizeof(h)) {
+		fail_at(r, pos, "REGION record: its %llu-byte payload is shorter than its %zu-byte head",
+			(unsigned long long)len, sizeof(h));
+		return -EBADMSG;
+	}
+	memcpy(&h, r->base + pos + hdr, sizeof(h));
+	if (h.committed > len - sizeof(h)) {
+		fail_at(r, pos + hdr, "REGION record: %llu bytes committed in a %llu-byte body",
+			(unsigned long long)h.committed, (unsigned long long)(len - sizeof(h)));
+		return -EBADMSG;
+	}
+	if (h.inflight && h.inflight < r->region_cut)
+		r->region_cut = h.inflight;
+	if (h.pending >> 1 && h.pending >> 1 < r->region_cut)
+		r->region_cut = h.pending >> 1;
+	return h.committed ? index_chunk(r, m, pos, h.tid) : 0;
+}
+
+/*
+ * Where the records of the CHUNK or REGION at off start and end, its tid
+ * and base seq, and where that is written (*seq_at). The frame was checked
+ * by index_v2().
+ */
+static const uint8_t *run_head(const struct sla_reader *r, uint64_t off, uint64_t *tid,
+			       uint64_t *base_seq, uint64_t *end, uint64_t *seq_at)
+{
+	const uint8_t *p = r->base + off, *fend = r->base + r->size, *q;
+	uint64_t len = 0;
+
+	q = p + 1 + slf_get_uv(p + 1, fend, &len);
+	if (p[0] == SLF_REC_REGION) {
+		struct slf_region_head h;
+
+		memcpy(&h, q, sizeof(h));
+		*tid = h.tid;
+		*base_seq = h.seq;
+		*seq_at = (uint64_t)(q - r->base) + offsetof(struct slf_region_head, seq);
+		*end = (uint64_t)(q - r->base) + sizeof(h) + h.committed;
+		return q + sizeof(h);
+	}
+	*end = (uint64_t)(q - r->base) + len;
+	q += slf_get_uv(q, fend, tid);
+	*seq_at = (uint64_t)(q - r->base);
+	q += slf_get_uv(q, fend, base_seq);
+	return q;
+}
+
+static int by_base_seq(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/*
+ * 3.x: a thread's regions are in file order, which need not be seq order
+ * (a pooled stream's region continued after a later one); each thread's
+ * list is put in base seq order where it is not.
+ */
+static void order_streams(struct sla_reader *r)
+{
+	uint64_t (*v)[2] = NULL;
+	size_t cap = 0;
+
+	for (size_t i = 0; i < r->nstreams; i++) {
+		struct sla_stream *s = &r->streams[i];
+		uint64_t prev = 0, tid, seq, end, at;
+		size_t n = 0;
+		bool sorted = true;
+
+		for (uint32_t c = s->first; c != NO_CHUNK; c = r->chunks[c].next, n++) {
+			run_head(r, r->chunks[c].off, &tid, &seq, &end, &at);
+			sorted &= seq >= prev;
+			prev = seq;
+		}
+		if (sorted)
+			continue;
+		sla_xgrow(&v, &cap, n, sizeof(*v));
+		n = 0;
+		for (uint32_t c = s->first; c != NO_CHUNK; c = r->chunks[c].next, n++) {
+			run_head(r, r->chunks[c].off, &tid, &v[n][0], &end, &at);
+			v[n][1] = c;
+		}
+		qsort(v, n, sizeof(*v), by_base_seq);
+		s->first = (uint32_t)v[0][1];
+		for (size_t k = 0; k < n; k++)
+			r->chunks[v[k][1]].next = k + 1 < n ? (uint32_t)v[k + 1][1] : NO_CHUNK;
+	}
+	free(v);
+}
+
+/*
  * The first pass over a 2.x log: PROCESS first, then only CHUNKs, END last
  * with nothing after it. Builds the chunk index and the threads' streams;
  * reads no inner record. A record cut by the end of the file (or a zero
@@ -1040,6 +1166,7 @@ static int index_v2(struct sla_reader *r)
 
 	r->end_off = UINT64_MAX;
 	r->top_trunc = UINT64_MAX;
+	r->region_cut = UINT64_MAX;
 	/* a few bytes every 64 KiB: no read-ahead, no mapping of the pages around */
 	if (r->map)
 		madvise(r->map, r->map_len, MADV_RANDOM);
@@ -1099,6 +1226,11 @@ static int index_v2(struct sla_reader *r)
 			}
 			note_sync(r, c);
 			ret = index_chunk(r, &m, pos, tid);
+			r->runs++;
+			break;
+		case SLF_REC_REGION:
+			ret = index_region(r, &m, pos, hdr, len);
+			r->runs++;
 			break;
 		case SLF_REC_END:
 			r->end_off = pos;
@@ -1119,6 +1251,10 @@ static int index_v2(struct sla_reader *r)
 	free(m.idx);
 	if (r->end_off == UINT64_MAX && r->sync_below)
 		r->cut_seq = r->sync_below;
+	if (r->end_off == UINT64_MAX && r->region_cut < r->cut_seq)
+		r->cut_seq = r->region_cut;
+	if (ret == 0 && r->major >= 3)
+		order_streams(r);
 	release_to(r, r->size); /* the tail this walk faulted in, too */
 	r->released = 0;	/* the merge reads the file again from the start */
 	if (r->map)
@@ -1134,17 +1270,11 @@ static int index_v2(struct sla_reader *r)
 static int open_chunk(struct sla_reader *r, struct sla_stream *s)
 {
 	const struct sla_chunk *ch = &r->chunks[s->first];
-	const uint8_t *p = r->base + ch->off, *fend = r->base + r->size;
-	uint64_t len = 0, tid = 0, base_seq = 0;
-	size_t n = slf_get_uv(p + 1, fend, &len);
-	const uint8_t *q = p + 1 + n, *seq_at;
+	uint64_t tid = 0, base_seq = 0, seq_at;
+	const uint8_t *q = run_head(r, ch->off, &tid, &base_seq, &s->end, &seq_at);
 
-	s->end = (uint64_t)(q - r->base) + len;
-	q += slf_get_uv(q, fend, &tid);
-	seq_at = q;
-	q += slf_get_uv(q, fend, &base_seq);
 	if (base_seq < s->seq) {
-		fail_at(r, (uint64_t)(seq_at - r->base),
+		fail_at(r, seq_at,
 			"CHUNK record: seq %llu of thread %llu goes back from %llu, reached by its "
 			"previous chunk", (unsigned long long)base_seq, (unsigned long long)tid,
 			(unsigned long long)s->seq);

@@ -97,12 +97,13 @@ struct sla_str {
 
 /*
  * The decoded fields of a record of each kind, one struct per kind named
- * and laid out as records.def lists them: u8 as unsigned, uv and addr as
+ * and laid out as records.def lists them: u8 as unsigned, u64, uv and addr as
  * uint64_t, sv as int64_t, str as struct sla_str, segs as nsegs and segs
  * (reader-owned, valid until the next sla_reader_next()), pairs as count
  * and what sla_scan_iter needs to walk them.
  */
 #define SLA_MEMBER_u8(f)    unsigned f;
+#define SLA_MEMBER_u64(f)   uint64_t f;
 #define SLA_MEMBER_uv(f)    uint64_t f;
 #define SLA_MEMBER_sv(f)    int64_t f;
 #define SLA_MEMBER_addr(f)  uint64_t f;
@@ -201,7 +202,8 @@ struct sla_reader {
 	uint64_t trunc_offset; /* where the incomplete tail starts when truncated */
 	uint64_t cut_seq;      /* 2.1 without END: records from this seq on were left
 				  out, a point where every thread's stream is
-				  complete (SYNC, format.h); UINT64_MAX: no cut */
+				  complete (SYNC, REGION's inflight and pending,
+				  format.h); UINT64_MAX: no cut */
 	uint64_t cut_records;  /* records left out past cut_seq */
 	uint64_t unknown_skipped; /* 2.x: records of kinds this version does not know at
 				     the top level, skipped by length (inner ones are
@@ -241,6 +243,8 @@ struct sla_reader {
 	uint64_t top_trunc;   /* where the top level's incomplete tail starts */
 	uint64_t last_seq;    /* seq of the last record returned */
 	uint64_t sync_below;  /* the largest SYNC seen by the index, 0 if none */
+	uint64_t region_cut;  /* 3.x: the smallest seq a REGION shows in flight */
+	uint64_t runs;	      /* CHUNK and REGION records, for END's check */
 	uint32_t release_countdown;
 	uint64_t *stack_bits; /* defined stack ids (2.x ids arrive out of order) */
 	size_t stack_words;

@@ -14,7 +14,8 @@
  * for a run of records sharing one seq); lb_seq() sets it. STACK records
  * carry their id (lb_stack: the next one; lb_stack_id: any), REALLOC its
  * flags. A thread of a generator may keep its own logbuf as a chunk buffer
- * and flush it into the log with lb_chunk_end_into().
+ * and flush it into the log with lb_chunk_end_into(). lb_region_end()
+ * writes the chunk as a 3.x REGION (set b->major to 3).
  */
 #pragma once
 
@@ -34,6 +35,7 @@ struct logbuf {
 	size_t plen;
 	/* the scan being written (1.1): bases of SCAN_PTRS and SCAN_END's sums */
 	uint64_t scan_lo, region_start, scan_bytes, scan_ptrs;
+	uint16_t major;	    /* the header's: records are encoded as its writer does */
 	/* 2.x */
 	int v2;		    /* writing a 2.x log */
 	int in_chunk;	    /* records go into the chunk body below */
@@ -69,6 +71,7 @@ static inline void lb_init_version(struct logbuf *b, uint16_t major, uint16_t mi
 
 	memset(b, 0, sizeof(*b));
 	memcpy(h.magic, SLF_MAGIC, SLF_MAGIC_LEN);
+	b->major = major;
 	b->next_stack = 1;
 	lb_raw(b, &h, sizeof(h));
 }
@@ -148,6 +151,33 @@ static inline void lb_chunk_end(struct logbuf *b)
 	lb_chunk_end_into(b, b);
 }
 
+/*
+ * 3.x: writes b's open chunk as a REGION record instead, as the shim's
+ * mapped streams leave it: the records committed, then `spare` unused
+ * bytes of the reservation (0xee: a record that was being written), the
+ * head showing `inflight` and `pending` (format.h).
+ */
+static inline void lb_region_end(struct logbuf *b, size_t spare, uint64_t inflight,
+				 uint64_t pending)
+{
+	struct slf_region_head h = { .committed = b->clen, .inflight = inflight,
+				     .pending = pending, .tid = b->ctid, .seq = b->cbase };
+	uint8_t frame[SLF_REGION_FRAME];
+
+	frame[0] = SLF_REC_REGION;
+	slf_put_uv_fixed(frame + 1, sizeof(h) + b->clen + spare, SLF_REGION_FRAME - 1);
+	lb_raw(b, frame, sizeof(frame));
+	lb_raw(b, &h, sizeof(h));
+	lb_raw(b, b->cdata, b->clen);
+	lb_reserve(b, spare);
+	memset(b->data + b->len, 0xee, spare);
+	b->len += spare;
+	b->chunks++;
+	b->records++;
+	b->in_chunk = 0;
+	b->clen = 0;
+}
+
 static inline void p_uv(struct logbuf *b, uint64_t v)
 {
 	b->plen += slf_put_uv(b->pay + b->plen, v);
@@ -206,6 +236,7 @@ static inline void lb_emit(struct logbuf *b, unsigned kind)
  * length; segs and pairs: their count).
  */
 #define LB_ARG_u8(f)	, f
+#define LB_ARG_u64(f)	, f
 #define LB_ARG_uv(f)	, f
 #define LB_ARG_sv(f)	, f
 #define LB_ARG_addr(f)	, f
@@ -218,7 +249,7 @@ static inline void lb_emit(struct logbuf *b, unsigned kind)
 	static inline void lb_pay_##name(struct logbuf *b SLF_FIELDS_##name(SLF_ENCODER_ARG))  \
 	{                                                                                      \
 		uint8_t *end = slf_encode_##name(b->pay + b->plen, &b->prev_addr,              \
-						 b->v2 ? 2 : 1 SLF_FIELDS_##name(LB_ENCODER_ARG)); \
+						 b->major SLF_FIELDS_##name(LB_ENCODER_ARG));  \
                                                                                                \
 		b->plen = (size_t)(end - b->pay);                                              \
 	}                                                                                      \

@@ -534,9 +534,9 @@ static void test_errors(void)
 	v2_start(&b);
 	lb_chunk_begin(&b, 1, 1);
 	at = b.len + 4 + b.clen + 1;
-	b.v2 = 0; /* the 1.x layout inside a 2.x chunk */
+	b.major = 1; /* the 1.x layout inside a 2.x chunk */
 	lb_realloc(&b, 0x1000, 0x2000, 2, 0);
-	b.v2 = 1;
+	b.major = 2;
 	lb_chunk_end(&b);
 	lb_end(&b, 0);
 	/* kind, length, fn, two 2-byte addrs, size, stack: the payload's end */
@@ -786,6 +786,129 @@ static void test_killed_cut(void)
 	lb_free(&b);
 }
 
+/*
+ * 3.0 regions, as the mapped shim leaves them: thread 1's region holds
+ * seqs 1-2 and, in file order after it, thread 2's seqs 3 and 5 then its
+ * region continues in a later one (seq 7) of which a second one of thread
+ * 1 (seq 6) comes first in the file. Bytes after `committed` are
+ * skipped. `inflight` and `pending` name what a killed process had in
+ * flight: the reader cuts there.
+ */
+static void build_regions(struct logbuf *b, bool end, uint64_t inflight, uint64_t pending)
+{
+	lb_init_version(b, 3, 0);
+	b->v2 = 1;
+	b->seq_step = 1;
+	lb_process(b, 7, 1, "/bin/mt");
+	lb_chunk_begin(b, 1, 1);
+	lb_seq(b, 1);
+	lb_alloc(b, 0x1000, 16, 0);
+	lb_alloc(b, 0x2000, 16, 0);
+	lb_region_end(b, 13, 0, 0);
+	lb_chunk_begin(b, 2, 3);
+	lb_seq(b, 3);
+	lb_free_rec(b, 0x1000);
+	lb_seq(b, 5);
+	lb_alloc(b, 0x3000, 16, 0);
+	lb_region_end(b, 0, 0, 0);
+	lb_chunk_begin(b, 1, 6);
+	lb_seq(b, 6);
+	lb_free_rec(b, 0x2000);
+	lb_region_end(b, 100, inflight, 0);
+	lb_chunk_begin(b, 2, 7);
+	lb_seq(b, 7);
+	lb_alloc(b, 0x2000, 32, 0);
+	lb_region_end(b, 8, 0, pending);
+	lb_chunk_begin(b, 3, 9); /* reserved, never written */
+	lb_region_end(b, 64, 0, 0);
+	if (end)
+		lb_end(b, 0);
+}
+
+static void test_regions(void)
+{
+	static const uint64_t seqs[] = { 1, 2, 3, 5, 6, 7 };
+	struct logbuf b;
+	struct sla_reader r;
+	int n, err;
+
+	/* complete: every committed record in seq order, the unused bytes skipped */
+	build_regions(&b, true, 0, 0);
+	n = read_all(&b, &r, &err);
+	CHECK(err == 0 && r.ended);
+	CHECK_EQ_U(r.cut_seq, UINT64_MAX);
+	CHECK_EQ_U(n, 8); /* PROCESS, 6 events, END */
+	for (int i = 1; i < n - 1 && i <= 6; i++)
+		CHECK_EQ_U(recs[i].seq, seqs[i - 1]);
+	CHECK_EQ_U(recs[5].kind, SLF_REC_FREE);
+	CHECK_EQ_U(recs[5].tid, 1);
+	sla_reader_close(&r);
+	lb_free(&b);
+
+	/* killed, nothing in flight: a truncated log with nothing left out */
+	build_regions(&b, false, 0, 0);
+	n = read_all(&b, &r, &err);
+	CHECK(err == 0 && r.truncated && !r.ended);
+	CHECK_EQ_U(r.cut_seq, UINT64_MAX);
+	CHECK_EQ_U(n, 7);
+	sla_reader_close(&r);
+	lb_free(&b);
+
+	/* killed with thread 1's event at seq 4 in flight: cut there */
+	build_regions(&b, false, 4, 0);
+	n = read_all(&b, &r, &err);
+	CHECK(err == 0 && r.truncated);
+	CHECK_EQ_U(r.cut_seq, 4);
+	CHECK_EQ_U(r.cut_records, 3);
+	CHECK_EQ_U(n, 4);
+	sla_reader_close(&r);
+	lb_free(&b);
+
+	/* a signal handler's event at seq 6 waiting (2 * 6 + the writer's bit) */
+	build_regions(&b, false, 0, 13);
+	n = read_all(&b, &r, &err);
+	CHECK(err == 0 && r.truncated);
+	CHECK_EQ_U(r.cut_seq, 6);
+	CHECK_EQ_U(n, 5);
+	sla_reader_close(&r);
+	lb_free(&b);
+
+	/* what is in flight does not matter once END is there */
+	build_regions(&b, true, 4, 13);
+	n = read_all(&b, &r, &err);
+	CHECK(err == 0 && r.ended && r.cut_seq == UINT64_MAX && n == 8);
+	sla_reader_close(&r);
+	lb_free(&b);
+
+	/* committed past the region's end; a REGION in a 2.x log */
+	lb_init_version(&b, 3, 0);
+	b.v2 = 1;
+	lb_process(&b, 7, 1, "/bin/mt");
+	{
+		uint64_t at = b.len + SLF_REGION_FRAME;
+
+		lb_chunk_begin(&b, 1, 1);
+		lb_seq(&b, 1);
+		lb_alloc(&b, 0x1000, 16, 0);
+		b.clen += 5; /* five more bytes said committed than the record holds */
+		lb_region_end(&b, 0, 0, 0);
+		b.len -= 5;
+		b.data[at - SLF_REGION_FRAME + 1] -= 5; /* the length, its first 7 bits */
+		EXPECT_CORRUPT(&b, at, "committed");
+	}
+	lb_free(&b);
+	v2_start(&b);
+	{
+		uint64_t at = b.len;
+
+		lb_chunk_begin(&b, 1, 1);
+		lb_alloc(&b, 0x1000, 16, 0);
+		lb_region_end(&b, 0, 0, 0);
+		EXPECT_CORRUPT(&b, at, "3.x only");
+	}
+	lb_free(&b);
+}
+
 /* 5000 short-lived threads, one chunk each, the file in reverse seq order. */
 static void test_many_threads(void)
 {
@@ -836,7 +959,7 @@ static void test_newer_minor(void)
 	struct sla_reader r;
 	int n, err;
 
-	lb_init_version(&b, 2, SLF_VERSION_MINOR + 1);
+	lb_init_version(&b, SLF_VERSION_MAJOR, SLF_VERSION_MINOR + 1);
 	b.v2 = 1;
 	b.seq = 1;
 	b.seq_step = 1;
@@ -904,6 +1027,7 @@ int main(void)
 	test_many_threads();
 	test_newer_minor();
 	test_killed_cut();
+	test_regions();
 	test_v1_unchanged();
 	return check_result();
 }

@@ -1,5 +1,5 @@
 /*
- * include/sliceleak/format.h - the .sllog on-disk format, version 2.2.
+ * include/sliceleak/format.h - the .sllog on-disk format, version 3.0.
  *
  * The one definition of the log, shared by libsliceleak.so (writer) and the
  * sliceleak analyzer (reader). It stays freestanding: C11, <stdint.h> and
@@ -12,17 +12,46 @@
  *   file header : struct slf_file_header (16 bytes, below)
  *   records     : until end of file
  *
- * Version 2 (what the shim writes) keeps each thread's records in a stream
- * of its own, so threads never contend for one buffer. At the top level a
- * 2.x file holds only
+ * Versions 2 and 3 (the shim writes 3) keep each thread's records in a
+ * stream of its own, so threads never contend for one buffer. At the top
+ * level a 2.x or 3.x file holds only
  *   PROCESS      first, once
  *   CHUNK        any number: a run of one thread's records (records.def, CHUNK)
+ *   REGION       3.x, any number: a run of one thread's records written in
+ *                place, through a shared mapping of the file (below)
  *   END          last, on a clean exit
- * and every other record lives inside a CHUNK. Version 1 files (still read
- * by the analyzer) are one flat stream of records in event order, with
- * THREAD records switching the thread; "1.x only" and "2.x only" below and
- * in records.def mark the differences (records.def's `place` of a kind,
+ * and every other record lives inside a CHUNK or a REGION. "2.x" below and
+ * in records.def means 2.x and later. Version 1 files (still read by the
+ * analyzer) are one flat stream of records in event order, with THREAD
+ * records switching the thread; "1.x only" and "2.x only" below and in
+ * records.def mark the differences (records.def's `place` of a kind,
  * `since` of a field).
+ *
+ * Regions (3.0). A writer that can map its log (MAP_SHARED) reserves a
+ * region of the file for a thread's stream (fallocate: the blocks exist
+ * before any page of it is written), frames it as one REGION record whose
+ * length covers the whole reservation, and appends the thread's records to
+ * its body in place. Every record is in the file (the page cache) the
+ * moment it is written, so a killed process loses none that was complete.
+ * What makes the bytes readable is the region's fixed-width head (struct
+ * slf_region_head, records.def's u64 fields), stored by the writer after
+ * the bytes it describes:
+ *   committed  bytes of the body that hold whole records; the rest of the
+ *              body up to the record's end is unused (zeros, or a record
+ *              that was being written when the process died): skipped
+ *   inflight   the smallest seq the thread took for an event whose records
+ *              are not all committed yet, 0 when it is between events
+ *   pending    2 * the seq of the oldest event a signal handler made on the
+ *              thread that waits outside the body, (+ 1: a bit the writer
+ *              toggles), 0 when none waits
+ * A REGION's frame is 8 bytes (its kind and a 7-byte varint length, padded
+ * with continuation bytes so that it can be rewritten in place: a region
+ * may be shortened to make room for another one after its last record) and
+ * its fixed fields are 8-aligned in the file. Regions follow each other in
+ * file order as they were reserved, so one thread's regions need not be in
+ * seq order in the file (a region's unused tail may become another
+ * thread's region); a reader orders each thread's regions by their base
+ * seq.
  *
  * Every record is
  *   kind    : 1 byte, enum slf_kind
@@ -36,7 +65,10 @@
  * its known fields do is corrupt.
  *
  * Field encodings
- *   uv   unsigned LEB128 varint, at most 10 bytes (slf_put_uv/slf_get_uv)
+ *   uv   unsigned LEB128 varint, at most 10 bytes (slf_put_uv/slf_get_uv);
+ *        a varint may carry redundant continuation bytes (0x80, ..., 0x00):
+ *        a writer pads one that it rewrites in place (slf_put_uv_fixed)
+ *   u64  8 bytes, little-endian (3.x: REGION's head, updated in place)
  *   sv   signed value, zigzag-mapped, then uv (slf_zigzag/slf_unzigzag)
  *   addr an address as an sv delta against the "previous address" (below)
  *   str  uv byte count, then that many bytes, no NUL (at most SLF_MAX_STR)
@@ -81,6 +113,14 @@
  *   complete record, and readers must say so. A fork child writes its own log
  *   (SLF_REC_PROCESS names the parent), which may free blocks the child never
  *   allocated.
+ *   Where a truncated 2.x/3.x log is whole across threads: every record
+ *   below the largest SYNC's complete_below is in it (chunks written with
+ *   write(2), 2.1), and in a log of regions every committed record is in
+ *   it, so only events in flight are missing: those at or above the
+ *   smallest inflight and pending (seq = pending / 2) of any REGION. A
+ *   reader cuts the merged order at the smaller of the two bounds (each
+ *   when present): past it, an event's effect (a block given back to libc,
+ *   a stack defined) may be seen without the event.
  *
  * Versioning
  *   A reader refuses a file whose major version is greater than its own, with
@@ -105,6 +145,9 @@
  *        SLF_FN_NEW_ARRAY (C++ operator new where an allocator preloaded
  *        after the shim serves it without malloc); PROCESS gains
  *        `interposer` and `flags` (SLF_PROCESS_*)
+ *   3.0  REGION: streams written in place through a shared mapping, with a
+ *        fixed-width head (u64 fields); an older reader must refuse a log
+ *        it would read as truncated after its first REGION
  *
  * Little-endian, 64-bit Linux only.
  */
@@ -115,8 +158,8 @@
 
 #define SLF_MAGIC	  "SLLEAK\r\n" /* \r\n exposes text-mode mangling */
 #define SLF_MAGIC_LEN	  8
-#define SLF_VERSION_MAJOR 2 /* bump => old readers must refuse */
-#define SLF_VERSION_MINOR 2 /* bump => new record kinds or trailing fields only */
+#define SLF_VERSION_MAJOR 3 /* bump => old readers must refuse */
+#define SLF_VERSION_MINOR 0 /* bump => new record kinds or trailing fields only */
 
 #define SLF_MAX_PAYLOAD (1u << 20) /* 1 MiB: larger length fields are corrupt */
 #define SLF_MAX_STR	(1u << 16) /* 64 KiB: paths, labels, command lines */
@@ -185,6 +228,21 @@ static inline int slf_kind_known(unsigned kind)
 {
 	return kind < 64 && ((SLF_KINDS_KNOWN >> kind) & 1);
 }
+
+/*
+ * A REGION record (3.x): its 8-byte frame (kind, 7-byte varint length),
+ * then this fixed head (records.def's u64 fields of REGION, in order), then
+ * the body. The frame starts 8-aligned in the file, so each field is too.
+ */
+#define SLF_REGION_FRAME 8
+struct slf_region_head {
+	uint64_t committed; /* body bytes holding whole records */
+	uint64_t inflight;  /* smallest seq of an event not committed, 0: none */
+	uint64_t pending;   /* 2 * oldest seq of a handler's waiting event (+1), 0: none */
+	uint64_t tid;
+	uint64_t seq;	    /* base seq of the body's first record */
+};
+_Static_assert(sizeof(struct slf_region_head) == 40, "on-disk ABI");
 
 /* PROCESS flags (2.2). */
 #define SLF_PROCESS_GO 1u /* a Go program: it exits through a raw exit_group, past
@@ -276,6 +334,18 @@ static inline size_t slf_put_uv(uint8_t *p, uint64_t v)
 	return n;
 }
 
+/*
+ * Encodes v in exactly n bytes (1..10), padded with continuation bytes, so
+ * that it can be rewritten in place with another value of n bytes. v must
+ * fit in 7 * n bits.
+ */
+static inline void slf_put_uv_fixed(uint8_t *p, uint64_t v, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++, v >>= 7)
+		p[i] = (uint8_t)(v | 0x80);
+	p[n - 1] = (uint8_t)(v & 0x7f);
+}
+
 /* Encodes an address field and advances *prev_addr. */
 static inline size_t slf_put_addr(uint8_t *p, uint64_t addr, uint64_t *prev_addr)
 {
@@ -333,6 +403,7 @@ static inline size_t slf_get_addr(const uint8_t *p, const uint8_t *end, uint64_t
  * which the writer adds.
  */
 #define SLF_MAXLEN_u8	 1
+#define SLF_MAXLEN_u64	 8
 #define SLF_MAXLEN_uv	 SLF_MAX_UV_LEN
 #define SLF_MAXLEN_sv	 SLF_MAX_UV_LEN
 #define SLF_MAXLEN_addr	 SLF_MAX_UV_LEN
@@ -356,6 +427,7 @@ enum { SLF_RECORDS(SLF_MAXLEN_ENUM) };
  * prev_addr is the decoding state of format.h, advanced by addr fields.
  */
 #define SLF_ARG_u8(f)	 , uint8_t f
+#define SLF_ARG_u64(f)	 , uint64_t f
 #define SLF_ARG_uv(f)	 , uint64_t f
 #define SLF_ARG_sv(f)	 , int64_t f
 #define SLF_ARG_addr(f)	 , uint64_t f
@@ -364,6 +436,9 @@ enum { SLF_RECORDS(SLF_MAXLEN_ENUM) };
 #define SLF_ARG_pairs(f) , uint64_t f
 #define SLF_ARG_body(f)
 #define SLF_PUT_u8(f)	 *p++ = f;
+#define SLF_PUT_u64(f)                          \
+	__builtin_memcpy(p, &(uint64_t){ f }, 8); \
+	p += 8;
 #define SLF_PUT_uv(f)	 p += slf_put_uv(p, f);
 #define SLF_PUT_sv(f)	 p += slf_put_uv(p, slf_zigzag(f));
 #define SLF_PUT_addr(f)	 p += slf_put_addr(p, f, prev_addr);

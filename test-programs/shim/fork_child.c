@@ -1,12 +1,15 @@
 /*
  * fork_child.c [exec] - fork, the child allocates and frees (one of them a
- * block its parent allocated), then exits or execs /bin/true.
+ * block its parent allocated, and 20000 blocks of 4321 bytes, many times
+ * what the stream's buffer or region holds), then exits or execs /bin/true.
  *
  * Expected under the shim: two or three logs (parent; child; with "exec",
  * the exec'd image). The parent's ALLOC of 12345 bytes happened before the
  * fork and was not yet flushed: it appears in the parent's log only, never
  * in the child's. The child's PROCESS names the parent as ppid and holds
- * its own ALLOC of 54321 bytes. Every log ends with END. Exit 0.
+ * its own ALLOC of 54321 bytes and the 20000 ALLOCs of 4321, which are in
+ * no other log (the child inherits the parent's mappings of its log, and
+ * must not write into them). Every log ends with END. Exit 0.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +37,8 @@ int main(int argc, char **argv)
 
 		free(before); /* the parent's block: unknown to the child's log */
 		free(mine);
+		for (int i = 0; i < 20000; i++)
+			free(escape(malloc(4321)));
 		if (do_exec) {
 			char *args[] = { "true", NULL };
 

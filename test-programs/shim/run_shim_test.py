@@ -372,6 +372,13 @@ def fork_common(ctx, arg):
           'child log misses its own ALLOC')
     check(not any(x['kind'] == 'ALLOC' and x['size'] == '12345' for x in crecs),
           'child log repeats the parent\'s buffered ALLOC')
+    n = sum(x['kind'] == 'ALLOC' and x['size'] == '4321' for x in crecs)
+    check(n == 20000, 'the child log holds %d of its 20000 ALLOCs of 4321 bytes' % n)
+    precs = parent[0][0]
+    check(not any(x['kind'] == 'ALLOC' and x['size'] in ('54321', '4321') for x in precs),
+          'the parent\'s log holds the child\'s ALLOCs')
+    check(not any(x['tid'] == crecs[0]['pid'] for x in precs[1:]),
+          'the parent\'s log holds records of the child\'s thread')
     check(not replay(crecs, child=True), 'child log anomalies')
     if arg == 'exec':
         check(len(child[0]) == 2, 'the exec\'d image has no log of its own')
@@ -560,6 +567,53 @@ def t_sigkill_idle(ctx):
     recs = killed_log(ctx, ['slow'])
     n = sum(r['kind'] == 'ALLOC' and r['size'] == '777' for r in recs)
     check(n == 100, '%d of the 100 ALLOCs made 1.5 s before the kill are on disk' % n)
+    # the last event before the process went idle, 0.1 s before the kill
+    check(any(r['kind'] == 'ALLOC' and r['size'] == '778' for r in recs),
+          'the ALLOC made right before the process went idle is lost')
+
+
+def t_sigkill_idle_threads(ctx):
+    """sigkill_threads idle: five threads plant blocks, then all wait without an event;
+    killed 2 s later, the log holds every event with no cut and the analyzer sees every
+    planted block live (100 + 4 * 50)."""
+    ctx.need_reader()
+    logdir = tempfile.mkdtemp(dir=ctx.tmp)
+    env = dict(os.environ, LD_PRELOAD=ctx.shim,
+               SLICELEAK_OPTIONS='output=' + os.path.join(logdir, 'i.%p.sllog'))
+    p = subprocess.Popen([ctx.prog('sigkill_threads'), 'idle'], env=env, stdout=subprocess.PIPE)
+    check(p.stdout.readline() == b'ready\n', 'no ready line')
+    time.sleep(2)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    logs = os.listdir(logdir)
+    check(len(logs) == 1, 'logs: %s' % logs)
+    log = os.path.join(logdir, logs[0])
+    recs, summary = ctx.dump(log)
+    check(summary.get('truncated') == 'yes' and 'cut_seq' not in summary,
+          'expected a truncated log with nothing cut: %s' % summary)
+    main_tid = recs[0]['pid']
+    n = sum(r['kind'] == 'ALLOC' and r['size'] == '777' and r['tid'] == main_tid for r in recs)
+    check(n == 100, "%d of the main thread's 100 ALLOCs are in the log" % n)
+    for k in range(1, 5):
+        size = str(1000 + k)
+        tids = {r['tid'] for r in recs if r['kind'] == 'ALLOC' and r['size'] == size}
+        check(len(tids) == 1, 'worker %d: ALLOCs of %s bytes from threads %s' % (k, size, tids))
+        tid = tids.pop()
+        mine = [r for r in recs if r['tid'] == tid]
+        allocs = sum(r['kind'] == 'ALLOC' and r['size'] == size for r in mine)
+        frees = sum(r['kind'] == 'FREE' for r in mine)
+        grown = [r for r in mine if r['kind'] == 'REALLOC' and r['size'] == str(2 * (1000 + k))]
+        moved = sum(num(r.get('flags', '0')) & 1 for r in grown)  # a FREE of the old block too
+        check((allocs, frees, len(grown)) == (100, 50 + moved, 1), 'worker %d: %d ALLOCs, %d '
+              'FREEs, %d REALLOCs in the log, expected 100, %d, 1' %
+              (k, allocs, frees, len(grown), 50 + moved))
+    check(not replay(recs), 'anomalies in the log')
+    r = subprocess.run([ctx.sliceleak, 'report', '--format', 'json', '--no-symbols', log],
+                       capture_output=True, timeout=120)
+    check(r.returncode == 0, 'report exit %d: %s' % (r.returncode, r.stderr.decode()))
+    live = json.loads(r.stdout)['leaks']['blocks']
+    check(live >= 300, 'the analyzer sees %d blocks live at the end, at least the 300 planted '
+          'ones expected' % live)
 
 
 def t_close_fds(ctx):
@@ -1117,6 +1171,42 @@ def t_disk_full(ctx):
     bench = [lg for lg in logs if 'alloc_bench' in lg]
     recs, summary = ctx.dump(bench[0])
     check(summary.get('truncated') == 'yes', 'the cut log must read as truncated')
+
+
+def t_disk_full_tmpfs(ctx):
+    """A real full disk: a 256 KiB tmpfs mounted in a private mount namespace (root only,
+    SKIP elsewhere). Reserving a region (fallocate) or writing a chunk fails with ENOSPC: one
+    warning, tracking stops, the program runs on unchanged, and the log reads as cut."""
+    ctx.need_reader()
+    probe = subprocess.run(['unshare', '-m', 'sh', '-c', 'mount -t tmpfs -o size=256k tmpfs '
+                            '"$0"', ctx.tmp], capture_output=True)
+    if probe.returncode != 0:
+        raise SkipTest('cannot mount a tmpfs in a private mount namespace (root only): %s'
+                       % probe.stderr.decode(errors='replace').strip())
+    cmd = [ctx.prog('alloc_bench'), '3000000']
+    rc0, out0, _, _ = ctx.run(cmd, shim=False)
+    for opts in ('', ':mmap=0'):
+        keep = tempfile.mkdtemp(dir=ctx.tmp)
+        mnt = tempfile.mkdtemp(dir=ctx.tmp)
+        # the log lives on the full tmpfs; a copy leaves the namespace with us
+        script = ('mount -t tmpfs -o size=256k tmpfs "$1" || exit 99; '
+                  'LD_PRELOAD="$3" "$0" 3000000; rc=$?; cp "$1"/*.sllog "$2"/; exit $rc')
+        env = dict(os.environ, SLICELEAK_OPTIONS='output=' + mnt + '/full.%p.sllog' + opts)
+        env.pop('LD_PRELOAD', None)
+        p = subprocess.run(['unshare', '-m', 'sh', '-c', script, cmd[0], mnt, keep, ctx.shim],
+                           env=env, capture_output=True, timeout=120)
+        what = 'mmap=0' if opts else 'mapped'
+        check(p.returncode == rc0 == 0 and p.stdout == out0, '%s: the program changed: exit %d '
+              '(plain %d): %r' % (what, p.returncode, rc0, p.stderr[-500:]))
+        warns = [w for w in p.stderr.splitlines() if b'ENOSPC' in w]
+        check(len(warns) == 1 and p.stderr.count(b'tracking stopped') == 1,
+              '%s: expected one ENOSPC warning, got %r' % (what, p.stderr[-500:]))
+        logs = os.listdir(keep)
+        check(len(logs) == 1, '%s: logs %s' % (what, logs))
+        recs, summary = ctx.dump(os.path.join(keep, logs[0]))
+        check(summary.get('truncated') == 'yes' and len(recs) > 1000,
+              '%s: the log is not a readable cut log: %s' % (what, summary))
+        check(not replay(recs), '%s: anomalies in the log' % what)
 
 
 def t_options(ctx):

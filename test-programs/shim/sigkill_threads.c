@@ -14,6 +14,12 @@
  * workers have made another 100000 iterations (many buffers written). The
  * 100 blocks must be in the log, below its cut: a quiet thread's buffer is
  * written by the threads that keep working, long before flush_ms.
+ *
+ * "idle": the main thread allocates 100 blocks of 777 bytes, each of IDLE
+ * workers 100 blocks of 1000 + its number, frees every other one of them
+ * and grows one with realloc; then every thread waits for ever (no event
+ * at all) and main prints "ready". Killed seconds later, the log must hold
+ * every one of these events, with no cut: 100 + IDLE * 50 blocks live.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -28,6 +34,7 @@
 
 #define THREADS 16
 #define SLOTS	512
+#define IDLE	4
 
 static _Atomic(void *) table[SLOTS];
 static atomic_uint started;
@@ -63,9 +70,44 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+static pthread_barrier_t planted;
+
+/* "idle": plants its blocks, then waits for ever without an event. */
+static void *idle_worker(void *arg)
+{
+	size_t size = 1000 + (uintptr_t)arg;
+	void *keep[100];
+
+	for (int i = 0; i < 100; i++)
+		keep[i] = escape(malloc(size));
+	for (int i = 0; i < 100; i += 2)
+		free(keep[i]);
+	keep[1] = escape(realloc(keep[1], 2 * size)); /* a new size: only its REALLOC says it */
+	pthread_barrier_wait(&planted);
+	for (;;)
+		pause();
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	bool quiet = argc > 1 && !strcmp(argv[1], "quiet");
+
+	if (argc > 1 && !strcmp(argv[1], "idle")) {
+		pthread_t w;
+
+		for (int i = 0; i < 100; i++)
+			escape(malloc(777));
+		pthread_barrier_init(&planted, NULL, IDLE + 1);
+		for (uintptr_t i = 0; i < IDLE; i++)
+			if (pthread_create(&w, NULL, idle_worker, (void *)(i + 1)))
+				return 1;
+		pthread_barrier_wait(&planted);
+		printf("ready\n");
+		fflush(stdout);
+		for (;;)
+			pause();
+	}
 	unsigned threads = quiet ? 2 : THREADS;
 	pthread_t t;
 
