@@ -184,7 +184,8 @@ struct slp_pending {
  * uncontended in the common case.
  */
 struct slp_stream {
-	atomic_int lock;	 /* 0 free, 1 held */
+	atomic_int lock;	 /* 0 free, 1 held (by the owner, stream.c) */
+	atomic_int want;	 /* 1: held or wanted by another thread (stream.c) */
 	bool inflight;		 /* hdr->inflight shows the event under way */
 	struct slf_region_head *hdr; /* the region's head (mapped), else own_head */
 	atomic_bool in_use;	 /* owned by a live thread (else on the free list) */

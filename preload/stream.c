@@ -36,10 +36,13 @@
  * records and the header is encoded right-aligned into them.
  */
 #include <errno.h>
+#include <linux/membarrier.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "guard.h"
 #include "internal.h"
@@ -64,27 +67,88 @@ static struct slp_stream *_Atomic registry;
 static pthread_key_t exit_key;
 static bool have_exit_key;
 
-static void lock_stream(struct slp_stream *s)
+/*
+ * The stream lock. Its owner takes it for every event; another thread
+ * takes it rarely (the exit, a snapshot, a scan, a timed flush of the
+ * write(2) layout). Where the kernel has membarrier(2)'s private expedited
+ * command, the owner's side is a plain store and load (`lock` is the
+ * owner's, `want` the other thread's: the other thread announces itself,
+ * then membarrier() runs a full barrier on every CPU that runs one of our
+ * threads, after which either the owner's `lock` is visible to it or the
+ * owner's next look at `want` sees it); the owner pays no atomic
+ * instruction for it. Elsewhere both sides exchange `lock`.
+ */
+static bool asym;
+
+static int membarrier(int cmd)
 {
-	/* seq_cst: complete_below() orders a stream's lock before its next seq */
-	for (unsigned spins = 0; atomic_exchange(&s->lock, 1);) {
-		/* a flusher holds it across a write(2): do not burn its core */
-		while (atomic_load_explicit(&s->lock, memory_order_relaxed))
-			if (++spins % 128 == 0)
-				sched_yield();
-			else
-				__builtin_ia32_pause();
+	return (int)syscall(SYS_membarrier, cmd, 0, 0);
+}
+
+static void spin(unsigned *spins)
+{
+	/* a flusher holds it across a write(2): do not burn its core */
+	if (++*spins % 128 == 0)
+		sched_yield();
+	else
+		__builtin_ia32_pause();
+}
+
+/* Another thread wants s: step back until it is done. */
+static SLP_COLD void lock_stream_slow(struct slp_stream *s)
+{
+	for (unsigned spins = 0;;) {
+		atomic_store_explicit(&s->lock, 0, memory_order_release);
+		while (atomic_load_explicit(&s->want, memory_order_acquire))
+			spin(&spins);
+		atomic_store_explicit(&s->lock, 1, memory_order_relaxed);
+		atomic_signal_fence(memory_order_seq_cst);
+		if (!atomic_load_explicit(&s->want, memory_order_acquire))
+			return;
 	}
 }
 
-static bool trylock_stream(struct slp_stream *s)
+/* The owner's lock. */
+static inline void lock_stream(struct slp_stream *s)
 {
-	return !atomic_load_explicit(&s->lock, memory_order_relaxed) && !atomic_exchange(&s->lock, 1);
+	if (SLP_LIKELY(asym)) {
+		atomic_store_explicit(&s->lock, 1, memory_order_relaxed);
+		atomic_signal_fence(memory_order_seq_cst); /* the other side's membarrier() does the rest */
+		if (SLP_UNLIKELY(atomic_load_explicit(&s->want, memory_order_acquire)))
+			lock_stream_slow(s);
+		return;
+	}
+	/* seq_cst: complete_below() orders a stream's lock before its next seq */
+	for (unsigned spins = 0; atomic_exchange(&s->lock, 1);)
+		while (atomic_load_explicit(&s->lock, memory_order_relaxed))
+			spin(&spins);
 }
 
-static void unlock_stream(struct slp_stream *s)
+static inline void unlock_stream(struct slp_stream *s)
 {
 	atomic_store_explicit(&s->lock, 0, memory_order_release);
+}
+
+/* Another thread's stream, if its owner is not inside an event (drop_stream() gives it back). */
+static bool grab_stream(struct slp_stream *s)
+{
+	int free = 0;
+
+	if (!asym)
+		return !atomic_load_explicit(&s->lock, memory_order_relaxed) &&
+		       !atomic_exchange(&s->lock, 1);
+	if (!atomic_compare_exchange_strong(&s->want, &free, 1))
+		return false;
+	membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+	if (!atomic_load(&s->lock))
+		return true;
+	atomic_store_explicit(&s->want, 0, memory_order_release);
+	return false;
+}
+
+static void drop_stream(struct slp_stream *s)
+{
+	atomic_store_explicit(asym ? &s->want : &s->lock, 0, memory_order_release);
 }
 
 /* An empty chunk: the decoding state starts afresh (format.h). */
@@ -387,9 +451,9 @@ static uint64_t complete_below(struct slp_stream *s)
 			/* its records go out with this chunk */
 		} else if (__atomic_load_n(&t->records, __ATOMIC_ACQUIRE)) {
 			if (!busy && __atomic_load_n(&t->now_ns, __ATOMIC_RELAXED) + QUIET_NS < s->now_ns &&
-			    trylock_stream(t)) {
+			    grab_stream(t)) {
 				slp_stream_flush(t);
-				unlock_stream(t);
+				drop_stream(t);
 			} else if (__atomic_load_n(&t->base_seq, __ATOMIC_RELAXED) < held) {
 				held = __atomic_load_n(&t->base_seq, __ATOMIC_RELAXED);
 			}
@@ -462,20 +526,36 @@ void slp_stream_flush(struct slp_stream *s)
 static bool wait_stream(struct slp_stream *s, uint64_t limit_ms)
 {
 	struct timespec t0, t;
+	bool wanted = false;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (unsigned i = 0; !trylock_stream(s); i++) {
+	for (unsigned i = 0;; i++) {
+		if (!asym) {
+			if (grab_stream(s))
+				return true;
+		} else if (!wanted) {
+			int free = 0;
+
+			/* announced once: the owner steps back at its next event */
+			wanted = atomic_compare_exchange_strong(&s->want, &free, 1);
+			if (wanted)
+				membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+		}
+		if (wanted && !atomic_load(&s->lock))
+			return true;
 		sched_yield();
 		if (i % 256 == 255) {
 			long long ms;
 
 			clock_gettime(CLOCK_MONOTONIC, &t);
 			ms = (long long)(t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
-			if (ms >= (long long)limit_ms)
+			if (ms >= (long long)limit_ms) {
+				if (wanted)
+					drop_stream(s);
 				return false;
+			}
 		}
 	}
-	return true;
 }
 
 static bool wait_to_flush(struct slp_stream *s)
@@ -494,10 +574,10 @@ void slp_streams_flush_all(struct slp_stream *own, bool wait)
 			slp_stream_flush(s);
 		} else if (atomic_load_explicit(&s->abandoned, memory_order_relaxed)) {
 			continue;
-		} else if (wait ? wait_to_flush(s) : trylock_stream(s)) {
+		} else if (wait ? wait_to_flush(s) : grab_stream(s)) {
 			slp_pending_drain(s, UINT64_MAX);
 			slp_stream_flush(s);
-			unlock_stream(s);
+			drop_stream(s);
 		}
 	}
 }
@@ -560,7 +640,8 @@ uint8_t *slp_rec_begin(struct slp_stream *s, unsigned kind, size_t max_payload)
 	uint8_t *p;
 
 	/* internal.h: s locked, one record open at a time */
-	SLP_ASSERT(atomic_load_explicit(&s->lock, memory_order_relaxed) == 1);
+	SLP_ASSERT(atomic_load_explicit(&s->lock, memory_order_relaxed) == 1 ||
+		   atomic_load_explicit(&s->want, memory_order_relaxed) == 1);
 	SLP_ASSERT(s->rec_open == NULL);
 	/*
 	 * A signal handler's events that took their seqs before this record's
@@ -782,7 +863,7 @@ struct slp_granule_set *slp_streams_granules(struct slp_stream *own)
 		}
 		ok = !s->granules_lost && unite(&u, &used, s);
 		if (s != own)
-			unlock_stream(s);
+			drop_stream(s);
 		if (!ok) {
 			slp_granules_free(u);
 			return NULL;
@@ -837,7 +918,10 @@ static void thread_exit(void *arg)
 	slp_pending_drain(s, UINT64_MAX);
 	slp_stream_flush(s);
 	s->now_ns = 0;
-	unlock_stream(s);
+	if (entered)
+		unlock_stream(s);
+	else
+		drop_stream(s);
 	if (my_stream == s)
 		my_stream = NULL;
 	atomic_store_explicit(&s->in_use, false, memory_order_release);
@@ -845,11 +929,25 @@ static void thread_exit(void *arg)
 		slp_guard_leave();
 }
 
+/*
+ * The asymmetric lock where the kernel has it. Registered again in a fork
+ * child (one thread, every lock reset: it may change mode there).
+ */
+static void lock_setup(void)
+{
+	int saved = errno, q = membarrier(MEMBARRIER_CMD_QUERY);
+
+	asym = q > 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+	       membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+	errno = saved;
+}
+
 /* Context: start-up, guard held. */
 void slp_streams_setup(void)
 {
 	if (!have_exit_key)
 		have_exit_key = pthread_key_create(&exit_key, thread_exit) == 0;
+	lock_setup();
 }
 
 /*
@@ -889,7 +987,7 @@ void slp_streams_trim(void)
 	uint64_t at;
 
 	if (!slp_st.w.mapped || !s || !s->map || s->reg_off + s->reg_len != slp_st.w.end ||
-	    !trylock_stream(s))
+	    !grab_stream(s))
 		return;
 	commit(s);
 	at = align8(s->reg_off + REGION_HEAD + s->used - HDR_RESERVE);
@@ -898,7 +996,7 @@ void slp_streams_trim(void)
 	s->reg_len = at - s->reg_off;
 	no_region(s, true);
 	slp_writer_truncate(at);
-	unlock_stream(s);
+	drop_stream(s);
 }
 
 /*
@@ -911,6 +1009,7 @@ void slp_streams_trim(void)
  */
 void slp_streams_fork_child(struct slp_stream *own)
 {
+	lock_setup();
 	for (struct slp_stream *s = atomic_load_explicit(&registry, memory_order_relaxed); s;
 	     s = s->next) {
 		if (s->map)
@@ -919,6 +1018,7 @@ void slp_streams_fork_child(struct slp_stream *own)
 		no_region(s, false);
 		s->own_head = (struct slf_region_head){ 0 };
 		atomic_store(&s->lock, 0);
+		atomic_store(&s->want, 0);
 		atomic_store(&s->abandoned, false);
 		atomic_store(&s->pend_head, 0); /* the parent's */
 		atomic_store(&s->pend_tail, 0);
