@@ -53,8 +53,10 @@ void sla_heapgraph_view_ranges(struct sla_heapgraph *g, uint32_t i)
 {
 	const struct sla_block *b = g->blk[i].b;
 
-	sla_xgrow(&g->rg, &g->rg_cap, b->nviews ? b->nviews : 1, sizeof(*g->rg));
-	g->nrg = sla_block_view_ranges(b, g->rg, g->rg_cap);
+	uint32_t nviews = sla_block_nviews(g->st, b);
+
+	sla_xgrow(&g->rg, &g->rg_cap, nviews ? nviews : 1, sizeof(*g->rg));
+	g->nrg = sla_block_view_ranges(g->st, b, g->rg, g->rg_cap);
 }
 
 bool sla_heapgraph_in_view(const struct sla_heapgraph *g, size_t *k, uint64_t loc)
@@ -163,7 +165,7 @@ bool sla_heapgraph_build(struct sla_heapgraph *g, struct sla_state *st)
 	size_t nwin;
 	uint32_t n = 0;
 
-	*g = (struct sla_heapgraph){ .scan = sc };
+	*g = (struct sla_heapgraph){ .scan = sc, .st = st };
 	if (st->live_blocks >= NONE)
 		return false; /* ids are 32-bit: not a heap any scan could cover anyway */
 	g->blk = sla_xmalloc(((size_t)st->live_blocks + 1) * sizeof(*g->blk));
@@ -177,7 +179,7 @@ bool sla_heapgraph_build(struct sla_heapgraph *g, struct sla_state *st)
 	g->flags = sla_xcalloc((size_t)n + 1, 1);
 	g->first = sla_xcalloc((size_t)n + 2, sizeof(*g->first));
 	for (uint32_t i = 0; i < n; i++)
-		if (g->blk[i].b->nviews)
+		if (sla_block_nviews(st, g->blk[i].b))
 			g->flags[i] |= SLA_HG_PINNED;
 	nwin = arena_windows(g, sc, &win);
 	for (size_t r = 0; r < sc->nregions; r++) {
