@@ -85,6 +85,19 @@ static int membarrier(int cmd)
 	return (int)syscall(SYS_membarrier, cmd, 0, 0);
 }
 
+/*
+ * The other side's barrier. False if the kernel refuses it now (a seccomp
+ * filter the program installed later): then the stream is not taken.
+ */
+static bool barrier(void)
+{
+	int saved = errno;
+	bool ok = membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0;
+
+	errno = saved;
+	return ok;
+}
+
 static void spin(unsigned *spins)
 {
 	/* a flusher holds it across a write(2): do not burn its core */
@@ -139,8 +152,7 @@ static bool grab_stream(struct slp_stream *s)
 		       !atomic_exchange(&s->lock, 1);
 	if (!atomic_compare_exchange_strong(&s->want, &free, 1))
 		return false;
-	membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
-	if (!atomic_load(&s->lock))
+	if (barrier() && !atomic_load(&s->lock))
 		return true;
 	atomic_store_explicit(&s->want, 0, memory_order_release);
 	return false;
@@ -538,8 +550,10 @@ static bool wait_stream(struct slp_stream *s, uint64_t limit_ms)
 
 			/* announced once: the owner steps back at its next event */
 			wanted = atomic_compare_exchange_strong(&s->want, &free, 1);
-			if (wanted)
-				membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+			if (wanted && !barrier()) {
+				drop_stream(s);
+				return false;
+			}
 		}
 		if (wanted && !atomic_load(&s->lock))
 			return true;
