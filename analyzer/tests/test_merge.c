@@ -845,33 +845,27 @@ static void test_regions(void)
 	sla_reader_close(&r);
 	lb_free(&b);
 
-	/* killed, nothing in flight: a truncated log with nothing left out */
-	build_regions(&b, false, 0, 0);
-	n = read_all(&b, &r, &err);
-	CHECK(err == 0 && r.truncated && !r.ended);
-	CHECK_EQ_U(r.cut_seq, UINT64_MAX);
-	CHECK_EQ_U(n, 7);
-	sla_reader_close(&r);
-	lb_free(&b);
+	/*
+	 * killed: nothing in flight, nothing left out; thread 1's event at seq
+	 * 4 in flight: cut there; a signal handler's event at seq 6 waiting
+	 * (2 * 6 + the writer's bit): cut there
+	 */
+	{
+		static const struct {
+			uint64_t inflight, pending, cut, left, read;
+		} k[] = { { 0, 0, UINT64_MAX, 0, 7 }, { 4, 0, 4, 3, 4 }, { 0, 13, 6, 2, 5 } };
 
-	/* killed with thread 1's event at seq 4 in flight: cut there */
-	build_regions(&b, false, 4, 0);
-	n = read_all(&b, &r, &err);
-	CHECK(err == 0 && r.truncated);
-	CHECK_EQ_U(r.cut_seq, 4);
-	CHECK_EQ_U(r.cut_records, 3);
-	CHECK_EQ_U(n, 4);
-	sla_reader_close(&r);
-	lb_free(&b);
-
-	/* a signal handler's event at seq 6 waiting (2 * 6 + the writer's bit) */
-	build_regions(&b, false, 0, 13);
-	n = read_all(&b, &r, &err);
-	CHECK(err == 0 && r.truncated);
-	CHECK_EQ_U(r.cut_seq, 6);
-	CHECK_EQ_U(n, 5);
-	sla_reader_close(&r);
-	lb_free(&b);
+		for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+			build_regions(&b, false, k[i].inflight, k[i].pending);
+			n = read_all(&b, &r, &err);
+			CHECK(err == 0 && r.truncated && !r.ended);
+			CHECK_EQ_U(r.cut_seq, k[i].cut);
+			CHECK_EQ_U(r.cut_records, k[i].left);
+			CHECK_EQ_U(n, k[i].read);
+			sla_reader_close(&r);
+			lb_free(&b);
+		}
+	}
 
 	/* what is in flight does not matter once END is there */
 	build_regions(&b, true, 4, 13);

@@ -535,20 +535,28 @@ def t_sigkill_soak(ctx):
     check(most > 1000, 'no kill left more than %d records to analyse' % most)
 
 
-def t_sigkill_quiet_thread(ctx):
-    """sigkill_threads quiet: the idle main thread's 100 ALLOCs of 777 bytes, made before its
-    workers started, are in the log below its cut although flush_ms never passed."""
+def killed_threads_log(ctx, mode, wait):
+    """Runs sigkill_threads MODE until it says ready, SIGKILLs it `wait` s later; returns
+    the log's path and its (records, summary)."""
     ctx.need_reader()
     logdir = tempfile.mkdtemp(dir=ctx.tmp)
     env = dict(os.environ, LD_PRELOAD=ctx.shim,
-               SLICELEAK_OPTIONS='output=' + os.path.join(logdir, 'q.%p.sllog'))
-    p = subprocess.Popen([ctx.prog('sigkill_threads'), 'quiet'], env=env, stdout=subprocess.PIPE)
+               SLICELEAK_OPTIONS='output=' + os.path.join(logdir, 'k.%p.sllog'))
+    p = subprocess.Popen([ctx.prog('sigkill_threads'), mode], env=env, stdout=subprocess.PIPE)
     check(p.stdout.readline() == b'ready\n', 'no ready line')
+    time.sleep(wait)
     p.send_signal(signal.SIGKILL)
     p.wait()
     logs = os.listdir(logdir)
     check(len(logs) == 1, 'logs: %s' % logs)
-    recs, summary = ctx.dump(os.path.join(logdir, logs[0]))
+    log = os.path.join(logdir, logs[0])
+    return log, ctx.dump(log)
+
+
+def t_sigkill_quiet_thread(ctx):
+    """sigkill_threads quiet: the idle main thread's 100 ALLOCs of 777 bytes, made before its
+    workers started, are in the log below its cut although flush_ms never passed."""
+    _, (recs, summary) = killed_threads_log(ctx, 'quiet', 0)
     check(summary.get('truncated') == 'yes', 'not truncated: %s' % summary)
     main_tid = recs[0]['pid']  # the main thread's tid is the pid
     n = sum(r['kind'] == 'ALLOC' and r['size'] == '777' and r['tid'] == main_tid for r in recs)
@@ -576,19 +584,7 @@ def t_sigkill_idle_threads(ctx):
     """sigkill_threads idle: five threads plant blocks, then all wait without an event;
     killed 2 s later, the log holds every event with no cut and the analyzer sees every
     planted block live (100 + 4 * 50)."""
-    ctx.need_reader()
-    logdir = tempfile.mkdtemp(dir=ctx.tmp)
-    env = dict(os.environ, LD_PRELOAD=ctx.shim,
-               SLICELEAK_OPTIONS='output=' + os.path.join(logdir, 'i.%p.sllog'))
-    p = subprocess.Popen([ctx.prog('sigkill_threads'), 'idle'], env=env, stdout=subprocess.PIPE)
-    check(p.stdout.readline() == b'ready\n', 'no ready line')
-    time.sleep(2)
-    p.send_signal(signal.SIGKILL)
-    p.wait()
-    logs = os.listdir(logdir)
-    check(len(logs) == 1, 'logs: %s' % logs)
-    log = os.path.join(logdir, logs[0])
-    recs, summary = ctx.dump(log)
+    log, (recs, summary) = killed_threads_log(ctx, 'idle', 2)
     check(summary.get('truncated') == 'yes' and 'cut_seq' not in summary,
           'expected a truncated log with nothing cut: %s' % summary)
     main_tid = recs[0]['pid']
