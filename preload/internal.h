@@ -449,6 +449,8 @@ int slp_open_high(const char *path, int flags, unsigned mode);
 int slp_writer_open(void);
 /* Appends whole top-level records (CHUNK, PROCESS, END). Context: file_lock held. */
 void slp_writer_write(const uint8_t *p, size_t n);
+/* The same from two pieces (a record's head, its body). False: failed (warned, off). */
+bool slp_writer_write2(const uint8_t *a, size_t na, const uint8_t *b, size_t nb);
 /*
  * Reserves n bytes at the end of the file (fallocate) and maps them
  * shared: the first byte's offset, *map, *map_len and *map_off the page-aligned

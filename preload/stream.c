@@ -13,7 +13,10 @@
  * region gets a successor at the end of the file; a stream's regions grow
  * from 4 KiB to buffer_kib, so a short thread costs little of the log, and
  * a pooled stream's next thread continues after the last record of its
- * region (the region is split in two).
+ * region (the region is split in two). A full region of buffer_kib is
+ * recycled: its records are copied to a CHUNK at the end of the file and
+ * it starts over (fresh pages of a shared mapping cost a fault each, some
+ * microseconds, more than the copy).
  *
  * Elsewhere (mmap=0, or a file that cannot be mapped), the stream is a
  * private buffer, which goes to the log as one CHUNK when it is full, when
@@ -211,6 +214,44 @@ static size_t align8(size_t n)
 }
 
 /*
+ * A full region of the largest size is recycled rather than followed by a
+ * new one: its records are copied to a CHUNK at the end of the file (its
+ * head names the copy first, so that a reader takes them once whenever a
+ * kill comes), then it starts over. Its pages stay mapped: a long log
+ * costs the page faults of a few regions, not one per page of the log.
+ * False: the copy failed (warned, tracking stopped).
+ * Context: s locked, its records committed.
+ */
+static bool recycle(struct slp_stream *s)
+{
+	uint8_t head[1 + 3 * SLF_MAX_UV_LEN];
+	size_t body = s->used - HDR_RESERVE, n = 1, f;
+	uint8_t fields[2 * SLF_MAX_UV_LEN];
+	bool ok;
+	int cancel;
+
+	f = slf_put_uv(fields, s->tid);
+	f += slf_put_uv(fields + f, s->base_seq);
+	head[0] = SLF_REC_CHUNK;
+	n += slf_put_uv(head + 1, f + body);
+	memcpy(head + n, fields, f);
+	n += f;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	pthread_mutex_lock(&slp_st.file_lock);
+	__atomic_store_n(&s->hdr->copy, slp_st.w.end, __ATOMIC_RELEASE);
+	ok = slp_writer_write2(head, n, s->buf + HDR_RESERVE, body);
+	slp_st.w.chunks += ok;
+	pthread_mutex_unlock(&slp_st.file_lock);
+	pthread_setcancelstate(cancel, NULL);
+	if (!ok)
+		return false;
+	__atomic_store_n(&s->hdr->committed, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->hdr->copy, 0, __ATOMIC_RELEASE);
+	chunk_reset(s);
+	return true;
+}
+
+/*
  * Moves s to a new region with room for `need` bytes of records: in the
  * unused tail of its region when another thread's records are there (a
  * pooled stream), else at the end of the file. The old region is committed
@@ -230,17 +271,22 @@ static SLP_COLD void region_next(struct slp_stream *s, size_t need)
 	bool got;
 	int cancel;
 
+	if (cap > SLF_MAX_PAYLOAD)
+		cap = SLF_MAX_PAYLOAD;
 	if (s->map) {
 		commit(s);
 		count_records(s);
+		if (!s->reg_split && s->reg_len >= cap && need <= s->size - HDR_RESERVE) {
+			if (!recycle(s))
+				no_region(s, true);
+			return;
+		}
 		if (s->reg_split) {
 			at = align8(s->reg_off + REGION_HEAD + s->used - HDR_RESERVE);
 			if (at + REGION_HEAD + need > s->reg_off + s->reg_len)
 				at = 0; /* too little left: a region of its own */
 		}
 	}
-	if (cap > SLF_MAX_PAYLOAD)
-		cap = SLF_MAX_PAYLOAD;
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel); /* fallocate is a cancellation point */
 	pthread_mutex_lock(&slp_st.file_lock);
 	if (at) {

@@ -27,6 +27,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -166,13 +167,18 @@ int slp_writer_open(void)
 	return w->fd >= 0 ? 0 : -EIO;
 }
 
-/* The pwrite(2) loop at the file's end: EINTR and short writes. Returns 0 or -errno. */
-static int write_all(int fd, const uint8_t *p, size_t n)
+/*
+ * The pwritev(2) loop at the file's end: EINTR and short writes. iov holds
+ * cnt (1 or 2) pieces, n bytes in all. Returns 0 or -errno.
+ */
+static int write_all(int fd, const struct iovec *iov, int cnt, size_t n)
 {
 	off_t off = (off_t)slp_st.w.end;
+	struct iovec v[2];
 
+	memcpy(v, iov, (size_t)cnt * sizeof(*v));
 	while (n) {
-		ssize_t k = pwrite(fd, p, n, off);
+		ssize_t k = pwritev(fd, v, cnt, off);
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -180,9 +186,17 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 			return -errno;
 		if (k == 0)
 			return -EIO;
-		p += k;
 		off += k;
 		n -= (size_t)k;
+		for (size_t done = (size_t)k; done;) {
+			size_t t = done < v[0].iov_len ? done : v[0].iov_len;
+
+			v[0].iov_base = (uint8_t *)v[0].iov_base + t;
+			v[0].iov_len -= t;
+			done -= t;
+			if (!v[0].iov_len && cnt > 1)
+				v[0] = v[1], cnt = 1;
+		}
 	}
 	return 0;
 }
@@ -213,9 +227,10 @@ static bool reopen(void)
 }
 
 /* fallocate(2) of [end, end + n): the file grows by n bytes. Returns 0 or -errno. */
-static int extend(int fd, const uint8_t *unused, size_t n)
+static int extend(int fd, const struct iovec *unused, int cnt, size_t n)
 {
 	(void)unused;
+	(void)cnt;
 	while (fallocate(fd, 0, (off_t)slp_st.w.end, (off_t)n) != 0)
 		if (errno != EINTR)
 			return -errno;
@@ -233,22 +248,23 @@ static int extend(int fd, const uint8_t *unused, size_t n)
  * one pending). `op` writes or reserves n bytes at the file's end.
  * Returns 0, or -EFBIG when the limit stops the log here.
  */
-static int grow_limited(int fd, int (*op)(int, const uint8_t *, size_t), const uint8_t *p,
-			size_t n)
+typedef int grow_op(int fd, const struct iovec *iov, int cnt, size_t n);
+
+static int grow_limited(int fd, grow_op *op, const struct iovec *iov, int cnt, size_t n)
 {
 	struct rlimit rl;
 	sigset_t xfsz, old, pending;
 	int err, had;
 
 	if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-		return op(fd, p, n);
+		return op(fd, iov, cnt, n);
 	if (slp_st.w.end + n > (uint64_t)rl.rlim_cur)
 		return -EFBIG;
 	sigemptyset(&xfsz);
 	sigaddset(&xfsz, SIGXFSZ);
 	pthread_sigmask(SIG_BLOCK, &xfsz, &old);
 	had = sigpending(&pending) == 0 && sigismember(&pending, SIGXFSZ);
-	err = op(fd, p, n);
+	err = op(fd, iov, cnt, n);
 	if (err == -EFBIG && !had) {
 		struct timespec zero = { 0, 0 };
 
@@ -275,7 +291,7 @@ static bool fd_ours(void)
 }
 
 /* Grows the log by n bytes with op (write or reserve). Returns 0, else warned and off. */
-static int grow(int (*op)(int, const uint8_t *, size_t), const uint8_t *p, size_t n)
+static int grow(grow_op *op, const struct iovec *iov, int cnt, size_t n)
 {
 	struct slp_writer *w = &slp_st.w;
 	int err;
@@ -284,7 +300,7 @@ static int grow(int (*op)(int, const uint8_t *, size_t), const uint8_t *p, size_
 		return -EBADF; /* tracking is off: the bytes go nowhere */
 	if (!fd_ours())
 		return -EBADF;
-	err = grow_limited(w->fd, op, p, n);
+	err = grow_limited(w->fd, op, iov, cnt, n);
 	if (err == -EFBIG) {
 		slp_warn("%s: the file size limit (RLIMIT_FSIZE, `ulimit -f`) is reached; tracking "
 			 "stopped, the log is truncated", w->path);
@@ -301,10 +317,21 @@ static int grow(int (*op)(int, const uint8_t *, size_t), const uint8_t *p, size_
 
 void slp_writer_write(const uint8_t *p, size_t n)
 {
+	struct iovec v = { (void *)p, n };
 	int saved = errno;
 
-	grow(write_all, p, n);
+	grow(write_all, &v, 1, n);
 	errno = saved;
+}
+
+bool slp_writer_write2(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
+{
+	struct iovec v[2] = { { (void *)a, na }, { (void *)b, nb } };
+	int saved = errno;
+	bool ok = grow(write_all, v, 2, na + nb) == 0;
+
+	errno = saved;
+	return ok;
 }
 
 uint64_t slp_writer_reserve(size_t n, uint8_t **map, size_t *map_len, uint64_t *map_off)
@@ -315,7 +342,7 @@ uint64_t slp_writer_reserve(size_t n, uint8_t **map, size_t *map_len, uint64_t *
 	int saved = errno;
 	void *m;
 
-	if (grow(extend, NULL, n) != 0) {
+	if (grow(extend, NULL, 0, n) != 0) {
 		errno = saved;
 		return UINT64_MAX;
 	}

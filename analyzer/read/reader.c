@@ -456,6 +456,9 @@ void sla_reader_close(struct sla_reader *r)
 	free(r->streams);
 	free(r->heap);
 	free(r->stack_bits);
+	free(r->copies);
+	r->copies = NULL;
+	r->ncopies = r->copies_cap = 0;
 	r->map = NULL;
 	r->segs = NULL;
 	r->segs_cap = 0;
@@ -898,7 +901,7 @@ enum { V2_INDEX, V2_PROCESS, V2_START, V2_MERGE, V2_END, V2_DONE };
 struct sla_chunk {
 	uint64_t off;  /* offset of the CHUNK record's kind byte */
 	uint32_t next; /* the same thread's next chunk in file order, or NO_CHUNK */
-	uint32_t unused;
+	uint32_t unused; /* 1: a REGION whose records a CHUNK holds too (drop_copied) */
 };
 
 /* One thread's stream: its chunks in file order, read through one cursor. */
@@ -1076,7 +1079,38 @@ static int index_region(struct sla_reader *r, struct tid_map *m, uint64_t pos, s
 		r->region_cut = h.inflight;
 	if (h.pending >> 1 && h.pending >> 1 < r->region_cut)
 		r->region_cut = h.pending >> 1;
-	return h.committed ? index_chunk(r, m, pos, h.tid) : 0;
+	if (!h.committed)
+		return 0;
+	if (h.copy) { /* dropped if that CHUNK is in the file (drop_copied) */
+		sla_xgrow(&r->copies, &r->copies_cap, r->ncopies + 1, sizeof(*r->copies));
+		r->copies[r->ncopies][0] = r->nchunks;
+		r->copies[r->ncopies++][1] = h.copy;
+	}
+	return index_chunk(r, m, pos, h.tid);
+}
+
+/*
+ * A region whose records were copied to a CHUNK (format.h, REGION's copy)
+ * is no part of its stream when that CHUNK was indexed: the file holds
+ * them twice. Chunks are indexed in file order: a binary search.
+ */
+static void drop_copied(struct sla_reader *r)
+{
+	for (size_t i = 0; i < r->ncopies; i++) {
+		size_t lo = 0, hi = r->nchunks;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (r->chunks[mid].off < r->copies[i][1])
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < r->nchunks && r->chunks[lo].off == r->copies[i][1] &&
+		    r->base[r->chunks[lo].off] == SLF_REC_CHUNK)
+			r->chunks[r->copies[i][0]].unused = 1;
+	}
 }
 
 /*
@@ -1117,8 +1151,9 @@ static int by_base_seq(const void *a, const void *b)
 
 /*
  * 3.x: a thread's regions are in file order, which need not be seq order
- * (a pooled stream's region continued after a later one); each thread's
- * list is put in base seq order where it is not.
+ * (a pooled stream's region continued after a later one; a recycled
+ * region's copies come after it); each thread's list is put in base seq
+ * order where it is not, without the regions drop_copied() marked.
  */
 static void order_streams(struct sla_reader *r)
 {
@@ -1133,19 +1168,21 @@ static void order_streams(struct sla_reader *r)
 
 		for (uint32_t c = s->first; c != NO_CHUNK; c = r->chunks[c].next, n++) {
 			run_head(r, r->chunks[c].off, &tid, &seq, &end, &at);
-			sorted &= seq >= prev;
+			sorted &= seq >= prev && !r->chunks[c].unused;
 			prev = seq;
 		}
 		if (sorted)
 			continue;
 		sla_xgrow(&v, &cap, n, sizeof(*v));
 		n = 0;
-		for (uint32_t c = s->first; c != NO_CHUNK; c = r->chunks[c].next, n++) {
+		for (uint32_t c = s->first; c != NO_CHUNK; c = r->chunks[c].next) {
+			if (r->chunks[c].unused)
+				continue;
 			run_head(r, r->chunks[c].off, &tid, &v[n][0], &end, &at);
-			v[n][1] = c;
+			v[n++][1] = c;
 		}
 		qsort(v, n, sizeof(*v), by_base_seq);
-		s->first = (uint32_t)v[0][1];
+		s->first = n ? (uint32_t)v[0][1] : NO_CHUNK;
 		for (size_t k = 0; k < n; k++)
 			r->chunks[v[k][1]].next = k + 1 < n ? (uint32_t)v[k + 1][1] : NO_CHUNK;
 	}
@@ -1253,8 +1290,10 @@ static int index_v2(struct sla_reader *r)
 		r->cut_seq = r->sync_below;
 	if (r->end_off == UINT64_MAX && r->region_cut < r->cut_seq)
 		r->cut_seq = r->region_cut;
-	if (ret == 0 && r->major >= 3)
+	if (ret == 0 && r->major >= 3) {
+		drop_copied(r);
 		order_streams(r);
+	}
 	release_to(r, r->size); /* the tail this walk faulted in, too */
 	r->released = 0;	/* the merge reads the file again from the start */
 	if (r->map)

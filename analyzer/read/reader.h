@@ -244,6 +244,8 @@ struct sla_reader {
 	uint64_t last_seq;    /* seq of the last record returned */
 	uint64_t sync_below;  /* the largest SYNC seen by the index, 0 if none */
 	uint64_t region_cut;  /* 3.x: the smallest seq a REGION shows in flight */
+	uint64_t (*copies)[2]; /* 3.x: (chunk index of a REGION, offset of its copy) */
+	size_t ncopies, copies_cap;
 	uint64_t runs;	      /* CHUNK and REGION records, for END's check */
 	uint32_t release_countdown;
 	uint64_t *stack_bits; /* defined stack ids (2.x ids arrive out of order) */

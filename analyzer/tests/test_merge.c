@@ -874,6 +874,44 @@ static void test_regions(void)
 	sla_reader_close(&r);
 	lb_free(&b);
 
+	/*
+	 * a recycled region: its records copied to a CHUNK that its head names.
+	 * Whole, the CHUNK is read and the region skipped (no record twice); cut
+	 * by the end of the file (a kill during the copy), the region is read.
+	 */
+	for (int cut = 0; cut <= 1; cut++) {
+		uint64_t region, copy;
+
+		lb_init_version(&b, 3, 0);
+		b.v2 = 1;
+		lb_process(&b, 7, 1, "/bin/mt");
+		region = b.len;
+		for (int k = 0; k < 2; k++) {
+			lb_chunk_begin(&b, 1, 1);
+			lb_seq(&b, 1);
+			lb_alloc(&b, 0x1000, 16, 0);
+			lb_alloc(&b, 0x2000, 16, 0);
+			if (k == 0) {
+				lb_region_end(&b, 24, 0, 0);
+			} else {
+				copy = b.len;
+				lb_chunk_end(&b);
+			}
+		}
+		memcpy(b.data + region + SLF_REGION_FRAME + offsetof(struct slf_region_head, copy),
+		       &copy, sizeof(copy));
+		if (cut)
+			b.len -= 3;
+		else
+			lb_end(&b, 0);
+		n = read_all(&b, &r, &err);
+		CHECK(err == 0 && r.ended == !cut);
+		CHECK_EQ_U(n, cut ? 3 : 4); /* PROCESS, 2 ALLOCs, [END] */
+		CHECK_EQ_U(recs[1].offset < copy, cut); /* the region's records, or the chunk's */
+		sla_reader_close(&r);
+		lb_free(&b);
+	}
+
 	/* committed past the region's end; a REGION in a 2.x log */
 	lb_init_version(&b, 3, 0);
 	b.v2 = 1;

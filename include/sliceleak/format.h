@@ -44,6 +44,11 @@
  *   pending    2 * the seq of the oldest event a signal handler made on the
  *              thread that waits outside the body, (+ 1: a bit the writer
  *              toggles), 0 when none waits
+ *   copy       the offset of a CHUNK that holds a copy of the committed
+ *              records, 0 when none: a region that reached its largest size
+ *              is recycled (its pages stay mapped), its records first
+ *              copied to a CHUNK at the end of the file. A reader skips the
+ *              region's records when that CHUNK is in the file, whole
  * A REGION's frame is 8 bytes (its kind and a 7-byte varint length, padded
  * with continuation bytes so that it can be rewritten in place: a region
  * may be shortened to make room for another one after its last record) and
@@ -241,8 +246,9 @@ struct slf_region_head {
 	uint64_t pending;   /* 2 * oldest seq of a handler's waiting event (+1), 0: none */
 	uint64_t tid;
 	uint64_t seq;	    /* base seq of the body's first record */
+	uint64_t copy;	    /* offset of a CHUNK holding the same records, 0: none */
 };
-_Static_assert(sizeof(struct slf_region_head) == 40, "on-disk ABI");
+_Static_assert(sizeof(struct slf_region_head) == 48, "on-disk ABI");
 
 /* PROCESS flags (2.2). */
 #define SLF_PROCESS_GO 1u /* a Go program: it exits through a raw exit_group, past
