@@ -276,7 +276,14 @@ static SLP_COLD void region_next(struct slp_stream *s, size_t need)
 	if (s->map) {
 		commit(s);
 		count_records(s);
-		if (!s->reg_split && s->reg_len >= cap && need <= s->size - HDR_RESERVE) {
+		/*
+		 * Not while the region holds nothing but one seq's records (a
+		 * scan larger than it): the run that follows would have the same
+		 * base seq, and a reader orders such runs by file position, which
+		 * a region that starts over would break.
+		 */
+		if (!s->reg_split && s->reg_len >= cap && need <= s->size - HDR_RESERVE &&
+		    s->cur_seq != s->base_seq) {
 			if (!recycle(s))
 				no_region(s, true);
 			return;

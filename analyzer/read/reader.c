@@ -1142,11 +1142,14 @@ static const uint8_t *run_head(const struct sla_reader *r, uint64_t off, uint64_
 	return q;
 }
 
+/* (base seq, chunk index): runs of equal base seq (one scan) stay in file order */
 static int by_base_seq(const void *a, const void *b)
 {
 	const uint64_t *x = a, *y = b;
 
-	return x[0] < y[0] ? -1 : x[0] > y[0];
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	return x[1] < y[1] ? -1 : x[1] > y[1];
 }
 
 /*

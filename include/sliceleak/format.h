@@ -52,11 +52,14 @@
  * A REGION's frame is 8 bytes (its kind and a 7-byte varint length, padded
  * with continuation bytes so that it can be rewritten in place: a region
  * may be shortened to make room for another one after its last record) and
- * its fixed fields are 8-aligned in the file. Regions follow each other in
- * file order as they were reserved, so one thread's regions need not be in
- * seq order in the file (a region's unused tail may become another
- * thread's region); a reader orders each thread's regions by their base
- * seq.
+ * its fixed fields are 8-aligned in the file (the writer pads PROCESS with
+ * zeros past its fields). Regions follow each other in file order as they
+ * were reserved, so one thread's runs need not be in seq order in the file
+ * (a region's unused tail may become another thread's region; a recycled
+ * region's earlier records are in CHUNKs after it): a reader orders each
+ * thread's CHUNKs and REGIONs by their base seq, and runs of equal base seq
+ * (a scan that spans several) by file position, which a writer keeps
+ * right (it never recycles a region that holds only one seq's records).
  *
  * Every record is
  *   kind    : 1 byte, enum slf_kind
