@@ -452,12 +452,14 @@ void slp_writer_write(const uint8_t *p, size_t n);
 /* The same from two pieces (a record's head, its body). False: failed (warned, off). */
 bool slp_writer_write2(const uint8_t *a, size_t na, const uint8_t *b, size_t nb);
 /*
- * Reserves n bytes at the end of the file (fallocate) and maps them
- * shared: the first byte's offset, *map, *map_len and *map_off the page-aligned
- * mapping that holds them. UINT64_MAX when that fails (warned; tracking
- * stopped). Context: file_lock held, w.mapped.
+ * Reserves [off, off + n) (off at most the file's end, off + n past it:
+ * the file grows with fallocate) and maps it shared: returns off, with
+ * *map, *map_len and *map_off the page-aligned mapping that holds it.
+ * UINT64_MAX when that fails (warned; tracking stopped).
+ * Context: file_lock held, w.mapped.
  */
-uint64_t slp_writer_reserve(size_t n, uint8_t **map, size_t *map_len, uint64_t *map_off);
+uint64_t slp_writer_reserve(uint64_t off, size_t n, uint8_t **map, size_t *map_len,
+			    uint64_t *map_off);
 /* Cuts the file at `end` (the unused tail of the last region). Context: file_lock held. */
 void slp_writer_truncate(uint64_t end);
 /* Payload bytes of a top-level record of len payload bytes that make it end 8-aligned. */

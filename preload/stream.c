@@ -10,13 +10,16 @@
  * can be missing (format.h, "End of a log"). Nothing is written at an
  * event but the records and two words of the head: no system call, no
  * background thread, and an idle process has nothing unwritten. A full
- * region gets a successor at the end of the file; a stream's regions grow
- * from 4 KiB to buffer_kib, so a short thread costs little of the log, and
- * a pooled stream's next thread continues after the last record of its
- * region (the region is split in two). A full region of buffer_kib is
- * recycled: its records are copied to a CHUNK at the end of the file and
- * it starts over (fresh pages of a shared mapping cost a fault each, some
- * microseconds, more than the copy).
+ * region gets a successor at the end of the file, which starts right
+ * after its last record when it ends the file; a stream's regions grow
+ * from 4 KiB to buffer_kib / 4 (16 KiB), so a short thread costs little of
+ * the log, and a pooled stream's next thread continues after the last
+ * record of its region (the region is split in two). A full region of that
+ * size is recycled: its records are copied to a CHUNK at the end of the
+ * file and it starts over (fresh pages of a shared mapping cost a fault
+ * each, some microseconds, more than the copy); so the unused tail that a
+ * clean exit leaves in the middle of the file is at most 16 KiB per
+ * stream.
  *
  * Elsewhere (mmap=0, or a file that cannot be mapped), the stream is a
  * private buffer, which goes to the log as one CHUNK when it is full, when
@@ -60,7 +63,7 @@
 #define QUIET_NS (20 * 1000000ull)
 /* a TIME record that rec_begin may put first in a new chunk */
 #define TIME_MAX (REC_HDR_MAX + SLF_MAX_UV_LEN)
-/* a stream's first region, in bytes; each next one doubles, up to buffer_kib */
+/* a stream's first region, in bytes; each next one doubles, up to buffer_kib / 4 */
 #define REGION_FIRST 4096u
 /* a REGION's frame and head: its body starts this far from the record */
 #define REGION_HEAD (SLF_REGION_FRAME + sizeof(struct slf_region_head))
@@ -266,7 +269,7 @@ static SLP_COLD void region_next(struct slp_stream *s, size_t need)
 {
 	struct slf_region_head *cur = s->hdr, *h;
 	uint64_t at = 0, off, len, map_off;
-	size_t map_len, cap = slp_opt.buffer_kib * 1024;
+	size_t map_len, cap = slp_opt.buffer_kib * 1024 / 4; /* 16 KiB: what a clean exit leaves unused */
 	uint8_t *map, *old_map = s->map;
 	bool got;
 	int cancel;
@@ -303,8 +306,13 @@ static SLP_COLD void region_next(struct slp_stream *s, size_t need)
 		map_len = s->map_len;
 		map_off = s->map_off;
 	} else {
+		uint64_t from = slp_st.w.end;
+
+		/* the region ends the file: the next one starts after its last record */
+		if (s->map && s->reg_off + s->reg_len == from)
+			from = at = align8(s->reg_off + REGION_HEAD + s->used - HDR_RESERVE);
 		len = s->reg_next > REGION_HEAD + need ? s->reg_next : align8(REGION_HEAD + need);
-		off = slp_writer_reserve(len, &map, &map_len, &map_off);
+		off = slp_writer_reserve(from, len, &map, &map_len, &map_off);
 		if (off != UINT64_MAX) {
 			slp_st.w.tail = s;
 			s->reg_next = s->reg_next * 2 <= cap ? s->reg_next * 2 : cap;
@@ -317,7 +325,7 @@ static SLP_COLD void region_next(struct slp_stream *s, size_t need)
 		*h = (struct slf_region_head){ .tid = s->tid };
 		f[0] = SLF_REC_REGION;
 		slf_put_uv_fixed(f + 1, len - SLF_REGION_FRAME, SLF_REGION_FRAME - 1);
-		if (at) /* the old region ends where the new one starts (it was unused tail) */
+		if (at) /* the old region ends where the new one starts (its unused tail) */
 			slf_put_uv_fixed(s->map + (s->reg_off - s->map_off) + 1,
 					 at - s->reg_off - SLF_REGION_FRAME, SLF_REGION_FRAME - 1);
 		slp_st.w.chunks++;

@@ -334,15 +334,16 @@ bool slp_writer_write2(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
 	return ok;
 }
 
-uint64_t slp_writer_reserve(size_t n, uint8_t **map, size_t *map_len, uint64_t *map_off)
+uint64_t slp_writer_reserve(uint64_t off, size_t n, uint8_t **map, size_t *map_len,
+			    uint64_t *map_off)
 {
 	struct slp_writer *w = &slp_st.w;
-	uint64_t off = w->end;
 	size_t ps = slp_st.page_size;
 	int saved = errno;
 	void *m;
 
-	if (grow(extend, NULL, 0, n) != 0) {
+	SLP_ASSERT(off <= w->end && off + n > w->end);
+	if (grow(extend, NULL, 0, off + n - w->end) != 0) {
 		errno = saved;
 		return UINT64_MAX;
 	}
