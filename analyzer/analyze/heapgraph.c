@@ -5,6 +5,7 @@
 #include <sliceleak/format.h>
 
 #include "heapgraph.h"
+#include "sampling.h"
 #include "xalloc.h"
 
 #define NONE SLA_HG_NONE
@@ -154,6 +155,14 @@ static void add_edge(struct sla_heapgraph *g, uint32_t src, uint64_t loc, uint32
  * whole chunk): there only a word pointing at a block's first byte is a
  * root (stdio's buffer bases, environ, NSS's tables all do). The heaps of
  * threads' arenas hold no roots at all (arena_windows()).
+ *
+ * A sampled log knows only some of the live blocks: a word of heap memory
+ * outside every recorded block may lie in a live block the sampler passed
+ * over, which may be reachable. Such words are roots there, in every kind
+ * of region: a block is never called leaked (or kept only through a dead
+ * region) because the path to it runs through memory the log cannot see.
+ * The price: a stale pointer in freed heap memory keeps its target
+ * "referenced" too.
  */
 bool sla_heapgraph_build(struct sla_heapgraph *g, struct sla_state *st)
 {
@@ -162,12 +171,14 @@ bool sla_heapgraph_build(struct sla_heapgraph *g, struct sla_state *st)
 	uint64_t *win;
 	size_t nwin;
 	uint32_t n = 0;
+	bool sampled = sla_sampled(st);
+	size_t nblocks = st->blocks.count; /* st->live_blocks is an estimate in a sampled log */
 
 	*g = (struct sla_heapgraph){ .scan = sc };
-	if (st->live_blocks >= NONE)
+	if (nblocks >= NONE)
 		return false; /* ids are 32-bit: not a heap any scan could cover anyway */
-	g->blk = sla_xmalloc(((size_t)st->live_blocks + 1) * sizeof(*g->blk));
-	for (size_t i = 0; (b = sla_state_next_block(st, &i)) && n < st->live_blocks;) {
+	g->blk = sla_xmalloc((nblocks + 1) * sizeof(*g->blk));
+	for (size_t i = 0; (b = sla_state_next_block(st, &i)) && n < nblocks;) {
 		uint64_t hi = b->addr + b->size < b->addr ? UINT64_MAX : b->addr + b->size;
 
 		g->blk[n++] = (struct sla_hg_block){ b->addr, hi, b };
@@ -194,9 +205,9 @@ bool sla_heapgraph_build(struct sla_heapgraph *g, struct sla_state *st)
 			if (src != NONE) {
 				if (src != dst) /* a block pointing into itself changes nothing */
 					add_edge(g, src, sc->ptrs[k].loc, dst);
-			} else if (rg->kind != SLF_REGION_HEAP &&
-				   (!starts_only || sc->ptrs[k].val == g->blk[dst].lo) &&
-				   !(arena && in_windows(win, nwin, sc->ptrs[k].loc))) {
+			} else if ((!starts_only || sc->ptrs[k].val == g->blk[dst].lo) &&
+				   (sampled || (rg->kind != SLF_REGION_HEAP &&
+						!(arena && in_windows(win, nwin, sc->ptrs[k].loc))))) {
 				g->flags[dst] |= SLA_HG_ROOTED;
 			}
 		}
