@@ -190,9 +190,14 @@ bool sla_heapgraph_build(struct sla_heapgraph *g, struct sla_state *st)
 	qsort(g->blk, n, sizeof(*g->blk), cmp_block);
 	g->flags = sla_xcalloc((size_t)n + 1, 1);
 	g->first = sla_xcalloc((size_t)n + 2, sizeof(*g->first));
+	/*
+	 * A sampled log's findings are made of exactly recorded blocks: a
+	 * sampled view-pinned block is a root (its views keep it), never the
+	 * holder of a dead region.
+	 */
 	for (uint32_t i = 0; i < n; i++)
 		if (g->blk[i].b->nviews)
-			g->flags[i] |= SLA_HG_PINNED;
+			g->flags[i] |= sla_exact(st, g->blk[i].b->size) ? SLA_HG_PINNED : SLA_HG_ROOTED;
 	nwin = arena_windows(g, sc, &win);
 	for (size_t r = 0; r < sc->nregions; r++) {
 		const struct sla_scan_region *rg = &sc->regions[r];
