@@ -150,12 +150,12 @@ static void collect(struct dr *d, struct sla_results *res, struct sla_state *st,
 		if (d->owner[t] == NONE)
 			continue;
 		hb = d->g->blk[d->owner[t]].b;
-		oldest = sla_block_oldest_ref(hb, &kind);
+		oldest = sla_block_oldest_ref(st, hb, &kind);
 		f = sla_results_dead_finding(res, sla_stackset_intern(set, st, b->stack),
 					     sla_stackset_intern(set, st, oldest->stack),
 					     sla_stackset_intern(set, st, hb->stack));
 		/* a kept block that is a view_pinned finding itself has its waste counted there */
-		retained = sla_block_is_finding(b, th, &used) ? used : b->size;
+		retained = sla_block_is_finding(st, b, th, &used) ? used : b->size;
 		sla_finding_add_block(res, f, kind, b->size, 0, retained, sla_pinned_s(oldest, eval_ns));
 		if (nkept == cap)
 			sla_xgrow(&kept, &cap, nkept + 1, sizeof(*kept));
@@ -171,8 +171,8 @@ static void collect(struct dr *d, struct sla_results *res, struct sla_state *st,
 			continue;
 		f->holder_blocks++;
 		f->holder_bytes = sla_sat_add(f->holder_bytes, hb->size);
-		f->holder_used_bytes = sla_sat_add(f->holder_used_bytes, sla_block_used(hb));
-		for (const struct sla_view *v = hb->views; v; v = v->bnext)
+		f->holder_used_bytes = sla_sat_add(f->holder_used_bytes, sla_block_used(st, hb));
+		for (const struct sla_view *v = sla_block_views(st, hb); v; v = v->bnext)
 			f->holder_views += v->count;
 		if (d->g->flags[kept[i].h] & F_HEAD)
 			f->holder_tail = false;

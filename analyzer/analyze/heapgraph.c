@@ -54,8 +54,10 @@ void sla_heapgraph_view_ranges(struct sla_heapgraph *g, uint32_t i)
 {
 	const struct sla_block *b = g->blk[i].b;
 
-	sla_xgrow(&g->rg, &g->rg_cap, b->nviews ? b->nviews : 1, sizeof(*g->rg));
-	g->nrg = sla_block_view_ranges(b, g->rg, g->rg_cap);
+	uint32_t nviews = sla_block_nviews(g->st, b);
+
+	sla_xgrow(&g->rg, &g->rg_cap, nviews ? nviews : 1, sizeof(*g->rg));
+	g->nrg = sla_block_view_ranges(g->st, b, g->rg, g->rg_cap);
 }
 
 bool sla_heapgraph_in_view(const struct sla_heapgraph *g, size_t *k, uint64_t loc)
@@ -175,9 +177,9 @@ bool sla_heapgraph_build(struct sla_heapgraph *g, struct sla_state *st)
 	size_t nwin;
 	uint32_t n = 0;
 	bool sampled = sla_sampled(st);
-	size_t nblocks = st->blocks.count; /* st->live_blocks is an estimate in a sampled log */
+	size_t nblocks = st->nlive; /* st->live_blocks is an estimate in a sampled log */
 
-	*g = (struct sla_heapgraph){ .scan = sc };
+	*g = (struct sla_heapgraph){ .scan = sc, .st = st };
 	if (nblocks >= NONE)
 		return false; /* ids are 32-bit: not a heap any scan could cover anyway */
 	g->blk = sla_xmalloc((nblocks + 1) * sizeof(*g->blk));
@@ -196,7 +198,7 @@ bool sla_heapgraph_build(struct sla_heapgraph *g, struct sla_state *st)
 	 * holder of a dead region.
 	 */
 	for (uint32_t i = 0; i < n; i++)
-		if (g->blk[i].b->nviews)
+		if (sla_block_nviews(st, g->blk[i].b))
 			g->flags[i] |= sla_exact(st, g->blk[i].b->size) ? SLA_HG_PINNED : SLA_HG_ROOTED;
 	nwin = arena_windows(g, sc, &win);
 	for (size_t r = 0; r < sc->nregions; r++) {

@@ -65,6 +65,7 @@ struct sla_heapgraph {
 	size_t *first;		   /* edges of block i: [first[i], first[i + 1]) */
 	uint8_t *flags;
 	const struct sla_scan *scan;
+	const struct sla_state *st;
 	/* scratch of sla_heapgraph_view_ranges() */
 	struct sla_range *rg;
 	size_t nrg, rg_cap;

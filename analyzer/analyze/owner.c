@@ -83,7 +83,7 @@ static void mark_owners(struct sla_heapgraph *g, const struct sla_domtree *t,
 		uint64_t used;
 
 		if ((g->flags[i] & SLA_HG_KEPT) ||
-		    ((g->flags[i] & SLA_HG_PINNED) && sla_block_is_finding(g->blk[i].b, th, &used)))
+		    ((g->flags[i] & SLA_HG_PINNED) && sla_block_is_finding(g->st, g->blk[i].b, th, &used)))
 			g->flags[i] |= F_SKIP;
 	}
 	for (uint32_t k = 1; k < t->nreach; k++) {

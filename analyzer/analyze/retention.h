@@ -34,12 +34,13 @@ struct sla_range {
 /*
  * The union of b's live view ranges, clipped to b, as sorted disjoint
  * ranges (touching ones merged) into out, which has room for max (at
- * least b->nviews). Returns how many.
+ * least sla_block_nviews()). Returns how many.
  */
-size_t sla_block_view_ranges(const struct sla_block *b, struct sla_range *out, size_t max);
+size_t sla_block_view_ranges(const struct sla_state *st, const struct sla_block *b,
+			     struct sla_range *out, size_t max);
 
 /* The union of a block's live view ranges, in bytes (clipped to the block). */
-uint64_t sla_block_used(const struct sla_block *b);
+uint64_t sla_block_used(const struct sla_state *st, const struct sla_block *b);
 
 /* How long, at log time eval_ns, the view `oldest` has been live, in seconds. */
 static inline double sla_pinned_s(const struct sla_ref *oldest, uint64_t eval_ns)
@@ -48,8 +49,8 @@ static inline double sla_pinned_s(const struct sla_ref *oldest, uint64_t eval_ns
 }
 
 /* Whether a block is a finding under `th`; *used gets its used bytes when it has views. */
-bool sla_block_is_finding(const struct sla_block *b, const struct sla_thresholds *th,
-			  uint64_t *used);
+bool sla_block_is_finding(const struct sla_state *st, const struct sla_block *b,
+			  const struct sla_thresholds *th, uint64_t *used);
 
 /*
  * Adds the findings of `st`, evaluated at log time `eval_ns`, to `res`

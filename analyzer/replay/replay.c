@@ -51,7 +51,7 @@ static struct sla_block *add_block(struct sla_state *st, uint64_t addr, uint64_t
 				   uint32_t stack, uint64_t time)
 {
 	struct sla_site *s = &st->sites[stack];
-	struct sla_block *b = sla_state_add_block(st, addr, size, stack, time);
+	struct sla_block *b = sla_state_add_block(st, addr, size, stack);
 	uint64_t wbytes = sla_wbytes(st, size), wblocks = sla_wblocks(st, size);
 
 	site_save_peak(st, s);
@@ -89,16 +89,15 @@ static struct sla_block *add_block(struct sla_state *st, uint64_t addr, uint64_t
 static void remove_block(struct sla_state *st, struct sla_block *b)
 {
 	struct sla_site *s = &st->sites[b->stack];
+	uint64_t wbytes = sla_wbytes(st, b->size), wblocks = sla_wblocks(st, b->size);
 
 	if (st->owner_views.count)
 		sla_state_owner_release(st, b->addr);
-	if (b->nviews)
+	if (sla_block_nviews(st, b))
 		anomaly(st, SLA_ANOM_free_with_views);
 	if (sla_traced(b->addr, b->size))
 		sla_trace(b->addr, "freed at %.6f s (record %" PRIu64 ")%s", (double)st->time_ns / 1e9,
-			  st->records, b->nviews ? ", with live views" : "");
-	uint64_t wbytes = sla_wbytes(st, b->size), wblocks = sla_wblocks(st, b->size);
-
+			  st->records, sla_block_nviews(st, b) ? ", with live views" : "");
 	site_save_peak(st, s);
 	s->live_bytes = sla_sat_sub(s->live_bytes, wbytes);
 	s->live_blocks = sla_sat_sub(s->live_blocks, wblocks);
@@ -261,7 +260,7 @@ static void on_realloc(struct sla_state *st, const struct sla_record *rec)
 	if (old_addr) {
 		b = sla_state_find_block(st, old_addr);
 		if (b) {
-			in_place = old_addr == new_addr && b->nviews;
+			in_place = old_addr == new_addr && sla_block_nviews(st, b);
 			if (in_place)
 				sla_state_move_views(st, &held, b);
 			remove_block(st, b);

@@ -45,14 +45,16 @@ struct sla_state *sla_state_new(const char *path)
 	memset(&st->sites[0], 0, sizeof(st->sites[0]));
 	st->nstacks = 1;
 	st->last_alloc = UINT64_MAX;
+	st->free_rec = UINT32_MAX;
+	st->free_bv = UINT32_MAX;
 	return st;
 }
 
 /*
- * Blocks and views are recycled through free lists: a freed node is reused
- * by the next allocation while it is still in the cache, and the analyzer
- * does not pay malloc/free per record. The lists hold at most the peak of
- * live nodes.
+ * Views are recycled through a free list: a freed node is reused by the
+ * next view while it is still in the cache, and the analyzer does not pay
+ * malloc/free per record. The list holds at most the peak of live views.
+ * (Blocks have their own free list of records, below.)
  */
 struct sla_free_node {
 	struct sla_free_node *next;
@@ -100,25 +102,27 @@ static void noop_free(void *p)
 
 void sla_state_free(struct sla_state *st)
 {
-	struct sla_block *b;
-
 	if (!st)
 		return;
 	if (st->tree)
 		tdestroy(st->tree, noop_free);
 	/* every view is on exactly one block's list */
-	for (size_t i = 0; (b = sla_state_next_block(st, &i));) {
-		while (b->views) {
-			struct sla_view *v = b->views;
+	for (size_t i = 0; i < st->nbviews; i++) {
+		struct sla_bviews *bv = &st->bviews[i];
 
-			b->views = v->bnext;
+		while (bv->views) {
+			struct sla_view *v = bv->views;
+
+			bv->views = v->bnext;
 			put_view(st, v);
 		}
-		pool_put(&st->block_pool, b);
 	}
 	pool_free(&st->view_pool);
-	pool_free(&st->block_pool);
-	sla_ptrmap_free(&st->blocks);
+	for (size_t i = 0; i < st->npages; i++)
+		free(st->pages[i]);
+	free(st->pages);
+	free(st->index);
+	free(st->bviews);
 	sla_ptrmap_free(&st->slice_views);
 	sla_ptrmap_free(&st->owner_views);
 	free(st->dirty);
@@ -302,11 +306,6 @@ static void enable_tree(struct sla_state *st)
 		tree_add(st, b);
 }
 
-static bool block_eq(const void *item, const void *key)
-{
-	return ((const struct sla_block *)item)->addr == *(const uint64_t *)key;
-}
-
 static bool view_eq(const void *item, const void *key)
 {
 	const uint64_t *k = key, *v = ((const struct sla_view *)item)->key;
@@ -319,52 +318,193 @@ static inline uint64_t view_hash(const uint64_t key[3])
 	return sla_hash64(key[0] ^ sla_hash64(key[1] ^ sla_hash64(key[2])));
 }
 
-struct sla_block *sla_state_find_block(const struct sla_state *st, uint64_t addr)
+/*
+ * The index by address: slot = id + 1 of a live block, 0 empty; linear
+ * probing over the hash of the address, at most half full, deletion by
+ * backward shift (no tombstones). A probe compares the record's address.
+ */
+static inline uint32_t block_id(const struct sla_state *st, const struct sla_block *b)
 {
-	return sla_ptrmap_find(&st->blocks, sla_hash64(addr), block_eq, &addr);
+	for (size_t p = 0;; p++) /* pages are few: 4096 blocks each */
+		if (b >= st->pages[p] && b < st->pages[p] + SLA_BLOCK_PAGE)
+			return (uint32_t)(p << SLA_BLOCK_PAGE_BITS | (size_t)(b - st->pages[p]));
+}
+
+static void index_put(uint32_t *index, size_t mask, uint64_t addr, uint32_t id)
+{
+	size_t i;
+
+	for (i = sla_hash64(addr) & mask; index[i]; i = (i + 1) & mask)
+		;
+	index[i] = id + 1;
+}
+
+/* (Re)builds the index of the live blocks, with room for one more and at least min_slots. */
+static void index_build(struct sla_state *st, size_t min_slots)
+{
+	size_t n = 64;
+
+	while (((size_t)st->nlive + 1) * 2 > n || n < min_slots)
+		n *= 2;
+	free(st->index);
+	st->index = sla_xcalloc(n, sizeof(*st->index));
+	st->index_mask = n - 1;
+	for (uint32_t id = 0; id < st->nrecords; id++) {
+		const struct sla_block *b = sla_state_block(st, id);
+
+		if (b->vx & SLA_BLOCK_LIVE)
+			index_put(st->index, st->index_mask, b->addr, id);
+	}
+}
+
+void sla_state_drop_index(struct sla_state *st)
+{
+	free(st->index);
+	st->index = NULL;
+}
+
+struct sla_block *sla_state_find_block(struct sla_state *st, uint64_t addr)
+{
+	size_t mask;
+
+	if (!st->index)
+		index_build(st, 0);
+	mask = st->index_mask;
+	for (size_t i = sla_hash64(addr) & mask; st->index[i]; i = (i + 1) & mask) {
+		struct sla_block *b = sla_state_block(st, st->index[i] - 1);
+
+		if (b->addr == addr)
+			return b;
+	}
+	return NULL;
+}
+
+static void index_remove(struct sla_state *st, uint32_t id)
+{
+	size_t mask = st->index_mask, i, j;
+
+	for (i = sla_hash64(sla_state_block(st, id)->addr) & mask; st->index[i] != id + 1;
+	     i = (i + 1) & mask)
+		sla_assert(st->index[i]); /* a live block is in the index */
+	/* backward shift: pull later entries of the cluster into the hole when allowed */
+	for (j = (i + 1) & mask; st->index[j]; j = (j + 1) & mask) {
+		size_t home = sla_hash64(sla_state_block(st, st->index[j] - 1)->addr) & mask;
+
+		/* the entry at j may move to i only if its home is not in (i, j] cyclically */
+		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+			st->index[i] = st->index[j];
+			i = j;
+		}
+	}
+	st->index[i] = 0;
 }
 
 struct sla_block *sla_state_add_block(struct sla_state *st, uint64_t addr, uint64_t size,
-				      uint32_t stack, uint64_t time)
+				      uint32_t stack)
 {
-	struct sla_block *b = pool_get(&st->block_pool, sizeof(*b));
+	struct sla_block *b;
+	uint32_t id;
 
-	memset(b, 0, sizeof(*b));
-	b->addr = addr;
-	b->size = size;
-	b->stack = stack;
-	b->time = time;
-	sla_ptrmap_insert(&st->blocks, sla_hash64(addr), b);
+	if (!st->index)
+		index_build(st, 0);
+	else if (((size_t)st->nlive + 1) * 2 > st->index_mask + 1)
+		index_build(st, (st->index_mask + 1) * 2);
+	if (st->free_rec != UINT32_MAX) {
+		id = st->free_rec;
+		st->free_rec = (uint32_t)sla_state_block(st, id)->addr;
+	} else {
+		if (st->nrecords == UINT32_MAX)
+			sla_die("out of memory (more than %u live blocks)", UINT32_MAX - 1);
+		id = st->nrecords++;
+		if ((size_t)id >> SLA_BLOCK_PAGE_BITS == st->npages) {
+			sla_xgrow(&st->pages, &st->pages_cap, st->npages + 1, sizeof(*st->pages));
+			st->pages[st->npages++] = sla_xmalloc(SLA_BLOCK_PAGE * sizeof(**st->pages));
+		}
+	}
+	b = sla_state_block(st, id);
+	*b = (struct sla_block){ .addr = addr, .size = size, .stack = stack, .vx = SLA_BLOCK_LIVE };
+	st->nlive++;
+	index_put(st->index, st->index_mask, addr, id);
 	if (st->tree_on)
 		tree_add(st, b);
 	return b;
+}
+
+/* b's view record, created if it has none. */
+static struct sla_bviews *block_bv(struct sla_state *st, struct sla_block *b)
+{
+	uint32_t x;
+
+	if (b->vx & SLA_BLOCK_VX_MASK)
+		return &st->bviews[(b->vx & SLA_BLOCK_VX_MASK) - 1];
+	if (st->free_bv != UINT32_MAX) {
+		x = st->free_bv;
+		st->free_bv = st->bviews[x].nviews;
+	} else {
+		if (st->nbviews == SLA_BLOCK_VX_MASK)
+			sla_die("out of memory (more than %u blocks with views)", SLA_BLOCK_VX_MASK - 1);
+		sla_xgrow(&st->bviews, &st->bviews_cap, st->nbviews + 1, sizeof(*st->bviews));
+		x = (uint32_t)st->nbviews++;
+	}
+	st->bviews[x] = (struct sla_bviews){ 0 };
+	b->vx = (b->vx & ~SLA_BLOCK_VX_MASK) | (x + 1);
+	return &st->bviews[x];
+}
+
+/* Returns b's view record to the free list once nothing in it matters any more. */
+static void release_bv(struct sla_state *st, struct sla_block *b, bool force)
+{
+	struct sla_bviews *bv = sla_block_bv(st, b);
+	uint32_t x;
+
+	if (!bv || (!force && (bv->nviews || bv->dirty || bv->counted)))
+		return;
+	sla_assert(!bv->views);
+	x = (b->vx & SLA_BLOCK_VX_MASK) - 1;
+	bv->nviews = st->free_bv;
+	st->free_bv = x;
+	b->vx &= ~SLA_BLOCK_VX_MASK;
+}
+
+void sla_state_release_views(struct sla_state *st, struct sla_block *b)
+{
+	release_bv(st, b, false);
 }
 
 /* Unlinks a view from its block and its map (if it is in one), then frees it. */
 static void drop_view(struct sla_state *st, struct sla_view *v)
 {
 	struct sla_block *b = v->block;
+	struct sla_bviews *bv = sla_block_bv(st, b);
 
 	if (v->bprev)
 		v->bprev->bnext = v->bnext;
 	else
-		b->views = v->bnext;
+		bv->views = v->bnext;
 	if (v->bnext)
 		v->bnext->bprev = v->bprev;
-	b->nviews--;
+	bv->nviews--;
 	if (v->kind == SLA_VIEW_OWNER)
 		sla_ptrmap_remove(&st->owner_views, view_hash(v->key), v);
-	else if (b->indexed)
+	else if (bv->indexed)
 		sla_ptrmap_remove(&st->slice_views, view_hash(v->key), v);
 	st->views_live -= v->count;
 	put_view(st, v);
+	if (!bv->nviews)
+		bv->indexed = false;
+	release_bv(st, b, false);
 }
 
 /* Marks a block whose views changed, for the retention peak scan. */
 static inline void touch(struct sla_state *st, struct sla_block *b)
 {
-	if (st->track_dirty && !b->dirty) {
-		b->dirty = true;
+	struct sla_bviews *bv;
+
+	if (!st->track_dirty)
+		return;
+	bv = block_bv(st, b);
+	if (!bv->dirty) {
+		bv->dirty = true;
 		sla_xgrow(&st->dirty, &st->dirty_cap, st->ndirty + 1, sizeof(*st->dirty));
 		st->dirty[st->ndirty++] = b->addr;
 	}
@@ -372,26 +512,43 @@ static inline void touch(struct sla_state *st, struct sla_block *b)
 
 void sla_state_remove_block(struct sla_state *st, struct sla_block *b)
 {
-	while (b->views)
-		drop_view(st, b->views);
-	st->retained_total -= b->counted;
+	struct sla_bviews *bv = sla_block_bv(st, b);
+	uint32_t id = block_id(st, b);
+
+	if (bv) {
+		while (bv->views)
+			drop_view(st, bv->views);
+		st->retained_total -= bv->counted;
+		/* a dirty entry left behind finds no block, or a new one: both harmless */
+		release_bv(st, b, true);
+	}
 	if (st->tree_on)
 		tdelete(b, &st->tree, cmp_block_start);
-	sla_ptrmap_remove(&st->blocks, sla_hash64(b->addr), b);
-	/* a dirty entry left behind finds no block, or a new one: both harmless */
-	pool_put(&st->block_pool, b);
+	if (st->index)
+		index_remove(st, id);
+	b->vx = 0;
+	b->addr = st->free_rec;
+	st->free_rec = id;
+	st->nlive--;
 }
 
 void sla_state_move_views(struct sla_state *st, struct sla_block *to, struct sla_block *from)
 {
-	to->views = from->views;
-	to->nviews = from->nviews;
-	to->indexed = from->indexed; /* map keys hold the address, which is the same */
-	for (struct sla_view *v = to->views; v; v = v->bnext)
+	struct sla_bviews *fb, *tb;
+
+	if (!sla_block_nviews(st, from))
+		return;
+	tb = block_bv(st, to); /* first: it may move st->bviews */
+	fb = sla_block_bv(st, from);
+	tb->views = fb->views;
+	tb->nviews = fb->nviews;
+	tb->indexed = fb->indexed; /* map keys hold the address, which is the same */
+	for (struct sla_view *v = tb->views; v; v = v->bnext)
 		v->block = to;
-	from->views = NULL;
-	from->nviews = 0;
-	from->indexed = false;
+	fb->views = NULL;
+	fb->nviews = 0;
+	fb->indexed = false;
+	release_bv(st, from, false);
 	if (sla_state_find_block(st, to->addr) == to)
 		touch(st, to);
 }
@@ -416,6 +573,7 @@ static struct sla_view *new_view(struct sla_state *st, struct sla_block *b,
 				 uint64_t time)
 {
 	struct sla_view *v = pool_get(&st->view_pool, sizeof(*v));
+	struct sla_bviews *bv = block_bv(st, b);
 
 	memset(v, 0, sizeof(*v));
 	v->kind = kind;
@@ -426,11 +584,11 @@ static struct sla_view *new_view(struct sla_state *st, struct sla_block *b,
 	v->cap = 1;
 	v->refs = &v->one;
 	v->one = (struct sla_ref){ .time = time, .stack = stack };
-	v->bnext = b->views;
-	if (b->views)
-		b->views->bprev = v;
-	b->views = v;
-	b->nviews++;
+	v->bnext = bv->views;
+	if (bv->views)
+		bv->views->bprev = v;
+	bv->views = v;
+	bv->nviews++;
 	return v;
 }
 
@@ -445,12 +603,16 @@ static struct sla_view *new_view(struct sla_state *st, struct sla_block *b,
 static struct sla_view *find_slice(const struct sla_state *st, const struct sla_block *b,
 				   uint64_t ptr, uint64_t len)
 {
-	if (b->indexed) {
+	const struct sla_bviews *bv = sla_block_bv(st, b);
+
+	if (!bv)
+		return NULL;
+	if (bv->indexed) {
 		uint64_t key[3] = { b->addr, ptr, len };
 
 		return sla_ptrmap_find(&st->slice_views, view_hash(key), view_eq, key);
 	}
-	for (struct sla_view *v = b->views; v; v = v->bnext)
+	for (struct sla_view *v = bv->views; v; v = v->bnext)
 		if (v->ptr == ptr && v->len == len && v->kind == SLA_VIEW_SLICE)
 			return v;
 	return NULL;
@@ -458,8 +620,10 @@ static struct sla_view *find_slice(const struct sla_state *st, const struct sla_
 
 static void index_slices(struct sla_state *st, struct sla_block *b)
 {
-	b->indexed = true;
-	for (struct sla_view *v = b->views; v; v = v->bnext)
+	struct sla_bviews *bv = sla_block_bv(st, b);
+
+	bv->indexed = true;
+	for (struct sla_view *v = bv->views; v; v = v->bnext)
 		if (v->kind == SLA_VIEW_SLICE)
 			sla_ptrmap_insert(&st->slice_views, view_hash(v->key), v);
 }
@@ -474,9 +638,9 @@ void sla_state_slice_add(struct sla_state *st, struct sla_block *b, uint64_t ptr
 		v->key[0] = b->addr;
 		v->key[1] = ptr;
 		v->key[2] = len;
-		if (b->indexed)
+		if (sla_block_bv(st, b)->indexed)
 			sla_ptrmap_insert(&st->slice_views, view_hash(v->key), v);
-		else if (b->nviews > SLICE_SCAN_MAX)
+		else if (sla_block_nviews(st, b) > SLICE_SCAN_MAX)
 			index_slices(st, b);
 	} else {
 		if (v->count == v->cap) {
@@ -579,11 +743,12 @@ bool sla_state_forget_freed(struct sla_state *st, uint64_t addr)
 	return true;
 }
 
-const struct sla_ref *sla_block_oldest_ref(const struct sla_block *b, enum sla_view_kind *kind)
+const struct sla_ref *sla_block_oldest_ref(const struct sla_state *st, const struct sla_block *b,
+					   enum sla_view_kind *kind)
 {
 	const struct sla_ref *best = NULL;
 
-	for (const struct sla_view *v = b->views; v; v = v->bnext) {
+	for (const struct sla_view *v = sla_block_views(st, b); v; v = v->bnext) {
 		/* refs are in creation order: refs[0] is the view's oldest live one */
 		if (!best || v->refs[0].time <= best->time) { /* ties: the older view (list is newest first) */
 			best = &v->refs[0];

@@ -2,9 +2,20 @@
  * analyzer/replay/state.h - what is live in one process at one point of its log.
  *
  * One struct sla_state per log. Dense ids (stacks) live in growable arrays,
- * sparse keys (block addresses, slice references, annotation owners) in
- * hash maps. Memory is proportional to live blocks, live views, unique
- * stacks and modules, never to the number of records.
+ * sparse keys (slice references, annotation owners) in hash maps. Memory is
+ * proportional to live blocks, live views, unique stacks and modules, never
+ * to the number of records.
+ *
+ * Blocks: a live block is a 24-byte record (struct sla_block) in pages of
+ * SLA_BLOCK_PAGE records that never move, so a block pointer stays valid
+ * while the block lives, and a freed record is reused by the next
+ * allocation. The index by address is an open-addressing table of 32-bit
+ * record ids (4 bytes a slot, at most half full), which compares the
+ * records' own addresses: no per-block node, no per-block malloc. What few
+ * blocks have, views, lives apart (struct sla_bviews), reached through
+ * the record's `vx`. The index can be dropped while a pass has no use for
+ * it (sla_state_drop_index(): the heap graph sorts the blocks itself); the
+ * next lookup rebuilds it.
  *
  * Tables by key are open-addressing hash maps (ptrmap.h: why not uthash).
  *
@@ -85,18 +96,34 @@ struct sla_view {
 	struct sla_view *bnext, *bprev;	 /* the block's view list */
 };
 
-/* A live heap block. */
+/*
+ * A live heap block: 24 bytes, in st's pages. `vx` is an index into
+ * st->bviews plus one (0: the block has no view record) in its low
+ * SLA_BLOCK_VX_BITS bits, and flags above them.
+ */
 struct sla_block {
 	uint64_t addr;
 	uint64_t size;
-	uint64_t time;		  /* when it was allocated */
-	uint32_t stack;		  /* allocation stack */
-	uint32_t nviews;	  /* distinct live views on it */
-	struct sla_view *views;	  /* list of them */
-	uint64_t counted;	  /* retained bytes counted in the running total (peak scan) */
+	uint32_t stack; /* allocation stack */
+	uint32_t vx;
+};
+
+#define SLA_BLOCK_VX_BITS 28
+#define SLA_BLOCK_VX_MASK ((1u << SLA_BLOCK_VX_BITS) - 1)
+#define SLA_BLOCK_LIVE (1u << 31) /* the record holds a live block (else it is free) */
+/* bits 28..30 of vx: free for flags of a block */
+
+/* The views of a block that has or had some (the peak scan's state with them). */
+struct sla_bviews {
+	struct sla_view *views;	  /* list of its distinct live views */
+	uint32_t nviews;	  /* their number */
 	bool dirty;		  /* on the dirty list (peak scan) */
 	bool indexed;		  /* its slice views are in st->slice_views (many views) */
+	uint64_t counted;	  /* retained bytes counted in the running total (peak scan) */
 };
+
+#define SLA_BLOCK_PAGE_BITS 12
+#define SLA_BLOCK_PAGE ((size_t)1 << SLA_BLOCK_PAGE_BITS)
 
 /* log2 of the slots remembering freed addresses (double-free detection). */
 #define SLA_FREED_BITS 16
@@ -162,13 +189,22 @@ struct sla_state {
 	bool segidx_valid;
 
 	/* live objects */
-	struct sla_ptrmap blocks;      /* struct sla_block by addr */
+	struct sla_block **pages;      /* block records: id -> pages[id >> PAGE_BITS][id % PAGE] */
+	size_t npages, pages_cap;
+	uint32_t nrecords;	       /* records ever used (ids below this) */
+	uint32_t nlive;		       /* live blocks among them */
+	uint32_t free_rec;	       /* free record list (through addr), UINT32_MAX: empty */
+	uint32_t *index;	       /* block id + 1 by address hash, 0 empty; NULL: dropped */
+	size_t index_mask;
+	struct sla_bviews *bviews;     /* views of blocks that have some: [vx - 1] */
+	size_t nbviews, bviews_cap;
+	uint32_t free_bv;	       /* free list of bviews (through nviews), UINT32_MAX: empty */
 	struct sla_ptrmap slice_views; /* struct sla_view by {block, ptr, len}, of indexed blocks */
 	struct sla_ptrmap owner_views; /* struct sla_view by {owner} */
 	uint64_t *freed;	       /* recently freed addresses, direct-mapped, 2^SLA_FREED_BITS */
 	void *tree;		       /* tsearch index of blocks by address, once enabled */
 	bool tree_on;
-	struct sla_free_node *block_pool, *view_pool; /* freed nodes for reuse (state.c) */
+	struct sla_free_node *view_pool; /* freed view nodes for reuse (state.c) */
 
 	/* running figures */
 	uint64_t time_ns;	       /* time of the last record */
@@ -233,27 +269,59 @@ void sla_state_add_module(struct sla_state *st, uint64_t bias, const char *path,
  */
 const struct sla_mod *sla_state_find_module(struct sla_state *st, uint32_t gen, uint64_t ip);
 
+/* Block record `id` (below st->nrecords). */
+static inline struct sla_block *sla_state_block(const struct sla_state *st, uint32_t id)
+{
+	return &st->pages[id >> SLA_BLOCK_PAGE_BITS][id & (SLA_BLOCK_PAGE - 1)];
+}
+
 /*
- * Iterates the live blocks, in no particular order:
+ * Iterates the live blocks, in record order (no particular address order):
  *	for (size_t i = 0; (b = sla_state_next_block(st, &i));)
  */
 static inline struct sla_block *sla_state_next_block(const struct sla_state *st, size_t *i)
 {
-	size_t n = sla_ptrmap_size(&st->blocks);
+	while (*i < st->nrecords) {
+		struct sla_block *b = sla_state_block(st, (uint32_t)(*i)++);
 
-	while (*i < n) {
-		void *item = st->blocks.slots[(*i)++].item;
-
-		if (item)
-			return item;
+		if (b->vx & SLA_BLOCK_LIVE)
+			return b;
 	}
 	return NULL;
 }
 
+/* The view record of b, or NULL when it has none. */
+static inline struct sla_bviews *sla_block_bv(const struct sla_state *st, const struct sla_block *b)
+{
+	uint32_t x = b->vx & SLA_BLOCK_VX_MASK;
+
+	return x ? &st->bviews[x - 1] : NULL;
+}
+
+/* The number of distinct live views of b, and their list (newest first). */
+static inline uint32_t sla_block_nviews(const struct sla_state *st, const struct sla_block *b)
+{
+	const struct sla_bviews *bv = sla_block_bv(st, b);
+
+	return bv ? bv->nviews : 0;
+}
+
+static inline struct sla_view *sla_block_views(const struct sla_state *st, const struct sla_block *b)
+{
+	const struct sla_bviews *bv = sla_block_bv(st, b);
+
+	return bv ? bv->views : NULL;
+}
+
+/* Frees the index by address until the next lookup (which rebuilds it). */
+void sla_state_drop_index(struct sla_state *st);
+/* Frees b's view record if it holds nothing any more (no view, not dirty, nothing counted). */
+void sla_state_release_views(struct sla_state *st, struct sla_block *b);
+
 /* Blocks. add() expects no live block at addr; remove() frees the block and its views. */
-struct sla_block *sla_state_find_block(const struct sla_state *st, uint64_t addr);
+struct sla_block *sla_state_find_block(struct sla_state *st, uint64_t addr);
 struct sla_block *sla_state_add_block(struct sla_state *st, uint64_t addr, uint64_t size,
-				      uint32_t stack, uint64_t time);
+				      uint32_t stack);
 void sla_state_remove_block(struct sla_state *st, struct sla_block *b);
 /*
  * Hands the views of `from` to `to` (same address: a realloc in place; one
@@ -283,4 +351,5 @@ void sla_state_remember_freed(struct sla_state *st, uint64_t addr);
 bool sla_state_forget_freed(struct sla_state *st, uint64_t addr);
 
 /* The oldest live reference among the block's views (NULL when it has none). */
-const struct sla_ref *sla_block_oldest_ref(const struct sla_block *b, enum sla_view_kind *kind);
+const struct sla_ref *sla_block_oldest_ref(const struct sla_state *st, const struct sla_block *b,
+					   enum sla_view_kind *kind);

@@ -167,7 +167,7 @@ static void test_realloc_views(void)
 	lb_end(&b, 0);
 	st = replay_buf(&b);
 	blk = sla_state_find_block(st, 0x10000);
-	CHECK(blk && blk->size == 8192 && blk->nviews == 2);
+	CHECK(blk && blk->size == 8192 && sla_block_nviews(st, blk) == 2);
 	CHECK(sla_state_owner_find(st, 0xa) && sla_state_owner_find(st, 0xa)->block == blk);
 	CHECK(sla_state_slice_drop(st, 0x10000, 0x10000, 3));
 	CHECK(sla_state_owner_find(st, 0xb) == NULL);
@@ -201,7 +201,7 @@ static void test_owner_block_freed(void)
 	lb_end(&b, 0);
 	st = replay_buf(&b);
 	buf = sla_state_find_block(st, 0x20000);
-	CHECK(buf && buf->nviews == 1);
+	CHECK(buf && sla_block_nviews(st, buf) == 1);
 	CHECK(sla_state_owner_find(st, 0x9000) == NULL);
 	CHECK(sla_state_owner_find(st, 0xa000) == NULL);
 	CHECK(sla_state_owner_find(st, 0x77) != NULL);

@@ -14,7 +14,7 @@ static uint64_t used_of(struct logbuf *b, uint64_t addr)
 {
 	struct sla_state *st = replay_buf(b);
 	struct sla_block *blk = sla_state_find_block(st, addr);
-	uint64_t used = blk ? sla_block_used(blk) : UINT64_MAX;
+	uint64_t used = blk ? sla_block_used(st, blk) : UINT64_MAX;
 
 	sla_state_free(st);
 	return used;

@@ -18,7 +18,12 @@
  * (sizes past glibc's 32 MiB mmap threshold ceiling would turn the
  * benchmark into an mmap/munmap benchmark).
  *
- * usage: alloc_bench [-n PAIRS] [-t THREADS] [-s STEP] [-m MAX] [-c CHAINS]
+ * Keep: with -k, no block is freed: each is pushed on its thread's list
+ * (its first word points to the block allocated before it), so N blocks
+ * are live at exit, one pointer to each, held by the block after it (the
+ * last one by a global). Sizes must then be at least 8.
+ *
+ * usage: alloc_bench [-n PAIRS] [-t THREADS] [-s STEP] [-m MAX] [-c CHAINS] [-k]
  * Prints one line "alloc_bench: pairs=.. threads=.. checksum=.." on stdout.
  */
 #include <pthread.h>
@@ -32,6 +37,8 @@
 static size_t g_step = 16, g_max = 4096;
 
 static size_t g_chains = 1;
+static int g_keep;
+static __thread void *t_list; /* -k: the thread's newest block */
 
 /* One allocation site per chain: the same body, a different call site. */
 #define LEAF(k)                                                                  \
@@ -44,7 +51,12 @@ static size_t g_chains = 1;
 			abort();                                                 \
 		p[0] = (char)i; /* touch it: an unused malloc may be elided */   \
 		size_t r = (size_t)(unsigned char)((volatile char *)p)[0] + k;   \
-		free(p);                                                         \
+		if (g_keep) {                                                    \
+			*(void **)p = t_list;                                    \
+			t_list = p;                                              \
+		} else {                                                         \
+			free(p);                                                 \
+		}                                                                \
 		return r + size;                                                 \
 	}
 LEAF(0)
@@ -93,6 +105,7 @@ LEVEL(1, lvl2)
 
 struct job {
 	size_t from, to, sum;
+	void *list; /* -k: the thread's blocks */
 };
 
 static void *worker(void *arg)
@@ -103,6 +116,7 @@ static void *worker(void *arg)
 	for (size_t i = j->from; i < j->to; i++)
 		sum += lvl1(i);
 	j->sum = sum;
+	j->list = t_list;
 	return NULL;
 }
 
@@ -111,25 +125,26 @@ int main(int argc, char **argv)
 	size_t n = 10000000, threads = 1;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:t:s:m:c:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:t:s:m:c:k")) != -1) {
 		switch (opt) {
 		case 'n': n = strtoull(optarg, NULL, 0); break;
 		case 't': threads = strtoull(optarg, NULL, 0); break;
 		case 's': g_step = strtoull(optarg, NULL, 0); break;
 		case 'm': g_max = strtoull(optarg, NULL, 0); break;
 		case 'c': g_chains = strtoull(optarg, NULL, 0); break;
+		case 'k': g_keep = 1; break;
 		default:
-			fprintf(stderr, "usage: %s [-n PAIRS] [-t THREADS] [-s STEP] [-m MAX] [-c CHAINS]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-n PAIRS] [-t THREADS] [-s STEP] [-m MAX] [-c CHAINS] [-k]\n", argv[0]);
 			return 2;
 		}
 	}
 	if (threads < 1 || threads > 64 || g_step < 1 || g_max < g_step || g_chains < 1 ||
-	    g_chains > 8) {
+	    g_chains > 8 || (g_keep && g_step < sizeof(void *))) {
 		fprintf(stderr, "%s: bad arguments\n", argv[0]);
 		return 2;
 	}
 
-	struct job jobs[64];
+	static struct job jobs[64]; /* static: -k's lists stay reachable from here */
 	pthread_t tid[64];
 	size_t sum = 0;
 
@@ -137,6 +152,7 @@ int main(int argc, char **argv)
 		jobs[t].from = n * t / threads;
 		jobs[t].to = n * (t + 1) / threads;
 		jobs[t].sum = 0;
+		jobs[t].list = NULL;
 	}
 	if (threads == 1) {
 		worker(&jobs[0]);
@@ -149,7 +165,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t t = 0; t < threads; t++)
 		sum += jobs[t].sum;
-	printf("alloc_bench: pairs=%zu threads=%zu step=%zu max=%zu chains=%zu checksum=%zu\n", n,
-	       threads, g_step, g_max, g_chains, sum);
+	printf("alloc_bench: pairs=%zu threads=%zu step=%zu max=%zu chains=%zu%s checksum=%zu\n", n,
+	       threads, g_step, g_max, g_chains, g_keep ? " kept" : "", sum);
 	return 0;
 }
