@@ -430,8 +430,11 @@ void *slp_record_realloc_interrupted(enum slf_alloc_fn fn, void *old, size_t n, 
 
 	if (!realloc_plan(old, bytes, true, &known, &chosen))
 		return call_realloc(fn, old, n, size);
-	if (!(s = pend_stream(2)))
+	if (!(s = pend_stream(2))) {
+		if (known && slp_samp.mean)
+			slp_sample_add(old, true); /* dropped: the log keeps old as it was */
 		return call_realloc(fn, old, n, size);
+	}
 	p = realloc_between(fn, old, n, size, seq, &err);
 	if ((ends = old_ends(known, chosen, old, p, bytes, err)))
 		pend_put(s, SLF_REC_FREE, fn, seq[0], old, NULL, 0, 0, 0);
