@@ -153,9 +153,22 @@
  *        SLF_FN_NEW_ARRAY (C++ operator new where an allocator preloaded
  *        after the shim serves it without malloc); PROCESS gains
  *        `interposer` and `flags` (SLF_PROCESS_*)
- *   3.0  REGION: streams written in place through a shared mapping, with a
- *        fixed-width head (u64 fields); an older reader must refuse a log
- *        it would read as truncated after its first REGION
+ *   3.0  a 2.x reader would misread these logs, so they are a new major;
+ *        the layout of 2.x stays, with:
+ *        - sampled recording: PROCESS gains `sample_bytes` and
+ *          `exact_bytes`. With sample_bytes > 0 the log holds every block
+ *          of at least exact_bytes (weight 1) and a sample of the smaller
+ *          ones, each taken with probability 1 - exp(-size / sample_bytes)
+ *          (a Poisson process over allocated bytes), so a reader weights a
+ *          sampled block of `size` bytes as size / p bytes and 1 / p
+ *          blocks (Horvitz-Thompson). FREE, REALLOC and slice records
+ *          concern recorded blocks only; views may name any block
+ *          (records.def, PROCESS)
+ *        - streams written in place (REGION): each thread's records go
+ *          straight into a region of the file through a shared mapping,
+ *          under a fixed-width head (u64 fields) that says how much of it
+ *          holds whole records and which events were in flight, so that a
+ *          killed process loses no complete event ("Regions" above)
  *
  * Little-endian, 64-bit Linux only.
  */
