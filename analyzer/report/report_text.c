@@ -582,7 +582,7 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 			fprintf(out, "WARNING: %s: corrupt at offset %" PRIu64 " (%s): analysed up to the last good record\n",
 				l->path, l->corrupt_offset, l->corrupt_msg);
 		else if (l->truncated && l->go)
-			fprintf(out, "WARNING: %s: log is truncated: a Go program exits through a raw exit_group system call, past libc, so the shim cannot finish its log: the events of its last flush interval (flush_ms) and the final pointer scan are missing\n",
+			fprintf(out, "WARNING: %s: log is truncated: a Go program exits through a raw exit_group system call, past libc, so the shim cannot finish its log: the final pointer scan is missing (and, in a log written with write(2), mmap=0, the events of its last flush interval)\n",
 				l->path);
 		else if (l->truncated && l->cut_seq != UINT64_MAX)
 			fprintf(out, "WARNING: %s: log is truncated (no END record: the process was killed, crashed or called _exit): its threads' streams end at different points, analysed up to seq %" PRIu64 " where all are complete; %" PRIu64 " later records left out\n",

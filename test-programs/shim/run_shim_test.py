@@ -1060,6 +1060,9 @@ def t_go_cgo(ctx):
     recs, summary = ctx.dump(logs[0])
     check(summary.get('end') == 'no', 'a Go program\'s log has END? %s' % summary)
     check(num(recs[0].get('flags', '0')) & 1, 'PROCESS does not flag a Go program: %s' % recs[0])
+    # written in place: what the program did before its raw exit_group is all there
+    n = sum(r['kind'] == 'ALLOC' and r['size'] == '4242' for r in recs)
+    check(n == 3, '%d of the 3 ALLOCs of 4242 bytes made before the exit are in the log' % n)
     import json
     p = subprocess.run([ctx.sliceleak, 'report', '--format', 'json', logs[0]],
                        capture_output=True, timeout=120)
