@@ -202,7 +202,7 @@ static void test_bad_logs(void)
 	lb_process(&b, 1, 0, "x");
 	lb_chunk_begin(&b, 1, 1);
 	p_uv(&b, 5);
-	lb_emit(&b, 250);
+	lb_emit(&b, 62); /* 3.x: inner kinds stay below SLF_DENSE_MIN */
 	lb_alloc(&b, 0x1000, 10, 0);
 	lb_chunk_end(&b);
 	p_uv(&b, 6);
