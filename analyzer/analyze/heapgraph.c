@@ -5,6 +5,7 @@
 #include <sliceleak/format.h>
 
 #include "heapgraph.h"
+#include "sampling.h"
 #include "xalloc.h"
 
 #define NONE SLA_HG_NONE
@@ -156,6 +157,17 @@ static void add_edge(struct sla_heapgraph *g, uint32_t src, uint64_t loc, uint32
  * whole chunk): there only a word pointing at a block's first byte is a
  * root (stdio's buffer bases, environ, NSS's tables all do). The heaps of
  * threads' arenas hold no roots at all (arena_windows()).
+ *
+ * A sampled log knows only some of the live blocks: a word of heap memory
+ * (the brk heap, threads' arena heaps) outside every recorded block may lie
+ * in a live block the sampler passed over, which may be reachable. Such a
+ * word is a root there for the block whose first byte it points to, so a
+ * block is not called leaked because the path to it runs through memory
+ * the log cannot see. Interior pointers from there do not count: freed
+ * chunks keep stale allocator links, which point to chunk headers (glibc
+ * mangles its tcache and fastbin links besides) and, taken as roots, hid
+ * a third of the leaks of sample_leak.c. So a block referenced only by an
+ * interior pointer held in an unsampled block counts as leaked.
  */
 bool sla_heapgraph_build(struct sla_heapgraph *g, struct sla_state *st)
 {
@@ -164,12 +176,14 @@ bool sla_heapgraph_build(struct sla_heapgraph *g, struct sla_state *st)
 	uint64_t *win;
 	size_t nwin;
 	uint32_t n = 0;
+	bool sampled = sla_sampled(st);
+	size_t nblocks = st->nlive; /* st->live_blocks is an estimate in a sampled log */
 
 	*g = (struct sla_heapgraph){ .scan = sc, .st = st };
-	if (st->live_blocks >= NONE)
+	if (nblocks >= NONE)
 		return false; /* ids are 32-bit: not a heap any scan could cover anyway */
-	g->blk = sla_xmalloc(((size_t)st->live_blocks + 1) * sizeof(*g->blk));
-	for (size_t i = 0; (b = sla_state_next_block(st, &i)) && n < st->live_blocks;) {
+	g->blk = sla_xmalloc((nblocks + 1) * sizeof(*g->blk));
+	for (size_t i = 0; (b = sla_state_next_block(st, &i)) && n < nblocks;) {
 		uint64_t hi = b->addr + b->size < b->addr ? UINT64_MAX : b->addr + b->size;
 
 		g->blk[n++] = (struct sla_hg_block){ b->addr, hi, b };
@@ -178,9 +192,14 @@ bool sla_heapgraph_build(struct sla_heapgraph *g, struct sla_state *st)
 	qsort(g->blk, n, sizeof(*g->blk), cmp_block);
 	g->flags = sla_xcalloc((size_t)n + 1, 1);
 	g->first = sla_xcalloc((size_t)n + 2, sizeof(*g->first));
+	/*
+	 * A sampled log's findings are made of exactly recorded blocks: a
+	 * sampled view-pinned block is a root (its views keep it), never the
+	 * holder of a dead region.
+	 */
 	for (uint32_t i = 0; i < n; i++)
 		if (sla_block_nviews(st, g->blk[i].b))
-			g->flags[i] |= SLA_HG_PINNED;
+			g->flags[i] |= sla_exact(st, g->blk[i].b->size) ? SLA_HG_PINNED : SLA_HG_ROOTED;
 	nwin = arena_windows(g, sc, &win);
 	for (size_t r = 0; r < sc->nregions; r++) {
 		const struct sla_scan_region *rg = &sc->regions[r];
@@ -197,8 +216,9 @@ bool sla_heapgraph_build(struct sla_heapgraph *g, struct sla_state *st)
 				if (src != dst) /* a block pointing into itself changes nothing */
 					add_edge(g, src, sc->ptrs[k].loc, dst);
 			} else if (rg->kind != SLF_REGION_HEAP &&
-				   (!starts_only || sc->ptrs[k].val == g->blk[dst].lo) &&
-				   !(arena && in_windows(win, nwin, sc->ptrs[k].loc))) {
+				   !(arena && in_windows(win, nwin, sc->ptrs[k].loc)) ?
+					   !starts_only || sc->ptrs[k].val == g->blk[dst].lo :
+					   sampled && sc->ptrs[k].val == g->blk[dst].lo) {
 				g->flags[dst] |= SLA_HG_ROOTED;
 			}
 		}

@@ -98,8 +98,12 @@ static inline void lb_init_v2(struct logbuf *b)
 /* A 3.0 log (see the top of this file). */
 static inline void lb_init_v3(struct logbuf *b)
 {
+	struct slf_file_header *h;
+
 	lb_init_v2(b);
-	((struct slf_file_header *)b->data)->major = 3;
+	h = (struct slf_file_header *)(void *)b->data;
+	h->major = 3;
+	h->minor = 0;
 	b->major = 3;
 }
 
@@ -277,7 +281,7 @@ static inline void lb_process(struct logbuf *b, uint64_t pid, uint64_t ppid, con
 {
 	/* cmdline: argv[0] and its NUL */
 	lb_rec_process(b, pid, ppid, 1700000000000000000ull, 32, exe, strlen(exe), exe,
-		       strlen(exe) + 1, "", 0, 0);
+		       strlen(exe) + 1, "", 0, 0, 0, 65536);
 }
 
 static inline void lb_modules_reset(struct logbuf *b)

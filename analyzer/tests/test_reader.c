@@ -154,7 +154,7 @@ static void test_header(void)
 		char ours[32], theirs[32];
 
 		snprintf(ours, sizeof(ours), "(%d.%d)", SLF_VERSION_MAJOR, SLF_VERSION_MINOR);
-		snprintf(theirs, sizeof(theirs), "%d.3 ", SLF_VERSION_MAJOR + 1);
+		snprintf(theirs, sizeof(theirs), "%d.3", SLF_VERSION_MAJOR + 1);
 		CHECK(strstr(r.err_msg, theirs) != NULL && strstr(r.err_msg, ours) != NULL);
 	}
 	lb_free(&b);

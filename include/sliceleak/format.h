@@ -130,10 +130,21 @@
  *        SLF_FN_NEW_ARRAY (C++ operator new where an allocator preloaded
  *        after the shim serves it without malloc); PROCESS gains
  *        `interposer` and `flags` (SLF_PROCESS_*)
- *   3.0  - inner records start with their kind, then seq_delta; dense
+ *   3.0  a 2.x reader would misread these logs, so they are a new major;
+ *        the layout of 2.x stays, with:
+ *        - inner records start with their kind, then seq_delta; dense
  *          forms of ALLOC, FREE and REALLOC (records.def, SLF_DENSE):
- *          about 2 bytes per event where 2.2 took 6.6. A 2.x reader
- *          would take a dense head for a seq_delta: it must refuse 3.0
+ *          about 2 bytes per event where 2.2 took 6.6 (a 2.x reader would
+ *          take a dense head for a seq_delta)
+ *        - sampled recording: PROCESS gains `sample_bytes` and
+ *          `exact_bytes`. With sample_bytes > 0 the log holds every block
+ *          of at least exact_bytes (weight 1) and a sample of the smaller
+ *          ones, each taken with probability 1 - exp(-size / sample_bytes)
+ *          (a Poisson process over allocated bytes), so a reader weights a
+ *          sampled block of `size` bytes as size / p bytes and 1 / p
+ *          blocks (Horvitz-Thompson). FREE, REALLOC and slice records
+ *          concern recorded blocks only; views may name any block
+ *          (records.def, PROCESS)
  *
  * Little-endian, 64-bit Linux only.
  */
