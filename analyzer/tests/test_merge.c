@@ -970,6 +970,14 @@ static void test_dense(void)
 	CHECK(slf_dense_fits_realloc(0, SLF_FN_REALLOCARRAY, 0x10000, 0x20000, 8, 9, 1));
 }
 
+/* A 3.0 log with a chunk of thread 10 open at seq 1. */
+static void dense_start(struct logbuf *b)
+{
+	lb_init_v3(b);
+	lb_process(b, 7, 1, "/bin/d");
+	lb_chunk_begin(b, 10, 1);
+}
+
 /* A dense record that cannot be one, each refused at its head byte. */
 static void test_dense_errors(void)
 {
@@ -978,9 +986,7 @@ static void test_dense_errors(void)
 	uint8_t raw[2];
 
 	/* a head bit no field of FREE uses */
-	lb_init_v3(&b);
-	lb_process(&b, 7, 1, "/bin/d");
-	lb_chunk_begin(&b, 10, 1);
+	dense_start(&b);
 	lb_dense_alloc(&b, SLF_FN_MALLOC, 0x10000, 48, 0, 0);
 	at = b.len + b.clen + 4; /* the CHUNK's kind, length, tid, base seq first */
 	raw[0] = 0x40 | 0x20;
@@ -990,9 +996,7 @@ static void test_dense_errors(void)
 	EXPECT_CORRUPT(&b, at, "a head bit no field uses is set");
 
 	/* a FREE naming the 2nd most recent block when there was one */
-	lb_init_v3(&b);
-	lb_process(&b, 7, 1, "/bin/d");
-	lb_chunk_begin(&b, 10, 1);
+	dense_start(&b);
 	lb_dense_alloc(&b, SLF_FN_MALLOC, 0x10000, 48, 0, 0);
 	at = b.len + b.clen + 4;
 	raw[0] = 0x40 | 2 << 2;
@@ -1002,9 +1006,7 @@ static void test_dense_errors(void)
 	EXPECT_CORRUPT(&b, at, "names a recent block that does not exist");
 
 	/* a dense ALLOC whose fields run past the end of its chunk */
-	lb_init_v3(&b);
-	lb_process(&b, 7, 1, "/bin/d");
-	lb_chunk_begin(&b, 10, 1);
+	dense_start(&b);
 	at = b.len + b.clen + 4 + 1;
 	raw[0] = 0x80;
 	raw[1] = 0x81; /* a varint that does not end */
@@ -1014,9 +1016,7 @@ static void test_dense_errors(void)
 	EXPECT_CORRUPT(&b, at, "field addr does not fit");
 
 	/* a dense record inside a scan */
-	lb_init_v3(&b);
-	lb_process(&b, 7, 1, "/bin/d");
-	lb_chunk_begin(&b, 10, 1);
+	dense_start(&b);
 	b.seq_step = 0;
 	lb_rec_scan_begin(&b, 0x1000, 0x2000);
 	at = b.len + b.clen + 4;
