@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heapgraph.h"
 #include "state.h"
 #include "xalloc.h"
 
@@ -127,8 +128,10 @@ void sla_state_free(struct sla_state *st)
 	sla_ptrmap_free(&st->owner_views);
 	free(st->dirty);
 	free(st->freed);
-	free(st->scan.regions);
-	free(st->scan.ptrs);
+	if (st->graph) {
+		sla_heapgraph_free(st->graph);
+		free(st->graph);
+	}
 	for (size_t i = 0; i < st->nmods; i++) {
 		free(st->mods[i].path);
 		free(st->mods[i].build_id);
@@ -357,26 +360,170 @@ static void index_build(struct sla_state *st, size_t min_slots)
 	}
 }
 
+/* A change of the heap: the graph of the last scan describes it no more. */
+static inline void changed(struct sla_state *st)
+{
+	if (st->graph && !st->graph->b) { /* (a scan changes nothing: none while one is read) */
+		sla_heapgraph_free(st->graph);
+		free(st->graph);
+		st->graph = NULL;
+	}
+}
+
+static inline void swap_blocks(struct sla_state *st, uint32_t i, uint32_t j)
+{
+	struct sla_block *x = sla_state_block(st, i), *y = sla_state_block(st, j), t = *x;
+
+	*x = *y;
+	*y = t;
+}
+
+static inline uint64_t addr_of(const struct sla_state *st, uint32_t i)
+{
+	return sla_state_block(st, i)->addr;
+}
+
+static void sift_down(struct sla_state *st, uint32_t lo, uint32_t root, uint32_t n)
+{
+	for (;;) {
+		uint32_t c = 2 * root + 1;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && addr_of(st, lo + c + 1) > addr_of(st, lo + c))
+			c++;
+		if (addr_of(st, lo + c) <= addr_of(st, lo + root))
+			return;
+		swap_blocks(st, lo + root, lo + c);
+		root = c;
+	}
+}
+
+/* Heapsort of records [lo, hi): the introsort's way out of a bad pivot sequence. */
+static void heap_sort(struct sla_state *st, uint32_t lo, uint32_t hi)
+{
+	uint32_t n = hi - lo;
+
+	for (uint32_t k = n / 2; k-- > 0;)
+		sift_down(st, lo, k, n);
+	while (n > 1) {
+		n--;
+		swap_blocks(st, lo, lo + n);
+		sift_down(st, lo, 0, n);
+	}
+}
+
+/*
+ * Introsort of records [lo, hi) by address, in place in the pages (a
+ * temporary copy would cost 24 bytes a block more at the peak).
+ */
+static void sort_records(struct sla_state *st, uint32_t lo, uint32_t hi, int depth)
+{
+	while (hi - lo > 16) {
+		uint32_t mid = lo + (hi - lo) / 2, i = lo, j = hi - 1;
+		uint64_t pivot;
+
+		if (depth-- == 0) {
+			heap_sort(st, lo, hi);
+			return;
+		}
+		/* median of three into mid */
+		if (addr_of(st, mid) < addr_of(st, lo))
+			swap_blocks(st, mid, lo);
+		if (addr_of(st, hi - 1) < addr_of(st, lo))
+			swap_blocks(st, hi - 1, lo);
+		if (addr_of(st, hi - 1) < addr_of(st, mid))
+			swap_blocks(st, hi - 1, mid);
+		pivot = addr_of(st, mid);
+		for (;;) { /* Hoare partition */
+			while (addr_of(st, i) < pivot)
+				i++;
+			while (addr_of(st, j) > pivot)
+				j--;
+			if (i >= j)
+				break;
+			swap_blocks(st, i++, j--);
+		}
+		/* [lo, j] <= pivot <= [j + 1, hi): recurse into the smaller side */
+		if (j + 1 - lo < hi - j - 1) {
+			sort_records(st, lo, j + 1, depth);
+			lo = j + 1;
+		} else {
+			sort_records(st, j + 1, hi, depth);
+			hi = j + 1;
+		}
+	}
+	for (uint32_t i = lo + 1; i < hi; i++) /* insertion sort of what is left */
+		for (uint32_t k = i; k > lo && addr_of(st, k) < addr_of(st, k - 1); k--)
+			swap_blocks(st, k, k - 1);
+}
+
+void sla_state_sort_blocks(struct sla_state *st)
+{
+	uint32_t n = 0, lim = 0, sorted = 1;
+
+	/* the live records to the front, in record order */
+	for (uint32_t id = 0; id < st->nrecords; id++) {
+		struct sla_block *b = sla_state_block(st, id);
+
+		if (!(b->vx & SLA_BLOCK_LIVE))
+			continue;
+		if (id != n)
+			*sla_state_block(st, n) = *b;
+		if (n && sorted && b->addr < addr_of(st, n - 1))
+			sorted = 0;
+		n++;
+	}
+	sla_assert(n == st->nlive);
+	while (((uint64_t)1 << lim) < n)
+		lim++;
+	if (!sorted)
+		sort_records(st, 0, n, 2 * (int)lim + 1);
+	/* the records past them are free: give their pages back */
+	for (size_t p = ((size_t)n + SLA_BLOCK_PAGE - 1) >> SLA_BLOCK_PAGE_BITS; p < st->npages; p++)
+		free(st->pages[p]);
+	st->npages = ((size_t)n + SLA_BLOCK_PAGE - 1) >> SLA_BLOCK_PAGE_BITS;
+	st->nrecords = n;
+	st->free_rec = UINT32_MAX;
+	/* what points at records: views, the interior-pointer tree, the index */
+	for (uint32_t id = 0; id < n; id++) {
+		struct sla_block *b = sla_state_block(st, id);
+
+		for (struct sla_view *v = sla_block_views(st, b); v; v = v->bnext)
+			v->block = b;
+	}
+	if (st->tree) {
+		tdestroy(st->tree, noop_free);
+		st->tree = NULL;
+		st->tree_on = false;
+	}
+	sla_state_drop_index(st);
+}
+
 void sla_state_drop_index(struct sla_state *st)
 {
 	free(st->index);
 	st->index = NULL;
 }
 
-struct sla_block *sla_state_find_block(struct sla_state *st, uint64_t addr)
+uint32_t sla_state_find_id(struct sla_state *st, uint64_t addr)
 {
 	size_t mask;
 
 	if (!st->index)
 		index_build(st, 0);
 	mask = st->index_mask;
-	for (size_t i = sla_hash64(addr) & mask; st->index[i]; i = (i + 1) & mask) {
-		struct sla_block *b = sla_state_block(st, st->index[i] - 1);
+	for (size_t i = sla_hash64(addr) & mask; st->index[i]; i = (i + 1) & mask)
+		if (sla_state_block(st, st->index[i] - 1)->addr == addr)
+			return st->index[i] - 1;
+	return UINT32_MAX;
+}
 
-		if (b->addr == addr)
-			return b;
-	}
-	return NULL;
+struct sla_block *sla_state_find_block(struct sla_state *st, uint64_t addr)
+{
+	uint32_t id = sla_state_find_id(st, addr);
+
+	return id == UINT32_MAX ? NULL : sla_state_block(st, id);
 }
 
 static void index_remove(struct sla_state *st, uint32_t id)
@@ -424,6 +571,7 @@ struct sla_block *sla_state_add_block(struct sla_state *st, uint64_t addr, uint6
 	b = sla_state_block(st, id);
 	*b = (struct sla_block){ .addr = addr, .size = size, .stack = stack, .vx = SLA_BLOCK_LIVE };
 	st->nlive++;
+	changed(st);
 	index_put(st->index, st->index_mask, addr, id);
 	if (st->tree_on)
 		tree_add(st, b);
@@ -490,6 +638,7 @@ static void drop_view(struct sla_state *st, struct sla_view *v)
 		sla_ptrmap_remove(&st->slice_views, view_hash(v->key), v);
 	st->views_live -= v->count;
 	put_view(st, v);
+	changed(st);
 	if (!bv->nviews)
 		bv->indexed = false;
 	release_bv(st, b, false);
@@ -530,6 +679,7 @@ void sla_state_remove_block(struct sla_state *st, struct sla_block *b)
 	b->addr = st->free_rec;
 	st->free_rec = id;
 	st->nlive--;
+	changed(st);
 }
 
 void sla_state_move_views(struct sla_state *st, struct sla_block *to, struct sla_block *from)
@@ -589,6 +739,7 @@ static struct sla_view *new_view(struct sla_state *st, struct sla_block *b,
 		bv->views->bprev = v;
 	bv->views = v;
 	bv->nviews++;
+	changed(st);
 	return v;
 }
 
@@ -757,4 +908,43 @@ const struct sla_ref *sla_block_oldest_ref(const struct sla_state *st, const str
 		}
 	}
 	return best;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct sla_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Clip, sort by start, merge: O(v log v) for v distinct views. */
+size_t sla_block_view_ranges(const struct sla_state *st, const struct sla_block *b,
+			     struct sla_range *out, size_t max)
+{
+	uint64_t bend = b->addr + b->size < b->addr ? UINT64_MAX : b->addr + b->size;
+	size_t n = 0, k = 0;
+
+	for (const struct sla_view *v = sla_block_views(st, b); v; v = v->bnext) {
+		uint64_t lo = v->ptr, hi = v->ptr + v->len;
+
+		if (hi < lo)
+			hi = UINT64_MAX; /* a corrupt length: clip at the block end below */
+		if (lo < b->addr)
+			lo = b->addr;
+		if (hi > bend)
+			hi = bend;
+		if (lo < hi && n < max)
+			out[n++] = (struct sla_range){ lo, hi };
+	}
+	if (n > 1)
+		qsort(out, n, sizeof(*out), cmp_range);
+	for (size_t i = 0; i < n; i++) {
+		if (k && out[i].lo <= out[k - 1].hi) {
+			if (out[i].hi > out[k - 1].hi)
+				out[k - 1].hi = out[i].hi;
+		} else {
+			out[k++] = out[i];
+		}
+	}
+	return k;
 }
