@@ -7,13 +7,18 @@
 
 #define NONE SLA_DOM_NONE
 
-/* The work arrays, indexed by preorder number (the root is 0) but pre[]. */
+/*
+ * The work arrays, indexed by preorder number (the root is 0) but pre[].
+ * Eval's labels are kept as the semidominators they stand for (lsemi): no
+ * label is ever used but for its semidominator.
+ */
 struct snca {
 	const struct sla_digraph *g;
 	uint32_t *pre;	  /* node -> preorder number, NONE when unreached (until the preds) */
 	uint32_t *vert;	  /* preorder number -> node */
 	uint32_t *parent; /* DFS tree parent; then, in place, the immediate dominator */
-	uint32_t *semi, *label, *anc;
+	uint32_t *lsemi;  /* the smallest semidominator on the compressed path above */
+	uint32_t *anc;	  /* link forest: ancestor, NONE when not linked yet */
 	uint32_t *path;	  /* eval's compression path */
 	size_t path_cap;
 	uint32_t count;	  /* nodes reached */
@@ -112,14 +117,15 @@ static void predecessors(struct snca *s, uint32_t **rfirst_out, uint32_t **pred_
 }
 
 /*
- * The node of smallest semidominator on v's path up the link forest (v
- * itself when v is not linked yet), compressing the path on the way:
- * afterwards each node of the path links straight below the top of its
- * tree and its label is the best one of the nodes it now skips.
+ * The smallest semidominator on v's path up the link forest (v itself
+ * when v is not linked yet: its preorder number, its semidominator's
+ * starting value), compressing the path on the way: afterwards each node
+ * of the path links straight below the top of its tree and its lsemi is
+ * the best one of the nodes it now skips.
  */
 static uint32_t eval(struct snca *s, uint32_t v)
 {
-	uint32_t *anc = s->anc, *label = s->label, *semi = s->semi;
+	uint32_t *anc = s->anc, *lsemi = s->lsemi;
 	size_t k = 0;
 	uint32_t x = v;
 
@@ -134,18 +140,18 @@ static uint32_t eval(struct snca *s, uint32_t v)
 	while (k) { /* from the top down: each node's ancestor is final already */
 		uint32_t y = s->path[--k], a = anc[y];
 
-		if (semi[label[a]] < semi[label[y]])
-			label[y] = label[a];
+		if (lsemi[a] < lsemi[y])
+			lsemi[y] = lsemi[a];
 		anc[y] = anc[a];
 	}
-	return label[v];
+	return lsemi[v];
 }
 
 void sla_dominators(const struct sla_digraph *g, struct sla_domtree *t)
 {
 	size_t nn = (size_t)g->n + 1;
 	struct snca s = { .g = g };
-	uint32_t *rfirst, *pred, *idom;
+	uint32_t *rfirst, *pred, *idom, *semi;
 
 	s.pre = sla_xmalloc(nn * sizeof(*s.pre));
 	memset(s.pre, 0xff, nn * sizeof(*s.pre));
@@ -155,26 +161,32 @@ void sla_dominators(const struct sla_digraph *g, struct sla_domtree *t)
 	predecessors(&s, &rfirst, &pred);
 	free(s.pre); /* from here on, everything is by preorder number */
 
-	s.semi = sla_xmalloc((size_t)s.count * sizeof(*s.semi));
-	s.label = sla_xmalloc((size_t)s.count * sizeof(*s.label));
+	s.lsemi = sla_xmalloc((size_t)s.count * sizeof(*s.lsemi));
 	s.anc = sla_xmalloc((size_t)s.count * sizeof(*s.anc));
 	for (uint32_t i = 0; i < s.count; i++) {
-		s.semi[i] = s.label[i] = i;
+		s.lsemi[i] = i;
 		s.anc[i] = NONE;
 	}
-	/* semidominators, in reverse preorder; then link the node to its parent */
+	/*
+	 * Semidominators, in reverse preorder; then link the node to its
+	 * parent. Node i's semidominator goes into rfirst[i + 1], which no
+	 * node left to do reads (they are all before i): semi[i] below.
+	 */
+	semi = rfirst + 1;
 	for (uint32_t i = s.count - 1; i >= 1; i--) {
+		uint32_t best = i;
+
 		for (uint32_t e = rfirst[i]; e < rfirst[i + 1]; e++) {
 			uint32_t u = eval(&s, pred[e]);
 
-			if (s.semi[u] < s.semi[i])
-				s.semi[i] = s.semi[u];
+			if (u < best)
+				best = u;
 		}
+		semi[i] = s.lsemi[i] = best;
 		s.anc[i] = s.parent[i];
 	}
-	free(rfirst);
 	free(pred);
-	free(s.label);
+	free(s.lsemi);
 	free(s.anc);
 	free(s.path);
 	/*
@@ -187,11 +199,11 @@ void sla_dominators(const struct sla_digraph *g, struct sla_domtree *t)
 	for (uint32_t i = 1; i < s.count; i++) {
 		uint32_t x = idom[i];
 
-		while (x > s.semi[i])
+		while (x > semi[i])
 			x = idom[x];
 		idom[i] = x;
 	}
-	free(s.semi);
+	free(rfirst);
 	/* back to node numbers; order[] is vert[] as it is */
 	t->idom = sla_xmalloc(nn * sizeof(*t->idom));
 	memset(t->idom, 0xff, nn * sizeof(*t->idom));

@@ -20,9 +20,9 @@
  * >= n are ignored (a corrupt graph cannot index out of bounds), and so
  * are self-loops and duplicate edges, which change nothing.
  *
- * Memory: 24 bytes per node and 4 per edge at the peak (the predecessor
- * lists, their index, and five arrays by preorder number), 8 per node for
- * the result.
+ * Memory: 20 bytes per node and 4 per edge at the peak (the predecessor
+ * lists, their index, which takes the semidominators as it is used up,
+ * and four arrays by preorder number), 8 per node for the result.
  */
 #pragma once
 

@@ -37,8 +37,17 @@ struct run {
 	uint32_t src, start, n;
 };
 
+/* The current source's pair with a target: a slot of the source's table. */
+struct seen {
+	uint32_t dst; /* + 1; 0: empty */
+	uint32_t pair;
+};
+
 struct sla_hg_build {
-	uint32_t *stamp, *pos;	/* target -> the source of its last pair, and that pair */
+	/* the current source's pairs by target (open addressing, at most half full) */
+	struct seen *seen;
+	size_t seen_mask;
+	size_t run_start;	/* the current source's first pair */
 	/* the region being read */
 	unsigned kind;
 	bool starts_only;	/* the C library's segment: only pointers to a block's start */
@@ -138,9 +147,8 @@ void sla_heapgraph_begin(struct sla_state *st)
 	g->n = st->nlive;
 	g->flags = sla_xcalloc((size_t)g->n + 1, 1);
 	g->first = sla_xcalloc((size_t)g->n + 2, sizeof(*g->first));
-	b->stamp = sla_xmalloc(((size_t)g->n + 1) * sizeof(*b->stamp));
-	b->pos = sla_xmalloc(((size_t)g->n + 1) * sizeof(*b->pos));
-	memset(b->stamp, 0xff, ((size_t)g->n + 1) * sizeof(*b->stamp));
+	b->seen = sla_xcalloc(16, sizeof(*b->seen));
+	b->seen_mask = 15;
 	b->src = b->last_src = NONE;
 	b->win = sla_xmalloc(((size_t)g->n + 1) * sizeof(*b->win));
 	for (uint32_t i = 0; i < g->n; i++) {
@@ -274,12 +282,35 @@ static void start_runs(struct sla_heapgraph *g)
 	}
 }
 
-/* A new source: its live views, and whether sources still come in address order. */
+static inline size_t seen_home(uint32_t dst, size_t mask)
+{
+	return (size_t)(dst * 0x9e3779b97f4a7c15ull >> 20) & mask;
+}
+
+/* The slot of dst in the current source's table (its own, or the empty one where it goes). */
+static inline struct seen *seen_slot(struct sla_hg_build *b, uint32_t dst)
+{
+	size_t i = seen_home(dst, b->seen_mask);
+
+	while (b->seen[i].dst && b->seen[i].dst != dst + 1)
+		i = (i + 1) & b->seen_mask;
+	return &b->seen[i];
+}
+
+/*
+ * A new source: its live views, whether sources still come in address
+ * order, and an empty table of targets (the previous source's entries are
+ * its pairs: each is cleared where it lies, which leaves the table empty).
+ */
 static void new_source(struct sla_state *st, uint32_t src)
 {
 	struct sla_heapgraph *g = st->graph;
 	struct sla_hg_build *b = g->b;
 	const struct sla_block *blk = sla_hg_block(st, src);
+
+	for (size_t p = b->run_start; p < g->npairs; p++)
+		seen_slot(b, g->dst[p])->dst = 0;
+	b->run_start = g->npairs;
 
 	if (!b->unordered && b->last_src != NONE && src < b->last_src) {
 		b->unordered = true;
@@ -317,10 +348,23 @@ static bool in_view(const struct sla_hg_build *b, uint64_t loc)
 	return lo < b->nrg && b->rg[lo].lo < end;
 }
 
+/* Doubles the current source's table. */
+static void seen_grow(struct sla_heapgraph *g)
+{
+	struct sla_hg_build *b = g->b;
+
+	free(b->seen);
+	b->seen_mask = b->seen_mask * 2 + 1;
+	b->seen = sla_xcalloc(b->seen_mask + 1, sizeof(*b->seen));
+	for (size_t p = b->run_start; p < g->npairs; p++)
+		*seen_slot(b, g->dst[p]) = (struct seen){ g->dst[p] + 1, (uint32_t)p };
+}
+
 static void add_pair(struct sla_state *st, uint32_t src, uint64_t loc, uint32_t dst, uint64_t off)
 {
 	struct sla_heapgraph *g = st->graph;
 	struct sla_hg_build *b = g->b;
+	struct seen *sn;
 	uint8_t pf = 0;
 	uint32_t p;
 
@@ -332,8 +376,9 @@ static void add_pair(struct sla_state *st, uint32_t src, uint64_t loc, uint32_t 
 		else
 			pf = SLA_HG_P_OUT | (loc < b->view_end ? SLA_HG_P_EARLY : 0);
 	}
-	if (b->stamp[dst] == src) { /* src's words pointed into dst before: the same pair */
-		p = b->pos[dst];
+	sn = seen_slot(b, dst);
+	if (sn->dst) { /* src's words pointed into dst before: the same pair */
+		p = sn->pair;
 		g->pf[p] |= pf;
 		add_offset(g, p, off, false);
 		return;
@@ -355,8 +400,9 @@ static void add_pair(struct sla_state *st, uint32_t src, uint64_t loc, uint32_t 
 	}
 	g->dst[p] = dst;
 	g->pf[p] = pf;
-	b->stamp[dst] = src;
-	b->pos[dst] = p;
+	*sn = (struct seen){ dst + 1, p };
+	if ((g->npairs - b->run_start) * 2 > b->seen_mask + 1)
+		seen_grow(g);
 	add_offset(g, p, off, true);
 	if (b->unordered)
 		b->runs[b->nruns - 1].n++;
@@ -469,8 +515,7 @@ void sla_heapgraph_end(struct sla_state *st)
 		for (uint32_t i = 0; i < g->n; i++)
 			g->first[i + 1] += g->first[i];
 	}
-	free(b->stamp);
-	free(b->pos);
+	free(b->seen);
 	free(b->win);
 	free(b->arena);
 	free(b->pend);
@@ -487,8 +532,7 @@ void sla_heapgraph_end(struct sla_state *st)
 void sla_heapgraph_free(struct sla_heapgraph *g)
 {
 	if (g->b) {
-		free(g->b->stamp);
-		free(g->b->pos);
+		free(g->b->seen);
 		free(g->b->win);
 		free(g->b->arena);
 		free(g->b->pend);

@@ -36,12 +36,14 @@
  * and dominators), nor do duplicates.
  *
  * Memory: 24-byte block records (the state's own), 4 bytes per node for
- * first[], 1 for the flags, 5 per pair; while the scan is read, 8 more per
- * node (the pair of a source's last word per target). The scan's words
- * cost nothing once read: a 512 MiB scan of 1000 blocks is at most a
- * million pairs. Cost: O(B log B) to sort the blocks, O(1) per word that
- * points to a block's start from the block after the previous word's
- * source, O(log B) otherwise.
+ * first[], 1 for the flags, 5 per pair; while the scan is read, a table of
+ * the current source's targets (8 bytes a slot, twice its distinct
+ * targets). The scan's words cost nothing once read: a 512 MiB scan of
+ * 1000 blocks is at most a million pairs. Cost: O(B log B) to sort the
+ * blocks (nothing when they are in order already), then per word one
+ * probe of the index by address (a pointer to a block's start) or a
+ * binary search (an interior pointer), and one probe of the source's
+ * table.
  *
  * The graph describes the heap of its scan: a later change of a block or a
  * view frees it (st->graph is NULL then).
