@@ -57,10 +57,12 @@
 
 #if !defined(SLP_FAST_UNWIND)
 /* Not x86-64, or a glibc without _dl_find_object (meson.build decides). */
-int slp_cfi_backtrace(void **buf, int max)
+int slp_cfi_backtrace(void **buf, int max, bool *same)
 {
 	(void)buf;
 	(void)max;
+	if (same)
+		*same = false;
 	return -1;
 }
 
@@ -1027,13 +1029,58 @@ static _Thread_local struct memo tls_memo[MEMO] __attribute__((tls_model("initia
 /* cur_epoch when tls_memo was filled: a flush empties it (the whole count, no wrap) */
 static _Thread_local unsigned tls_memo_epoch __attribute__((tls_model("initial-exec")));
 
-__attribute__((noinline)) int slp_cfi_backtrace(void **buf, int max)
+/*
+ * The previous walk of this thread, as the memory reads it made: the walk
+ * is a function of its starting registers, the rules (fixed within an
+ * epoch) and the words it reads, so a walk that starts from the same sp
+ * (and the same rbp, where a frame's CFA came from the rbp it started
+ * with) and finds every word it read last time unchanged would produce
+ * the same frames. Checking that costs independent loads, where the walk
+ * is a chain of dependent ones (each frame's CFA waits for the previous
+ * frame's words): a loop that allocates from one call site pays the
+ * check, not the walk.
+ */
+#define REPLAY_READS (2 * (SLP_MAX_DEPTH + SLP_MAX_SKIP) + 2)
+
+struct replay {
+	uintptr_t sp0, fp0; /* registers the walk started from */
+	unsigned epoch;	    /* cur_epoch of its rules */
+	int max;
+	int n;		    /* its result; -1: nothing to replay */
+	bool need_fp0;	    /* a CFA was computed from fp0 */
+	unsigned nreads;
+	uintptr_t at[REPLAY_READS]; /* the words read, in order */
+	uintptr_t val[REPLAY_READS];
+	void *out[SLP_MAX_DEPTH + SLP_MAX_SKIP];
+};
+
+static _Thread_local struct replay tls_replay __attribute__((tls_model("initial-exec"))) = { .n = -1 };
+
+/* Whether the previous walk would repeat itself exactly: then buf gets its result. */
+static inline bool replayed(struct replay *rp, uintptr_t sp, uintptr_t fp, unsigned epoch, int max,
+			    void **buf)
 {
-	uintptr_t pc, sp, fp, sp0, hi;
+	if (rp->n < 0 || rp->sp0 != sp || rp->epoch != epoch || rp->max != max ||
+	    (rp->need_fp0 && rp->fp0 != fp))
+		return false;
+	for (unsigned i = 0; i < rp->nreads; i++)
+		if (*(const uintptr_t *)rp->at[i] != rp->val[i])
+			return false;
+	memcpy(buf, rp->out, (size_t)rp->n * sizeof(void *));
+	return true;
+}
+
+__attribute__((noinline)) int slp_cfi_backtrace(void **buf, int max, bool *same)
+{
+	uintptr_t pc, sp, fp, sp0, hi, fp0;
 	struct table *t;
-	unsigned epoch;
+	unsigned epoch, full_epoch;
 	uintptr_t adj = 0; /* 0 for the first frame (its pc), then 1 (return address - 1) */
 	int n = 0;
+	struct replay *rp = same ? &tls_replay : NULL;
+	bool fp_read = false; /* fp came from a word of the stack, not from fp0 */
+	uintptr_t fp_at = 0;  /* that word's address, until a CFA used it */
+	unsigned nreads = 0;
 
 	/*
 	 * Our own registers. rbp is read first: the compiler may pick rbp for
@@ -1058,6 +1105,15 @@ __attribute__((noinline)) int slp_cfi_backtrace(void **buf, int max)
 		memset(tls_memo, 0, sizeof(tls_memo));
 		tls_memo_epoch = epoch;
 	}
+	fp0 = fp;
+	full_epoch = epoch;
+	if (rp) {
+		*same = replayed(rp, sp, fp, epoch, max, buf);
+		if (*same)
+			return rp->n;
+		rp->n = -1;
+		rp->need_fp0 = false;
+	}
 	epoch &= R_EPOCH_MASK;
 	for (unsigned i = 0; n < max; i++) {
 		uint64_t look = pc - adj;
@@ -1078,17 +1134,34 @@ __attribute__((noinline)) int slp_cfi_backtrace(void **buf, int max)
 				return -1;
 			break;
 		}
-		cfa = ((e.flags & F_CFA_RSP) ? sp : fp) + (uintptr_t)(intptr_t)e.cfa_off;
+		if (e.flags & F_CFA_RSP) {
+			cfa = sp + (uintptr_t)(intptr_t)e.cfa_off;
+		} else {
+			cfa = fp + (uintptr_t)(intptr_t)e.cfa_off;
+			if (rp && !fp_read) {
+				rp->need_fp0 = true;
+			} else if (rp && fp_at) { /* the word fp came from matters: check it too */
+				rp->at[nreads] = fp_at;
+				rp->val[nreads++] = fp;
+				fp_at = 0;
+			}
+		}
 		/* aligned, strictly outward, on this stack (so cfa - 8 >= sp0) */
 		if (SLP_UNLIKELY((cfa & 7) || cfa <= sp || cfa > hi))
 			return -1;
 		ra = *(const uintptr_t *)(cfa - 8);
+		if (rp) {
+			rp->at[nreads] = cfa - 8;
+			rp->val[nreads++] = ra;
+		}
 		if (e.flags & F_RBP_SAVED) {
 			uintptr_t at = cfa + (uintptr_t)(intptr_t)e.rbp_off;
 
 			if (SLP_UNLIKELY(at < sp0 || at > hi - 8))
 				return -1;
 			fp = *(const uintptr_t *)at;
+			fp_read = true;
+			fp_at = at; /* a word that matters only if a CFA comes from it */
 		}
 		sp = cfa;
 		adj = 1;
@@ -1096,6 +1169,15 @@ __attribute__((noinline)) int slp_cfi_backtrace(void **buf, int max)
 			break;
 		pc = ra;
 		buf[n++] = (void *)ra;
+	}
+	if (rp) {
+		rp->sp0 = sp0;
+		rp->fp0 = fp0;
+		rp->epoch = full_epoch;
+		rp->max = max;
+		rp->nreads = nreads;
+		memcpy(rp->out, buf, (size_t)n * sizeof(void *));
+		rp->n = n;
 	}
 	return n;
 }

@@ -221,6 +221,12 @@ static inline bool may_unwind(void)
 	return SLP_LIKELY(!slp_st.loader_unusable) && SLP_LIKELY(!slp_in_loader);
 }
 
+/* What the last fast walk of this thread gave, trimmed and hashed (its replay reuses it). */
+static _Thread_local struct {
+	unsigned first, n;
+	uint64_t hash, hash2;
+} tls_last __attribute__((tls_model("initial-exec")));
+
 /* The recorded part of a raw capture of got frames: [*first, *first + return). */
 static unsigned trim(void *const *ip, int got, unsigned *first)
 {
@@ -263,7 +269,8 @@ static SLP_COLD void print_frames(const char *what, void *const *ip, unsigned n)
 static __attribute__((noinline)) int capture_checked(void **ip, int max)
 {
 	void *fast[SLP_MAX_DEPTH + SLP_MAX_SKIP];
-	int got_fast = slp_cfi_backtrace(fast, max);
+	bool same;
+	int got_fast = slp_cfi_backtrace(fast, max, &same); /* replays checked too */
 	int got = libunwind_backtrace(ip, max);
 	unsigned ff, fl, nf, nl;
 
@@ -302,19 +309,34 @@ static __attribute__((noinline)) int capture_checked(void **ip, int max)
 void slp_unwind_capture(struct slp_trace *t)
 {
 	int got = 0, max = (int)(slp_st.depth + SLP_MAX_SKIP);
+	bool same = false, fast = false;
 
 	if (slp_st.depth && may_unwind()) {
 		if (SLP_UNLIKELY(slp_opt.unwind_check)) {
 			got = capture_checked(t->ip, max);
 		} else {
 			/* the fast walk's result is exactly unw_backtrace()'s, or -1 */
-			got = SLP_LIKELY(slp_opt.fast_unwind) ? slp_cfi_backtrace(t->ip, max) : -1;
-			if (got < 0)
+			got = SLP_LIKELY(slp_opt.fast_unwind) ? slp_cfi_backtrace(t->ip, max, &same) : -1;
+			fast = got >= 0;
+			if (!fast)
 				got = libunwind_backtrace(t->ip, max);
 		}
 	}
+	if (same) { /* the frames of this thread's previous fast capture, trimmed and hashed */
+		t->first = tls_last.first;
+		t->n = tls_last.n;
+		t->hash = tls_last.hash;
+		t->hash2 = tls_last.hash2;
+		return;
+	}
 	t->n = trim(t->ip, got, &t->first);
 	hash_frames(t->ip + t->first, t->n, &t->hash, &t->hash2);
+	if (!fast)
+		return;
+	tls_last.first = t->first;
+	tls_last.n = t->n;
+	tls_last.hash = t->hash;
+	tls_last.hash2 = t->hash2;
 }
 
 /* The exit line of unwind_check=1 (also with quiet=1: it was asked for), once. */

@@ -1,6 +1,7 @@
 /*
  * unwind_stress.c - allocations from every kind of frame the fast stack
- * walk (preload/cfi.c) has to get exactly right or decline: noinline
+ * walk (preload/cfi.c) has to get exactly right or decline: the same
+ * stack pointer with a different return address or saved rbp, noinline
  * chains up to ~95 frames (past the default depth of 32, so truncation is
  * compared too, and with depth=128 past the walk's 64-entry memo), frames with alloca (CFA on rbp even without frame pointers), a big
  * frame, glibc's own allocations (strdup, fopen, qsort with a comparator
@@ -45,6 +46,29 @@ static NOINLINE void chain(int k, size_t size)
 	}
 	chain(k - 1, size + 1);
 	sink++; /* not a tail call */
+}
+
+/*
+ * Two callers with the same frame, one helper: called alternately, each
+ * capture starts from the same stack pointer as the previous one and
+ * differs from it in one return address only (the walk's replay of the
+ * previous capture must see that word change).
+ */
+static NOINLINE void *site(size_t n)
+{
+	return malloc(n);
+}
+
+static NOINLINE void via_a(size_t n)
+{
+	touch_free(site(n));
+	sink++;
+}
+
+static NOINLINE void via_b(size_t n)
+{
+	touch_free(site(n));
+	sink += 2;
 }
 
 /* CFA on rbp: alloca of a run-time size. */
@@ -158,8 +182,12 @@ int main(void)
 
 	for (int i = 0; i < 5000; i++)
 		chain(i % 90, 8);
+	for (int i = 0; i < 2000; i++)
+		(i & 1 ? via_a : via_b)(16);
 	for (int i = 0; i < 300; i++)
 		with_alloca(i % 9, 24);
+	for (int i = 0; i < 300; i++) /* the same frames, a saved rbp that differs */
+		with_alloca(1, 24 + 16 * (size_t)(i & 1));
 	for (int i = 0; i < 300; i++)
 		big_frame(i % 100);
 	for (int i = 0; i < 30; i++)
