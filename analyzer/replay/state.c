@@ -322,24 +322,47 @@ static inline uint64_t view_hash(const uint64_t key[3])
 }
 
 /*
- * The index by address: slot = id + 1 of a live block, 0 empty; linear
- * probing over the hash of the address, at most half full, deletion by
- * backward shift (no tombstones). A probe compares the record's address.
+ * The index by address: a slot holds id + 1 of a live block (0: empty) in
+ * its low bits and, while ids fit in INDEX_ID_BITS, the top bits of the
+ * address's hash above them: a probe reads a record only when they match.
+ * Linear probing over the hash, at most half full, deletion by backward
+ * shift (no tombstones).
+ */
+#define INDEX_ID_BITS 27
+
+static inline uint32_t id_mask(const struct sla_state *st)
+{
+	return st->index_tagged ? (1u << INDEX_ID_BITS) - 1 : UINT32_MAX;
+}
+
+static inline uint32_t slot_of(const struct sla_state *st, uint64_t hash, uint32_t id)
+{
+	return st->index_tagged ? (uint32_t)(hash >> (64 - (32 - INDEX_ID_BITS))) << INDEX_ID_BITS | (id + 1)
+				: id + 1;
+}
+
+/*
+ * The record id of b. Blocks are removed right after they were looked
+ * up, so the last lookup's answer is the usual one; else the pages are
+ * searched (4096 records each).
  */
 static inline uint32_t block_id(const struct sla_state *st, const struct sla_block *b)
 {
-	for (size_t p = 0;; p++) /* pages are few: 4096 blocks each */
+	if (st->last_id < st->nrecords && sla_state_block(st, st->last_id) == b)
+		return st->last_id;
+	for (size_t p = 0;; p++)
 		if (b >= st->pages[p] && b < st->pages[p] + SLA_BLOCK_PAGE)
 			return (uint32_t)(p << SLA_BLOCK_PAGE_BITS | (size_t)(b - st->pages[p]));
 }
 
-static void index_put(uint32_t *index, size_t mask, uint64_t addr, uint32_t id)
+static void index_put(struct sla_state *st, uint64_t addr, uint32_t id)
 {
-	size_t i;
+	uint64_t h = sla_hash64(addr);
+	size_t i, mask = st->index_mask;
 
-	for (i = sla_hash64(addr) & mask; index[i]; i = (i + 1) & mask)
+	for (i = h & mask; st->index[i]; i = (i + 1) & mask)
 		;
-	index[i] = id + 1;
+	st->index[i] = slot_of(st, h, id);
 }
 
 /* (Re)builds the index of the live blocks, with room for one more and at least min_slots. */
@@ -352,11 +375,12 @@ static void index_build(struct sla_state *st, size_t min_slots)
 	free(st->index);
 	st->index = sla_xcalloc(n, sizeof(*st->index));
 	st->index_mask = n - 1;
+	st->index_tagged = st->nrecords + 2 < (1u << INDEX_ID_BITS); /* every id + 1 fits */
 	for (uint32_t id = 0; id < st->nrecords; id++) {
 		const struct sla_block *b = sla_state_block(st, id);
 
 		if (b->vx & SLA_BLOCK_LIVE)
-			index_put(st->index, st->index_mask, b->addr, id);
+			index_put(st, b->addr, id);
 	}
 }
 
@@ -508,14 +532,18 @@ void sla_state_drop_index(struct sla_state *st)
 
 uint32_t sla_state_find_id(struct sla_state *st, uint64_t addr)
 {
+	uint64_t h = sla_hash64(addr);
+	uint32_t idm, tag, s;
 	size_t mask;
 
 	if (!st->index)
 		index_build(st, 0);
 	mask = st->index_mask;
-	for (size_t i = sla_hash64(addr) & mask; st->index[i]; i = (i + 1) & mask)
-		if (sla_state_block(st, st->index[i] - 1)->addr == addr)
-			return st->index[i] - 1;
+	idm = id_mask(st);
+	tag = slot_of(st, h, 0) & ~idm;
+	for (size_t i = h & mask; (s = st->index[i]); i = (i + 1) & mask)
+		if ((s & ~idm) == tag && sla_state_block(st, (s & idm) - 1)->addr == addr)
+			return st->last_id = (s & idm) - 1;
 	return UINT32_MAX;
 }
 
@@ -529,13 +557,14 @@ struct sla_block *sla_state_find_block(struct sla_state *st, uint64_t addr)
 static void index_remove(struct sla_state *st, uint32_t id)
 {
 	size_t mask = st->index_mask, i, j;
+	uint32_t idm = id_mask(st);
 
-	for (i = sla_hash64(sla_state_block(st, id)->addr) & mask; st->index[i] != id + 1;
+	for (i = sla_hash64(sla_state_block(st, id)->addr) & mask; (st->index[i] & idm) != id + 1;
 	     i = (i + 1) & mask)
 		sla_assert(st->index[i]); /* a live block is in the index */
 	/* backward shift: pull later entries of the cluster into the hole when allowed */
 	for (j = (i + 1) & mask; st->index[j]; j = (j + 1) & mask) {
-		size_t home = sla_hash64(sla_state_block(st, st->index[j] - 1)->addr) & mask;
+		size_t home = sla_hash64(sla_state_block(st, (st->index[j] & idm) - 1)->addr) & mask;
 
 		/* the entry at j may move to i only if its home is not in (i, j] cyclically */
 		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
@@ -560,8 +589,10 @@ struct sla_block *sla_state_add_block(struct sla_state *st, uint64_t addr, uint6
 		id = st->free_rec;
 		st->free_rec = (uint32_t)sla_state_block(st, id)->addr;
 	} else {
-		if (st->nrecords == UINT32_MAX)
-			sla_die("out of memory (more than %u live blocks)", UINT32_MAX - 1);
+		if (st->nrecords == UINT32_MAX - 1)
+			sla_die("out of memory (more than %u live blocks)", UINT32_MAX - 2);
+		if (st->index_tagged && st->nrecords + 2 >= (1u << INDEX_ID_BITS))
+			index_build(st, st->index_mask + 1); /* ids outgrow the tags */
 		id = st->nrecords++;
 		if ((size_t)id >> SLA_BLOCK_PAGE_BITS == st->npages) {
 			sla_xgrow(&st->pages, &st->pages_cap, st->npages + 1, sizeof(*st->pages));
@@ -572,7 +603,8 @@ struct sla_block *sla_state_add_block(struct sla_state *st, uint64_t addr, uint6
 	*b = (struct sla_block){ .addr = addr, .size = size, .stack = stack, .vx = SLA_BLOCK_LIVE };
 	st->nlive++;
 	changed(st);
-	index_put(st->index, st->index_mask, addr, id);
+	index_put(st, addr, id);
+	st->last_id = id;
 	if (st->tree_on)
 		tree_add(st, b);
 	return b;

@@ -182,6 +182,8 @@ struct sla_state {
 	uint32_t free_rec;	       /* free record list (through addr), UINT32_MAX: empty */
 	uint32_t *index;	       /* block id + 1 by address hash, 0 empty; NULL: dropped */
 	size_t index_mask;
+	bool index_tagged;	       /* slots carry hash bits above the id (state.c) */
+	uint32_t last_id;	       /* the last block looked up or added */
 	struct sla_bviews *bviews;     /* views of blocks that have some: [vx - 1] */
 	size_t nbviews, bviews_cap;
 	uint32_t free_bv;	       /* free list of bviews (through nviews), UINT32_MAX: empty */
