@@ -299,8 +299,10 @@ static inline struct seen *seen_slot(struct sla_hg_build *b, uint32_t dst)
 
 /*
  * A new source: its live views, whether sources still come in address
- * order, and an empty table of targets (the previous source's entries are
- * its pairs: each is cleared where it lies, which leaves the table empty).
+ * order, and an empty table of targets. The previous source's entries are
+ * its pairs, inserted in pair order: taken out in the reverse order, each
+ * is found where it went in (what lay between its home and it then still
+ * does), and the table is empty again.
  */
 static void new_source(struct sla_state *st, uint32_t src)
 {
@@ -308,7 +310,7 @@ static void new_source(struct sla_state *st, uint32_t src)
 	struct sla_hg_build *b = g->b;
 	const struct sla_block *blk = sla_hg_block(st, src);
 
-	for (size_t p = b->run_start; p < g->npairs; p++)
+	for (size_t p = g->npairs; p-- > b->run_start;)
 		seen_slot(b, g->dst[p])->dst = 0;
 	b->run_start = g->npairs;
 
