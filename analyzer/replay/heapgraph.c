@@ -501,6 +501,23 @@ static void regroup(struct sla_heapgraph *g)
 	g->pf = pf;
 }
 
+/* What only the reading of the scan needs. */
+static void free_build(struct sla_heapgraph *g)
+{
+	struct sla_hg_build *b = g->b;
+
+	if (!b)
+		return;
+	free(b->seen);
+	free(b->win);
+	free(b->arena);
+	free(b->pend);
+	free(b->rg);
+	free(b->runs);
+	free(b);
+	g->b = NULL;
+}
+
 void sla_heapgraph_end(struct sla_state *st)
 {
 	struct sla_heapgraph *g = st->graph;
@@ -517,14 +534,7 @@ void sla_heapgraph_end(struct sla_state *st)
 		for (uint32_t i = 0; i < g->n; i++)
 			g->first[i + 1] += g->first[i];
 	}
-	free(b->seen);
-	free(b->win);
-	free(b->arena);
-	free(b->pend);
-	free(b->rg);
-	free(b->runs);
-	free(b);
-	g->b = NULL;
+	free_build(g);
 	g->complete = true;
 	/* the arrays at their size */
 	g->dst = sla_xrealloc(g->dst, (g->npairs + 1) * sizeof(*g->dst));
@@ -533,15 +543,7 @@ void sla_heapgraph_end(struct sla_state *st)
 
 void sla_heapgraph_free(struct sla_heapgraph *g)
 {
-	if (g->b) {
-		free(g->b->seen);
-		free(g->b->win);
-		free(g->b->arena);
-		free(g->b->pend);
-		free(g->b->rg);
-		free(g->b->runs);
-		free(g->b);
-	}
+	free_build(g);
 	free(g->first);
 	free(g->dst);
 	free(g->pf);

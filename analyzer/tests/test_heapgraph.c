@@ -29,6 +29,19 @@
 #define ANON_NEAR 0x3000000ull	     /* anonymous memory in the blocks' 64 MiB window */
 #define ANON_FAR 0x7f0000000000ull   /* anonymous memory far from them */
 
+/* A state that replayed the whole buffer, collecting its scans (the evaluation state). */
+static struct sla_state *replay_scans(struct logbuf *b)
+{
+	struct sla_state *st = sla_state_new("mem");
+	struct sla_reader r;
+
+	st->collect_scans = true;
+	CHECK(sla_reader_init_mem(&r, b->data, b->len, "mem") == 0);
+	CHECK(sla_replay_run(st, &r, UINT64_MAX) == 0);
+	sla_reader_close(&r);
+	return st;
+}
+
 /* The pair of node src with target dst, or SIZE_MAX. */
 static size_t pair(const struct sla_heapgraph *g, uint32_t src, uint32_t dst)
 {
@@ -74,15 +87,7 @@ static void test_graph(void)
 	lb_scan_region(&b, SLF_REGION_ANON, ANON_FAR, 0x1000);
 	lb_scan_ptr(&b, ANON_FAR + 8, C + 5);
 	lb_scan_end(&b, 0);
-	st = sla_state_new("mem");
-	st->collect_scans = true;
-	{
-		struct sla_reader r;
-
-		CHECK(sla_reader_init_mem(&r, b.data, b.len, "mem") == 0);
-		CHECK(sla_replay_run(st, &r, UINT64_MAX) == 0);
-		sla_reader_close(&r);
-	}
+	st = replay_scans(&b);
 	g = st->graph;
 	CHECK(g && g->complete);
 	if (!g || !g->complete)
@@ -135,13 +140,8 @@ static void test_graph(void)
 	/* a block allocated after the scan: the graph no longer describes the heap */
 	lb_alloc(&b, 0x9000, 8, s[1]);
 	{
-		struct sla_reader r;
-		struct sla_state *st2 = sla_state_new("mem");
+		struct sla_state *st2 = replay_scans(&b);
 
-		st2->collect_scans = true;
-		CHECK(sla_reader_init_mem(&r, b.data, b.len, "mem") == 0);
-		CHECK(sla_replay_run(st2, &r, UINT64_MAX) == 0);
-		sla_reader_close(&r);
 		CHECK(st2->graph == NULL);
 		CHECK(sla_state_find_block(st2, 0x9000) != NULL);
 		CHECK(sla_state_find_block(st2, D) != NULL);
@@ -157,7 +157,6 @@ static void test_arena_window(void)
 	struct logbuf b;
 	uint64_t s[2], arena = 0x7f0004000000ull; /* 64 MiB aligned */
 	struct sla_state *st;
-	struct sla_reader r;
 
 	start_log(&b, s, 1);
 	lb_alloc(&b, arena + 0x1000, 64, s[1]); /* a small block in anonymous memory */
@@ -169,11 +168,7 @@ static void test_arena_window(void)
 	lb_scan_region(&b, SLF_REGION_ANON, arena + 0x1000, 0x2000);
 	lb_scan_ptr(&b, arena + 0x1800, arena + 0x1000); /* outside blocks, in the arena */
 	lb_scan_end(&b, 0);
-	st = sla_state_new("mem");
-	st->collect_scans = true;
-	CHECK(sla_reader_init_mem(&r, b.data, b.len, "mem") == 0);
-	CHECK(sla_replay_run(st, &r, UINT64_MAX) == 0);
-	sla_reader_close(&r);
+	st = replay_scans(&b);
 	CHECK(st->graph && st->graph->complete);
 	if (st->graph) {
 		CHECK_EQ_U(st->graph->flags[0], 0);
@@ -189,7 +184,6 @@ static void test_many_sources(void)
 	struct logbuf b;
 	uint64_t s[2];
 	struct sla_state *st;
-	struct sla_reader r;
 	struct sla_heapgraph *g;
 	size_t bad = 0;
 
@@ -208,11 +202,7 @@ static void test_many_sources(void)
 		lb_scan_ptrs(&b, 2 * K, locs, vals);
 	}
 	lb_scan_end(&b, 0);
-	st = sla_state_new("mem");
-	st->collect_scans = true;
-	CHECK(sla_reader_init_mem(&r, b.data, b.len, "mem") == 0);
-	CHECK(sla_replay_run(st, &r, UINT64_MAX) == 0);
-	sla_reader_close(&r);
+	st = replay_scans(&b);
 	g = st->graph;
 	CHECK(g && g->complete);
 	if (g) {
