@@ -134,11 +134,7 @@ void sla_heapgraph_begin(struct sla_state *st)
 	struct sla_heapgraph *g;
 	struct sla_hg_build *b;
 
-	if (st->graph) {
-		sla_heapgraph_free(st->graph);
-		free(st->graph);
-		st->graph = NULL;
-	}
+	sla_heapgraph_drop(st);
 	if (st->nlive >= NONE)
 		return; /* ids are 32-bit: not a heap any scan could cover anyway */
 	sla_state_sort_blocks(st);
@@ -386,10 +382,7 @@ static void add_pair(struct sla_state *st, uint32_t src, uint64_t loc, uint32_t 
 		return;
 	}
 	if (g->npairs == UINT32_MAX - 1) {
-		/* a heap of more than 4 billion distinct edges: no graph */
-		sla_heapgraph_free(g);
-		free(g);
-		st->graph = NULL;
+		sla_heapgraph_drop(st); /* a heap of more than 4 billion distinct edges: no graph */
 		return;
 	}
 	p = (uint32_t)g->npairs++;
@@ -541,13 +534,18 @@ void sla_heapgraph_end(struct sla_state *st)
 	g->pf = sla_xrealloc(g->pf, g->npairs + 1);
 }
 
-void sla_heapgraph_free(struct sla_heapgraph *g)
+void sla_heapgraph_drop(struct sla_state *st)
 {
+	struct sla_heapgraph *g = st->graph;
+
+	if (!g)
+		return;
 	free_build(g);
 	free(g->first);
 	free(g->dst);
 	free(g->pf);
 	free(g->flags);
 	free(g->offs);
-	memset(g, 0, sizeof(*g));
+	free(g);
+	st->graph = NULL;
 }

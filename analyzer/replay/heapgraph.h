@@ -109,7 +109,8 @@ void sla_heapgraph_region(struct sla_state *st, unsigned kind, uint64_t start, u
 void sla_heapgraph_word(struct sla_state *st, uint64_t loc, uint64_t val);
 void sla_heapgraph_end(struct sla_state *st);
 
-void sla_heapgraph_free(struct sla_heapgraph *g);
+/* Frees st->graph, if any (st->graph is NULL afterwards). */
+void sla_heapgraph_drop(struct sla_state *st);
 
 /* The smallest and largest offset into dst[p] that the words of pair p point at. */
 void sla_heapgraph_offsets(const struct sla_heapgraph *g, size_t p, uint64_t *min, uint64_t *max);

@@ -128,10 +128,7 @@ void sla_state_free(struct sla_state *st)
 	sla_ptrmap_free(&st->owner_views);
 	free(st->dirty);
 	free(st->freed);
-	if (st->graph) {
-		sla_heapgraph_free(st->graph);
-		free(st->graph);
-	}
+	sla_heapgraph_drop(st);
 	for (size_t i = 0; i < st->nmods; i++) {
 		free(st->mods[i].path);
 		free(st->mods[i].build_id);
@@ -387,11 +384,8 @@ static void index_build(struct sla_state *st, size_t min_slots)
 /* A change of the heap: the graph of the last scan describes it no more. */
 static inline void changed(struct sla_state *st)
 {
-	if (st->graph && !st->graph->b) { /* (a scan changes nothing: none while one is read) */
-		sla_heapgraph_free(st->graph);
-		free(st->graph);
-		st->graph = NULL;
-	}
+	if (st->graph && !st->graph->b) /* (a scan changes nothing: none while one is read) */
+		sla_heapgraph_drop(st);
 }
 
 static inline void swap_blocks(struct sla_state *st, uint32_t i, uint32_t j)
