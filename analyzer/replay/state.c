@@ -478,7 +478,7 @@ static void sort_records(struct sla_state *st, uint32_t lo, uint32_t hi, int dep
 
 void sla_state_sort_blocks(struct sla_state *st)
 {
-	uint32_t n = 0, lim = 0, sorted = 1;
+	uint32_t n = 0, lim = 0, sorted = 1, moved = 0;
 
 	/* the live records to the front, in record order */
 	for (uint32_t id = 0; id < st->nrecords; id++) {
@@ -486,8 +486,10 @@ void sla_state_sort_blocks(struct sla_state *st)
 
 		if (!(b->vx & SLA_BLOCK_LIVE))
 			continue;
-		if (id != n)
+		if (id != n) {
 			*sla_state_block(st, n) = *b;
+			moved = 1;
+		}
 		if (n && sorted && b->addr < addr_of(st, n - 1))
 			sorted = 0;
 		n++;
@@ -503,6 +505,8 @@ void sla_state_sort_blocks(struct sla_state *st)
 	st->npages = ((size_t)n + SLA_BLOCK_PAGE - 1) >> SLA_BLOCK_PAGE_BITS;
 	st->nrecords = n;
 	st->free_rec = UINT32_MAX;
+	if (sorted && !moved)
+		return; /* allocated in address order, none freed: every pointer still holds */
 	/* what points at records: views, the interior-pointer tree, the index */
 	for (uint32_t id = 0; id < n; id++) {
 		struct sla_block *b = sla_state_block(st, id);
