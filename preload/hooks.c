@@ -24,6 +24,7 @@
 
 #include "guard.h"
 #include "internal.h"
+#include "sample.h"
 
 /*
  * The prologue of every allocating wrapper: true while dlsym() has not
@@ -39,6 +40,10 @@ static inline void record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size
 {
 	if (SLP_UNLIKELY(p == NULL))
 		return;
+	if (slp_sample_skip(size)) {
+		slp_last_alloc = SLP_DISGUISE(p); /* operator new: it came through malloc */
+		return;
+	}
 	if (SLP_LIKELY(slp_guard_enter_recording())) {
 		slp_record_alloc(fn, p, size, align);
 		slp_guard_leave();
@@ -66,6 +71,10 @@ SLP_EXPORT void free(void *p)
 		slp_resolve();
 		if (!slp_real.free)
 			return; /* freed mid-resolution: leak it, never crash */
+	}
+	if (SLP_UNLIKELY(slp_samp.mean) && !slp_sample_has(p)) {
+		slp_real.free(p); /* a block the log never saw */
+		return;
 	}
 	if (SLP_LIKELY(slp_guard_enter_recording())) {
 		slp_record_free(p);

@@ -35,6 +35,7 @@
 
 #include "guard.h"
 #include "internal.h"
+#include "sample.h"
 
 /* The next definitions, indexed by enum op. */
 enum op {
@@ -183,7 +184,7 @@ static SLP_COLD void *new_without_next(size_t size, size_t align, bool nothrow)
 
 static inline void record_new(enum slf_alloc_fn fn, void *p, size_t size, size_t align)
 {
-	if (SLP_LIKELY(p != NULL) && slp_guard_enter()) {
+	if (SLP_LIKELY(p != NULL) && !slp_sample_skip(size) && slp_guard_enter()) {
 		slp_record_alloc(fn, p, size, align);
 		slp_guard_leave();
 	}

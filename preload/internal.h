@@ -49,6 +49,7 @@
 typedef char slp_str[PATH_MAX];
 typedef unsigned long slp_uint;
 typedef bool slp_bool;
+typedef unsigned long slp_size; /* a byte count: 512KiB, 2M, 65536 */
 
 struct slp_options {
 #define SLP_OPT(type, name, def, help) slp_##type name;

@@ -39,6 +39,7 @@
 #include "cfi.h"
 #include "guard.h"
 #include "internal.h"
+#include "sample.h"
 
 static _Thread_local bool fork_entered __attribute__((tls_model("initial-exec")));
 static _Thread_local bool fork_traced __attribute__((tls_model("initial-exec")));
@@ -179,7 +180,7 @@ static bool write_process(void)
 {
 	size_t elen = strnlen(slp_st.exe, sizeof(slp_st.exe));
 	size_t ilen = strnlen(slp_st.interposer, sizeof(slp_st.interposer));
-	size_t max = 8 * SLF_MAX_UV_LEN + elen + slp_st.cmdline_len + ilen;
+	size_t max = 10 * SLF_MAX_UV_LEN + elen + slp_st.cmdline_len + ilen;
 	uint8_t *buf = mmap(NULL, max + 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 			    -1, 0), *p, *h;
 
@@ -194,6 +195,8 @@ static bool write_process(void)
 	p = slp_put_str(p, slp_st.cmdline ? slp_st.cmdline : "", slp_st.cmdline_len);
 	p = slp_put_str(p, slp_st.interposer, ilen);
 	p = slp_put_uv(p, slp_st.process_flags);
+	p = slp_put_uv(p, slp_samp.mean);
+	p = slp_put_uv(p, slp_samp.exact);
 	h = slp_writer_frame(SLF_REC_PROCESS, buf + 16, (size_t)(p - (buf + 16)));
 	slp_writer_write(h, (size_t)(p - h));
 	munmap(buf, max + 16);
@@ -367,6 +370,7 @@ static void fork_child(void)
 	slp_lock_reinit();
 	slp_streams_fork_child(slp_stream_mine());
 	slp_scan_fork_child();
+	slp_sample_fork_child();
 	slp_modules_fork_child();
 	slp_unwind_fork_child();
 	slp_st.dropped = 0;
@@ -415,6 +419,7 @@ static enum slp_phase start(void)
 	slp_st.page_size = (size_t)sysconf(_SC_PAGESIZE);
 	slp_st.pid = getpid();
 	slp_st.depth = (unsigned)slp_opt.depth;
+	slp_sample_setup();
 	learn_process();
 	if (!trace_selected())
 		return SLP_PHASE_OFF; /* passes through; an image it execs decides anew */

@@ -11,7 +11,7 @@
 
 #include "internal.h"
 
-enum opt_type { SLP_OPT_str, SLP_OPT_uint, SLP_OPT_bool };
+enum opt_type { SLP_OPT_str, SLP_OPT_uint, SLP_OPT_bool, SLP_OPT_size };
 
 struct slp_options slp_opt = {
 #define SLP_OPT(type, name, def, help) .name = def,
@@ -43,6 +43,33 @@ static bool parse_uint(const char *s, size_t n, slp_uint *out)
 			return false;
 		v = v * 10 + (slp_uint)(s[i] - '0');
 	}
+	*out = v;
+	return true;
+}
+
+/* A size: decimal, optionally followed by K/KiB, M/MiB or G/GiB (powers of 1024). */
+static bool parse_size(const char *s, size_t n, slp_uint *out)
+{
+	static const char *const units[] = { "K", "KiB", "M", "MiB", "G", "GiB" };
+	size_t digits = 0;
+	slp_uint v;
+
+	while (digits < n && s[digits] >= '0' && s[digits] <= '9')
+		digits++;
+	if (!parse_uint(s, digits, &v))
+		return false;
+	for (size_t i = 0; digits < n && i < SLP_ARRAY_SIZE(units); i++) {
+		unsigned shift = 10 * (unsigned)(i / 2 + 1);
+
+		if (strlen(units[i]) != n - digits || memcmp(units[i], s + digits, n - digits))
+			continue;
+		if (v > (~0ul >> shift))
+			return false;
+		*out = v << shift;
+		return true;
+	}
+	if (digits < n)
+		return false;
 	*out = v;
 	return true;
 }
@@ -91,6 +118,9 @@ static void set_one(const char *s, size_t n)
 			break;
 		case SLP_OPT_bool:
 			ok = parse_bool(v, vlen, d->value);
+			break;
+		case SLP_OPT_size:
+			ok = parse_size(v, vlen, d->value);
 			break;
 		}
 		if (!ok)

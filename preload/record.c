@@ -21,6 +21,7 @@
 
 #include "guard.h"
 #include "internal.h"
+#include "sample.h"
 
 /*
  * Enters this thread's stream and interns t (NULL: no stack, *stack = 0).
@@ -75,7 +76,7 @@ void slp_record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align)
 	uint32_t stack;
 
 	slp_last_alloc = SLP_DISGUISE(p);
-	if (!recording())
+	if (!recording() || (slp_samp.mean && !slp_sample_add(p, false)))
 		return;
 	slp_unwind_capture(&t);
 	if ((s = enter_and_intern(&t, &stack))) {
@@ -100,7 +101,7 @@ void slp_record_free(void *p)
 	int saved = errno;
 	uint32_t none;
 
-	if (!recording())
+	if (!recording() || (slp_samp.mean && (!slp_sample_has(p) || slp_sample_del(p, false) != 1)))
 		return;
 	if ((s = enter_and_intern(NULL, &none))) {
 		event_now(s);
@@ -144,13 +145,50 @@ static bool old_released(const void *old, const void *p, size_t bytes, int err)
 	return old && (p ? p != old : bytes == 0 && err == 0);
 }
 
+static SLP_COLD void count_dropped(void)
+{
+	__atomic_fetch_add(&slp_st.dropped, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * With sampling on, a realloc decides anew for its new size (sample.h):
+ * `known`, whether the log has old (taken out of the set before libc may
+ * hand it to another thread), and `chosen`, whether the new block is
+ * recorded. Returns false when neither: nothing to record. `try`: from a
+ * signal handler; a set it cannot enter drops the event.
+ */
+static bool realloc_plan(const void *old, size_t bytes, bool try, bool *known, bool *chosen)
+{
+	*known = old != NULL;
+	*chosen = true;
+	if (!slp_samp.mean)
+		return true;
+	*known = old && slp_sample_has(old);
+	*chosen = !slp_sample_skip(bytes);
+	if (*known && slp_sample_del(old, try) != 1) {
+		if (try)
+			count_dropped();
+		return false;
+	}
+	return *known || *chosen;
+}
+
+/* What the log says of old: it ended (moved, freed, or no longer recorded). */
+static bool old_ends(bool known, bool chosen, const void *old, const void *p, size_t bytes,
+		     int err)
+{
+	return known && (old_released(old, p, bytes, err) || (p && !chosen));
+}
+
 /*
  * libc releases a moved block inside realloc, so another thread may be
  * handed `old` before realloc returns, and the new block may be one that
  * another thread freed after realloc began: a moving realloc is recorded
  * as FREE(old) at a seq taken before the call and REALLOC (flags
- * OLD_FREED) at one taken after it (format.h). Returns what libc returned,
- * with libc's errno.
+ * OLD_FREED) at one taken after it (format.h). Sampled: an old block the
+ * log has that the new one does not replace in it is a FREE, a new one
+ * the log did not have is an ALLOC, as if realloc were malloc and free.
+ * Returns what libc returned, with libc's errno.
  */
 void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
 {
@@ -159,10 +197,11 @@ void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
 	struct slp_trace t;
 	uint64_t seq[2], now;
 	uint32_t stack, flags = 0;
+	bool known, chosen;
 	void *p;
 	int err, saved = errno;
 
-	if (!recording())
+	if (!recording() || !realloc_plan(old, bytes, false, &known, &chosen))
 		return call_realloc(fn, old, n, size);
 	slp_unwind_capture(&t);
 	if (!(s = enter_and_intern(&t, &stack))) {
@@ -171,14 +210,16 @@ void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
 	}
 	p = realloc_between(fn, old, n, size, seq, &err);
 	now = slp_now_ns();
-	if (old_released(old, p, bytes, err)) {
+	if (old_ends(known, chosen, old, p, bytes, err)) {
 		slp_stream_event(s, seq[0], now);
 		put_free(s, old);
 		flags = SLF_REALLOC_OLD_FREED;
+	} else if (known && !p && slp_samp.mean) {
+		slp_sample_add(old, false); /* it failed: old is still the program's */
 	}
-	if (p) {
+	if (p && chosen && (!slp_samp.mean || slp_sample_add(p, false))) {
 		slp_stream_event(s, seq[1], now);
-		if (old)
+		if (known)
 			slp_put_rec(s, REALLOC, realloc, (uint8_t)fn, (uintptr_t)old, (uintptr_t)p,
 				    bytes, stack, flags);
 		else
@@ -198,8 +239,8 @@ void slp_record_slice(unsigned kind, const void *block, const void *ptr, size_t 
 	int saved = errno;
 	uint32_t stack;
 
-	if (!recording())
-		return;
+	if (!recording() || (slp_samp.mean && !slp_sample_has(block)))
+		return; /* the log never saw the block */
 	if (with_stack)
 		slp_unwind_capture(&t);
 	if ((s = enter_and_intern(with_stack ? &t : NULL, &stack))) {
@@ -296,11 +337,6 @@ void slp_record_snapshot(const char *label, bool from_signal)
 
 /* ---- the reentrant path (internal.h) ------------------------------------ */
 
-static SLP_COLD void count_dropped(void)
-{
-	__atomic_fetch_add(&slp_st.dropped, 1, __ATOMIC_RELAXED);
-}
-
 /* Room for `need` entries in s's ring: the first one's slot, else NULL. */
 static struct slp_pending *pend_room(struct slp_stream *s, uint32_t need)
 {
@@ -364,10 +400,21 @@ uint64_t slp_pending_floor(struct slp_stream *s)
 void slp_record_interrupted(unsigned kind, enum slf_alloc_fn fn, void *p, size_t size,
 			    size_t align)
 {
-	struct slp_stream *s = pend_stream(1);
+	struct slp_stream *s;
+	int del;
 
-	if (!s)
+	if (slp_samp.mean && kind == SLF_REC_FREE && (del = slp_sample_del(p, true)) != 1) {
+		if (del < 0)
+			count_dropped();
+		return; /* not recorded, or the set is busy under us */
+	}
+	if (!(s = pend_stream(1)))
 		return;
+	if (slp_samp.mean && kind == SLF_REC_ALLOC && !slp_sample_add(p, true)) {
+		atomic_store(&s->pend_busy, false);
+		count_dropped();
+		return;
+	}
 	pend_put(s, kind, fn, slp_next_seq(), p, NULL, size, align, 0);
 	atomic_store(&s->pend_busy, false);
 }
@@ -375,20 +422,30 @@ void slp_record_interrupted(unsigned kind, enum slf_alloc_fn fn, void *p, size_t
 void *slp_record_realloc_interrupted(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
 {
 	size_t bytes = fn == SLF_FN_REALLOCARRAY ? n * size : size;
-	struct slp_stream *s = pend_stream(2);
+	struct slp_stream *s;
 	uint64_t seq[2];
+	bool known, chosen, ends;
 	int err, saved = errno;
 	void *p;
 
-	if (!s)
+	if (!realloc_plan(old, bytes, true, &known, &chosen))
 		return call_realloc(fn, old, n, size);
+	if (!(s = pend_stream(2))) {
+		if (known && slp_samp.mean)
+			slp_sample_add(old, true); /* dropped: the log keeps old as it was */
+		return call_realloc(fn, old, n, size);
+	}
 	p = realloc_between(fn, old, n, size, seq, &err);
-	if (old_released(old, p, bytes, err))
+	if ((ends = old_ends(known, chosen, old, p, bytes, err)))
 		pend_put(s, SLF_REC_FREE, fn, seq[0], old, NULL, 0, 0, 0);
-	if (p && old)
+	else if (known && !p && slp_samp.mean)
+		slp_sample_add(old, true);
+	if (p && chosen && slp_samp.mean && !slp_sample_add(p, true))
+		count_dropped();
+	else if (p && chosen && known)
 		pend_put(s, SLF_REC_REALLOC, fn, seq[1], p, old, bytes, 0,
-			 p != old ? SLF_REALLOC_OLD_FREED : 0);
-	else if (p)
+			 ends ? SLF_REALLOC_OLD_FREED : 0);
+	else if (p && chosen)
 		pend_put(s, SLF_REC_ALLOC, fn, seq[1], p, NULL, bytes, 0, 0);
 	atomic_store(&s->pend_busy, false);
 	errno = err ? err : saved;

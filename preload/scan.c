@@ -65,6 +65,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "sample.h"
 
 #define CHUNK (256u * 1024)	/* bytes per process_vm_readv: stays in L2 */
 #define WINDOW (16u << 20)	/* address space per pagemap read (4096 pages) */
@@ -453,6 +454,7 @@ static void collect_excl(void)
 	sc.nexcl = 0;
 	slp_streams_ranges(add_excl);
 	slp_stacks_ranges(add_excl);
+	slp_sample_ranges(add_excl);
 	if (slp_st.cmdline)
 		add_excl((uintptr_t)slp_st.cmdline, (uintptr_t)slp_st.cmdline + SLF_MAX_STR);
 	add_excl(r.lo, r.hi);

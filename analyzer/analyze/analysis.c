@@ -11,6 +11,7 @@
 #include "reader.h"
 #include "replay.h"
 #include "retention.h"
+#include "sampling.h"
 #include "series.h"
 #include "tracker.h"
 #include "xalloc.h"
@@ -133,7 +134,7 @@ static enum sla_dr_status dead_region_status(const struct sla_analysis_opts *o,
  * with `leaks`, the leaks' classes), then with `findings` the owners (they
  * need the dead-region pass's kept blocks, counted there already).
  */
-static void scan_analyses(struct sla_analysis *an, const struct sla_analysis_opts *o,
+static void scan_analyses(struct sla_analysis *an, const struct sla_thresholds *th,
 			  struct sla_state *st, bool findings, bool leaks)
 {
 	struct sla_heapgraph *g = st->graph;
@@ -142,9 +143,23 @@ static void scan_analyses(struct sla_analysis *an, const struct sla_analysis_opt
 	if (!g || !g->complete)
 		return;
 	sla_state_drop_index(st); /* nothing looks blocks up by address from here on */
-	sla_deadregion_collect(&an->res, g, st, an->set, &o->th, st->time_ns, findings, leaks);
+	sla_deadregion_collect(&an->res, g, st, an->set, th, st->time_ns, findings, leaks);
 	if (findings)
-		sla_owner_collect(&an->res, g, st, an->set, &o->th);
+		sla_owner_collect(&an->res, g, st, an->set, th);
+}
+
+/*
+ * A sampled log's findings are made of exactly recorded blocks only (at
+ * least exact_bytes): the smaller ones, and their views, are a sample.
+ */
+static struct sla_thresholds log_thresholds(const struct sla_analysis_opts *o,
+					    const struct sla_state *st)
+{
+	struct sla_thresholds th = o->th;
+
+	if (sla_sampled(st) && th.min_block_size < st->exact_bytes)
+		th.min_block_size = st->exact_bytes;
+	return th;
 }
 
 /* One log: pass 1, tracker figures, then retention at the evaluation point. */
@@ -155,6 +170,7 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	struct sla_state *st = keep_state(an, path), *eval = st;
 	struct sla_log_info *li = sla_results_add_log(&an->res);
 	uint64_t stop_at = UINT64_MAX;
+	struct sla_thresholds th;
 	bool found = false;
 	int ret;
 
@@ -175,6 +191,9 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	li->exe = st->exe;
 	li->interposer = st->interposer;
 	li->go = st->process_flags & SLF_PROCESS_GO;
+	li->sample_bytes = st->sample_bytes;
+	li->exact_bytes = st->exact_bytes;
+	th = log_thresholds(o, st);
 	li->ended = st->ended;
 	li->truncated = !st->ended;
 	li->stacks_lost = r.stacks_lost;
@@ -199,7 +218,7 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	li->dead_region = SLA_DR_NOT_EVALUATED;
 	if (o->at != SLA_AT_END) { /* the leaks are the end's, from the end's scan */
 		if (st->scan_at_end && !st->scan.capped && !(li->major == 1 && li->minor == 0))
-			scan_analyses(an, o, st, false, true);
+			scan_analyses(an, &th, st, false, true);
 		else
 			sla_tracker_unclassified(&an->res, st, an->set);
 	}
@@ -222,7 +241,7 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 		sla_reader_close(&r);
 	}
 	li->eval_time_s = (double)eval->time_ns / 1e9;
-	sla_retention_collect(&an->res, eval, an->set, &o->th, eval->time_ns);
+	sla_retention_collect(&an->res, eval, an->set, &th, eval->time_ns);
 	li->dead_region = dead_region_status(o, li, eval, stop_at);
 	li->scan_capped = sla_dr_ran(li->dead_region) && li->dead_region != SLA_DR_COMPLETE;
 	/* at the end: the leaks are classified from the end's scan, if it is whole */
@@ -230,7 +249,7 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 		sla_tracker_unclassified(&an->res, st, an->set);
 	if (!sla_dr_ran(li->dead_region))
 		return 0;
-	scan_analyses(an, o, eval, true,
+	scan_analyses(an, &th, eval, true,
 		      o->at == SLA_AT_END && li->dead_region == SLA_DR_COMPLETE);
 	return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "deadregion.h"
 #include "retention.h"
+#include "tracker.h"
 #include "trace.h"
 #include "xalloc.h"
 #include "units.h"
@@ -195,17 +196,8 @@ static void classify_leaks(struct dr *d, struct sla_results *res, struct sla_sta
 		if ((g->flags[t] & F_REACH) || d->owner[t] != NONE)
 			continue;
 		a = sla_results_acc(res, sla_stackset_intern(set, st, b->stack));
-		if (g->flags[t] & F_INDIRECT) {
-			a->indirect_bytes = sla_sat_add(a->indirect_bytes, b->size);
-			a->indirect_blocks++;
-			res->indirect_bytes = sla_sat_add(res->indirect_bytes, b->size);
-			res->indirect_blocks++;
-		} else {
-			a->direct_bytes = sla_sat_add(a->direct_bytes, b->size);
-			a->direct_blocks++;
-			res->direct_bytes = sla_sat_add(res->direct_bytes, b->size);
-			res->direct_blocks++;
-		}
+		sla_tracker_leaked(res, a, st, b,
+				   g->flags[t] & F_INDIRECT ? SLA_LEAK_INDIRECT : SLA_LEAK_DIRECT);
 	}
 	res->classified_logs++;
 }

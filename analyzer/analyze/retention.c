@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "retention.h"
+#include "sampling.h"
 #include "trace.h"
 #include "xalloc.h"
 #include "units.h"
@@ -82,10 +83,12 @@ void sla_retention_collect(struct sla_results *res, struct sla_state *st,
 		uint64_t used = 0;
 		struct sla_stack_acc *a = sla_results_acc(res, sla_stackset_intern(set, st, b->stack));
 
-		a->live_bytes += b->size;
-		a->live_blocks++;
-		res->live_bytes += b->size;
-		res->live_blocks++;
+		a->live_bytes += sla_wbytes(st, b->size);
+		a->live_blocks += sla_wblocks(st, b->size);
+		res->live_bytes += sla_wbytes(st, b->size);
+		res->live_blocks += sla_wblocks(st, b->size);
+		if (!sla_exact(st, b->size))
+			res->live_var += sla_wvar(st, b->size);
 		if (sla_traced(b->addr, b->size))
 			trace_verdict(st, b, th);
 		if (!sla_block_nviews(st, b))

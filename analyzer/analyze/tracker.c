@@ -1,5 +1,8 @@
 /* analyzer/analyze/tracker.c - the allocation tracker's reports (heaptrack's core). */
+#include <math.h>
+
 #include "replay.h"
+#include "sampling.h"
 #include "tracker.h"
 #include "units.h"
 
@@ -11,11 +14,21 @@ void sla_tracker_collect(struct sla_results *res, struct sla_state *st, struct s
 	for (size_t i = 0; (b = sla_state_next_block(st, &i));) {
 		struct sla_stack_acc *a = sla_results_acc(res, sla_stackset_intern(set, st, b->stack));
 
-		a->exit_bytes = sla_sat_add(a->exit_bytes, b->size);
-		a->exit_blocks++;
-		res->exit_bytes = sla_sat_add(res->exit_bytes, b->size);
-		res->exit_blocks++;
+		uint64_t wbytes = sla_wbytes(st, b->size), wblocks = sla_wblocks(st, b->size);
+
+		a->exit_bytes = sla_sat_add(a->exit_bytes, wbytes);
+		a->exit_blocks += wblocks;
+		res->exit_bytes = sla_sat_add(res->exit_bytes, wbytes);
+		res->exit_blocks += wblocks;
+		if (sla_exact(st, b->size)) {
+			a->exact_exit_bytes = sla_sat_add(a->exact_exit_bytes, b->size);
+			res->exact_exit_bytes = sla_sat_add(res->exact_exit_bytes, b->size);
+		} else {
+			res->exit_var += sla_wvar(st, b->size);
+		}
 	}
+	res->sampled |= sla_sampled(st);
+	res->peak_var += st->peak_var;
 	for (uint32_t id = 0; id < st->nstacks; id++) {
 		const struct sla_site *s = &st->sites[id];
 		struct sla_stack_acc *a;
@@ -48,12 +61,43 @@ void sla_tracker_unclassified(struct sla_results *res, struct sla_state *st,
 {
 	struct sla_block *b;
 
-	for (size_t i = 0; (b = sla_state_next_block(st, &i));) {
-		struct sla_stack_acc *a = sla_results_acc(res, sla_stackset_intern(set, st, b->stack));
+	for (size_t i = 0; (b = sla_state_next_block(st, &i));)
+		sla_tracker_leaked(res, sla_results_acc(res, sla_stackset_intern(set, st, b->stack)),
+				   st, b, SLA_LEAK_UNCLASSIFIED);
+}
 
-		a->unclassified_bytes = sla_sat_add(a->unclassified_bytes, b->size);
-		a->unclassified_blocks++;
-		res->unclassified_bytes = sla_sat_add(res->unclassified_bytes, b->size);
-		res->unclassified_blocks++;
+void sla_tracker_leaked(struct sla_results *res, struct sla_stack_acc *a,
+			const struct sla_state *st, const struct sla_block *b, enum sla_leak_class c)
+{
+	uint64_t wbytes = sla_wbytes(st, b->size), wblocks = sla_wblocks(st, b->size);
+	uint64_t *bytes[2], *blocks[2]; /* a's and res's */
+
+	switch (c) {
+	case SLA_LEAK_DIRECT:
+		bytes[0] = &a->direct_bytes, blocks[0] = &a->direct_blocks;
+		bytes[1] = &res->direct_bytes, blocks[1] = &res->direct_blocks;
+		break;
+	case SLA_LEAK_INDIRECT:
+		bytes[0] = &a->indirect_bytes, blocks[0] = &a->indirect_blocks;
+		bytes[1] = &res->indirect_bytes, blocks[1] = &res->indirect_blocks;
+		break;
+	case SLA_LEAK_UNCLASSIFIED:
+	default:
+		bytes[0] = &a->unclassified_bytes, blocks[0] = &a->unclassified_blocks;
+		bytes[1] = &res->unclassified_bytes, blocks[1] = &res->unclassified_blocks;
+		break;
+	}
+	for (int i = 0; i < 2; i++) {
+		*bytes[i] = sla_sat_add(*bytes[i], wbytes);
+		*blocks[i] += wblocks;
+	}
+	if (sla_exact(st, b->size)) {
+		a->exact_leaked_bytes = sla_sat_add(a->exact_leaked_bytes, b->size);
+		a->exact_leaked_blocks++;
+		res->exact_leak_bytes = sla_sat_add(res->exact_leak_bytes, b->size);
+		res->exact_leak_blocks++;
+	} else {
+		a->leaked_var += sla_wvar(st, b->size);
+		res->leak_var += sla_wvar(st, b->size);
 	}
 }

@@ -27,3 +27,13 @@ void sla_tracker_collect(struct sla_results *res, struct sla_state *st, struct s
  */
 void sla_tracker_unclassified(struct sla_results *res, struct sla_state *st,
 			      struct sla_stackset *set);
+
+enum sla_leak_class { SLA_LEAK_DIRECT, SLA_LEAK_INDIRECT, SLA_LEAK_UNCLASSIFIED };
+
+/*
+ * Counts block b of st as leaked, of class c, into its stack's a and res:
+ * weighted in a sampled log (replay/sampling.h), with the exactly recorded
+ * part and the variance apart.
+ */
+void sla_tracker_leaked(struct sla_results *res, struct sla_stack_acc *a,
+			const struct sla_state *st, const struct sla_block *b, enum sla_leak_class c);

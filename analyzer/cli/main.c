@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -816,7 +817,7 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 	struct sla_verdict v;
 	struct sla_diff_side base_side = { 0 };
 	struct sla_json *base = NULL;
-	char a[32], b[32];
+	char a[32], b[32], x[32];
 	bool pass;
 	int ret = parse_options(argc, argv, c);
 
@@ -857,14 +858,20 @@ static int cmd_check(int argc, char **argv, struct cmdline *c)
 	if (c->limits.has_max_owned)
 		printf(", %s owned (limit %s)", sla_format_size(a, sizeof(a), an.res.owned_bytes, 1),
 		       sla_format_size(b, sizeof(b), c->limits.max_owned, 1));
-	printf(", %s leaked", sla_format_size(a, sizeof(a), an.res.leak_bytes, 1));
+	printf(", %s leaked", sla_format_size(a, sizeof(a), sla_results_gated_leak(&an.res), 1));
 	if (c->limits.has_max_leaked)
 		printf(" (limit %s)", sla_format_size(b, sizeof(b), c->limits.max_leaked, 1));
 	printf(", %s still referenced",
-	       sla_format_size(a, sizeof(a), sla_sat_sub(an.res.exit_bytes, an.res.leak_bytes), 1));
+	       sla_format_size(a, sizeof(a), sla_results_gated_referenced(&an.res), 1));
 	if (c->limits.has_max_referenced)
 		printf(" (limit %s)", sla_format_size(b, sizeof(b), c->limits.max_referenced, 1));
 	printf("\n");
+	if (an.res.sampled)
+		printf("sampled: the leak figures above are the blocks recorded exactly (of at least exact_bytes), what the limits compare; over all blocks they are estimates: %s leaked (standard error %s), %s still referenced\n",
+		       sla_format_size(a, sizeof(a), an.res.leak_bytes, 1),
+		       sla_format_size(b, sizeof(b), (uint64_t)sqrt(an.res.leak_var), 1),
+		       sla_format_size(x, sizeof(x),
+				       sla_sat_sub(an.res.exit_bytes, an.res.leak_bytes), 1));
 	print_partial_logs(stdout, &an.res, &c->limits);
 	printf("\n");
 	if (v.retained_exceeded)

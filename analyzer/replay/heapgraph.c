@@ -5,6 +5,7 @@
 #include <sliceleak/format.h>
 
 #include "heapgraph.h"
+#include "sampling.h"
 #include "xalloc.h"
 
 #define NONE SLA_HG_NONE
@@ -48,6 +49,7 @@ struct sla_hg_build {
 	struct seen *seen;
 	size_t seen_mask;
 	size_t run_start;	/* the current source's first pair */
+	bool sampled;		/* the log is sampled (sampling.h) */
 	/* the region being read */
 	unsigned kind;
 	bool starts_only;	/* the C library's segment: only pointers to a block's start */
@@ -146,12 +148,18 @@ void sla_heapgraph_begin(struct sla_state *st)
 	b->seen = sla_xcalloc(16, sizeof(*b->seen));
 	b->seen_mask = 15;
 	b->src = b->last_src = NONE;
+	b->sampled = sla_sampled(st);
 	b->win = sla_xmalloc(((size_t)g->n + 1) * sizeof(*b->win));
 	for (uint32_t i = 0; i < g->n; i++) {
 		const struct sla_block *blk = sla_hg_block(st, i);
 
+		/*
+		 * A sampled log's findings are made of exactly recorded blocks: a
+		 * sampled view-pinned block is a root (its views keep it), never
+		 * the holder of a dead region.
+		 */
 		if (sla_block_nviews(st, blk))
-			g->flags[i] |= SLA_HG_PINNED;
+			g->flags[i] |= sla_exact(st, blk->size) ? SLA_HG_PINNED : SLA_HG_ROOTED;
 		/* blocks in address order: the windows come sorted */
 		if (blk->size < MMAP_THRESHOLD &&
 		    (!b->nwin || b->win[b->nwin - 1] != blk->addr >> ARENA_HEAP_SHIFT))
@@ -431,6 +439,15 @@ void sla_heapgraph_word(struct sla_state *st, uint64_t loc, uint64_t val)
 	if (src != NONE) {
 		if (src != dst) /* a block pointing into itself changes nothing */
 			add_pair(st, src, loc, dst, val - lo_of(st, dst));
+		return;
+	}
+	/*
+	 * Outside blocks. In allocator memory (the brk heap, a thread arena's
+	 * heap) a word is a root only in a sampled log, and only for the block
+	 * whose first byte it points to (heapgraph.h).
+	 */
+	if (b->sampled && val == lo_of(st, dst)) {
+		g->flags[dst] |= SLA_HG_ROOTED;
 		return;
 	}
 	if (b->kind == SLF_REGION_HEAP || (b->starts_only && val != lo_of(st, dst)))

@@ -21,6 +21,18 @@
  *     memory), in the heaps of threads' arenas (64 MiB-aligned windows of
  *     anonymous memory holding blocks below the mmap threshold), which are
  *     like the brk heap, and when val lies in no live block.
+ * A sampled log knows only some of the live blocks: a word of heap memory
+ * (the brk heap, threads' arena heaps) outside every recorded block may lie
+ * in a live block the sampler passed over, which may be reachable. Such a
+ * word is a root there for the block whose first byte it points to, so a
+ * block is not called leaked because the path to it runs through memory
+ * the log cannot see. Interior pointers from there do not count: freed
+ * chunks keep stale allocator links, which point to chunk headers (glibc
+ * mangles its tcache and fastbin links besides) and, taken as roots, hid
+ * a third of the leaks of sample_leak.c. So a block referenced only by an
+ * interior pointer held in an unsampled block counts as leaked. And a
+ * sampled block with views is a root, not SLA_HG_PINNED: findings are made
+ * of exactly recorded blocks.
  * A block with >= 1 live view is flagged SLA_HG_PINNED. The dead-region
  * and owner analyses share one graph.
  *

@@ -11,6 +11,7 @@
 
 #include "heapgraph.h"
 #include "replay.h"
+#include "sampling.h"
 #include "xalloc.h"
 #include "state.h"
 #include "trace.h"
@@ -52,21 +53,25 @@ static struct sla_block *add_block(struct sla_state *st, uint64_t addr, uint64_t
 {
 	struct sla_site *s = &st->sites[stack];
 	struct sla_block *b = sla_state_add_block(st, addr, size, stack);
+	uint64_t wbytes = sla_wbytes(st, size), wblocks = sla_wblocks(st, size);
 
 	site_save_peak(st, s);
-	s->allocs++;
-	s->alloc_bytes = sla_sat_add(s->alloc_bytes, size);
-	s->live_bytes = sla_sat_add(s->live_bytes, size);
-	s->live_blocks++;
-	st->allocs++;
-	st->bytes_allocated = sla_sat_add(st->bytes_allocated, size);
-	st->live_bytes = sla_sat_add(st->live_bytes, size);
-	st->live_blocks++;
+	s->allocs += wblocks;
+	s->alloc_bytes = sla_sat_add(s->alloc_bytes, wbytes);
+	s->live_bytes = sla_sat_add(s->live_bytes, wbytes);
+	s->live_blocks += wblocks;
+	st->allocs += wblocks;
+	st->bytes_allocated = sla_sat_add(st->bytes_allocated, wbytes);
+	st->live_bytes = sla_sat_add(st->live_bytes, wbytes);
+	st->live_blocks += wblocks;
+	if (!sla_exact(st, size))
+		st->live_var += sla_wvar(st, size);
 	st->last_alloc = addr;
 	if (st->live_bytes > st->peak_bytes) {
 		/* a new peak: every stack's current figures are its peak figures now */
 		st->peak_bytes = st->live_bytes;
 		st->peak_blocks = st->live_blocks;
+		st->peak_var = st->live_var;
 		st->peak_time_ns = time;
 		st->peak_epoch++;
 	}
@@ -85,6 +90,7 @@ static struct sla_block *add_block(struct sla_state *st, uint64_t addr, uint64_t
 static void remove_block(struct sla_state *st, struct sla_block *b)
 {
 	struct sla_site *s = &st->sites[b->stack];
+	uint64_t wbytes = sla_wbytes(st, b->size), wblocks = sla_wblocks(st, b->size);
 
 	if (st->owner_views.count)
 		sla_state_owner_release(st, b->addr);
@@ -94,11 +100,13 @@ static void remove_block(struct sla_state *st, struct sla_block *b)
 		sla_trace(b->addr, "freed at %.6f s (record %" PRIu64 ")%s", (double)st->time_ns / 1e9,
 			  st->records, sla_block_nviews(st, b) ? ", with live views" : "");
 	site_save_peak(st, s);
-	s->live_bytes = sla_sat_sub(s->live_bytes, b->size);
-	s->live_blocks--;
-	st->live_bytes = sla_sat_sub(st->live_bytes, b->size);
-	st->live_blocks--;
-	st->frees++;
+	s->live_bytes = sla_sat_sub(s->live_bytes, wbytes);
+	s->live_blocks = sla_sat_sub(s->live_blocks, wblocks);
+	st->live_bytes = sla_sat_sub(st->live_bytes, wbytes);
+	st->live_blocks = sla_sat_sub(st->live_blocks, wblocks);
+	if (!sla_exact(st, b->size))
+		st->live_var = fmax(st->live_var - sla_wvar(st, b->size), 0);
+	st->frees += wblocks;
 	sla_state_remove_block(st, b);
 }
 
@@ -117,6 +125,8 @@ static void on_process(struct sla_state *st, const struct sla_record *rec)
 		st->interposer = sla_xstrndup(rec->process.interposer.ptr,
 					      rec->process.interposer.len);
 	st->process_flags = rec->process.flags;
+	st->sample_bytes = rec->process.sample_bytes;
+	st->exact_bytes = rec->process.exact_bytes;
 }
 
 static void on_modules_reset(struct sla_state *st, const struct sla_record *rec)
@@ -185,7 +195,7 @@ static void on_free(struct sla_state *st, const struct sla_record *rec)
 
 	lf->tid = rec->tid;
 	lf->addr = addr;
-	lf->temp = false;
+	lf->temp = 0;
 	if (!addr)
 		return;
 	b = sla_state_find_block(st, addr);
@@ -200,13 +210,14 @@ static void on_free(struct sla_state *st, const struct sla_record *rec)
 	}
 	/*
 	 * A temporary: freed with no other allocation in between (frees of
-	 * other blocks in between do not matter).
+	 * other blocks in between do not matter). A sampled log cannot tell:
+	 * the allocations in between are mostly not in it.
 	 */
-	if (st->last_alloc == addr) {
-		st->temps++;
-		st->sites[b->stack].temps++;
+	if (st->last_alloc == addr && !sla_sampled(st)) {
+		lf->temp = sla_wblocks(st, b->size);
+		st->temps += lf->temp;
+		st->sites[b->stack].temps += lf->temp;
 		st->last_alloc = UINT64_MAX;
-		lf->temp = true;
 		lf->stack = b->stack;
 	}
 	remove_block(st, b);
@@ -241,10 +252,10 @@ static void on_realloc(struct sla_state *st, const struct sla_record *rec)
 		struct sla_last_free *lf = &st->last_free[rec->tid % 64];
 
 		if (lf->temp && lf->tid == rec->tid && lf->addr == old_addr) {
-			st->temps--;
-			st->sites[lf->stack].temps--;
+			st->temps -= lf->temp;
+			st->sites[lf->stack].temps -= lf->temp;
 		}
-		lf->temp = false;
+		lf->temp = 0;
 		old_addr = 0; /* nothing left to end */
 	}
 	if (old_addr) {
@@ -299,7 +310,9 @@ static void on_slice_drop(struct sla_state *st, const struct sla_record *rec)
 
 /*
  * The block is the live block holding ptr. With none, the owner's previous
- * view is still replaced (released): the owner moved on.
+ * view is still replaced (released): the owner moved on. In a sampled log
+ * a view on no recorded block is on a block the sampler passed over (the
+ * writer cannot tell which block holds ptr): not an anomaly.
  */
 static void on_view_acquire(struct sla_state *st, const struct sla_record *rec)
 {
@@ -307,7 +320,8 @@ static void on_view_acquire(struct sla_state *st, const struct sla_record *rec)
 	struct sla_block *b = sla_state_block_containing(st, ptr);
 
 	if (!b) {
-		anomaly(st, SLA_ANOM_view_no_block);
+		if (!sla_sampled(st))
+			anomaly(st, SLA_ANOM_view_no_block);
 		sla_state_owner_release(st, rec->view_acquire.owner);
 		return;
 	}
@@ -319,7 +333,7 @@ static void on_view_acquire(struct sla_state *st, const struct sla_record *rec)
 
 static void on_view_release(struct sla_state *st, const struct sla_record *rec)
 {
-	if (!sla_state_owner_release(st, rec->view_release.owner))
+	if (!sla_state_owner_release(st, rec->view_release.owner) && !sla_sampled(st))
 		anomaly(st, SLA_ANOM_release_without_acquire);
 }
 

@@ -161,6 +161,7 @@ struct sla_state {
 	char *exe;
 	char *interposer;	/* PROCESS: whose malloc the program called (NULL: ours) */
 	uint64_t process_flags; /* PROCESS: SLF_PROCESS_* */
+	uint64_t sample_bytes, exact_bytes; /* PROCESS (3.0): sampled log (sampling.h) */
 
 	/* stacks and modules */
 	struct sla_stack_node *stacks; /* [0] is the empty stack */
@@ -198,6 +199,7 @@ struct sla_state {
 	uint64_t time_ns;	       /* time of the last record */
 	uint64_t live_bytes, live_blocks;
 	uint64_t peak_bytes, peak_blocks, peak_time_ns, peak_epoch;
+	double live_var, peak_var;     /* sampled log: variance of live_bytes, of peak_bytes */
 	uint64_t allocs, frees, bytes_allocated, temps;
 	uint64_t last_alloc;	       /* address of the last allocation (temporaries) */
 	/*
@@ -208,7 +210,7 @@ struct sla_state {
 	struct sla_last_free {
 		uint64_t tid, addr;
 		uint32_t stack;
-		bool temp;
+		uint64_t temp; /* the temporaries it counted (sampled: weighted), or 0 */
 	} last_free[64];
 	uint64_t views_live;
 

@@ -1,5 +1,6 @@
 /* analyzer/report/report_json.c - the results as JSON (schema sliceleak-report/1). */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -211,7 +212,8 @@ static void json_logs(FILE *out, const struct sla_results *res)
 			json_cstr(out, l->interposer);
 		else
 			fputs("null", out);
-		fprintf(out, ", \"go\": %s", l->go ? "true" : "false");
+		fprintf(out, ", \"go\": %s, \"sample_bytes\": %" PRIu64 ", \"exact_bytes\": %" PRIu64,
+			l->go ? "true" : "false", l->sample_bytes, l->sample_bytes ? l->exact_bytes : 0);
 		if (l->cut_seq != UINT64_MAX)
 			fprintf(out, ", \"cut_seq\": %" PRIu64 ", \"records_after_cut\": %" PRIu64,
 				l->cut_seq, l->cut_records);
@@ -226,6 +228,26 @@ static void json_logs(FILE *out, const struct sla_results *res)
 		fputs("}}", out);
 	}
 	fputs(res->nlogs ? "\n  ],\n" : "],\n", out);
+}
+
+/*
+ * "sampling": null for exact logs; else which figures are estimates, their
+ * standard errors (bytes) and the exactly recorded part the gate uses.
+ */
+static void json_sampling(FILE *out, const struct sla_results *res)
+{
+	if (!res->sampled) {
+		fputs("  \"sampling\": null,\n", out);
+		return;
+	}
+	fprintf(out, "  \"sampling\": {\"estimates\": [\"leaks\", \"live\", \"peak\", \"hotspots\", "
+		     "\"totals\"], \"leaked_bytes_stderr\": %.0f, \"referenced_bytes_stderr\": %.0f, "
+		     "\"live_bytes_stderr\": %.0f, \"peak_bytes_stderr\": %.0f, "
+		     "\"exact_leaked_bytes\": %" PRIu64 ", \"exact_leaked_blocks\": %" PRIu64
+		     ", \"exact_referenced_bytes\": %" PRIu64 "},\n",
+		sqrt(res->leak_var), sqrt(fmax(res->exit_var - res->leak_var, 0)),
+		sqrt(res->live_var), sqrt(res->peak_var), res->exact_leak_bytes,
+		res->exact_leak_blocks, sla_results_gated_referenced(res));
 }
 
 void sla_report_json(FILE *out, const struct sla_results *res, struct sla_stackset *set,
@@ -292,6 +314,7 @@ void sla_report_json(FILE *out, const struct sla_results *res, struct sla_stacks
 		res->peak_bytes, res->peak_blocks, res->peak_time_s);
 	json_groups(out, res->peak, res->npeak, o->top, set, sym, false, false);
 	fputs("},\n", out);
+	json_sampling(out, res);
 	json_hotspots(out, "hotspots", false, res->hotspots, res->nhotspots, o->top, set, sym);
 	json_hotspots(out, "temporary", true, res->temporary, res->ntemporary, o->top, set, sym);
 	fputs("  \"suppressions\": [", out);

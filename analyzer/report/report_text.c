@@ -1,5 +1,6 @@
 /* analyzer/report/report_text.c - the results as a text report for a developer. */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -393,6 +394,9 @@ static void print_logs(FILE *out, const struct sla_results *res)
 		else
 			fputs(l->ended ? "complete" : "TRUNCATED", out);
 		fprintf(out, ", %.3f s", l->duration_s);
+		if (l->sample_bytes)
+			fprintf(out, ", sampled (sample_bytes %" PRIu64 ", exact_bytes %" PRIu64 ")",
+				l->sample_bytes, l->exact_bytes);
 		if (!l->at_found)
 			fprintf(out, ", no snapshot '%s'", res->at);
 		else if (strcmp(res->at, "end"))
@@ -400,6 +404,17 @@ static void print_logs(FILE *out, const struct sla_results *res)
 		fputc('\n', out);
 	}
 	fputc('\n', out);
+}
+
+/* A sampled log's estimate: " (estimate, standard error X)", else nothing. */
+static const char *estimate(char *buf, size_t size, const struct sla_results *res, double var)
+{
+	char se[32];
+
+	if (!res->sampled)
+		return "";
+	snprintf(buf, size, " (estimate, standard error %s)", SZ(se, (uint64_t)llround(sqrt(var)), 1));
+	return buf;
 }
 
 /*
@@ -448,6 +463,9 @@ void sla_report_text_summary(FILE *out, const struct sla_results *res)
 		fprintf(out, ", %zu log%s TRUNCATED", truncated, truncated == 1 ? "" : "s");
 	if (corrupt)
 		fprintf(out, ", %zu log%s CORRUPT", corrupt, corrupt == 1 ? "" : "s");
+	if (res->sampled)
+		fprintf(out, ", leaks estimated from a sample (%s in blocks recorded exactly)",
+			SZ(a, res->exact_leak_bytes, 1));
 	fputc('\n', out);
 }
 
@@ -460,11 +478,16 @@ void sla_report_text_leaks(FILE *out, const struct sla_results *res, struct sla_
 {
 	uint64_t ref_bytes = sla_sat_sub(res->exit_bytes, res->leak_bytes);
 	uint64_t ref_blocks = res->exit_blocks - res->leak_blocks;
-	char a[32], b[32];
+	char a[32], b[32], e[80];
 
-	fprintf(out, "== Leaks: %s in %" PRIu64 " block%s unreachable at exit%s ==\n",
+	fprintf(out, "== Leaks: %s in %" PRIu64 " block%s unreachable at exit%s%s ==\n",
 		SZ(a, res->leak_bytes, 1), res->leak_blocks, res->leak_blocks == 1 ? "" : "s",
-		res->leaks_classified ? "" : ", or unclassified");
+		res->leaks_classified ? "" : ", or unclassified",
+		estimate(e, sizeof(e), res, res->leak_var));
+	if (res->sampled)
+		fprintf(out, "Sampled: the blocks below exact_bytes are a sample, each counted with the inverse of its chance to be recorded; blocks recorded exactly: %s leaked in %" PRIu64 " block%s (what check --max-leaked gates)\n",
+			SZ(a, res->exact_leak_bytes, 1), res->exact_leak_blocks,
+			res->exact_leak_blocks == 1 ? "" : "s");
 	if (res->classified_logs)
 		fprintf(out, "%s direct (nothing points to them), %s indirect (only other leaks point to them)\n",
 			SZ(a, res->direct_bytes, 1), SZ(b, res->indirect_bytes, 1));
@@ -475,8 +498,9 @@ void sla_report_text_leaks(FILE *out, const struct sla_results *res, struct sla_
 			res->nlogs);
 	print_groups(out, res->leaks, res->nleaks, top, set, sym, GROUPS_LEAKED, full);
 	fputc('\n', out);
-	fprintf(out, "== Still referenced at exit: %s in %" PRIu64 " block%s (live, not leaked) ==\n",
-		SZ(a, ref_bytes, 1), ref_blocks, ref_blocks == 1 ? "" : "s");
+	fprintf(out, "== Still referenced at exit: %s in %" PRIu64 " block%s (live, not leaked)%s ==\n",
+		SZ(a, ref_bytes, 1), ref_blocks, ref_blocks == 1 ? "" : "s",
+		estimate(e, sizeof(e), res, fmax(res->exit_var - res->leak_var, 0)));
 	print_groups(out, res->leaks, res->nleaks, top, set, sym, GROUPS_REFERENCED, full);
 	fputc('\n', out);
 }
@@ -485,7 +509,7 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 		     struct sla_symbolizer *sym, const struct sla_report_opts *o)
 {
 	bool full = o->full_names;
-	char a[32], b[32];
+	char a[32], b[32], e[80];
 	bool anomalies = false;
 
 	print_logs(out, res);
@@ -504,12 +528,14 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 	sla_report_text_findings(out, res, set, sym, o->top, true, full);
 
 	sla_report_text_leaks(out, res, set, sym, o->top, full);
-	fprintf(out, "== Peak heap: %s in %" PRIu64 " blocks at %.3f s ==\n",
-		SZ(a, res->peak_bytes, 1), res->peak_blocks, res->peak_time_s);
+	fprintf(out, "== Peak heap: %s in %" PRIu64 " blocks at %.3f s%s ==\n",
+		SZ(a, res->peak_bytes, 1), res->peak_blocks, res->peak_time_s,
+		estimate(e, sizeof(e), res, res->peak_var));
 	print_groups(out, res->peak, res->npeak, o->top, set, sym, GROUPS_PEAK, full);
 	fputc('\n', out);
 
-	fputs("== Hot spots: allocations by stack ==\n", out);
+	fprintf(out, "== Hot spots: allocations by stack%s ==\n",
+		res->sampled ? " (estimates from a sample)" : "");
 	for (size_t i = 0; i < res->nhotspots && (!o->top || i < o->top); i++) {
 		const struct sla_hotspot *h = &res->hotspots[i];
 
@@ -520,8 +546,8 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 	}
 	fputc('\n', out);
 
-	fprintf(out, "== Temporary allocations: %" PRIu64 " (freed with no other allocation in between) ==\n",
-		res->temporaries);
+	fprintf(out, "== Temporary allocations: %" PRIu64 " (freed with no other allocation in between%s) ==\n",
+		res->temporaries, res->sampled ? "; not counted in a sampled log" : "");
 	for (size_t i = 0; i < res->ntemporary && (!o->top || i < o->top); i++) {
 		const struct sla_hotspot *h = &res->temporary[i];
 
@@ -531,9 +557,9 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 	}
 	fputc('\n', out);
 
-	fprintf(out, "== Totals ==\n%" PRIu64 " allocations, %" PRIu64 " frees, %s allocated, %" PRIu64
+	fprintf(out, "== Totals%s ==\n%" PRIu64 " allocations, %" PRIu64 " frees, %s allocated, %" PRIu64
 		     " temporary allocations, peak %s\n\n",
-		res->allocations, res->frees, SZ(a, res->bytes_allocated, 1), res->temporaries,
+		res->sampled ? " (estimates from a sample)" : "", res->allocations, res->frees, SZ(a, res->bytes_allocated, 1), res->temporaries,
 		SZ(b, res->peak_bytes, 1));
 
 	for (size_t i = 0; i < res->nlogs; i++)
@@ -573,6 +599,9 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 		if (l->dropped)
 			fprintf(out, "WARNING: %s: the writer dropped %" PRIu64 " events\n", l->path,
 				l->dropped);
+		if (l->sample_bytes)
+			fprintf(out, "NOTE: %s: sampled log (sample_bytes %" PRIu64 "): every block of at least %" PRIu64 " bytes is recorded, the smaller ones with probability 1 - exp(-size / %" PRIu64 "); leak, live, peak and hot-spot figures are estimates, findings count only the blocks of at least %" PRIu64 " bytes\n",
+				l->path, l->sample_bytes, l->exact_bytes, l->sample_bytes, l->exact_bytes);
 		if (l->unknown_records)
 			fprintf(out, "NOTE: %s: %" PRIu64 " records of kinds newer than this sliceleak (log format %u.%u) were skipped\n",
 				l->path, l->unknown_records, l->major, l->minor);

@@ -267,6 +267,8 @@ void sla_results_finish(struct sla_results *res)
 				sla_sat_add(sla_sat_add(a->direct_bytes, a->indirect_bytes),
 					    a->unclassified_bytes),
 				a->direct_blocks + a->indirect_blocks + a->unclassified_blocks,
+				a->exact_leaked_bytes, a->exact_leaked_blocks, a->exact_exit_bytes,
+				a->leaked_var,
 			};
 		if (a->live_blocks)
 			res->live[res->nlive++] = (struct sla_group){
@@ -313,4 +315,15 @@ void sla_results_free(struct sla_results *res)
 	free(res->temporary);
 	free(res->acc);
 	memset(res, 0, sizeof(*res));
+}
+
+uint64_t sla_results_gated_leak(const struct sla_results *res)
+{
+	return res->sampled ? res->exact_leak_bytes : res->leak_bytes;
+}
+
+uint64_t sla_results_gated_referenced(const struct sla_results *res)
+{
+	return res->sampled ? sla_sat_sub(res->exact_exit_bytes, res->exact_leak_bytes)
+			    : sla_sat_sub(res->exit_bytes, res->leak_bytes);
 }

@@ -103,6 +103,9 @@ struct sla_group {
 	uint64_t direct_bytes, direct_blocks;
 	uint64_t indirect_bytes, indirect_blocks;
 	uint64_t leaked_bytes, leaked_blocks; /* direct + indirect + unclassified */
+	/* sampled logs: the live and leaked blocks recorded exactly (at least exact_bytes) */
+	uint64_t exact_leaked_bytes, exact_leaked_blocks, exact_bytes;
+	double leaked_var; /* of leaked_bytes */
 };
 
 /* Allocations of one stack over the whole run. */
@@ -116,6 +119,8 @@ struct sla_stack_acc {
 	uint64_t exit_bytes, exit_blocks; /* live at the end of the log */
 	uint64_t direct_bytes, direct_blocks, indirect_bytes, indirect_blocks;
 	uint64_t unclassified_bytes, unclassified_blocks;
+	uint64_t exact_leaked_bytes, exact_leaked_blocks, exact_exit_bytes; /* sla_group's */
+	double leaked_var;
 	uint64_t peak_bytes, peak_blocks;
 	uint64_t allocations, bytes, temporaries;
 	uint64_t live_bytes, live_blocks; /* at the evaluation point */
@@ -166,6 +171,8 @@ struct sla_log_info {
 	bool at_found;		      /* the evaluation point (--at) exists in this log */
 	enum sla_dr_status dead_region; /* whether the dead-region analysis could run */
 	bool scan_capped;	      /* its scan stopped at the shim's cap or could not read */
+	uint64_t sample_bytes;	      /* sampled log (replay/sampling.h): the sampler's mean */
+	uint64_t exact_bytes;	      /* and the size from which every block is recorded */
 	double eval_time_s;	      /* log time of the evaluation point */
 	double duration_s;	      /* log time of its last record */
 	struct sla_series *series;    /* its heap over time (analyze/series.h), when asked for */
@@ -204,6 +211,15 @@ struct sla_results {
 	size_t classified_logs;		/* how many were */
 	uint64_t direct_bytes, direct_blocks, indirect_bytes, indirect_blocks;
 	uint64_t unclassified_bytes, unclassified_blocks; /* live in unclassified logs */
+	/*
+	 * Some log is sampled: the byte and block figures of leaks, live,
+	 * peak and hot spots are estimates (Horvitz-Thompson, replay/sampling.h)
+	 * with these variances (bytes^2); exact_* count only blocks recorded
+	 * with certainty (every block of an unsampled log), what a gate uses.
+	 */
+	bool sampled;
+	double leak_var, exit_var, live_var, peak_var;
+	uint64_t exact_leak_bytes, exact_leak_blocks, exact_exit_bytes;
 
 	uint64_t peak_bytes, peak_blocks; /* sum of each log's heap peak */
 	double peak_time_s;		  /* of the log with the largest peak */
@@ -237,6 +253,10 @@ void sla_results_free(struct sla_results *res);
 
 /* Logs analysed only in part: truncated (no END) and corrupt (--lenient). */
 void sla_results_partial(const struct sla_results *res, size_t *truncated, size_t *corrupt);
+
+/* What `check` compares with --max-leaked and --max-referenced (exact parts when sampled). */
+uint64_t sla_results_gated_leak(const struct sla_results *res);
+uint64_t sla_results_gated_referenced(const struct sla_results *res);
 
 /* Accumulators (used by retention.c and tracker.c). */
 struct sla_finding *sla_results_finding(struct sla_results *res, uint32_t alloc_gid,

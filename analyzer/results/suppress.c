@@ -1,5 +1,6 @@
 /* analyzer/results/suppress.c - hide known findings and leaks (LeakSanitizer-style). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +231,10 @@ void sla_suppress_apply(struct sla_suppressions *s, struct sla_results *res,
 			res->exit_blocks -= g->blocks;
 			res->leak_bytes = sla_sat_sub(res->leak_bytes, g->leaked_bytes);
 			res->leak_blocks -= g->leaked_blocks;
+			res->exact_leak_bytes = sla_sat_sub(res->exact_leak_bytes, g->exact_leaked_bytes);
+			res->exact_leak_blocks -= g->exact_leaked_blocks;
+			res->exact_exit_bytes = sla_sat_sub(res->exact_exit_bytes, g->exact_bytes);
+			res->leak_var = fmax(res->leak_var - g->leaked_var, 0);
 			res->direct_bytes = sla_sat_sub(res->direct_bytes, g->direct_bytes);
 			res->direct_blocks -= g->direct_blocks;
 			res->indirect_bytes = sla_sat_sub(res->indirect_bytes, g->indirect_bytes);

@@ -36,6 +36,7 @@ struct logbuf {
 	uint64_t scan_lo, region_start, scan_bytes, scan_ptrs;
 	/* 2.x */
 	int v2;		    /* writing a 2.x log */
+	int v3;		    /* writing a 3.x log (lb_init_v3: 2.x plus the 3.0 fields) */
 	int in_chunk;	    /* records go into the chunk body below */
 	uint8_t *cdata;	    /* the open chunk's inner records */
 	size_t clen, ccap;
@@ -86,6 +87,18 @@ static inline void lb_init_v2(struct logbuf *b)
 	b->v2 = 1;
 	b->seq = 1;
 	b->seq_step = 1;
+}
+
+/* A 3.0 log: a 2.0 log whose records carry the fields since 3 (format.h 3.0). */
+static inline void lb_init_v3(struct logbuf *b)
+{
+	struct slf_file_header *h;
+
+	lb_init_v2(b);
+	h = (struct slf_file_header *)(void *)b->data;
+	h->major = 3;
+	h->minor = 0;
+	b->v3 = 1;
 }
 
 static inline void lb_free(struct logbuf *b)
@@ -218,7 +231,7 @@ static inline void lb_emit(struct logbuf *b, unsigned kind)
 	static inline void lb_pay_##name(struct logbuf *b SLF_FIELDS_##name(SLF_ENCODER_ARG))  \
 	{                                                                                      \
 		uint8_t *end = slf_encode_##name(b->pay + b->plen, &b->prev_addr,              \
-						 b->v2 ? 2 : 1 SLF_FIELDS_##name(LB_ENCODER_ARG)); \
+						 b->v3 ? 3 : b->v2 ? 2 : 1 SLF_FIELDS_##name(LB_ENCODER_ARG)); \
                                                                                                \
 		b->plen = (size_t)(end - b->pay);                                              \
 	}                                                                                      \
@@ -233,7 +246,7 @@ static inline void lb_process(struct logbuf *b, uint64_t pid, uint64_t ppid, con
 {
 	/* cmdline: argv[0] and its NUL */
 	lb_rec_process(b, pid, ppid, 1700000000000000000ull, 32, exe, strlen(exe), exe,
-		       strlen(exe) + 1, "", 0, 0);
+		       strlen(exe) + 1, "", 0, 0, 0, 65536);
 }
 
 static inline void lb_modules_reset(struct logbuf *b)

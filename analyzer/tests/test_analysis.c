@@ -198,6 +198,7 @@ static void test_bad_logs(void)
 	 */
 	lb_init_version(&b, SLF_VERSION_MAJOR, SLF_VERSION_MINOR + 1);
 	b.v2 = 1;
+	b.v3 = SLF_VERSION_MAJOR >= 3;
 	b.seq = b.seq_step = 1;
 	lb_process(&b, 1, 0, "x");
 	lb_chunk_begin(&b, 1, 1);

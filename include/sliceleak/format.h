@@ -1,5 +1,5 @@
 /*
- * include/sliceleak/format.h - the .sllog on-disk format, version 2.2.
+ * include/sliceleak/format.h - the .sllog on-disk format, version 3.0.
  *
  * The one definition of the log, shared by libsliceleak.so (writer) and the
  * sliceleak analyzer (reader). It stays freestanding: C11, <stdint.h> and
@@ -105,6 +105,17 @@
  *        SLF_FN_NEW_ARRAY (C++ operator new where an allocator preloaded
  *        after the shim serves it without malloc); PROCESS gains
  *        `interposer` and `flags` (SLF_PROCESS_*)
+ *   3.0  a 2.x reader would misread these logs, so they are a new major;
+ *        the layout of 2.x stays, with:
+ *        - sampled recording: PROCESS gains `sample_bytes` and
+ *          `exact_bytes`. With sample_bytes > 0 the log holds every block
+ *          of at least exact_bytes (weight 1) and a sample of the smaller
+ *          ones, each taken with probability 1 - exp(-size / sample_bytes)
+ *          (a Poisson process over allocated bytes), so a reader weights a
+ *          sampled block of `size` bytes as size / p bytes and 1 / p
+ *          blocks (Horvitz-Thompson). FREE, REALLOC and slice records
+ *          concern recorded blocks only; views may name any block
+ *          (records.def, PROCESS)
  *
  * Little-endian, 64-bit Linux only.
  */
@@ -115,8 +126,8 @@
 
 #define SLF_MAGIC	  "SLLEAK\r\n" /* \r\n exposes text-mode mangling */
 #define SLF_MAGIC_LEN	  8
-#define SLF_VERSION_MAJOR 2 /* bump => old readers must refuse */
-#define SLF_VERSION_MINOR 2 /* bump => new record kinds or trailing fields only */
+#define SLF_VERSION_MAJOR 3 /* bump => old readers must refuse */
+#define SLF_VERSION_MINOR 0 /* bump => new record kinds or trailing fields only */
 
 #define SLF_MAX_PAYLOAD (1u << 20) /* 1 MiB: larger length fields are corrupt */
 #define SLF_MAX_STR	(1u << 16) /* 64 KiB: paths, labels, command lines */

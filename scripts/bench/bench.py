@@ -13,6 +13,9 @@ so background load hits all of them alike):
   heaptrack      heaptrack        (record + heaptrack_interpret on the fly)
   massif         valgrind --tool=massif
   sliceleak      LD_PRELOAD=libsliceleak.so
+  sliceleak-sampled  the same with SLICELEAK_OPTIONS sample_bytes=512KiB
+                 (--sample-bytes): every block of 64 KiB or more, a sample
+                 of the smaller ones
 
 then analyses that run's files: `sliceleak report` on the .sllog,
 `heaptrack_print` on heaptrack's file, `heaptrack_interpret` on the raw file.
@@ -46,7 +49,7 @@ import time
 
 GIB = 1 << 30
 
-TOOLS = ["plain", "heaptrack-raw", "heaptrack", "massif", "sliceleak"]
+TOOLS = ["plain", "heaptrack-raw", "heaptrack", "massif", "sliceleak", "sliceleak-sampled"]
 SKIP = {("massif", "alloc1-big")}  # (tool, workload) pairs not run: massif needs > 10 min there
 # Workloads whose files are too big to count events in (10^8 lines through
 # awk): heaptrack's events are taken as the expected count (2 per pair, marked
@@ -316,9 +319,11 @@ def tool_argv(tool, wl_argv, d, args):
     if tool == "massif":
         return ([rx, outer, "valgrind", "--tool=massif", "--massif-out-file=" + os.path.join(d, "massif.out")]
                 + wl_argv, env, None, outer)
-    if tool == "sliceleak":
+    if tool in ("sliceleak", "sliceleak-sampled"):
         env["LD_PRELOAD"] = args.shim
         env["SLICELEAK_OPTIONS"] = "output=%s/x.%%p.sllog:quiet=1" % d
+        if tool == "sliceleak-sampled":
+            env["SLICELEAK_OPTIONS"] += ":sample_bytes=" + args.sample_bytes
         return [rx, outer] + wl_argv, env, None, outer
     raise ValueError(tool)
 
@@ -331,7 +336,7 @@ def log_files(tool, d):
                 if ".raw." not in f]
     if tool == "massif":
         return glob.glob(os.path.join(d, "massif.out"))
-    if tool == "sliceleak":
+    if tool in ("sliceleak", "sliceleak-sampled"):
         return sorted(glob.glob(os.path.join(d, "*.sllog")) + glob.glob(os.path.join(d, "*.sllog.[0-9]*")))
     return []
 
@@ -379,7 +384,12 @@ def count_into(res, tool, files, args, count_events, fail):
         res["events"], res["records"], res["log_complete"] = ev, recs, end_ok
         if not end_ok and fail is None:
             res["fail"] = "log incomplete (no END record or unreadable)"
-    if tool == "sliceleak" and fail is None and not files:
+    if count_events and files and tool == "sliceleak-sampled":
+        # a sample: its records are not the workload's events
+        res["recorded"], _, end_ok = sliceleak_events(args.sliceleak, files)
+        if not end_ok and fail is None:
+            res["fail"] = "log incomplete (no END record or unreadable)"
+    if tool.startswith("sliceleak") and fail is None and not files:
         res["fail"] = "no .sllog written"
 
 
@@ -561,10 +571,38 @@ def summary_rows(results, analyses, wls):
         if sl_rate and ht_rate and not (0.5 < events("sliceleak") / events("heaptrack") < 2):
             rate_ratio = "n/a (different events)"
         mem = lambda k: "failed" if an_failed(k) else fmt_bytes(an(k, "rss"))  # noqa: E731
-        rows.append((wname, slow("sliceleak"), slow("heaptrack-raw"), slow("heaptrack"), ratio,
+        rows.append((wname, slow("sliceleak"), slow("sliceleak-sampled"), slow("heaptrack-raw"),
+                     slow("heaptrack"), ratio,
                      fmt_rate(sl_rate), fmt_rate(ht_rate), rate_ratio, mem("sliceleak-report"),
                      mem("heaptrack_print"), mem("heaptrack_interpret")))
     return rows
+
+
+def sampled_table(results, wls, args, p):
+    """Sampled recording against plain and exact recording: medians and the ratio to plain."""
+    if "sliceleak-sampled" not in [r["tool"] for r in results]:
+        return
+    p("## Sampled recording (sample_bytes=%s)" % getattr(args, "sample_bytes", "512KiB"))
+    p()
+    p("| workload | plain s | sliceleak s | sampled s | sampled / plain | sliceleak log | sampled log | "
+      "records sampled |")
+    p("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for wname in wls:
+        def pick(tool, key):
+            return med([r.get(key) for r in results if r["workload"] == wname and r["tool"] == tool
+                        and not r["fail"]])
+        base, full, smp = pick("plain", "wall"), pick("sliceleak", "wall"), pick("sliceleak-sampled", "wall")
+        if not base or not smp:
+            continue
+        rec = pick("sliceleak-sampled", "recorded")
+        p("| %s | %s | %s | %s | %.2fx | %s | %s | %s |" % (
+            wname, fmt_s(base), fmt_s(full), fmt_s(smp), smp / base,
+            fmt_bytes(pick("sliceleak", "log_bytes")), fmt_bytes(pick("sliceleak-sampled", "log_bytes")),
+            fmt_count(int(rec)) if rec else "-"))
+    p()
+    p("sampled / plain: median wall time of the sampled runs over the plain runs' (the same runs, tools "
+      "interleaved). records sampled: allocation events in the sampled log (run 1).")
+    p()
 
 
 def print_report(results, analyses, wls, args, info, started, out):
@@ -581,10 +619,10 @@ def print_report(results, analyses, wls, args, info, started, out):
     p()
     p("## Side by side")
     p()
-    p("| workload | sliceleak | heaptrack --raw | heaptrack | overhead ratio | "
+    p("| workload | sliceleak | sliceleak sampled | heaptrack --raw | heaptrack | overhead ratio | "
       "sliceleak report | heaptrack_print | speed ratio | report RSS | heaptrack_print RSS | "
       "heaptrack_interpret RSS |")
-    p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in summary_rows(results, analyses, wls):
         p("| " + " | ".join(row) + " |")
     p()
@@ -595,6 +633,7 @@ def print_report(results, analyses, wls, args, info, started, out):
       "over the second (n/a where the two tools record different events, e.g. heaptrack does not see "
       "slice views). RSS: peak RSS of the analysis.")
     p()
+    sampled_table(results, wls, args, p)
     p("## Workloads")
     p()
     for name, (desc, argv, _) in wls.items():
@@ -699,6 +738,7 @@ def main():
                          "is timed too, after sliceleak's own")
     ap.add_argument("--repeat-limit", type=float, default=120,
                     help="a tool whose first run takes longer than this (s) runs once (default 120)")
+    ap.add_argument("--sample-bytes", default="512KiB", help="sample_bytes of sliceleak-sampled (512KiB)")
     ap.add_argument("--no-analysis", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the logs (default: deleted after analysis)")
     ap.add_argument("--work", default=None, help="scratch directory (default: a new one in $TMPDIR)")

@@ -11,6 +11,7 @@ Prints one final "N passed, N failed" line. Exit 0 pass, 1 fail, 77 skip.
 """
 import argparse
 import json
+import math
 import os
 import random
 import re
@@ -1461,6 +1462,131 @@ def t_scan_cost(ctx):
                 print('pointer_scan big: %d KiB read in %d us: %.1f ms per 100 MiB'
                       % (kib, us, us / 1000.0 * 102400 / max(kib, 1)))
 
+
+# ---- sampled recording (sample_bytes, exact_bytes) -------------------------
+
+def sampled_logs(ctx, cmd, opts, **kw):
+    """cmd plain and under the shim with `opts`: same behaviour; complete logs
+    whose PROCESS says the sampling, replaying without anomalies. Returns the
+    records of each log."""
+    logs, _ = same_behaviour(ctx, cmd, opts=opts, **kw)
+    want = dict(o.split('=') for o in opts.split(':'))
+    out = []
+    for log in logs:
+        recs = ctx.complete(log)
+        stacks_ok(recs)
+        check(recs[0].get('sample_bytes') == str(size_opt(want['sample_bytes'])),
+              '%s: PROCESS sample_bytes=%s' % (log, recs[0].get('sample_bytes')))
+        bad = replay(recs)
+        check(not bad, '%s: %d replay anomalies, first: %s' % (log, len(bad), bad[:2]))
+        out.append(recs)
+    return logs, out
+
+
+def size_opt(v):
+    units = {'K': 10, 'KiB': 10, 'M': 20, 'MiB': 20, 'G': 30, 'GiB': 30}
+    m = re.match(r'(\d+)(\D*)$', v)
+    return int(m.group(1)) << units.get(m.group(2), 0)
+
+
+def t_sampled_real(ctx):
+    """Real programs run unchanged with sampling on; their logs replay clean."""
+    opts = 'sample_bytes=512KiB'
+    data = ''.join('%08x line %d\n' % ((i * 2654435761) % (1 << 32), i)
+                   for i in range(200000)).encode()
+    runs = [(['/usr/bin/python3', '-c', PY], {}), (['sort'], {'stdin': data}),
+            ([ctx.prog('threads_cross_free')], {}), ([ctx.prog('realloc_race')], {})]
+    for cmd, kw in runs:
+        if not shutil.which(cmd[0]):
+            raise SkipTest('%s not installed' % cmd[0])
+        logs, recs = sampled_logs(ctx, cmd, opts, **kw)
+        for log in logs:
+            an = analyzer_anomalies(ctx, log)
+            check(an == 0, '%s: the analyzer counts %s anomalies' % (cmd[0], an))
+    # a signal handler's frees and allocations interrupting the sampler's set
+    sampled_logs(ctx, [ctx.prog('signal_free')], opts + ':sample_seed=7')
+    # every entry point, realloc across exact_bytes (it prints addresses: no same-output)
+    rc, _, err, logs = ctx.run([ctx.prog('alloc_family')], opts='sample_bytes=64:exact_bytes=64')
+    check(rc == 0, 'alloc_family exit %d: %s' % (rc, err))
+    recs = ctx.complete(logs[0])
+    check(not replay(recs), 'alloc_family: replay anomalies: %s' % replay(recs)[:3])
+
+
+def t_sampled_options(ctx):
+    """Junk values: one warning each, and the default (no sampling, 64 KiB)."""
+    cmd = [ctx.prog('alloc_family')]
+    rc, _, err, logs = ctx.run(cmd, opts='sample_bytes=lots:exact_bytes=-3:sample_seed=x'
+                               ':quiet=1')
+    e = err.decode()
+    check(rc == 0, 'exit %d' % rc)
+    for opt in ('sample_bytes', 'exact_bytes', 'sample_seed'):
+        check(e.count("bad value for '%s'" % opt) == 1, 'no single warning for %s: %s' % (opt, e))
+    recs = ctx.complete(logs[0])
+    check(recs[0]['sample_bytes'] == '0' and recs[0]['exact_bytes'] == '65536',
+          'junk did not give the defaults: %s' % recs[0])
+    rc, _, err, logs = ctx.run(cmd, opts='sample_bytes=1MiB:exact_bytes=4K:quiet=1')
+    recs = ctx.complete(logs[0])
+    check(rc == 0 and err == b'', 'exit %d, stderr %r' % (rc, err))
+    check(recs[0]['sample_bytes'] == '1048576' and recs[0]['exact_bytes'] == '4096',
+          'sizes not parsed: %s' % recs[0])
+
+
+def sample_leak_sizes(allocs, leaks):
+    """sample_leak.c's block sizes, and which of them it leaks."""
+    x, every, leaked = 12345, allocs // leaks, 0
+    for i in range(allocs):
+        x = (x * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
+        size = 16 + (x >> 33) % 1009
+        leak = i % every == every - 1 and leaked < leaks
+        leaked += leak
+        yield size, leak
+
+
+def t_sampled_exact_blocks(ctx):
+    """Every block of at least exact_bytes is in the log, with its free; the
+    smaller ones are a sample of about the expected size."""
+    allocs, leaks, exact, mean = 200000, 5000, 768, 16384
+    logs, recs = sampled_logs(ctx, [ctx.prog('sample_leak'), str(allocs), str(leaks), '2000'],
+                              'sample_bytes=%d:exact_bytes=%d:sample_seed=5' % (mean, exact))
+    sizes = list(sample_leak_sizes(allocs, leaks))
+    big = sorted(s for s, _ in sizes if s >= exact)
+    got = [num(r['size']) for r in recs[0] if r['kind'] == 'ALLOC']
+    got_big = sorted(s for s in got if exact <= s <= 1024)  # the program's, not stdio's
+    check(got_big == big, '%d blocks of at least %d bytes allocated, %d in the log'
+          % (len(big), exact, len(got_big)))
+    # each smaller block is in the log with probability 1 - exp(-size / mean)
+    expect = sum(1 - math.exp(-s / mean) for s, _ in sizes if s < exact)
+    small = sum(1 for s in got if 16 <= s < exact)
+    check(abs(small - expect) < 5 * math.sqrt(expect),
+          '%d small blocks sampled, %.0f expected' % (small, expect))
+
+
+def report_figures(ctx, log):
+    doc = report_json(ctx, [log])
+    return (doc['leaks']['leaked_bytes'], doc['peak']['bytes'], doc.get('sampling'))
+
+
+def t_sampled_estimates(ctx):
+    """sample_leak's leak and peak estimated within 10% at sample_bytes=16KiB,
+    for several seeds (the figure of docs/benchmarks.md)."""
+    cmd = [ctx.prog('sample_leak')]
+    _, out, _, logs = ctx.run(cmd, opts='quiet=1')
+    leak0, peak0, _ = report_figures(ctx, logs[0])
+    truth = int(out.split()[1])
+    check(abs(leak0 - truth) <= 4096, 'exact mode: %d leaked, the program leaked %d'
+          % (leak0, truth))
+    size0 = os.path.getsize(logs[0])
+    for seed in (1, 2, 3, 4):
+        _, _, _, logs = ctx.run(cmd, opts='quiet=1:sample_bytes=16KiB:sample_seed=%d' % seed)
+        leak, peak, smp = report_figures(ctx, logs[0])
+        check(smp is not None, 'the report does not say it is sampled')
+        print('seed %d: leak %d (%+.1f%%, stderr %.1f%%), peak %d (%+.1f%%), log %.1f%% of '
+              'exact' % (seed, leak, 100.0 * (leak - leak0) / leak0,
+                         100.0 * smp['leaked_bytes_stderr'] / leak0, peak,
+                         100.0 * (peak - peak0) / peak0,
+                         100.0 * os.path.getsize(logs[0]) / size0))
+        check(abs(leak - leak0) <= 0.1 * leak0, 'seed %d: leak %d, exact %d' % (seed, leak, leak0))
+        check(abs(peak - peak0) <= 0.1 * peak0, 'seed %d: peak %d, exact %d' % (seed, peak, peak0))
 
 TESTS = {name[2:].replace('_', '-'): fn for name, fn in globals().items()
          if name.startswith('t_')}
