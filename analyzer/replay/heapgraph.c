@@ -22,7 +22,13 @@
 #define ARENA_HEAP_SHIFT 26
 #define MMAP_THRESHOLD (128u * 1024)
 
-/* The offsets a pair's words point at in its target, for pairs with SLA_HG_P_OFFS. */
+/*
+ * The offsets a pair's words point at in its target: a pair's one offset
+ * is g->voff[p] (an array made at the first word that points past a
+ * block's first byte: none in a heap of pointers to starts); a pair whose
+ * words point at different offsets, or past 4 GiB, has SLA_HG_P_OFFS and
+ * its smallest and largest here.
+ */
 struct sla_hg_offs {
 	uint64_t min, max;
 	uint32_t pair; /* + 1; 0: empty slot */
@@ -233,37 +239,56 @@ static void offs_grow(struct sla_heapgraph *g)
 	free(old);
 }
 
-/* Pair p's words point at offset off of its target too. */
+/* Pair p gets an entry of its own, offsets min and max. */
+static void offs_add(struct sla_heapgraph *g, uint32_t p, uint64_t min, uint64_t max)
+{
+	if ((g->noffs + 1) * 2 > (g->offs ? g->offs_mask + 1 : 0))
+		offs_grow(g);
+	*offs_slot(g, p) = (struct sla_hg_offs){ min, max, p + 1 };
+	g->noffs++;
+	g->pf[p] |= SLA_HG_P_OFFS;
+}
+
+/* Pair p's one offset so far (when it has no entry of its own). */
+static inline uint64_t voff_of(const struct sla_heapgraph *g, size_t p)
+{
+	return g->voff ? g->voff[p] : 0;
+}
+
+/* Pair p's words point at offset off of its target too (the first of them: first_word). */
 static void add_offset(struct sla_heapgraph *g, uint32_t p, uint64_t off, bool first_word)
 {
 	struct sla_hg_offs *o;
+	uint64_t cur;
 
-	if (!off && !(g->pf[p] & SLA_HG_P_OFFS))
-		return;
-	if (!(g->pf[p] & SLA_HG_P_OFFS)) {
-		if ((g->noffs + 1) * 2 > (g->offs ? g->offs_mask + 1 : 0))
-			offs_grow(g);
+	if (g->pf[p] & SLA_HG_P_OFFS) {
 		o = offs_slot(g, p);
-		/* the pair's earlier words, if any, all pointed at its first byte */
-		*o = (struct sla_hg_offs){ .min = first_word ? off : 0, .max = off, .pair = p + 1 };
-		g->noffs++;
-		g->pf[p] |= SLA_HG_P_OFFS;
+		if (off < o->min)
+			o->min = off;
+		if (off > o->max)
+			o->max = off;
 		return;
 	}
-	o = offs_slot(g, p);
-	if (off < o->min)
-		o->min = off;
-	if (off > o->max)
-		o->max = off;
+	cur = first_word ? off : voff_of(g, p);
+	if (off != cur || off >= UINT32_MAX) {
+		offs_add(g, p, cur < off ? cur : off, cur > off ? cur : off);
+		return;
+	}
+	if (!off)
+		return; /* voff[p] is 0 already, or there is no voff */
+	if (!g->voff)
+		g->voff = sla_xcalloc(g->b->dst_cap, sizeof(*g->voff));
+	g->voff[p] = (uint32_t)off;
 }
 
 void sla_heapgraph_offsets(const struct sla_heapgraph *g, size_t p, uint64_t *min, uint64_t *max)
 {
 	const struct sla_hg_offs *o;
 
-	*min = *max = 0;
-	if (!(g->pf[p] & SLA_HG_P_OFFS))
+	if (!(g->pf[p] & SLA_HG_P_OFFS)) {
+		*min = *max = voff_of(g, p);
 		return;
+	}
 	o = offs_slot(g, (uint32_t)p);
 	*min = o->min;
 	*max = o->max;
@@ -399,10 +424,16 @@ static void add_pair(struct sla_state *st, uint32_t src, uint64_t loc, uint32_t 
 
 		sla_xgrow(&g->dst, &cap, g->npairs, sizeof(*g->dst));
 		g->pf = sla_xrealloc(g->pf, cap);
+		if (g->voff) {
+			g->voff = sla_xrealloc(g->voff, cap * sizeof(*g->voff));
+			memset(g->voff + b->dst_cap, 0, (cap - b->dst_cap) * sizeof(*g->voff));
+		}
 		b->dst_cap = cap;
 	}
 	g->dst[p] = dst;
 	g->pf[p] = pf;
+	if (g->voff)
+		g->voff[p] = 0;
 	*sn = (struct seen){ dst + 1, p };
 	if ((g->npairs - b->run_start) * 2 > b->seen_mask + 1)
 		seen_grow(g);
@@ -471,7 +502,8 @@ static void regroup(struct sla_heapgraph *g)
 {
 	struct sla_hg_build *b = g->b;
 	uint32_t *dst = sla_xmalloc((g->npairs + 1) * sizeof(*dst));
-	uint8_t *pf = sla_xmalloc(g->npairs + 1);
+	uint8_t *pf = sla_xmalloc(g->npairs + 1), *old_pf = g->pf;
+	uint32_t *voff = g->voff ? sla_xmalloc((g->npairs + 1) * sizeof(*voff)) : NULL;
 	struct sla_hg_offs *offs = g->offs;
 	size_t offs_n = offs ? g->offs_mask + 1 : 0;
 	uint32_t *at;
@@ -483,8 +515,9 @@ static void regroup(struct sla_heapgraph *g)
 		g->first[i + 1] += g->first[i];
 	at = sla_xmalloc(((size_t)g->n + 1) * sizeof(*at));
 	memcpy(at, g->first, (size_t)g->n * sizeof(*at));
-	g->offs = NULL;
+	g->offs = NULL; /* rebuilt by the pairs' new numbers */
 	g->noffs = 0;
+	g->pf = pf;
 	for (size_t r = 0; r < b->nruns; r++) {
 		const struct run *ru = &b->runs[r];
 
@@ -492,23 +525,24 @@ static void regroup(struct sla_heapgraph *g)
 			uint32_t from = ru->start + k, to = at[ru->src]++;
 
 			dst[to] = g->dst[from];
-			pf[to] = g->pf[from];
+			pf[to] = old_pf[from];
+			if (voff)
+				voff[to] = g->voff[from];
 			if (pf[to] & SLA_HG_P_OFFS) {
 				const struct sla_hg_offs *o = offs_in(offs, offs_n - 1, from);
 
-				if ((g->noffs + 1) * 2 > (g->offs ? g->offs_mask + 1 : 0))
-					offs_grow(g);
-				*offs_slot(g, to) = (struct sla_hg_offs){ o->min, o->max, to + 1 };
-				g->noffs++;
+				offs_add(g, to, o->min, o->max);
 			}
 		}
 	}
 	free(at);
 	free(offs);
+	free(old_pf);
 	free(g->dst);
-	free(g->pf);
+	free(g->voff);
 	g->dst = dst;
-	g->pf = pf;
+	g->voff = voff;
+	g->b->dst_cap = g->npairs + 1;
 }
 
 /* What only the reading of the scan needs. */
@@ -549,6 +583,8 @@ void sla_heapgraph_end(struct sla_state *st)
 	/* the arrays at their size */
 	g->dst = sla_xrealloc(g->dst, (g->npairs + 1) * sizeof(*g->dst));
 	g->pf = sla_xrealloc(g->pf, g->npairs + 1);
+	if (g->voff)
+		g->voff = sla_xrealloc(g->voff, (g->npairs + 1) * sizeof(*g->voff));
 }
 
 void sla_heapgraph_drop(struct sla_state *st)
@@ -561,6 +597,7 @@ void sla_heapgraph_drop(struct sla_state *st)
 	free(g->first);
 	free(g->dst);
 	free(g->pf);
+	free(g->voff);
 	free(g->flags);
 	free(g->offs);
 	free(g);

@@ -40,15 +40,15 @@
  * point into dst: what the analyses need of the words is summed up in the
  * pair's flags (a word inside one of src's live views, one outside them,
  * one outside them before the end of src's last view) and the smallest and
- * largest offset into dst they point at (kept apart, only for pairs with
- * a word that points past dst's first byte). Pairs are stored by source
+ * largest offset into dst they point at (4 bytes a pair once a word points
+ * past a target's first byte, the few pairs with several offsets apart). Pairs are stored by source
  * (CSR: first[], dst[], pf[]), each source's pairs in the order of their
  * first word. The order of a source's pairs changes no result of the
  * analyses (they are about reachability, first holders in address order
  * and dominators), nor do duplicates.
  *
  * Memory: 24-byte block records (the state's own), 4 bytes per node for
- * first[], 1 for the flags, 5 per pair; while the scan is read, a table of
+ * first[], 1 for the flags, 5 per pair (9 with interior pointers); while the scan is read, a table of
  * the current source's targets (8 bytes a slot, twice its distinct
  * targets). The scan's words cost nothing once read: a 512 MiB scan of
  * 1000 blocks is at most a million pairs. Cost: O(B log B) to sort the
@@ -83,7 +83,7 @@ enum {
 	SLA_HG_P_IN = 1,    /* a word inside one of src's live views */
 	SLA_HG_P_OUT = 2,   /* a word outside them (in src's dead region) */
 	SLA_HG_P_EARLY = 4, /* such a word before the end of src's last live view */
-	SLA_HG_P_OFFS = 8,  /* a word points past dst's first byte (offsets kept apart) */
+	SLA_HG_P_OFFS = 8,  /* words point at different offsets of dst, or past 4 GiB (kept apart) */
 };
 
 struct sla_hg_build;
@@ -98,7 +98,8 @@ struct sla_heapgraph {
 	uint64_t words;	 /* candidate pointers read */
 	bool complete;	 /* the scan's SCAN_END was read */
 	struct sla_hg_build *b; /* while the scan is read */
-	/* the offsets of the pairs with SLA_HG_P_OFFS, by pair (open addressing) */
+	/* the offsets into the target: one per pair, and the pairs with SLA_HG_P_OFFS apart */
+	uint32_t *voff;
 	struct sla_hg_offs *offs;
 	size_t offs_mask, noffs;
 };
