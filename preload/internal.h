@@ -119,7 +119,14 @@ static inline bool slp_resolved(void)
 /* Serves allocations while dlsym() has not answered yet. */
 void *slp_boot_alloc(size_t size, size_t align, bool zero);
 void *slp_boot_realloc(void *old, size_t size);
-bool slp_boot_owns(const void *p);
+#define SLP_BOOT_ARENA_SIZE (64 * 1024)
+extern unsigned char slp_boot_arena[SLP_BOOT_ARENA_SIZE];
+
+/* Whether p is in the bootstrap arena: inline, every free asks. */
+static inline bool slp_boot_owns(const void *p)
+{
+	return (uintptr_t)p - (uintptr_t)slp_boot_arena < SLP_BOOT_ARENA_SIZE;
+}
 /* dlsym(RTLD_NEXT, name) into a function pointer slot; false if absent. */
 bool slp_resolve_next(void *slot, const char *name);
 

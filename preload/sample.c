@@ -169,7 +169,7 @@ static bool rebuild(void)
 	struct slp_sample_table *cur = slp_samp.tab, *t = w.spare;
 	size_t slots = MIN_SLOTS;
 
-	while (slots < 4 * (w.live + 1))
+	while (slots < 8 * (w.live + 1))
 		slots *= 2;
 	if (!t || t->mask + 1 != slots)
 		t = table_new(slots); /* an outgrown spare stays mapped: never unmapped */
@@ -200,7 +200,8 @@ bool slp_sample_add(const void *p, bool try)
 	if (!lock(try))
 		return false;
 	t = slp_samp.tab;
-	if ((!t || 2 * (w.used + 1) > t->mask + 1) && !rebuild()) {
+	/* at most a quarter used, tombstones included: a miss probes ~1.3 slots */
+	if ((!t || 4 * (w.used + 1) > t->mask + 1) && !rebuild()) {
 		unlock();
 		return false;
 	}
