@@ -158,7 +158,8 @@ static void add_edge(struct sla_heapgraph *g, uint32_t src, uint64_t loc, uint32
  * root (stdio's buffer bases, environ, NSS's tables all do). The heaps of
  * threads' arenas hold no roots at all (arena_windows()).
  *
- * A sampled log knows only some of the live blocks: a word of heap memory
+ * A sampled log knows only some of the live blocks (and a log whose recording
+ * started late none from before the start): a word of heap memory
  * (the brk heap, threads' arena heaps) outside every recorded block may lie
  * in a live block the sampler passed over, which may be reachable. Such a
  * word is a root there for the block whose first byte it points to, so a
@@ -176,7 +177,7 @@ bool sla_heapgraph_build(struct sla_heapgraph *g, struct sla_state *st)
 	uint64_t *win;
 	size_t nwin;
 	uint32_t n = 0;
-	bool sampled = sla_sampled(st);
+	bool partial = sla_heap_partial(st);
 	size_t nblocks = st->nlive; /* st->live_blocks is an estimate in a sampled log */
 
 	*g = (struct sla_heapgraph){ .scan = sc, .st = st };
@@ -218,7 +219,7 @@ bool sla_heapgraph_build(struct sla_heapgraph *g, struct sla_state *st)
 			} else if (rg->kind != SLF_REGION_HEAP &&
 				   !(arena && in_windows(win, nwin, sc->ptrs[k].loc)) ?
 					   !starts_only || sc->ptrs[k].val == g->blk[dst].lo :
-					   sampled && sc->ptrs[k].val == g->blk[dst].lo) {
+					   partial && sc->ptrs[k].val == g->blk[dst].lo) {
 				g->flags[dst] |= SLA_HG_ROOTED;
 			}
 		}
