@@ -39,6 +39,7 @@ void slp_sample_fork_child(void)
 {
 	atomic_flag_clear(&w.lock); /* its holder, if any, is not in the child */
 	holding = false;
+	rng = 0; /* draws of its own, not a copy of the parent's */
 }
 
 static uint64_t splitmix(uint64_t *x)
