@@ -163,12 +163,14 @@ static void put(struct slp_sample_table *t, uint64_t key)
 
 /*
  * Rewrites the spare table (of the size `live` needs, a new one if it is
- * too small) with the live addresses and publishes it. Context: lock held.
+ * too small) with the live addresses and publishes it. Tables never shrink:
+ * a set whose size hovers at a power of two would otherwise map a new one
+ * at every rebuild. Context: lock held.
  */
 static bool rebuild(void)
 {
 	struct slp_sample_table *cur = slp_samp.tab, *t = w.spare;
-	size_t slots = MIN_SLOTS;
+	size_t slots = cur ? cur->mask + 1 : MIN_SLOTS;
 
 	while (slots < 8 * (w.live + 1))
 		slots *= 2;

@@ -1559,6 +1559,11 @@ def t_sampled_exact_blocks(ctx):
     small = sum(1 for s in got if 16 <= s < exact)
     check(abs(small - expect) < 5 * math.sqrt(expect),
           '%d small blocks sampled, %.0f expected' % (small, expect))
+    # every block exact: the set of recorded addresses grows to ~25,000 and back
+    logs, recs = sampled_logs(ctx, [ctx.prog('sample_leak'), str(allocs), str(leaks), '20000'],
+                              'sample_bytes=1M:exact_bytes=16')
+    got = sum(1 for r in recs[0] if r['kind'] == 'ALLOC' and 16 <= num(r['size']) <= 1024)
+    check(allocs <= got <= allocs + 10, '%d blocks in the log for %d' % (got, allocs))  # + libc's
 
 
 def report_figures(ctx, log):
