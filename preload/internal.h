@@ -202,6 +202,7 @@ struct slp_stream {
 	uint64_t base_seq;	 /* the chunk's base seq (first record's) */
 	uint64_t last_seq;	 /* the last record's, for seq_delta */
 	uint64_t prev_addr;	 /* format.h decoding state of this chunk */
+	struct slf_dense_state dense; /* ... and the dense forms' */
 	uint64_t chunk_time;	 /* the last TIME in this chunk (0: none yet) */
 	uint64_t now_ns;	 /* this thread's clock at its last event */
 	uint64_t flush_due;	 /* now_ns at which a non-empty buffer goes out anyway */
@@ -511,6 +512,14 @@ static inline uint8_t *slp_put_addr(struct slp_stream *s, uint8_t *p, uint64_t a
 uint8_t *slp_put_str(uint8_t *p, const void *s, size_t n);
 
 /*
+ * A record in a dense form (records.def, SLF_DENSE): room for max bytes
+ * where it starts, its seq_delta (the encoder writes both); then
+ * slp_rec_dense_end() with its end. Context: as slp_rec_begin().
+ */
+uint8_t *slp_rec_dense(struct slp_stream *s, unsigned kind, size_t max, uint64_t *seq_delta);
+void slp_rec_dense_end(struct slp_stream *s, uint8_t *end);
+
+/*
  * One whole record of kind NAME (records.def) in s: its fields, in table
  * order, as format.h's slf_encode_<name>() takes them. Not for kinds with
  * strings or a variable part (their size is not SLF_MAXLEN_<NAME>).
@@ -519,6 +528,32 @@ uint8_t *slp_put_str(uint8_t *p, const void *s, size_t n);
 #define slp_put_rec(s, NAME, name, ...)                                                      \
 	slp_rec_end(s, slf_encode_##name(slp_rec_begin(s, SLF_REC_##NAME, SLF_MAXLEN_##NAME), \
 					 &(s)->prev_addr, SLF_VERSION_MAJOR, __VA_ARGS__))
+
+/*
+ * slp_put_<name>(s, fields...) for each kind with a dense form (ALLOC, FREE,
+ * REALLOC): the record in its dense form where the fields allow
+ * (slf_dense_fits_<name>), else as slp_put_rec(). Context: s locked, no
+ * record open.
+ */
+#define SLP_DENSE_NAME(kind, enc, field, show, since) , field
+#define SLP_PUT_DENSE(NAME, name, base)                                                      \
+	static inline void slp_put_##name(struct slp_stream *s SLF_FIELDS_##name(SLF_ENCODER_ARG)) \
+	{                                                                                    \
+		uint64_t d;                                                                  \
+		uint8_t *p;                                                                  \
+                                                                                             \
+		if (SLP_LIKELY(slf_dense_fits_##name(0 SLF_FIELDS_##name(SLP_DENSE_NAME)))) { \
+			p = slp_rec_dense(s, SLF_REC_##NAME, SLF_MAXLEN_DENSE_##NAME, &d);   \
+			slp_rec_dense_end(s, slf_encode_dense_##name(p, &s->dense,            \
+								     d SLF_FIELDS_##name(SLP_DENSE_NAME))); \
+		} else {                                                                     \
+			slp_rec_end(s, slf_encode_##name(slp_rec_begin(s, SLF_REC_##NAME,     \
+								       SLF_MAXLEN_##NAME),   \
+							 &s->prev_addr, SLF_VERSION_MAJOR     \
+								 SLF_FIELDS_##name(SLP_DENSE_NAME))); \
+		}                                                                            \
+	}
+SLF_DENSE(SLP_PUT_DENSE)
 
 /*
  * The scan records a word only if its value lies in a granule (64 KiB of

@@ -81,7 +81,7 @@ void slp_record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align)
 	slp_unwind_capture(&t);
 	if ((s = enter_and_intern(&t, &stack))) {
 		event_now(s); /* after libc returned the block */
-		slp_put_rec(s, ALLOC, alloc, (uint8_t)fn, (uintptr_t)p, size, align, stack);
+		slp_put_alloc(s, (uint8_t)fn, (uintptr_t)p, size, align, stack);
 		if (p)
 			slp_stream_heap_span(s, (uintptr_t)p, size);
 		slp_stream_leave(s);
@@ -91,7 +91,7 @@ void slp_record_alloc(enum slf_alloc_fn fn, void *p, size_t size, size_t align)
 
 static void put_free(struct slp_stream *s, const void *p)
 {
-	slp_put_rec(s, FREE, free, (uintptr_t)p);
+	slp_put_free(s, (uintptr_t)p);
 }
 
 /* Free needs no stack: one short append, before libc gets the block. */
@@ -220,10 +220,10 @@ void *slp_record_realloc(enum slf_alloc_fn fn, void *old, size_t n, size_t size)
 	if (p && chosen && (!slp_samp.mean || slp_sample_add(p, false))) {
 		slp_stream_event(s, seq[1], now);
 		if (known)
-			slp_put_rec(s, REALLOC, realloc, (uint8_t)fn, (uintptr_t)old, (uintptr_t)p,
-				    bytes, stack, flags);
+			slp_put_realloc(s, (uint8_t)fn, (uintptr_t)old, (uintptr_t)p, bytes, stack,
+					flags);
 		else
-			slp_put_rec(s, ALLOC, alloc, (uint8_t)fn, (uintptr_t)p, bytes, 0, stack);
+			slp_put_alloc(s, (uint8_t)fn, (uintptr_t)p, bytes, 0, stack);
 		slp_stream_heap_span(s, (uintptr_t)p, bytes);
 	}
 	slp_stream_leave(s);
@@ -469,9 +469,9 @@ void slp_pending_drain(struct slp_stream *s, uint64_t below)
 			continue;
 		}
 		if (e->kind == SLF_REC_REALLOC) /* no stack: 0 */
-			slp_put_rec(s, REALLOC, realloc, e->fn, e->old, e->addr, e->size, 0, e->flags);
+			slp_put_realloc(s, e->fn, e->old, e->addr, e->size, 0, e->flags);
 		else
-			slp_put_rec(s, ALLOC, alloc, e->fn, e->addr, e->size, e->align, 0);
+			slp_put_alloc(s, e->fn, e->addr, e->size, e->align, 0);
 		slp_stream_heap_span(s, e->addr, e->size);
 	}
 	s->cur_seq = cur;

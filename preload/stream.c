@@ -29,7 +29,7 @@
 #include "guard.h"
 #include "internal.h"
 
-/* a SYNC record first in a chunk: seq_delta 0, kind, length, payload */
+/* a SYNC record first in a chunk: kind, seq_delta 0, length, payload */
 #define SYNC_MAX (1 + 1 + 1 + SLF_MAXLEN_SYNC)
 /* CHUNK kind + its length (slp_writer_frame's room) + tid + base seq + a SYNC */
 #define HDR_RESERVE (1 + SLF_MAX_UV_LEN + SLF_MAX_UV_LEN + SLF_MAX_UV_LEN + SYNC_MAX)
@@ -74,6 +74,7 @@ static void chunk_reset(struct slp_stream *s)
 	s->used = HDR_RESERVE;
 	s->records = 0;
 	s->prev_addr = 0;
+	s->dense = (struct slf_dense_state){ 0 };
 	s->chunk_time = 0;
 }
 
@@ -223,8 +224,7 @@ static uint64_t complete_below(struct slp_stream *s)
  * Writes s's chunk. A chunk its own thread writes starts with a SYNC record
  * when complete_below() has an answer: a reader of a log cut short by a
  * kill analyses up to the largest one (format.h). Not when the chunk
- * continues a scan, which admits no other kind between its records (the
- * first record's seq_delta is 0, one byte, then its kind).
+ * continues a scan, which admits no other kind between its records.
  */
 void slp_stream_flush(struct slp_stream *s)
 {
@@ -235,7 +235,7 @@ void slp_stream_flush(struct slp_stream *s)
 
 	if (!s->records)
 		return;
-	first = s->buf[HDR_RESERVE + 1];
+	first = s->buf[HDR_RESERVE]; /* its kind, or a dense form's head (never a scan's) */
 	if (s == my_stream && (first < SLF_REC_SCAN_REGION || first > SLF_REC_SCAN_END))
 		w = complete_below(s);
 	/* payload = tid, base seq, [SYNC,] records; encoded, then placed before the records */
@@ -245,8 +245,8 @@ void slp_stream_flush(struct slp_stream *s)
 		uint64_t none = 0;
 		uint8_t *end;
 
-		tmp[n++] = 0; /* seq_delta: at the base seq */
 		tmp[n++] = SLF_REC_SYNC;
+		tmp[n++] = 0; /* seq_delta: at the base seq */
 		end = slf_encode_sync(tmp + n + 1, &none, SLF_VERSION_MAJOR, w);
 		tmp[n] = (uint8_t)(end - (tmp + n + 1)); /* a one-byte length */
 		n = (size_t)(end - tmp);
@@ -318,9 +318,9 @@ static void put_time(struct slp_stream *s)
 {
 	uint8_t *p = s->buf + s->used;
 
+	*p++ = SLF_REC_TIME;
 	p += slf_put_uv(p, s->cur_seq - s->last_seq);
 	s->last_seq = s->cur_seq;
-	*p++ = SLF_REC_TIME;
 	p[0] = (uint8_t)slf_put_uv(p + 1, s->now_ns);
 	s->used = (size_t)(p + 1 + p[0] - s->buf);
 	s->records++;
@@ -359,16 +359,13 @@ void slp_stream_event(struct slp_stream *s, uint64_t seq, uint64_t now_ns)
 }
 
 /*
- * Opens a record of kind with room for max_payload bytes and returns where
- * the payload goes. The payload is encoded at p + 2, assuming a one-byte
- * length; slp_rec_end() moves it when it turned out longer. A record that
- * starts a chunk is preceded by the thread's TIME (format.h: each chunk
- * decodes alone), unless it continues a scan.
+ * Makes room for a record of kind that takes at most max bytes and returns
+ * where it starts. A record that starts a chunk is preceded by the
+ * thread's TIME (format.h: each chunk decodes alone), unless it continues
+ * a scan.
  */
-uint8_t *slp_rec_begin(struct slp_stream *s, unsigned kind, size_t max_payload)
+static uint8_t *rec_room(struct slp_stream *s, unsigned kind, size_t max)
 {
-	uint8_t *p;
-
 	/* internal.h: s locked, one record open at a time */
 	SLP_ASSERT(atomic_load_explicit(&s->lock, memory_order_relaxed) == 1);
 	SLP_ASSERT(s->rec_open == NULL);
@@ -379,7 +376,7 @@ uint8_t *slp_rec_begin(struct slp_stream *s, unsigned kind, size_t max_payload)
 	 */
 	if (SLP_UNLIKELY(slp_pending_any(s)))
 		slp_pending_drain(s, s->cur_seq);
-	if (SLP_UNLIKELY(s->size - s->used < max_payload + REC_HDR_MAX + TIME_MAX))
+	if (SLP_UNLIKELY(s->size - s->used < max + REC_HDR_MAX + TIME_MAX))
 		slp_stream_flush(s);
 	if (s->used == HDR_RESERVE) {
 		s->base_seq = s->last_seq = s->cur_seq;
@@ -388,12 +385,40 @@ uint8_t *slp_rec_begin(struct slp_stream *s, unsigned kind, size_t max_payload)
 		    (kind < SLF_REC_SCAN_REGION || kind > SLF_REC_SCAN_END))
 			put_time(s);
 	}
-	p = s->buf + s->used;
-	p += slf_put_uv(p, s->cur_seq - s->last_seq);
-	s->last_seq = s->cur_seq;
-	s->rec_open = p;
+	return s->buf + s->used;
+}
+
+/*
+ * Opens a record of kind with room for max_payload bytes and returns where
+ * the payload goes: kind, seq_delta, then the payload at rec_open + 2,
+ * assuming a one-byte length; slp_rec_end() moves it when it turned out
+ * longer.
+ */
+uint8_t *slp_rec_begin(struct slp_stream *s, unsigned kind, size_t max_payload)
+{
+	uint8_t *p = rec_room(s, kind, max_payload);
+	size_t n = slf_put_uv(p + 1, s->cur_seq - s->last_seq);
+
 	p[0] = (uint8_t)kind;
-	return p + 2;
+	s->last_seq = s->cur_seq;
+	s->rec_open = p + n; /* rec_open[1] is the length's byte */
+	return p + n + 2;
+}
+
+uint8_t *slp_rec_dense(struct slp_stream *s, unsigned kind, size_t max, uint64_t *seq_delta)
+{
+	uint8_t *p = rec_room(s, kind, max);
+
+	*seq_delta = s->cur_seq - s->last_seq;
+	s->last_seq = s->cur_seq;
+	return p;
+}
+
+void slp_rec_dense_end(struct slp_stream *s, uint8_t *end)
+{
+	SLP_ASSERT(end > s->buf + s->used && end <= s->buf + s->size);
+	s->used = (size_t)(end - s->buf);
+	s->records++;
 }
 
 void slp_rec_end(struct slp_stream *s, uint8_t *end)

@@ -311,7 +311,8 @@ static void seed_v2_threads(struct logbuf *b)
  * A killed process's 2.x streams: `threads` threads taking turns chunk by
  * chunk; with `sync` (2.1), each chunk starts with a SYNC a few seqs back.
  */
-static void killed_streams(struct logbuf *b, unsigned threads, unsigned chunks, bool sync)
+static void killed_streams(struct logbuf *b, unsigned threads, unsigned chunks, bool sync,
+			   bool dense)
 {
 	uint64_t seq = 1, s;
 
@@ -329,9 +330,16 @@ static void killed_streams(struct logbuf *b, unsigned threads, unsigned chunks, 
 			lb_rec_sync(b, seq > 4 ? seq - 4 : 1); /* complete below */
 			lb_seq(b, seq);
 		}
-		lb_alloc(b, 0x600000 + 64 * i, 48, s);
-		lb_free_rec(b, 0x600000 + 64 * i);
-		lb_alloc(b, 0x700000 + 64 * i, 48, s);
+		if (dense) { /* 3.0 */
+			lb_dense_alloc(b, SLF_FN_MALLOC, 0x600000 + 64 * i, 48, 0, s);
+			lb_dense_free(b, 0x600000 + 64 * i);
+			lb_dense_realloc(b, SLF_FN_REALLOC, 0x600100, 0x700000 + 64 * i, 48 + i, s,
+					 1);
+		} else {
+			lb_alloc(b, 0x600000 + 64 * i, 48, s);
+			lb_free_rec(b, 0x600000 + 64 * i);
+			lb_alloc(b, 0x700000 + 64 * i, 48, s);
+		}
 		seq = b->seq;
 		lb_chunk_end(b);
 	}
@@ -341,7 +349,7 @@ static void killed_streams(struct logbuf *b, unsigned threads, unsigned chunks, 
 static void seed_v2_truncated(struct logbuf *b)
 {
 	lb_init_v2(b);
-	killed_streams(b, 2, 6, false);
+	killed_streams(b, 2, 6, false, false);
 	b->len -= 3;
 }
 
@@ -351,7 +359,67 @@ static void seed_v2_sync_cut(struct logbuf *b)
 	lb_init_version(b, 2, 1);
 	b->v2 = 1;
 	b->seq_step = 1;
-	killed_streams(b, 3, 9, true);
+	killed_streams(b, 3, 9, true, false);
+}
+
+/*
+ * Format 3.0: the dense forms of ALLOC, FREE and REALLOC (records.def,
+ * SLF_DENSE) between ordinary records, over two threads' chunks: every
+ * coding, seq_deltas in the head and after it, a FREE of a recent block
+ * and one of an explicit block, a moving realloc, an unaligned ALLOC in
+ * its ordinary form, and the exit scan.
+ */
+static void seed_v3_dense(struct logbuf *b)
+{
+	uint64_t s1, s2, loc[1] = { 0x555555560010ull }, val[1] = { 0x5555555a1000ull };
+
+	lb_init_v3(b);
+	lb_process(b, 4242, 1, "/usr/bin/seed");
+	lb_chunk_begin(b, 4242, 1);
+	b->seq_step = 0;
+	lb_modules_reset(b);
+	lb_module(b, EXE_BIAS, "/usr/bin/seed", 0x1000, 0x4000);
+	b->seq_step = 1;
+	lb_seq(b, 2);
+	lb_time(b, 1000);
+	s1 = lb_stack_id(b, 1, 0, EXE_BIAS + 0x1234);
+	s2 = lb_stack_id(b, 2, s1, EXE_BIAS + 0x1300);
+	lb_dense_alloc(b, SLF_FN_MALLOC, 0x5555555a0000ull, 100, 0, s2);
+	lb_dense_alloc(b, SLF_FN_POSIX_MEMALIGN, 0x5555555a1000ull, 4096, 4096, s2);
+	lb_seq(b, 8);
+	lb_dense_alloc(b, SLF_FN_CALLOC, 0x5555555a2000ull, 64, 0, s1);
+	lb_alloc(b, 0x5555555a3008ull, 8, s1);
+	lb_chunk_end(b);
+	lb_chunk_begin(b, 4243, 9);
+	lb_seq(b, 9);
+	lb_time(b, 1500);
+	lb_dense_alloc(b, SLF_FN_MALLOC, 0x5555555b0000ull, 24, 0, s1);
+	lb_dense_free(b, 0x5555555b0000ull);
+	lb_seq(b, 40);
+	lb_dense_free(b, 0x5555555a2000ull); /* another thread's block: explicit */
+	lb_chunk_end(b);
+	lb_chunk_begin(b, 4242, 41);
+	lb_seq(b, 41);
+	lb_dense_free(b, 0x5555555a0000ull); /* ... and the same thread's: recent */
+	lb_seq(b, 43);
+	lb_dense_realloc(b, SLF_FN_REALLOCARRAY, 0x5555555a0000ull, 0x5555555c0000ull, 300, s2,
+			 SLF_REALLOC_OLD_FREED);
+	lb_dense_realloc(b, SLF_FN_REALLOC, 0x5555555c0000ull, 0x5555555c0000ull, 200, s2, 0);
+	lb_seq(b, 50);
+	b->seq_step = 0;
+	lb_scan_begin(b, 0x5555555a0000ull, 0x5555555c1000ull);
+	lb_scan_region(b, SLF_REGION_GLOBALS, 0x555555560000ull, 0x100);
+	lb_scan_ptrs(b, 1, loc, val);
+	lb_scan_end(b, 0);
+	lb_chunk_end(b);
+	lb_end(b, 0);
+}
+
+/* Format 3.0 killed: dense records after each SYNC; the reader counts what it cuts. */
+static void seed_v3_sync_cut(struct logbuf *b)
+{
+	lb_init_v3(b);
+	killed_streams(b, 3, 9, true, true);
 }
 
 static const struct {
@@ -372,6 +440,8 @@ static const struct {
 	{ "v2_threads", seed_v2_threads, true, true },
 	{ "v2_truncated", seed_v2_truncated, false, true },
 	{ "v2_sync_cut", seed_v2_sync_cut, false, true },
+	{ "v3_dense", seed_v3_dense, true, true },
+	{ "v3_sync_cut", seed_v3_sync_cut, false, true },
 };
 
 size_t fuzz_seed_count(void)

@@ -175,12 +175,27 @@ static size_t record_ends_v2(const struct fuzz_seed *s, uint64_t *ends, uint64_t
 				unsigned kind;
 				const uint8_t *pay;
 
-				p += slf_get_uv(p, pend, &v); /* seq_delta */
+				if (d[8] >= 3) { /* kind or dense head, seq_delta */
+					kind = *p++;
+					if (kind < SLF_DENSE_MIN || (kind & 3) == 3)
+						p += slf_get_uv(p, pend, &v);
+					else
+						v = (kind & 3) + 1;
+				} else { /* seq_delta, kind */
+					p += slf_get_uv(p, pend, &v);
+					kind = *p++;
+				}
 				seq += v;
-				kind = *p++;
-				p += slf_get_uv(p, pend, &len);
-				pay = p;
-				p += len;
+				if (d[8] >= 3 && kind >= SLF_DENSE_MIN) {
+					pay = p;
+					p = slf_dense_end(kind, p, pend);
+					if (!p)
+						break;
+				} else {
+					p += slf_get_uv(p, pend, &len);
+					pay = p;
+					p += len;
+				}
 				syncs[n] = 0;
 				if (first && kind == SLF_REC_SYNC)
 					slf_get_uv(pay, p, &syncs[n]);

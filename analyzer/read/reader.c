@@ -454,11 +454,12 @@ void sla_reader_close(struct sla_reader *r)
 	r->stack_words = 0;
 }
 
-/* A minor version this reader does not know (1.1 was the last 1.x). */
+/* A minor version this reader does not know (1.1 was the last 1.x, 2.2 the last 2.x). */
 static inline bool newer_minor(const struct sla_reader *r)
 {
-	return r->major == SLF_VERSION_MAJOR ? r->minor > SLF_VERSION_MINOR
-					     : r->major == 1 && r->minor > 1;
+	if (r->major == SLF_VERSION_MAJOR)
+		return r->minor > SLF_VERSION_MINOR;
+	return r->major == 1 ? r->minor > 1 : r->major == 2 && r->minor > 2;
 }
 
 /* 2.x: whether stack id `id` (not 0) has been defined, in merged order. */
@@ -761,6 +762,9 @@ static inline const char *check_meaning(struct sla_reader *r, struct sla_record 
 	}
 }
 
+static inline __attribute__((always_inline)) int
+payload_verdict(struct sla_reader *r, struct cursor *c, struct sla_record *o, const char *what);
+
 /*
  * Decodes the payload of a kind this version knows (records.def), or skips
  * an unknown one. Returns 0, or -EBADMSG with the error set.
@@ -785,6 +789,17 @@ decode_payload(struct sla_reader *r, struct cursor *c, struct sla_record *o, uin
 		}
 		return 0;
 	}
+	return payload_verdict(r, c, o, what);
+}
+
+/*
+ * After a record's fields were read: its decoding problem, an undefined
+ * stack, or what its values mean (check_meaning); then the state a valid
+ * record moves along. Returns 0, or -EBADMSG with the error set.
+ */
+static inline __attribute__((always_inline)) int
+payload_verdict(struct sla_reader *r, struct cursor *c, struct sla_record *o, const char *what)
+{
 	if (c->bad) {
 		fail_at(r, (uint64_t)(c->bad_at - r->base),
 			"%s record: field %s does not fit its %u-byte payload or is malformed",
@@ -890,6 +905,9 @@ struct sla_stream {
 	uint64_t end;	    /* end of the current chunk's payload */
 	uint64_t seq;	    /* seq of the next record (after peek), else of the last */
 	uint64_t prev_addr; /* the current chunk's decoding state (format.h) */
+	struct slf_dense_state dense; /* 3.x: ... and its dense forms' */
+	uint64_t body;	    /* 3.x, after peek: the next record's length, or its dense fields */
+	unsigned head;	    /* 3.x, after peek: its first byte (a kind, or a dense head) */
 	uint64_t time_max;  /* the thread's largest TIME, for time_backwards */
 	uint32_t first;	    /* index: first chunk; then the next chunk to open */
 	uint32_t last;	    /* index building only: the last chunk so far */
@@ -1013,10 +1031,17 @@ static void note_sync(struct sla_reader *r, struct cursor c)
 {
 	uint64_t len, w;
 
-	(void)get_uv(&c, "seq_delta");
-	if (c.bad || c.p >= c.end || *c.p != SLF_REC_SYNC)
-		return;
-	c.p++;
+	if (r->major >= 3) { /* kind, seq_delta */
+		if (c.p >= c.end || *c.p != SLF_REC_SYNC)
+			return;
+		c.p++;
+		(void)get_uv(&c, "seq_delta");
+	} else { /* seq_delta, kind */
+		(void)get_uv(&c, "seq_delta");
+		if (c.bad || c.p >= c.end || *c.p != SLF_REC_SYNC)
+			return;
+		c.p++;
+	}
 	len = get_uv(&c, "length");
 	if (c.bad || len > (uint64_t)(c.end - c.p))
 		return;
@@ -1153,6 +1178,7 @@ static int open_chunk(struct sla_reader *r, struct sla_stream *s)
 	s->seq = base_seq;
 	s->pos = (uint64_t)(q - r->base);
 	s->prev_addr = 0;
+	s->dense = (struct slf_dense_state){ 0 };
 	s->first = ch->next;
 	return 0;
 }
@@ -1193,9 +1219,71 @@ static __attribute__((noinline)) int peek_slow(struct sla_reader *r, struct sla_
 	return 1;
 }
 
+/*
+ * 3.x: the record's first byte is its kind, then its seq_delta; or the
+ * head of a dense form, with the seq_delta in its low bits or after it.
+ */
+static __attribute__((noinline)) int peek3_slow(struct sla_reader *r, struct sla_stream *s)
+{
+	const uint8_t *p, *end;
+	uint64_t delta = 0;
+	unsigned head;
+	size_t n = 0;
+
+	while (s->pos >= s->end) {
+		if (s->first == NO_CHUNK)
+			return 0;
+		if (open_chunk(r, s) < 0)
+			return -EBADMSG;
+	}
+	p = r->base + s->pos;
+	end = r->base + s->end;
+	head = p[0];
+	if (head < SLF_DENSE_MIN || (head & 3) == 3) {
+		n = slf_get_uv(p + 1, end, &delta);
+		if (!n) {
+			fail_at(r, s->pos + 1, "inner record: seq_delta is not a valid varint or "
+					       "crosses the end of its CHUNK");
+			return -EBADMSG;
+		}
+	} else {
+		delta = (head & 3) + 1;
+	}
+	if (s->seq + delta < s->seq) {
+		fail_at(r, s->pos, "inner record: seq overflows 64 bits");
+		return -EBADMSG;
+	}
+	if (head < SLF_DENSE_MIN && s->pos + 1 + n >= s->end) {
+		fail_at(r, s->pos + 1 + n, "inner record crosses the end of its CHUNK (a kind and "
+					   "seq_delta, no length)");
+		return -EBADMSG;
+	}
+	s->seq += delta;
+	s->rec = s->pos;
+	s->head = head;
+	s->body = s->pos + 1 + n;
+	return 1;
+}
+
 /* peek_slow() after the common case: a 1-byte seq_delta, its record's kind byte in the chunk. */
 static inline int peek(struct sla_reader *r, struct sla_stream *s)
 {
+	if (r->major >= 3) {
+		/* the common case: a dense form with its seq_delta in its head */
+		if (__builtin_expect(s->pos < s->end, 1)) {
+			unsigned head = r->base[s->pos];
+
+			if (head >= SLF_DENSE_MIN && (head & 3) != 3 &&
+			    __builtin_expect(s->seq + (head & 3) + 1 > s->seq, 1)) {
+				s->seq += (head & 3) + 1;
+				s->rec = s->pos;
+				s->head = head;
+				s->body = s->pos + 1;
+				return 1;
+			}
+		}
+		return peek3_slow(r, s);
+	}
 	if (__builtin_expect(s->pos + 1 < s->end && r->base[s->pos] < 0x80, 1)) {
 		uint64_t delta = r->base[s->pos];
 
@@ -1308,23 +1396,100 @@ static int decode_top(struct sla_reader *r, uint64_t pos, struct sla_record *out
 	return 1;
 }
 
+/*
+ * A dense form's fields (records.def, SLF_DENSE_FIELDS_<name>), into the
+ * record of its kind: the same checks as its ordinary form's payload.
+ */
+#define SLA_HEAD_BIT(bit) ((head >> (bit)) & 1u)
+#define SLA_DGET_dflt8(kind, f, bit, arg) o->kind.f = SLA_HEAD_BIT(bit) ? get_u8(c, #f) : (arg);
+#define SLA_DGET_dflt(kind, f, bit, arg)  o->kind.f = SLA_HEAD_BIT(bit) ? get_uv(c, #f) : (arg);
+#define SLA_DGET_pick(kind, f, bit, arg)  o->kind.f = (arg) + SLA_HEAD_BIT(bit);
+#define SLA_DGET_flag(kind, f, bit, arg)  o->kind.f = SLA_HEAD_BIT(bit);
+#define SLA_DGET_block(kind, f, bit, arg) \
+	o->kind.f = st->prev_block += (uint64_t)slf_unzigzag(get_uv(c, #f)) << 4;
+#define SLA_DGET_newblock(kind, f, bit, arg) \
+	SLA_DGET_block(kind, f, bit, arg)    \
+	slf_dense_push(st, o->kind.f);
+#define SLA_DGET_recent(kind, f, bit, arg)                                              \
+	{                                                                               \
+		unsigned r_ = (head >> (bit)) & 7u;                                     \
+                                                                                        \
+		if (!r_) {                                                              \
+			SLA_DGET_block(kind, f, bit, arg)                               \
+		} else if ((o->kind.f = slf_dense_recent(st, r_)) != 0) {               \
+			st->prev_block = o->kind.f;                                     \
+		} else if (!what) {                                                     \
+			what = #kind " record (dense): names a recent block that does not exist"; \
+		}                                                                       \
+	}
+#define SLA_DGET_size(kind, f, bit, arg) \
+	o->kind.f = st->prev_size += (uint64_t)slf_unzigzag(get_uv(c, #f));
+#define SLA_DGET_stack(kind, f, bit, arg)            \
+	if (SLA_HEAD_BIT(bit))                       \
+		st->prev_stack = get_uv(c, #f);      \
+	o->kind.f = st->prev_stack;
+#define SLA_DGET_FIELD(kind, f, coding, bit, arg) SLA_DGET_##coding(kind, f, bit, arg)
+#define SLA_DENSE_KIND(NAME, name, base)                                                \
+	case (base):                                                                    \
+		o->kind = SLF_REC_##NAME;                                               \
+		if (head & 0x3cu & ~(unsigned)SLF_DENSE_BITS_##NAME) {                  \
+			fail_at(r, o->offset, #NAME " record (dense): a head bit no field " \
+					      "uses is set");                           \
+			return -EBADMSG;                                                \
+		}                                                                       \
+		SLF_DENSE_FIELDS_##name(SLA_DGET_FIELD)                                 \
+		SLF_FIELDS_##name(SLA_CHECK_FIELD) break;
+
+static __attribute__((noinline)) int decode_dense(struct sla_reader *r, struct sla_stream *s,
+						  struct sla_record *out)
+{
+	struct slf_dense_state *st = &s->dense;
+	struct cursor cur = { .p = r->base + s->body, .end = r->base + s->end }, *c = &cur;
+	struct sla_record *o = out;
+	const char *what = NULL;
+	unsigned head = s->head;
+
+	o->offset = s->rec;
+	o->index = r->records;
+	o->seq = s->seq;
+	switch (head & 0xc0u) {
+		SLF_DENSE(SLA_DENSE_KIND)
+	default:
+		sla_assert(0); /* peek() hands out heads from SLF_DENSE_MIN on */
+	}
+	if (!what)
+		what = scan_order(r, o->kind);
+	o->payload_len = (uint32_t)(c->p - (r->base + s->body));
+	if (payload_verdict(r, c, o, what) < 0)
+		return -EBADMSG;
+	o->tid = s->tid;
+	o->time_ns = r->time_ns;
+	s->pos = (uint64_t)(c->p - r->base);
+	r->last_seq = s->seq;
+	r->records++;
+	return 1;
+}
+
 /* The next record of thread stream s (peek() found it), decoded in its chunk. */
 static int decode_inner(struct sla_reader *r, struct sla_stream *s, struct sla_record *out)
 {
-	const uint8_t *p = r->base + s->rec, *end = r->base + s->end;
+	/* the length: 2.x right after the kind; 3.x after kind and seq_delta */
+	const uint8_t *p = r->base + (r->major >= 3 ? s->body - 1 : s->rec), *end = r->base + s->end;
 	uint64_t len = 0;
-	unsigned kind = p[0];
+	unsigned kind = r->base[s->rec];
 	size_t n;
 	struct cursor c;
 
+	if (r->major >= 3 && kind >= SLF_DENSE_MIN)
+		return decode_dense(r, s, out);
 	if (__builtin_expect(kind == 0, 0)) {
 		fail_at(r, s->rec, "record kind 0 does not exist");
 		return -EBADMSG;
 	}
 	n = end - p > 1 ? slf_get_uv(p + 1, end, &len) : 0;
 	if (__builtin_expect(!n, 0)) {
-		fail_at(r, s->rec + 1, "record length is not a valid varint or crosses the end of "
-				       "its CHUNK");
+		fail_at(r, (uint64_t)(p + 1 - r->base), "record length is not a valid varint or "
+							"crosses the end of its CHUNK");
 		return -EBADMSG;
 	}
 	if (__builtin_expect(len > (uint64_t)(end - p - 1 - (ptrdiff_t)n), 0)) {
@@ -1380,14 +1545,24 @@ static void count_cut(struct sla_reader *r)
 		struct sla_stream *s = &r->streams[r->heap[i]];
 
 		for (;;) {
-			const uint8_t *p = r->base + s->rec, *end = r->base + s->end;
+			const uint8_t *p = r->base + (r->major >= 3 ? s->body - 1 : s->rec);
+			const uint8_t *end = r->base + s->end;
 			uint64_t len = 0;
-			size_t k = end - p > 1 ? slf_get_uv(p + 1, end, &len) : 0;
+			size_t k;
 
 			n++;
-			if (!k || len > (uint64_t)(end - p - 1 - (ptrdiff_t)k))
-				break;
-			s->pos = s->rec + 1 + k + len;
+			if (r->major >= 3 && s->head >= SLF_DENSE_MIN) {
+				const uint8_t *e = slf_dense_end(s->head, r->base + s->body, end);
+
+				if (!e)
+					break;
+				s->pos = (uint64_t)(e - r->base);
+			} else {
+				k = end - p > 1 ? slf_get_uv(p + 1, end, &len) : 0;
+				if (!k || len > (uint64_t)(end - p - 1 - (ptrdiff_t)k))
+					break;
+				s->pos = (uint64_t)(p + 1 - r->base) + k + len;
+			}
 			if (peek(r, s) <= 0)
 				break;
 		}

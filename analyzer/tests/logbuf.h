@@ -15,6 +15,10 @@
  * carry their id (lb_stack: the next one; lb_stack_id: any), REALLOC its
  * flags. A thread of a generator may keep its own logbuf as a chunk buffer
  * and flush it into the log with lb_chunk_end_into().
+ *
+ * lb_init_v3() starts a 3.0 log: the same, with 3.x's inner framing (kind,
+ * seq_delta, length), and lb_dense_<name>() for the dense forms of
+ * records.def's SLF_DENSE (their state restarts with each chunk too).
  */
 #pragma once
 
@@ -36,13 +40,14 @@ struct logbuf {
 	uint64_t scan_lo, region_start, scan_bytes, scan_ptrs;
 	/* 2.x */
 	int v2;		    /* writing a 2.x log */
-	int v3;		    /* writing a 3.x log (lb_init_v3: 2.x plus the 3.0 fields) */
 	int in_chunk;	    /* records go into the chunk body below */
 	uint8_t *cdata;	    /* the open chunk's inner records */
 	size_t clen, ccap;
 	uint64_t ctid, cbase, clast; /* its tid, base seq, last record's seq */
 	uint64_t seq, seq_step;	     /* the next inner record's seq, its advance */
 	uint64_t chunks;	     /* CHUNK records written, for END */
+	int major;		     /* the version the encoders write */
+	struct slf_dense_state dense; /* 3.x: the chunk's dense forms' state */
 };
 
 static inline void lb_reserve(struct logbuf *b, size_t n)
@@ -71,6 +76,7 @@ static inline void lb_init_version(struct logbuf *b, uint16_t major, uint16_t mi
 	memset(b, 0, sizeof(*b));
 	memcpy(h.magic, SLF_MAGIC, SLF_MAGIC_LEN);
 	b->next_stack = 1;
+	b->major = major;
 	lb_raw(b, &h, sizeof(h));
 }
 
@@ -89,7 +95,7 @@ static inline void lb_init_v2(struct logbuf *b)
 	b->seq_step = 1;
 }
 
-/* A 3.0 log: a 2.0 log whose records carry the fields since 3 (format.h 3.0). */
+/* A 3.0 log (see the top of this file). */
 static inline void lb_init_v3(struct logbuf *b)
 {
 	struct slf_file_header *h;
@@ -98,7 +104,7 @@ static inline void lb_init_v3(struct logbuf *b)
 	h = (struct slf_file_header *)(void *)b->data;
 	h->major = 3;
 	h->minor = 0;
-	b->v3 = 1;
+	b->major = 3;
 }
 
 static inline void lb_free(struct logbuf *b)
@@ -122,6 +128,7 @@ static inline void lb_chunk_begin(struct logbuf *b, uint64_t tid, uint64_t base)
 	b->ctid = tid;
 	b->cbase = b->clast = base;
 	b->prev_addr = 0; /* a chunk decodes alone */
+	b->dense = (struct slf_dense_state){ 0 };
 }
 
 static inline void lb_chunk_raw(struct logbuf *b, const void *p, size_t n)
@@ -144,7 +151,7 @@ static inline void lb_chunk_end_into(struct logbuf *b, struct logbuf *to)
 	uint64_t no_addr = 0;
 	size_t n = 1, f;
 
-	f = (size_t)(slf_encode_chunk(fields, &no_addr, 2, b->ctid, b->cbase) - fields);
+	f = (size_t)(slf_encode_chunk(fields, &no_addr, b->major, b->ctid, b->cbase) - fields);
 	hdr[0] = SLF_REC_CHUNK;
 	n += slf_put_uv(hdr + 1, f + b->clen);
 	lb_raw(to, hdr, n);
@@ -196,8 +203,14 @@ static inline void lb_emit(struct logbuf *b, unsigned kind)
 
 		if (b->seq < b->clast)
 			abort(); /* a chunk's seqs never decrease: test bug */
-		lb_chunk_raw(b, d, slf_put_uv(d, b->seq - b->clast));
-		lb_chunk_raw(b, hdr, n);
+		if (b->major >= 3) { /* kind, seq_delta, length */
+			lb_chunk_raw(b, hdr, 1);
+			lb_chunk_raw(b, d, slf_put_uv(d, b->seq - b->clast));
+			lb_chunk_raw(b, hdr + 1, n - 1);
+		} else { /* seq_delta, kind, length */
+			lb_chunk_raw(b, d, slf_put_uv(d, b->seq - b->clast));
+			lb_chunk_raw(b, hdr, n);
+		}
 		lb_chunk_raw(b, b->pay, b->plen);
 		b->clast = b->seq;
 		b->seq += b->seq_step;
@@ -231,7 +244,7 @@ static inline void lb_emit(struct logbuf *b, unsigned kind)
 	static inline void lb_pay_##name(struct logbuf *b SLF_FIELDS_##name(SLF_ENCODER_ARG))  \
 	{                                                                                      \
 		uint8_t *end = slf_encode_##name(b->pay + b->plen, &b->prev_addr,              \
-						 b->v3 ? 3 : b->v2 ? 2 : 1 SLF_FIELDS_##name(LB_ENCODER_ARG)); \
+						 b->v2 ? b->major : 1 SLF_FIELDS_##name(LB_ENCODER_ARG)); \
                                                                                                \
 		b->plen = (size_t)(end - b->pay);                                              \
 	}                                                                                      \
@@ -241,6 +254,28 @@ static inline void lb_emit(struct logbuf *b, unsigned kind)
 		lb_emit(b, SLF_REC_##NAME);                                                    \
 	}
 SLF_RECORDS(LB_REC)
+
+/*
+ * For every dense form of records.def's SLF_DENSE, lb_dense_<name>(b,
+ * fields...) appends the record in that form to the open chunk of a 3.x
+ * log (the fields must fit it: slf_dense_fits_<name>), at seq b->seq.
+ */
+#define LB_DENSE(NAME, name, base)                                                              \
+	static inline void lb_dense_##name(struct logbuf *b SLF_FIELDS_##name(SLF_ENCODER_ARG))  \
+	{                                                                                       \
+		uint8_t rec[SLF_MAXLEN_DENSE_##NAME];                                           \
+		uint8_t *end;                                                                   \
+                                                                                                \
+		if (!b->in_chunk || b->major < 3 || b->seq < b->clast ||                        \
+		    !slf_dense_fits_##name(0 SLF_FIELDS_##name(LB_ENCODER_ARG)))                \
+			abort(); /* test bug */                                                 \
+		end = slf_encode_dense_##name(rec, &b->dense,                                   \
+					      b->seq - b->clast SLF_FIELDS_##name(LB_ENCODER_ARG)); \
+		lb_chunk_raw(b, rec, (size_t)(end - rec));                                      \
+		b->clast = b->seq;                                                              \
+		b->seq += b->seq_step;                                                          \
+	}
+SLF_DENSE(LB_DENSE)
 
 static inline void lb_process(struct logbuf *b, uint64_t pid, uint64_t ppid, const char *exe)
 {

@@ -836,7 +836,7 @@ static void test_newer_minor(void)
 	struct sla_reader r;
 	int n, err;
 
-	lb_init_version(&b, 2, SLF_VERSION_MINOR + 1);
+	lb_init_version(&b, 2, 3); /* a 2.x minor after 2.2, the last */
 	b.v2 = 1;
 	b.seq = 1;
 	b.seq_step = 1;
@@ -892,6 +892,140 @@ static void test_v1_unchanged(void)
 	lb_free(&b);
 }
 
+
+/*
+ * 3.0's dense forms (records.def, SLF_DENSE): every coding, mixed with
+ * ordinary records of the same kinds, come out as the records they encode,
+ * with their seqs; the fields the head implies (default fn and align, the
+ * previous stack, a recent block) included.
+ */
+static void test_dense(void)
+{
+	struct logbuf b;
+	struct sla_reader r;
+	int n, err;
+
+	lb_init_v3(&b);
+	lb_process(&b, 7, 1, "/bin/d");
+	lb_chunk_begin(&b, 10, 1);
+	lb_time(&b, 5);		      /* seq 1 */
+	lb_stack(&b, 0, 0x401000);    /* 2: stack 1 */
+	lb_stack(&b, 1, 0x401100);    /* 3: stack 2 */
+	lb_dense_alloc(&b, SLF_FN_MALLOC, 0x10000, 48, 0, 2);	/* 4 */
+	lb_dense_alloc(&b, SLF_FN_CALLOC, 0x20000, 4096, 64, 2); /* 5: fn, align explicit */
+	lb_seq(&b, 7);
+	lb_dense_alloc(&b, SLF_FN_MALLOC, 0x8000, 16, 0, 1);	/* 7: delta 2, stack changes */
+	lb_alloc(&b, 0x30008, 8, 1);	/* 8: ordinary (unaligned), its own prev_addr chain */
+	lb_seq(&b, 11);
+	lb_dense_free(&b, 0x10000);	/* 11: delta 3, the 3rd most recent block */
+	lb_seq(&b, 100);
+	lb_dense_free(&b, 0x40000);	/* 100: delta 89 after the head, an explicit block */
+	lb_seq(&b, 100);
+	b.seq_step = 0;
+	lb_dense_realloc(&b, SLF_FN_REALLOCARRAY, 0x20000, 0x50000, 8192, 1, 1); /* 100: delta 0 */
+	b.seq_step = 1;
+	lb_dense_free(&b, 0x50000);	/* 100: the last block, the realloc's new one */
+	lb_dense_realloc(&b, SLF_FN_REALLOC, 0x8000, 0x8000, 17, 2, 0); /* 101 */
+	lb_chunk_end(&b);
+	lb_seq(&b, 200);
+	lb_chunk_begin(&b, 10, 200);	/* state afresh: prev_stack 0, no recent blocks */
+	lb_dense_alloc(&b, SLF_FN_MALLOC, 0x10000, 48, 0, 0);	/* 200 */
+	lb_dense_free(&b, 0x10000);	/* 201 */
+	lb_chunk_end(&b);
+	lb_end(&b, 0);
+	n = read_all(&b, &r, &err);
+	CHECK(err == 0 && r.ended);
+	CHECK_EQ_U(n, 16);
+	CHECK_EQ_U(recs[4].kind, SLF_REC_ALLOC);
+	CHECK(recs[4].alloc.fn == SLF_FN_MALLOC && recs[4].alloc.addr == 0x10000 &&
+	      recs[4].alloc.size == 48 && recs[4].alloc.align == 0 && recs[4].alloc.stack == 2);
+	CHECK_EQ_U(recs[4].seq, 4);
+	CHECK(recs[5].alloc.fn == SLF_FN_CALLOC && recs[5].alloc.addr == 0x20000 &&
+	      recs[5].alloc.size == 4096 && recs[5].alloc.align == 64 && recs[5].alloc.stack == 2);
+	CHECK(recs[6].alloc.addr == 0x8000 && recs[6].alloc.size == 16 && recs[6].alloc.stack == 1);
+	CHECK_EQ_U(recs[6].seq, 7);
+	CHECK(recs[7].kind == SLF_REC_ALLOC && recs[7].alloc.addr == 0x30008);
+	CHECK(recs[8].kind == SLF_REC_FREE && recs[8].free.addr == 0x10000);
+	CHECK_EQ_U(recs[8].seq, 11);
+	CHECK(recs[9].free.addr == 0x40000 && recs[9].seq == 100);
+	CHECK_EQ_U(recs[10].kind, SLF_REC_REALLOC);
+	CHECK(recs[10].realloc.fn == SLF_FN_REALLOCARRAY && recs[10].realloc.old_addr == 0x20000 &&
+	      recs[10].realloc.new_addr == 0x50000 && recs[10].realloc.size == 8192 &&
+	      recs[10].realloc.stack == 1 && recs[10].realloc.flags == SLF_REALLOC_OLD_FREED);
+	CHECK_EQ_U(recs[10].seq, 100);
+	CHECK(recs[11].free.addr == 0x50000 && recs[11].seq == 100);
+	CHECK(recs[12].realloc.fn == SLF_FN_REALLOC && recs[12].realloc.old_addr == 0x8000 &&
+	      recs[12].realloc.new_addr == 0x8000 && recs[12].realloc.size == 17 &&
+	      recs[12].realloc.stack == 2 && recs[12].realloc.flags == 0);
+	CHECK(recs[13].kind == SLF_REC_ALLOC && recs[13].alloc.stack == 0 && recs[13].seq == 200);
+	CHECK(recs[14].kind == SLF_REC_FREE && recs[14].free.addr == 0x10000);
+	sla_reader_close(&r);
+	lb_free(&b);
+
+	/* what the writer may not put in a dense form */
+	CHECK(!slf_dense_fits_alloc(0, SLF_FN_MALLOC, 0x10008, 8, 0, 0));
+	CHECK(!slf_dense_fits_free(0, 0x10004));
+	CHECK(!slf_dense_fits_realloc(0, SLF_FN_MALLOC, 0x10000, 0x10000, 8, 0, 0));
+	CHECK(!slf_dense_fits_realloc(0, SLF_FN_REALLOC, 0x10000, 0x10000, 8, 0, 2));
+	CHECK(slf_dense_fits_realloc(0, SLF_FN_REALLOCARRAY, 0x10000, 0x20000, 8, 9, 1));
+}
+
+/* A 3.0 log with a chunk of thread 10 open at seq 1. */
+static void dense_start(struct logbuf *b)
+{
+	lb_init_v3(b);
+	lb_process(b, 7, 1, "/bin/d");
+	lb_chunk_begin(b, 10, 1);
+}
+
+/* A dense record that cannot be one, each refused at its head byte. */
+static void test_dense_errors(void)
+{
+	struct logbuf b;
+	uint64_t at;
+	uint8_t raw[2];
+
+	/* a head bit no field of FREE uses */
+	dense_start(&b);
+	lb_dense_alloc(&b, SLF_FN_MALLOC, 0x10000, 48, 0, 0);
+	at = b.len + b.clen + 4; /* the CHUNK's kind, length, tid, base seq first */
+	raw[0] = 0x40 | 0x20;
+	lb_chunk_raw(&b, raw, 1);
+	lb_chunk_end(&b);
+	lb_end(&b, 0);
+	EXPECT_CORRUPT(&b, at, "a head bit no field uses is set");
+
+	/* a FREE naming the 2nd most recent block when there was one */
+	dense_start(&b);
+	lb_dense_alloc(&b, SLF_FN_MALLOC, 0x10000, 48, 0, 0);
+	at = b.len + b.clen + 4;
+	raw[0] = 0x40 | 2 << 2;
+	lb_chunk_raw(&b, raw, 1);
+	lb_chunk_end(&b);
+	lb_end(&b, 0);
+	EXPECT_CORRUPT(&b, at, "names a recent block that does not exist");
+
+	/* a dense ALLOC whose fields run past the end of its chunk */
+	dense_start(&b);
+	at = b.len + b.clen + 4 + 1;
+	raw[0] = 0x80;
+	raw[1] = 0x81; /* a varint that does not end */
+	lb_chunk_raw(&b, raw, 2);
+	lb_chunk_end(&b);
+	lb_end(&b, 0);
+	EXPECT_CORRUPT(&b, at, "field addr does not fit");
+
+	/* a dense record inside a scan */
+	dense_start(&b);
+	b.seq_step = 0;
+	lb_rec_scan_begin(&b, 0x1000, 0x2000);
+	at = b.len + b.clen + 4;
+	lb_dense_free(&b, 0x1000);
+	lb_chunk_end(&b);
+	lb_end(&b, 0);
+	EXPECT_CORRUPT(&b, at, "inside a scan");
+}
+
 int main(void)
 {
 	test_interleaved();
@@ -905,5 +1039,7 @@ int main(void)
 	test_newer_minor();
 	test_killed_cut();
 	test_v1_unchanged();
+	test_dense();
+	test_dense_errors();
 	return check_result();
 }

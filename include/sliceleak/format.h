@@ -12,9 +12,9 @@
  *   file header : struct slf_file_header (16 bytes, below)
  *   records     : until end of file
  *
- * Version 2 (what the shim writes) keeps each thread's records in a stream
- * of its own, so threads never contend for one buffer. At the top level a
- * 2.x file holds only
+ * Versions 2 and 3 (3 is what the shim writes) keep each thread's records
+ * in a stream of its own, so threads never contend for one buffer. At the
+ * top level a 2.x or 3.x file holds only
  *   PROCESS      first, once
  *   CHUNK        any number: a run of one thread's records (records.def, CHUNK)
  *   END          last, on a clean exit
@@ -22,7 +22,9 @@
  * by the analyzer) are one flat stream of records in event order, with
  * THREAD records switching the thread; "1.x only" and "2.x only" below and
  * in records.def mark the differences (records.def's `place` of a kind,
- * `since` of a field).
+ * `since` of a field). "2.x" says what 3.x does too unless 3.x is named:
+ * 3.x differs in how a CHUNK's inner records are framed (below) and adds
+ * dense forms of ALLOC, FREE and REALLOC.
  *
  * Every record is
  *   kind    : 1 byte, enum slf_kind
@@ -34,6 +36,21 @@
  * ignores payload bytes past the fields it knows (a minor version may append
  * fields to the end of an existing kind). A record whose payload ends before
  * its known fields do is corrupt.
+ *
+ * Inner records (inside a CHUNK), each with the seq_delta of SLF_REC_CHUNK:
+ *   2.x  uv seq_delta, then kind, length, payload as above
+ *   3.x  a head byte first:
+ *        below SLF_DENSE_MIN (64): the kind, then uv seq_delta, length,
+ *             payload (so kinds stay below 64)
+ *        from SLF_DENSE_MIN on: a dense form of a kind (records.def,
+ *             SLF_DENSE): head = the form's base | 6 bits. Bits 0-1 are
+ *             the seq_delta: 0, 1, 2 for 1, 2, 3; 3: a uv seq_delta
+ *             follows the head. Bits 2-5 and the bytes after it are the
+ *             kind's fields as the form's codings say (below); there is no
+ *             length, each field ends itself (slf_dense_end()). A reader
+ *             hands out the record of the form's kind, as if it had come
+ *             in the ordinary form; a writer may use either form for any
+ *             record of those kinds.
  *
  * Field encodings
  *   uv   unsigned LEB128 varint, at most 10 bytes (slf_put_uv/slf_get_uv)
@@ -82,6 +99,14 @@
  *   (SLF_REC_PROCESS names the parent), which may free blocks the child never
  *   allocated.
  *
+ * Dense codings (3.x; records.def says which field has which) use a state
+ * of their own per CHUNK, zero at its start, apart from prev_addr (struct
+ * slf_dense_state): prev_block, the last heap block named (a multiple of
+ * 16: deltas are written in units of 16; a block that is not a multiple of
+ * 16 takes the ordinary form), prev_size, prev_stack, and a ring of the
+ * last blocks allocated (newblock fields), of which a FREE names one of the
+ * last 7 with 3 head bits instead of its address.
+ *
  * Versioning
  *   A reader refuses a file whose major version is greater than its own, with
  *   a message naming both versions. Minor bumps only add record kinds or
@@ -107,6 +132,10 @@
  *        `interposer` and `flags` (SLF_PROCESS_*)
  *   3.0  a 2.x reader would misread these logs, so they are a new major;
  *        the layout of 2.x stays, with:
+ *        - inner records start with their kind, then seq_delta; dense
+ *          forms of ALLOC, FREE and REALLOC (records.def, SLF_DENSE):
+ *          about 2 bytes per event where 2.2 took 6.6 (a 2.x reader would
+ *          take a dense head for a seq_delta)
  *        - sampled recording: PROCESS gains `sample_bytes` and
  *          `exact_bytes`. With sample_bytes > 0 the log holds every block
  *          of at least exact_bytes (weight 1) and a sample of the smaller
@@ -368,7 +397,8 @@ enum { SLF_RECORDS(SLF_MAXLEN_ENUM) };
  * returns its end. The fields are the arguments, in table order: u8, uv,
  * addr as integers, sv as int64_t, str as (pointer, length); segs and pairs
  * as their count, after which the caller writes the variable part; body as
- * nothing. Fields since a later major than `major` are not written.
+ * nothing. Fields since a later version than `major` are not written (an
+ * older major: its last minor's fields).
  * prev_addr is the decoding state of format.h, advanced by addr fields.
  */
 #define SLF_ARG_u8(f)	 , uint8_t f
@@ -392,7 +422,7 @@ enum { SLF_RECORDS(SLF_MAXLEN_ENUM) };
 #define SLF_PUT_body(f)
 #define SLF_ENCODER_ARG(kind, enc, field, show, since) SLF_ARG_##enc(field)
 #define SLF_ENCODER_PUT(kind, enc, field, show, since)                                   \
-	if (slf_field_in((since), major, major == SLF_VERSION_MAJOR ? SLF_VERSION_MINOR : 0)) { \
+	if (slf_field_in((since), major, major == SLF_VERSION_MAJOR ? SLF_VERSION_MINOR : 99)) { \
 		SLF_PUT_##enc(field)                   \
 	}
 #define SLF_ENCODER(NAME, name, value, place)                                                    \
@@ -404,3 +434,214 @@ enum { SLF_RECORDS(SLF_MAXLEN_ENUM) };
 		SLF_FIELDS_##name(SLF_ENCODER_PUT) return p;                                     \
 	}
 SLF_RECORDS(SLF_ENCODER)
+
+/* ---- dense forms (3.0, records.def's SLF_DENSE) ------------------------ */
+
+#define SLF_DENSE_MIN 0x40 /* inner head bytes from here on are dense forms */
+#define SLF_DENSE_RING 8   /* the recent ring: the last 7 blocks are named (1..7) */
+
+/* The dense forms' decoding state, per CHUNK (zero at its start), besides prev_addr. */
+struct slf_dense_state {
+	uint64_t prev_block; /* the last block / newblock / recent field */
+	uint64_t prev_size;  /* the last size field */
+	uint64_t prev_stack; /* the last stack field */
+	uint64_t ring[SLF_DENSE_RING]; /* newblock fields, ring[pos & 7] the last */
+	uint32_t pos;	     /* newblock fields so far */
+};
+
+static inline void slf_dense_push(struct slf_dense_state *st, uint64_t block)
+{
+	st->ring[++st->pos % SLF_DENSE_RING] = block;
+}
+
+/* The r-th most recent newblock (1..7), or 0 when none that old exists. */
+static inline uint64_t slf_dense_recent(const struct slf_dense_state *st, unsigned r)
+{
+	return r <= st->pos ? st->ring[(st->pos - r + 1) % SLF_DENSE_RING] : 0;
+}
+
+/* Which r names block (0: none of the last 7, or not a block the ring can name). */
+static inline unsigned slf_dense_find(const struct slf_dense_state *st, uint64_t block)
+{
+	unsigned n = st->pos < SLF_DENSE_RING - 1 ? st->pos : SLF_DENSE_RING - 1;
+
+	for (unsigned r = 1; r <= n; r++)
+		if (st->ring[(st->pos - r + 1) % SLF_DENSE_RING] == block)
+			return r;
+	return 0;
+}
+
+/* zigzag of a block delta in units of 16 (both ends multiples of 16). */
+static inline uint64_t slf_block_delta(uint64_t addr, uint64_t prev)
+{
+	return slf_zigzag((int64_t)(addr - prev) >> 4);
+}
+
+/* Head bits each coding uses, and its most bytes. */
+#define SLF_DBITS_dflt8(bit)	(1u << (bit))
+#define SLF_DBITS_dflt(bit)	(1u << (bit))
+#define SLF_DBITS_pick(bit)	(1u << (bit))
+#define SLF_DBITS_flag(bit)	(1u << (bit))
+#define SLF_DBITS_block(bit)	0u
+#define SLF_DBITS_newblock(bit) 0u
+#define SLF_DBITS_recent(bit)	(7u << (bit))
+#define SLF_DBITS_size(bit)	0u
+#define SLF_DBITS_stack(bit)	(1u << (bit))
+#define SLF_DMAX_dflt8	  1
+#define SLF_DMAX_dflt	  SLF_MAX_UV_LEN
+#define SLF_DMAX_pick	  0
+#define SLF_DMAX_flag	  0
+#define SLF_DMAX_block	  SLF_MAX_UV_LEN
+#define SLF_DMAX_newblock SLF_MAX_UV_LEN
+#define SLF_DMAX_recent	  SLF_MAX_UV_LEN
+#define SLF_DMAX_size	  SLF_MAX_UV_LEN
+#define SLF_DMAX_stack	  SLF_MAX_UV_LEN
+#define SLF_DBITS_FIELD(kind, field, coding, bit, arg) | SLF_DBITS_##coding(bit)
+#define SLF_DSUM_FIELD(kind, field, coding, bit, arg) + SLF_DBITS_##coding(bit)
+#define SLF_DMAX_FIELD(kind, field, coding, bit, arg) + SLF_DMAX_##coding
+#define SLF_DCOUNT_FIELD(kind, field, coding, bit, arg) + 1
+#define SLF_FCOUNT_FIELD(kind, enc, field, show, since) + 1
+/*
+ * SLF_DENSE_BITS_<NAME>: the head bits its fields use (the others must be
+ * 0); SLF_MAXLEN_DENSE_<NAME>: the most bytes a dense record takes.
+ */
+#define SLF_DENSE_ENUM(NAME, name, base)                                              \
+	SLF_DENSE_BITS_##NAME = 0u SLF_DENSE_FIELDS_##name(SLF_DBITS_FIELD),          \
+	SLF_MAXLEN_DENSE_##NAME = 1 + SLF_MAX_UV_LEN SLF_DENSE_FIELDS_##name(SLF_DMAX_FIELD),
+enum { SLF_DENSE(SLF_DENSE_ENUM) };
+/* Every field has a coding, in order; no two use one bit; only bits 2-5. */
+#define SLF_DENSE_CHECK(NAME, name, base)                                                      \
+	_Static_assert(0 SLF_DENSE_FIELDS_##name(SLF_DCOUNT_FIELD) ==                          \
+			       0 SLF_FIELDS_##name(SLF_FCOUNT_FIELD),                          \
+		       "records.def: SLF_DENSE_FIELDS_" #name " must list every field of " #NAME); \
+	_Static_assert((0u SLF_DENSE_FIELDS_##name(SLF_DSUM_FIELD)) == SLF_DENSE_BITS_##NAME && \
+			       (SLF_DENSE_BITS_##NAME & ~0x3cu) == 0 && ((base) & 0x3f) == 0 &&  \
+			       (base) >= SLF_DENSE_MIN,                                        \
+		       "records.def: dense form " #NAME ": head bits overlap or out of 2-5");
+SLF_DENSE(SLF_DENSE_CHECK)
+
+/*
+ * bool slf_dense_fits_<name>(fields...): whether a record with these
+ * fields has a dense form (blocks are multiples of 16, pick and flag
+ * fields fit their bit). uint8_t *slf_encode_dense_<name>(p, st,
+ * seq_delta, fields...): writes it at p (room: SLF_MAXLEN_DENSE_<NAME>),
+ * advances st and returns the end. Fields as slf_encode_<name>() takes them.
+ */
+#define SLF_DFITS_dflt8(f, bit, arg)
+#define SLF_DFITS_dflt(f, bit, arg)
+#define SLF_DFITS_pick(f, bit, arg)	&& (uint64_t)(f) - (arg) <= 1
+#define SLF_DFITS_flag(f, bit, arg)	&& (uint64_t)(f) <= 1
+#define SLF_DFITS_block(f, bit, arg)	&& ((f) & 15) == 0
+#define SLF_DFITS_newblock(f, bit, arg) && ((f) & 15) == 0
+#define SLF_DFITS_recent(f, bit, arg)	&& ((f) & 15) == 0
+#define SLF_DFITS_size(f, bit, arg)
+#define SLF_DFITS_stack(f, bit, arg)
+#define SLF_DPUT_dflt8(f, bit, arg)              \
+	if ((f) != (arg)) {                      \
+		head |= 1u << (bit);             \
+		*p++ = (uint8_t)(f);             \
+	}
+#define SLF_DPUT_dflt(f, bit, arg)               \
+	if ((f) != (arg)) {                      \
+		head |= 1u << (bit);             \
+		p += slf_put_uv(p, f);           \
+	}
+#define SLF_DPUT_pick(f, bit, arg)  head |= (unsigned)((f) - (arg)) << (bit);
+#define SLF_DPUT_flag(f, bit, arg)  head |= (unsigned)(f) << (bit);
+#define SLF_DPUT_block(f, bit, arg)                              \
+	p += slf_put_uv(p, slf_block_delta(f, st->prev_block)); \
+	st->prev_block = f;
+#define SLF_DPUT_newblock(f, bit, arg) \
+	SLF_DPUT_block(f, bit, arg)    \
+	slf_dense_push(st, f);
+#define SLF_DPUT_recent(f, bit, arg)                                     \
+	{                                                                \
+		unsigned r_ = slf_dense_find(st, f);                     \
+                                                                         \
+		head |= r_ << (bit);                                     \
+		if (!r_)                                                 \
+			p += slf_put_uv(p, slf_block_delta(f, st->prev_block)); \
+		st->prev_block = f;                                      \
+	}
+#define SLF_DPUT_size(f, bit, arg)                                          \
+	p += slf_put_uv(p, slf_zigzag((int64_t)((f) - st->prev_size)));    \
+	st->prev_size = f;
+#define SLF_DPUT_stack(f, bit, arg)              \
+	if ((f) != st->prev_stack) {             \
+		head |= 1u << (bit);             \
+		p += slf_put_uv(p, f);           \
+		st->prev_stack = f;              \
+	}
+#define SLF_DFITS_FIELD(kind, field, coding, bit, arg) SLF_DFITS_##coding(field, bit, arg)
+#define SLF_DVOID_FIELD(kind, enc, field, show, since) (void)field;
+#define SLF_DPUT_FIELD(kind, field, coding, bit, arg)  SLF_DPUT_##coding(field, bit, arg)
+#define SLF_DENSE_ENCODER(NAME, name, base)                                                   \
+	static inline int slf_dense_fits_##name(int unused SLF_FIELDS_##name(SLF_ENCODER_ARG)) \
+	{                                                                                     \
+		(void)unused;                                                                 \
+		SLF_FIELDS_##name(SLF_DVOID_FIELD) return 1 SLF_DENSE_FIELDS_##name(SLF_DFITS_FIELD); \
+	}                                                                                     \
+	static inline uint8_t *slf_encode_dense_##name(uint8_t *p, struct slf_dense_state *st, \
+						       uint64_t seq_delta                     \
+							       SLF_FIELDS_##name(SLF_ENCODER_ARG)) \
+	{                                                                                     \
+		uint8_t *h = p++;                                                             \
+		unsigned head = (base);                                                       \
+                                                                                              \
+		if (seq_delta - 1 < 3) {                                                      \
+			head |= (unsigned)(seq_delta - 1);                                    \
+		} else {                                                                      \
+			head |= 3;                                                            \
+			p += slf_put_uv(p, seq_delta);                                        \
+		}                                                                             \
+		SLF_DENSE_FIELDS_##name(SLF_DPUT_FIELD) * h = (uint8_t)head;                  \
+		return p;                                                                     \
+	}
+SLF_DENSE(SLF_DENSE_ENCODER)
+
+/*
+ * Where the fields of the dense form with head `head` that start at p end,
+ * or NULL when they run past `end` (a varint that does not end there): a
+ * dense record is as long as its head says, without its state.
+ */
+#define SLF_DSKIP_UV                                    \
+	{                                               \
+		uint64_t v_;                            \
+		size_t n_ = slf_get_uv(p, end, &v_);    \
+                                                        \
+		if (!n_)                                \
+			return NULL;                    \
+		p += n_;                                \
+	}
+#define SLF_DHEAD_BIT(bit)	((head >> (bit)) & 1u)
+#define SLF_DSKIP_dflt8(bit)                            \
+	if (SLF_DHEAD_BIT(bit) && p++ >= end)           \
+		return NULL;
+#define SLF_DSKIP_dflt(bit)                             \
+	if (SLF_DHEAD_BIT(bit))                         \
+		SLF_DSKIP_UV
+#define SLF_DSKIP_pick(bit)
+#define SLF_DSKIP_flag(bit)
+#define SLF_DSKIP_block(bit)	SLF_DSKIP_UV
+#define SLF_DSKIP_newblock(bit) SLF_DSKIP_UV
+#define SLF_DSKIP_recent(bit)                           \
+	if (!((head >> (bit)) & 7u))                    \
+		SLF_DSKIP_UV
+#define SLF_DSKIP_size(bit)	SLF_DSKIP_UV
+#define SLF_DSKIP_stack(bit)                            \
+	if (SLF_DHEAD_BIT(bit))                         \
+		SLF_DSKIP_UV
+#define SLF_DSKIP_FIELD(kind, f, coding, bit, arg) SLF_DSKIP_##coding(bit)
+#define SLF_DSKIP_KIND(NAME, name, base)                \
+	case (base):                                    \
+		SLF_DENSE_FIELDS_##name(SLF_DSKIP_FIELD) break;
+
+static inline const uint8_t *slf_dense_end(unsigned head, const uint8_t *p, const uint8_t *end)
+{
+	switch (head & 0xc0u) {
+		SLF_DENSE(SLF_DSKIP_KIND)
+	default:
+		return NULL;
+	}
+	return p <= end ? p : NULL;
+}

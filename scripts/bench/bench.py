@@ -49,7 +49,8 @@ import time
 
 GIB = 1 << 30
 
-TOOLS = ["plain", "heaptrack-raw", "heaptrack", "massif", "sliceleak", "sliceleak-sampled"]
+TOOLS = ["plain", "heaptrack-raw", "heaptrack", "massif", "sliceleak", "sliceleak-sampled",
+         "sliceleak-base"]
 SKIP = {("massif", "alloc1-big")}  # (tool, workload) pairs not run: massif needs > 10 min there
 # Workloads whose files are too big to count events in (10^8 lines through
 # awk): heaptrack's events are taken as the expected count (2 per pair, marked
@@ -71,6 +72,7 @@ def workloads(args):
     rounds = args.rounds or (100_000 if q else 5_000_000)
     recs = args.records or (10_000 if q else 300_000)
     lines = args.lines or (50_000 if q else 2_000_000)
+    commits = 50 if q else 300
     ab = os.path.join(b, "alloc_bench")
     w = {
         "alloc16-1t": ("%s malloc/free pairs, 16 frames deep, sizes 16..4096 step 16, 1 thread" % fmt_count(n),
@@ -90,6 +92,9 @@ def workloads(args):
                   [os.path.join(b, "slice_bench"), "-n", str(rounds)], None),
         "python": ("python3 compute.py %d (JSON round trip, dicts, sorting)" % recs,
                    [args.python, os.path.join(args.srcdir, "compute.py"), str(recs)], None),
+        "git": ("git log --stat -%d of this repository (a real program: trees, diffs, packs)" % commits,
+                ["git", "-C", os.path.dirname(os.path.dirname(args.srcdir)), "--no-pager", "log",
+                 "--stat", "-%d" % commits], None),
         "sort": ("LC_ALL=C sort of %s random lines (%s)" % (fmt_count(lines), "generated"),
                  ["sort", "-o", os.path.join(args.work, "sorted.txt"),
                   os.path.join(args.work, "sort-input-%d.txt" % lines)], None),
@@ -311,8 +316,8 @@ def tool_argv(tool, wl_argv, d, args):
     if tool == "massif":
         return ([rx, outer, "valgrind", "--tool=massif", "--massif-out-file=" + os.path.join(d, "massif.out")]
                 + wl_argv, env, None, outer)
-    if tool in ("sliceleak", "sliceleak-sampled"):
-        env["LD_PRELOAD"] = args.shim
+    if tool in ("sliceleak", "sliceleak-sampled", "sliceleak-base"):
+        env["LD_PRELOAD"] = args.base_shim if tool == "sliceleak-base" else args.shim
         env["SLICELEAK_OPTIONS"] = "output=%s/x.%%p.sllog:quiet=1" % d
         if tool == "sliceleak-sampled":
             env["SLICELEAK_OPTIONS"] += ":sample_bytes=" + args.sample_bytes
@@ -328,7 +333,7 @@ def log_files(tool, d):
                 if ".raw." not in f]
     if tool == "massif":
         return glob.glob(os.path.join(d, "massif.out"))
-    if tool in ("sliceleak", "sliceleak-sampled"):
+    if tool.startswith("sliceleak"):
         return sorted(glob.glob(os.path.join(d, "*.sllog")) + glob.glob(os.path.join(d, "*.sllog.[0-9]*")))
     return []
 
@@ -371,7 +376,7 @@ def count_into(res, tool, files, args, count_events, fail):
         counted = [heaptrack_events(f) for f in files]
         res["events"] = sum(e for e, _ in counted)
         res["uncompressed_bytes"] = sum(b for _, b in counted)
-    if count_events and files and tool == "sliceleak":
+    if count_events and files and tool in ("sliceleak", "sliceleak-base"):
         ev, recs, end_ok = sliceleak_events(args.sliceleak, files)
         res["events"], res["records"], res["log_complete"] = ev, recs, end_ok
         if not end_ok and fail is None:
@@ -710,7 +715,11 @@ def main():
     ap.add_argument("--runs", type=int, default=None)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--workloads", default=None, help="comma-separated subset")
-    ap.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of " + ",".join(TOOLS))
+    ap.add_argument("--tools", default=None, help="comma-separated subset of " + ",".join(TOOLS) +
+                    " (default: all; sliceleak-base only with --base-shim)")
+    ap.add_argument("--base-shim", default=None, metavar="SO",
+                    help="tool sliceleak-base: this libsliceleak.so (another commit's release build), "
+                         "for before/after figures in the same run")
     ap.add_argument("--timeout", type=int, default=None, help="seconds per process (default 600, quick 60)")
     ap.add_argument("--mem-limit-gib", type=float, default=8.0)
     ap.add_argument("--pairs", type=int, default=None, help="alloc16 pairs (default 10M)")
@@ -737,10 +746,16 @@ def main():
     if args.timeout is None:
         args.timeout = 60 if args.quick else 600
     args.mem_limit = int(args.mem_limit_gib * GIB)
+    if args.tools is None:
+        args.tools = ",".join(t for t in TOOLS if t != "sliceleak-base" or args.base_shim)
     args.tools = [t for t in args.tools.split(",") if t]
     for t in args.tools:
         if t not in TOOLS:
             ap.error("unknown tool %r" % t)
+    if "sliceleak-base" in args.tools and not args.base_shim:
+        ap.error("tool sliceleak-base needs --base-shim")
+    if args.base_shim:
+        args.base_shim = os.path.abspath(args.base_shim)
     if "plain" not in args.tools:
         args.tools.insert(0, "plain")
     args.srcdir = os.path.dirname(os.path.abspath(__file__))
