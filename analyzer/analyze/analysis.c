@@ -193,6 +193,8 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	li->go = st->process_flags & SLF_PROCESS_GO;
 	li->sample_bytes = st->sample_bytes;
 	li->exact_bytes = st->exact_bytes;
+	li->late_start = st->process_flags & SLF_PROCESS_LATE_START;
+	li->before_start = st->before_start;
 	th = log_thresholds(o, st);
 	li->ended = st->ended;
 	li->truncated = !st->ended;

@@ -55,7 +55,7 @@ struct sla_hg_build {
 	struct seen *seen;
 	size_t seen_mask;
 	size_t run_start;	/* the current source's first pair */
-	bool sampled;		/* the log is sampled (sampling.h) */
+	bool partial;		/* live blocks may be missing: sampled, or a late start (sampling.h) */
 	/* the region being read */
 	unsigned kind;
 	bool starts_only;	/* the C library's segment: only pointers to a block's start */
@@ -154,7 +154,7 @@ void sla_heapgraph_begin(struct sla_state *st)
 	b->seen = sla_xcalloc(16, sizeof(*b->seen));
 	b->seen_mask = 15;
 	b->src = b->last_src = NONE;
-	b->sampled = sla_sampled(st);
+	b->partial = sla_heap_partial(st);
 	b->win = sla_xmalloc(((size_t)g->n + 1) * sizeof(*b->win));
 	for (uint32_t i = 0; i < g->n; i++) {
 		const struct sla_block *blk = sla_hg_block(st, i);
@@ -474,10 +474,11 @@ void sla_heapgraph_word(struct sla_state *st, uint64_t loc, uint64_t val)
 	}
 	/*
 	 * Outside blocks. In allocator memory (the brk heap, a thread arena's
-	 * heap) a word is a root only in a sampled log, and only for the block
-	 * whose first byte it points to (heapgraph.h).
+	 * heap) a word is a root only in a log that may miss live blocks
+	 * (sampled, or started late), and only for the block whose first byte
+	 * it points to (heapgraph.h).
 	 */
-	if (b->sampled && val == lo_of(st, dst)) {
+	if (b->partial && val == lo_of(st, dst)) {
 		g->flags[dst] |= SLA_HG_ROOTED;
 		return;
 	}

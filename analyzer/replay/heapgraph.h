@@ -21,7 +21,8 @@
  *     memory), in the heaps of threads' arenas (64 MiB-aligned windows of
  *     anonymous memory holding blocks below the mmap threshold), which are
  *     like the brk heap, and when val lies in no live block.
- * A sampled log knows only some of the live blocks: a word of heap memory
+ * A sampled log knows only some of the live blocks (and a log whose recording
+ * started late, none from before the start): a word of heap memory
  * (the brk heap, threads' arena heaps) outside every recorded block may lie
  * in a live block the sampler passed over, which may be reachable. Such a
  * word is a root there for the block whose first byte it points to, so a

@@ -25,6 +25,19 @@ static inline void anomaly(struct sla_state *st, enum sla_anomaly a)
 }
 
 /*
+ * A free or realloc of a block the log never allocated: an anomaly, but in
+ * a log whose recording started late (start=signal), where it is a block
+ * from before the start.
+ */
+static void unknown_block(struct sla_state *st, enum sla_anomaly a)
+{
+	if (st->process_flags & SLF_PROCESS_LATE_START)
+		st->before_start++;
+	else
+		anomaly(st, a);
+}
+
+/*
  * Before a stack's live figures change: if they have not been saved since
  * the latest heap peak, they are what the stack held at that peak.
  */
@@ -204,7 +217,7 @@ static void on_free(struct sla_state *st, const struct sla_record *rec)
 			anomaly(st, SLA_ANOM_double_free);
 			sla_state_remember_freed(st, addr);
 		} else {
-			anomaly(st, SLA_ANOM_free_unknown);
+			unknown_block(st, SLA_ANOM_free_unknown);
 		}
 		return;
 	}
@@ -266,7 +279,7 @@ static void on_realloc(struct sla_state *st, const struct sla_record *rec)
 				sla_state_move_views(st, &held, b);
 			remove_block(st, b);
 		} else {
-			anomaly(st, SLA_ANOM_realloc_unknown);
+			unknown_block(st, SLA_ANOM_realloc_unknown);
 		}
 	}
 	b = sla_state_find_block(st, new_addr);

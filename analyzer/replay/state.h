@@ -162,6 +162,7 @@ struct sla_state {
 	char *interposer;	/* PROCESS: whose malloc the program called (NULL: ours) */
 	uint64_t process_flags; /* PROCESS: SLF_PROCESS_* */
 	uint64_t sample_bytes, exact_bytes; /* PROCESS (3.0): sampled log (sampling.h) */
+	uint64_t before_start;	/* late start: frees and reallocs of blocks from before it */
 
 	/* stacks and modules */
 	struct sla_stack_node *stacks; /* [0] is the empty stack */
