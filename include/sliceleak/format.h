@@ -197,6 +197,8 @@
  *          under a fixed-width head (u64 fields) that says how much of it
  *          holds whole records and which events were in flight, so that a
  *          killed process loses no complete event ("Regions" above)
+ *        - PROCESS flag SLF_PROCESS_LATE_START: recording began after the
+ *          process did, so the log may free blocks it never allocated
  *
  * Little-endian, 64-bit Linux only.
  */
@@ -295,6 +297,9 @@ struct slf_region_head {
 _Static_assert(sizeof(struct slf_region_head) == 48, "on-disk ABI");
 
 /* PROCESS flags (2.2). */
+#define SLF_PROCESS_LATE_START 2u /* since 3.0: recording started after the process did
+				     (start=signal): blocks allocated before are not in the
+				     log, and frees or reallocs of them may be */
 #define SLF_PROCESS_GO 1u /* a Go program: it exits through a raw exit_group, past
 			     libc, so its log ends without END and loses its last events */
 
