@@ -17,11 +17,12 @@
 
 struct slp_real slp_real;
 
-#define ARENA_SIZE (64 * 1024)
+#define ARENA_SIZE SLP_BOOT_ARENA_SIZE
 #define HDR ((size_t)alignof(max_align_t)) /* size header, keeps alignment */
 
+alignas(4096) unsigned char slp_boot_arena[ARENA_SIZE];
+
 static struct {
-	alignas(4096) unsigned char bytes[ARENA_SIZE];
 	atomic_size_t used;
 	atomic_int resolve_state; /* 0 idle, 1 running, 2 done */
 } arena;
@@ -73,13 +74,6 @@ void slp_resolve(void)
 	atomic_store(&arena.resolve_state, 2);
 }
 
-bool slp_boot_owns(const void *p)
-{
-	const unsigned char *c = p;
-
-	return c >= arena.bytes && c < arena.bytes + ARENA_SIZE;
-}
-
 /*
  * Context: any thread, typically inside dlsym() during resolution. Returns
  * real memory once libc is resolved, arena memory before. align is 0 or a
@@ -105,8 +99,8 @@ void *slp_boot_alloc(size_t size, size_t align, bool zero)
 	if (off + need > ARENA_SIZE)
 		slp_die("bootstrap arena exhausted");
 	start = (off + HDR + a - 1) & ~(a - 1);
-	memcpy(arena.bytes + start - HDR, &size, sizeof(size));
-	return arena.bytes + start; /* static storage, never reused: already zero */
+	memcpy(slp_boot_arena + start - HDR, &size, sizeof(size));
+	return slp_boot_arena + start; /* static storage, never reused: already zero */
 }
 
 /* realloc() of an arena block (or any block before libc is resolved). */

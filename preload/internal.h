@@ -119,7 +119,14 @@ static inline bool slp_resolved(void)
 /* Serves allocations while dlsym() has not answered yet. */
 void *slp_boot_alloc(size_t size, size_t align, bool zero);
 void *slp_boot_realloc(void *old, size_t size);
-bool slp_boot_owns(const void *p);
+#define SLP_BOOT_ARENA_SIZE (64 * 1024)
+extern unsigned char slp_boot_arena[SLP_BOOT_ARENA_SIZE];
+
+/* Whether p is in the bootstrap arena: inline, every free asks. */
+static inline bool slp_boot_owns(const void *p)
+{
+	return (uintptr_t)p - (uintptr_t)slp_boot_arena < SLP_BOOT_ARENA_SIZE;
+}
 /* dlsym(RTLD_NEXT, name) into a function pointer slot; false if absent. */
 bool slp_resolve_next(void *slot, const char *name);
 
@@ -130,6 +137,7 @@ enum slp_phase {
 	SLP_PHASE_STARTING = 1, /* slp_init running; events are dropped */
 	SLP_PHASE_ON = 2,	/* recording */
 	SLP_PHASE_OFF = 3,	/* finished, disabled or inert: pass-through forever */
+	SLP_PHASE_DORMANT = 4,	/* start=signal: pass-through until snapshot_signal */
 };
 
 /* One executable segment of a loaded object: [lo, hi). */
@@ -278,6 +286,7 @@ struct slp_state {
 	char *cmdline;		    /* mmap'd copy of /proc/self/cmdline */
 	char interposer[PATH_MAX];  /* the object whose malloc the program calls, if not ours */
 	uint64_t process_flags;	    /* SLF_PROCESS_* of PROCESS */
+	atomic_bool start_requested; /* start=signal: the signal came, the next event starts */
 	size_t cmdline_len;
 	struct slp_writer w;
 	struct slp_stacks stacks;
@@ -635,8 +644,12 @@ void slp_record_view_acquire(const void *owner, const void *ptr, size_t len);
 void slp_record_view_release(const void *owner);
 void slp_record_snapshot(const char *label, bool from_signal);
 
-/* snapshot_signal.c: installs the snapshot_signal handler (start-up, once). */
-void slp_snapshot_signal_setup(void);
+/*
+ * snapshot_signal.c: installs the snapshot_signal handler (start-up, once);
+ * false when there is none. While the phase is DORMANT a delivery sets
+ * slp_st.start_requested instead of taking a snapshot.
+ */
+bool slp_snapshot_signal_setup(void);
 
 /*
  * The reentrant path: a signal handler's malloc-family call that

@@ -384,6 +384,8 @@ static void fork_child(void)
 		slp_writer_close(); /* our copy shares the parent's file */
 		if (!fork_traced || !open_log())
 			atomic_store(&slp_st.phase, SLP_PHASE_OFF);
+	} else if (atomic_load(&slp_st.phase) == SLP_PHASE_DORMANT && !slp_opt.follow_fork) {
+		atomic_store(&slp_st.phase, SLP_PHASE_OFF); /* a dormant child waits for its own signal */
 	}
 	slp_guard_leave();
 }
@@ -406,6 +408,36 @@ static void say_where(void)
  * The whole start-up. Context: the first thread to get here, guard held,
  * phase is STARTING (we own it).
  */
+/* Once per process image; returns whether snapshot_signal's handler is in place. */
+static bool register_handlers(void)
+{
+	if (handlers_registered)
+		return false;
+	handlers_registered = true;
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	atexit(atexit_handler);
+	at_quick_exit(atexit_handler);
+	return slp_snapshot_signal_setup(); /* once: a fork child inherits the handler */
+}
+
+/*
+ * start=signal: no log, no recording until the signal (wake()); false, and
+ * recording from now on, when there is no snapshot_signal to wait for.
+ */
+static bool start_later(void)
+{
+	if (!strcmp(slp_opt.start, "now"))
+		return false;
+	if (strcmp(slp_opt.start, "signal")) {
+		slp_warn("SLICELEAK_OPTIONS: bad value for 'start', ignored (help=1 lists options)");
+		return false;
+	}
+	if (register_handlers())
+		return true;
+	slp_warn("start=signal needs a snapshot_signal it can catch; recording from the start");
+	return false;
+}
+
 static enum slp_phase start(void)
 {
 	if (getauxval(AT_SECURE)) {
@@ -428,16 +460,29 @@ static enum slp_phase start(void)
 	slp_st.process_flags = slp_modules_exe_is_go() ? SLF_PROCESS_GO : 0;
 	slp_unwind_setup();
 	slp_streams_setup();
+	if (start_later())
+		return SLP_PHASE_DORMANT;
 	if (!open_log())
 		return SLP_PHASE_OFF;
-	if (!handlers_registered) {
-		handlers_registered = true;
-		pthread_atfork(fork_prepare, fork_parent, fork_child);
-		atexit(atexit_handler);
-		at_quick_exit(atexit_handler);
-		slp_snapshot_signal_setup(); /* once: a fork child inherits the handler */
-	}
+	register_handlers();
 	return SLP_PHASE_ON;
+}
+
+/*
+ * start=signal: wakes up a dormant process on its first event after the
+ * signal. Blocks allocated before are not in the log (PROCESS flags).
+ */
+static SLP_COLD bool wake(void)
+{
+	int dormant = SLP_PHASE_DORMANT;
+
+	if (!atomic_compare_exchange_strong(&slp_st.phase, &dormant, SLP_PHASE_STARTING))
+		return dormant == SLP_PHASE_ON;
+	slp_st.process_flags |= SLF_PROCESS_LATE_START;
+	atomic_store(&slp_st.phase, open_log() ? SLP_PHASE_ON : SLP_PHASE_OFF);
+	if (slp_opt.verbose)
+		slp_warn("pid %d: snapshot_signal came: recording from now on", (int)slp_st.pid);
+	return slp_on();
 }
 
 /*
@@ -448,9 +493,11 @@ static enum slp_phase start(void)
  */
 bool slp_ensure_started(void)
 {
-	int idle = SLP_PHASE_IDLE;
+	int idle = atomic_load_explicit(&slp_st.phase, memory_order_relaxed);
 
-	if (atomic_compare_exchange_strong(&slp_st.phase, &idle, SLP_PHASE_STARTING)) {
+	if (idle == SLP_PHASE_DORMANT) /* a plain load: dormant threads share no written line */
+		return atomic_load_explicit(&slp_st.start_requested, memory_order_relaxed) && wake();
+	if (idle == SLP_PHASE_IDLE && atomic_compare_exchange_strong(&slp_st.phase, &idle, SLP_PHASE_STARTING)) {
 		atomic_store(&slp_st.phase, start());
 		return slp_on();
 	}
@@ -484,7 +531,7 @@ void slp_fini(void)
 {
 	struct slp_exit_frame frame = { 0 };
 	struct slp_stream *s;
-	int on = SLP_PHASE_ON;
+	int on = SLP_PHASE_ON, dormant = SLP_PHASE_DORMANT;
 	bool ok;
 
 	if (!slp_guard_enter())
@@ -494,6 +541,7 @@ void slp_fini(void)
 		slp_modules_sync(NULL, false); /* a dlopen'd object's globals are roots too */
 		slp_unwind_exit_frame(&frame);
 	}
+	atomic_compare_exchange_strong(&slp_st.phase, &dormant, SLP_PHASE_OFF); /* never woke */
 	if (atomic_compare_exchange_strong(&slp_st.phase, &on, SLP_PHASE_OFF)) {
 		/* no event starts from now on; the ones under way end first */
 		slp_streams_flush_all(NULL, true);

@@ -39,6 +39,7 @@ void slp_sample_fork_child(void)
 {
 	atomic_flag_clear(&w.lock); /* its holder, if any, is not in the child */
 	holding = false;
+	rng = 0; /* draws of its own, not a copy of the parent's */
 }
 
 static uint64_t splitmix(uint64_t *x)
@@ -162,14 +163,16 @@ static void put(struct slp_sample_table *t, uint64_t key)
 
 /*
  * Rewrites the spare table (of the size `live` needs, a new one if it is
- * too small) with the live addresses and publishes it. Context: lock held.
+ * too small) with the live addresses and publishes it. Tables never shrink:
+ * a set whose size hovers at a power of two would otherwise map a new one
+ * at every rebuild. Context: lock held.
  */
 static bool rebuild(void)
 {
 	struct slp_sample_table *cur = slp_samp.tab, *t = w.spare;
-	size_t slots = MIN_SLOTS;
+	size_t slots = cur ? cur->mask + 1 : MIN_SLOTS;
 
-	while (slots < 4 * (w.live + 1))
+	while (slots < 8 * (w.live + 1))
 		slots *= 2;
 	if (!t || t->mask + 1 != slots)
 		t = table_new(slots); /* an outgrown spare stays mapped: never unmapped */
@@ -200,7 +203,8 @@ bool slp_sample_add(const void *p, bool try)
 	if (!lock(try))
 		return false;
 	t = slp_samp.tab;
-	if ((!t || 2 * (w.used + 1) > t->mask + 1) && !rebuild()) {
+	/* at most a quarter used, tombstones included: a miss probes ~1.3 slots */
+	if ((!t || 4 * (w.used + 1) > t->mask + 1) && !rebuild()) {
 		unlock();
 		return false;
 	}

@@ -57,39 +57,46 @@ static void on_signal(int sig, siginfo_t *info, void *ucontext)
 	(void)sig;
 	(void)info;
 	(void)ucontext;
+	if (atomic_load(&slp_st.phase) == SLP_PHASE_DORMANT) {
+		atomic_store(&slp_st.start_requested, true); /* the next event starts */
+		return;
+	}
 	if (slp_guard_enter()) {
 		slp_record_snapshot("signal", true);
 		slp_guard_leave();
 	}
 }
 
-void slp_snapshot_signal_setup(void)
+bool slp_snapshot_signal_setup(void)
 {
 	const char *name = slp_opt.snapshot_signal;
 	struct sigaction old, sa;
 	int sig;
 
 	if (!name[0])
-		return;
+		return false;
 	sig = parse_signal(name);
 	if (!sig || sig == SIGKILL || sig == SIGSTOP) {
 		slp_warn("snapshot_signal=%s: not a signal that can be caught; no snapshots on signals",
 			 name);
-		return;
+		return false;
 	}
 	if (sigaction(sig, NULL, &old) != 0)
-		return;
+		return false;
 	if ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL) {
 		slp_warn("snapshot_signal=%s: the program already %s this signal; it is left alone, no snapshots on signals",
 			 name, old.sa_handler == SIG_IGN && !(old.sa_flags & SA_SIGINFO) ?
 				       "ignores" : "handles");
-		return;
+		return false;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_signal;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(sig, &sa, NULL) != 0)
+	if (sigaction(sig, &sa, NULL) != 0) {
 		slp_warn("snapshot_signal=%s: cannot install the handler; no snapshots on signals",
 			 name);
+		return false;
+	}
+	return true;
 }

@@ -48,6 +48,7 @@ mkdir -p "$bin"
 # -O2 -g without frame pointers, as distributions build
 cc_bench() { gcc -O2 -g -fomit-frame-pointer -Wall -Wextra "$@"; }
 cc_bench -pthread -o "$bin/alloc_bench" scripts/bench/alloc_bench.c
+cc_bench -o "$bin/scan_heap" scripts/bench/scan_heap.c
 cc_bench -I include -o "$bin/slice_bench" scripts/bench/slice_bench.c \
 	-L "$build/slice" -lslice -Wl,-rpath,"$build/slice"
 gcc -O2 -static -Wall -Wextra -o "$bin/rx" scripts/bench/rx.c

@@ -137,14 +137,15 @@ static enum sla_dr_status dead_region_status(const struct sla_analysis_opts *o,
 static void scan_analyses(struct sla_analysis *an, const struct sla_thresholds *th,
 			  struct sla_state *st, bool findings, bool leaks)
 {
-	struct sla_heapgraph g;
+	struct sla_heapgraph *g = st->graph;
 
-	if (!sla_heapgraph_build(&g, st))
-		return; /* ids are 32-bit: not a heap any scan could cover anyway */
-	sla_deadregion_collect(&an->res, &g, st, an->set, th, st->time_ns, findings, leaks);
+	/* none: more blocks or edges than 32-bit ids number, not a heap any scan could cover */
+	if (!g || !g->complete)
+		return;
+	sla_state_drop_index(st); /* nothing looks blocks up by address from here on */
+	sla_deadregion_collect(&an->res, g, st, an->set, th, st->time_ns, findings, leaks);
 	if (findings)
-		sla_owner_collect(&an->res, &g, st, an->set, th);
-	sla_heapgraph_free(&g);
+		sla_owner_collect(&an->res, g, st, an->set, th);
 }
 
 /*
@@ -192,6 +193,8 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	li->go = st->process_flags & SLF_PROCESS_GO;
 	li->sample_bytes = st->sample_bytes;
 	li->exact_bytes = st->exact_bytes;
+	li->late_start = st->process_flags & SLF_PROCESS_LATE_START;
+	li->before_start = st->before_start;
 	th = log_thresholds(o, st);
 	li->ended = st->ended;
 	li->truncated = !st->ended;

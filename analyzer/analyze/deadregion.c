@@ -23,6 +23,7 @@ enum {
 
 struct dr {
 	struct sla_heapgraph *g;
+	const struct sla_state *st;
 	uint32_t *owner; /* the holder a kept block belongs to, or NONE */
 	uint32_t *queue;
 	size_t qhead, qtail;
@@ -49,14 +50,11 @@ static void phase_reachable(struct dr *d)
 		if (g->flags[i] & SLA_HG_ROOTED)
 			reach(d, i);
 	for (uint32_t i = 0; i < g->n; i++) {
-		size_t k = 0;
-
-		if (!(g->flags[i] & F_PINNED) || g->first[i] == g->first[i + 1])
+		if (!(g->flags[i] & F_PINNED))
 			continue;
-		sla_heapgraph_view_ranges(g, i);
 		for (size_t e = g->first[i]; e < g->first[i + 1]; e++)
-			if (sla_heapgraph_in_view(g, &k, g->edges[e].loc))
-				reach(d, g->edges[e].dst);
+			if (g->pf[e] & SLA_HG_P_IN)
+				reach(d, g->dst[e]);
 	}
 	while (d->qhead < d->qtail) {
 		uint32_t t = d->queue[d->qhead++];
@@ -64,7 +62,7 @@ static void phase_reachable(struct dr *d)
 		if (g->flags[t] & F_PINNED)
 			continue;
 		for (size_t e = g->first[t]; e < g->first[t + 1]; e++)
-			reach(d, g->edges[e].dst);
+			reach(d, g->dst[e]);
 	}
 }
 
@@ -84,7 +82,10 @@ static bool keep(struct dr *d, uint32_t t, uint32_t h)
  * level is the dead regions' direct targets, holders in address order; a
  * kept block passes its holder on to what it reaches (all its words; a
  * pinned one's live views are roots already, its dead region is a source
- * of its own).
+ * of its own). A holder is the head of its targets (F_HEAD) when a word
+ * that keeps one of them lies before its last view's end: its first word
+ * to that target, the first to keep it, does, which is whether any of them
+ * does (SLA_HG_P_EARLY).
  */
 static void phase_dead(struct dr *d)
 {
@@ -92,19 +93,13 @@ static void phase_dead(struct dr *d)
 
 	d->qhead = d->qtail = 0;
 	for (uint32_t h = 0; h < g->n; h++) {
-		uint64_t view_end;
-		size_t k = 0;
-
-		if (!(g->flags[h] & F_PINNED) || g->first[h] == g->first[h + 1])
+		if (!(g->flags[h] & F_PINNED))
 			continue;
-		sla_heapgraph_view_ranges(g, h);
-		view_end = g->nrg ? g->rg[g->nrg - 1].hi : g->blk[h].lo;
 		for (size_t e = g->first[h]; e < g->first[h + 1]; e++) {
-			const struct sla_hg_edge *ed = &g->edges[e];
-
-			if (sla_heapgraph_in_view(g, &k, ed->loc))
+			if (!(g->pf[e] & SLA_HG_P_OUT))
 				continue;
-			if (keep(d, ed->dst, h) && ed->loc < view_end)
+			keep(d, g->dst[e], h);
+			if ((g->pf[e] & SLA_HG_P_EARLY) && d->owner[g->dst[e]] == h)
 				g->flags[h] |= F_HEAD;
 		}
 	}
@@ -114,7 +109,7 @@ static void phase_dead(struct dr *d)
 		if (g->flags[t] & F_PINNED)
 			continue;
 		for (size_t e = g->first[t]; e < g->first[t + 1]; e++)
-			keep(d, g->edges[e].dst, d->owner[t]);
+			keep(d, g->dst[e], d->owner[t]);
 	}
 }
 
@@ -141,7 +136,7 @@ static void collect(struct dr *d, struct sla_results *res, struct sla_state *st,
 	size_t nkept = 0, cap = 0;
 
 	for (uint32_t t = 0; t < d->g->n; t++) {
-		const struct sla_block *b = d->g->blk[t].b, *hb;
+		const struct sla_block *b = sla_hg_block(st, t), *hb;
 		const struct sla_ref *oldest;
 		enum sla_view_kind kind = SLA_VIEW_SLICE;
 		struct sla_finding *f;
@@ -149,7 +144,7 @@ static void collect(struct dr *d, struct sla_results *res, struct sla_state *st,
 
 		if (d->owner[t] == NONE)
 			continue;
-		hb = d->g->blk[d->owner[t]].b;
+		hb = sla_hg_block(st, d->owner[t]);
 		oldest = sla_block_oldest_ref(st, hb, &kind);
 		f = sla_results_dead_finding(res, sla_stackset_intern(set, st, b->stack),
 					     sla_stackset_intern(set, st, oldest->stack),
@@ -164,7 +159,7 @@ static void collect(struct dr *d, struct sla_results *res, struct sla_state *st,
 	if (nkept)
 		qsort(kept, nkept, sizeof(*kept), cmp_kept);
 	for (size_t i = 0; i < nkept; i++) {
-		const struct sla_block *hb = d->g->blk[kept[i].h].b;
+		const struct sla_block *hb = sla_hg_block(st, kept[i].h);
 		struct sla_finding *f = kept[i].f;
 
 		if (i && kept[i].f == kept[i - 1].f && kept[i].h == kept[i - 1].h)
@@ -190,14 +185,12 @@ static void classify_leaks(struct dr *d, struct sla_results *res, struct sla_sta
 {
 	struct sla_heapgraph *g = d->g;
 
-	for (size_t e = 0; e < g->nedges; e++) {
-		const struct sla_hg_edge *ed = &g->edges[e];
-
-		if (!(g->flags[ed->src] & F_REACH) && d->owner[ed->src] == NONE)
-			g->flags[ed->dst] |= F_INDIRECT;
-	}
+	for (uint32_t s = 0; s < g->n; s++)
+		if (!(g->flags[s] & F_REACH) && d->owner[s] == NONE)
+			for (size_t e = g->first[s]; e < g->first[s + 1]; e++)
+				g->flags[g->dst[e]] |= F_INDIRECT;
 	for (uint32_t t = 0; t < g->n; t++) {
-		const struct sla_block *b = g->blk[t].b;
+		const struct sla_block *b = sla_hg_block(st, t);
 		struct sla_stack_acc *a;
 
 		if ((g->flags[t] & F_REACH) || d->owner[t] != NONE)
@@ -215,7 +208,7 @@ static void trace_reach(const struct dr *d, bool classified)
 	const struct sla_heapgraph *g = d->g;
 
 	for (uint32_t t = 0; t < g->n; t++) {
-		const struct sla_block *b = g->blk[t].b, *hb;
+		const struct sla_block *b = sla_hg_block(d->st, t), *hb;
 
 		if (!sla_traced(b->addr, b->size))
 			continue;
@@ -224,7 +217,7 @@ static void trace_reach(const struct dr *d, bool classified)
 		} else if (g->flags[t] & F_REACH) {
 			sla_trace(b->addr, "pointer scan: reachable from a root");
 		} else if (d->owner[t] != NONE) {
-			hb = g->blk[d->owner[t]].b;
+			hb = sla_hg_block(d->st, d->owner[t]);
 			sla_trace(b->addr, "pointer scan: kept alive only through the dead region of the "
 				  "view-pinned block 0x%" PRIx64 " (%" PRIu64 " bytes): a dead_region "
 				  "finding", hb->addr, hb->size);
@@ -242,7 +235,7 @@ void sla_deadregion_collect(struct sla_results *res, struct sla_heapgraph *g,
 			    const struct sla_thresholds *th, uint64_t eval_ns, bool findings,
 			    bool leaks)
 {
-	struct dr d = { .g = g };
+	struct dr d = { .g = g, .st = st };
 
 	d.owner = sla_xmalloc(((size_t)g->n + 1) * sizeof(*d.owner));
 	d.queue = sla_xmalloc(((size_t)g->n + 1) * sizeof(*d.queue));

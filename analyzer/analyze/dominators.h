@@ -15,11 +15,14 @@
  * millions of nodes and chains as long as a linked list).
  *
  * The graph: nodes 0..n-1, plus a virtual root, node n, whose successors
- * are listed apart (the heap graph's roots are not a heap block). A node's
- * edges are read in place from an array of records of any layout: edge e's
- * target is the uint32_t at byte offset e * stride + target_offset of
- * `edges`. Targets >= n are ignored (a corrupt graph cannot index out of
- * bounds), and so are self-loops and duplicate edges, which change nothing.
+ * are listed apart (the heap graph's roots are not a heap block), in CSR
+ * form: node i's successors are targets[first[i] .. first[i + 1]). Targets
+ * >= n are ignored (a corrupt graph cannot index out of bounds), and so
+ * are self-loops and duplicate edges, which change nothing.
+ *
+ * Memory: 20 bytes per node and 4 per edge at the peak (the predecessor
+ * lists, their index, which takes the semidominators as it is used up,
+ * and four arrays by preorder number), 8 per node for the result.
  */
 #pragma once
 
@@ -30,10 +33,8 @@
 
 struct sla_digraph {
 	uint32_t n;		     /* nodes 0..n-1; the root is node n */
-	const size_t *first;	     /* n + 1 entries: node i's edges are [first[i], first[i+1]) */
-	const void *edges;	     /* the edge records */
-	size_t stride;		     /* bytes per edge record */
-	size_t target_offset;	     /* byte offset of the uint32_t target in a record */
+	const uint32_t *first;	     /* n + 1 entries: node i's edges are [first[i], first[i+1]) */
+	const uint32_t *targets;     /* the edges' targets */
 	const uint32_t *roots;	     /* the root's successors */
 	size_t nroots;
 };

@@ -43,54 +43,51 @@ static int cmp_held(const void *a, const void *b)
  * The root's successors: rooted blocks, view-pinned blocks, and the
  * targets of the words inside live views.
  */
-static uint32_t *roots_of(struct sla_heapgraph *g, size_t *nroots)
+static uint32_t *roots_of(const struct sla_heapgraph *g, size_t *nroots)
 {
 	uint32_t *roots = NULL;
 	size_t n = 0, cap = 0;
 
 	for (uint32_t i = 0; i < g->n; i++) {
-		size_t k = 0;
-
 		if (!(g->flags[i] & (SLA_HG_ROOTED | SLA_HG_PINNED)))
 			continue;
 		if (n == cap)
 			sla_xgrow(&roots, &cap, n + 1, sizeof(*roots));
 		roots[n++] = i;
-		if (!(g->flags[i] & SLA_HG_PINNED) || g->first[i] == g->first[i + 1])
+		if (!(g->flags[i] & SLA_HG_PINNED))
 			continue;
-		sla_heapgraph_view_ranges(g, i);
 		for (size_t e = g->first[i]; e < g->first[i + 1]; e++)
-			if (sla_heapgraph_in_view(g, &k, g->edges[e].loc)) {
+			if (g->pf[e] & SLA_HG_P_IN) {
 				if (n == cap)
 					sla_xgrow(&roots, &cap, n + 1, sizeof(*roots));
-				roots[n++] = g->edges[e].dst;
+				roots[n++] = g->dst[e];
 			}
 	}
 	*nroots = n;
 	return roots;
 }
 
-static uint64_t size_of(const struct sla_heapgraph *g, uint32_t i)
+static uint64_t size_of(const struct sla_state *st, uint32_t i)
 {
-	return g->blk[i].b->size;
+	return sla_hg_block(st, i)->size;
 }
 
 /* Flags the blocks other findings count, and the owners. */
-static void mark_owners(struct sla_heapgraph *g, const struct sla_domtree *t,
-			const struct sla_thresholds *th)
+static void mark_owners(struct sla_heapgraph *g, const struct sla_state *st,
+			const struct sla_domtree *t, const struct sla_thresholds *th)
 {
 	for (uint32_t i = 0; i < g->n; i++) {
 		uint64_t used;
 
 		if ((g->flags[i] & SLA_HG_KEPT) ||
-		    ((g->flags[i] & SLA_HG_PINNED) && sla_block_is_finding(g->st, g->blk[i].b, th, &used)))
+		    ((g->flags[i] & SLA_HG_PINNED) && sla_block_is_finding(st, sla_hg_block(st, i), th, &used)))
 			g->flags[i] |= F_SKIP;
 	}
 	for (uint32_t k = 1; k < t->nreach; k++) {
 		uint32_t v = t->order[k], u = t->idom[v];
 
-		if (u < g->n && !(g->flags[v] & F_SKIP) && size_of(g, v) >= th->min_block_size &&
-		    size_of(g, u) <= th->max_owner_size)
+		if (u < g->n && !(g->flags[v] & F_SKIP) && size_of(st, v) >= th->min_block_size &&
+		    size_of(st, u) <= th->max_owner_size)
 			g->flags[u] |= F_OWNER;
 	}
 }
@@ -100,8 +97,9 @@ static void mark_owners(struct sla_heapgraph *g, const struct sla_domtree *t,
  * owner (NONE: none), in preorder, where a node's idom always came first.
  * Sums each owner's retained bytes; flags those over the thresholds.
  */
-static uint32_t *nearest_owners(struct sla_heapgraph *g, const struct sla_domtree *t,
-				const struct sla_thresholds *th, size_t *nheld)
+static uint32_t *nearest_owners(struct sla_heapgraph *g, const struct sla_state *st,
+				const struct sla_domtree *t, const struct sla_thresholds *th,
+				size_t *nheld)
 {
 	uint32_t *near = sla_xmalloc(((size_t)g->n + 1) * sizeof(*near));
 	uint64_t *kept = sla_xcalloc((size_t)g->n + 1, sizeof(*kept));
@@ -112,11 +110,11 @@ static uint32_t *nearest_owners(struct sla_heapgraph *g, const struct sla_domtre
 
 		near[v] = p < g->n && (g->flags[p] & F_OWNER) ? p : near[p];
 		if (near[v] != NONE && !(g->flags[v] & (F_SKIP | F_OWNER)))
-			kept[near[v]] = sla_sat_add(kept[near[v]], size_of(g, v));
+			kept[near[v]] = sla_sat_add(kept[near[v]], size_of(st, v));
 	}
 	for (uint32_t u = 0; u < g->n; u++)
 		if ((g->flags[u] & F_OWNER) && kept[u] >= th->min_block_size &&
-		    (double)kept[u] >= th->min_owner_ratio * (double)size_of(g, u))
+		    (double)kept[u] >= th->min_owner_ratio * (double)size_of(st, u))
 			g->flags[u] |= F_REPORT;
 	*nheld = 0;
 	for (uint32_t k = 1; k < t->nreach; k++) {
@@ -132,46 +130,33 @@ static uint32_t *nearest_owners(struct sla_heapgraph *g, const struct sla_domtre
 
 /*
  * Where the reported owners' words land in the blocks they hold directly:
- * one pass over the scan, each word's location looked up among the
- * reported owners only (few), its value only when it lies in one.
+ * the offsets of each reported owner's pairs (few owners, few pairs each).
  */
-static void reference_offsets(struct sla_heapgraph *g, const struct sla_domtree *t,
-			      const struct reported *rep, size_t nrep)
+static void reference_offsets(const struct sla_heapgraph *g, const struct sla_state *st,
+			      const struct sla_domtree *t, const struct reported *rep, size_t nrep)
 {
-	const struct sla_scan *sc = g->scan;
+	for (size_t r = 0; r < nrep; r++) {
+		uint32_t u = rep[r].u;
+		struct sla_finding *f = rep[r].f;
 
-	for (size_t k = 0; k < sc->nptrs; k++) {
-		uint64_t loc = sc->ptrs[k].loc, off;
-		size_t lo = 0, hi = nrep;
-		struct sla_finding *f;
-		uint32_t u, w;
+		for (size_t e = g->first[u]; e < g->first[u + 1]; e++) {
+			uint32_t w = g->dst[e];
+			uint64_t min, max;
 
-		while (lo < hi) { /* the last owner starting at or below loc */
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (g->blk[rep[mid].u].lo <= loc)
-				lo = mid + 1;
-			else
-				hi = mid;
+			if (t->idom[w] != u || sla_hg_block(st, w)->stack != rep[r].stack ||
+			    (g->flags[w] & (F_SKIP | F_OWNER)))
+				continue;
+			sla_heapgraph_offsets(g, e, &min, &max);
+			if (min < f->ref_min)
+				f->ref_min = min;
+			if (max > f->ref_max)
+				f->ref_max = max;
 		}
-		if (!lo || loc >= g->blk[rep[lo - 1].u].hi)
-			continue;
-		u = rep[lo - 1].u;
-		w = sla_heapgraph_find(g, sc->ptrs[k].val);
-		if (w == NONE || t->idom[w] != u || g->blk[w].b->stack != rep[lo - 1].stack ||
-		    (g->flags[w] & (F_SKIP | F_OWNER)))
-			continue;
-		f = rep[lo - 1].f;
-		off = sc->ptrs[k].val - g->blk[w].lo;
-		if (off < f->ref_min)
-			f->ref_min = off;
-		if (off > f->ref_max)
-			f->ref_max = off;
 	}
 }
 
 /* One reported owner into its group: `h` are its retained blocks, sorted by stack. */
-static void add_owner(struct sla_results *res, struct sla_heapgraph *g, struct sla_state *st,
+static void add_owner(struct sla_results *res, struct sla_state *st,
 		      struct sla_stackset *set, const struct held *h, size_t nh,
 		      struct reported *r)
 {
@@ -184,7 +169,7 @@ static void add_owner(struct sla_results *res, struct sla_heapgraph *g, struct s
 		size_t j = i;
 
 		for (; j < nh && h[j].stack == h[i].stack; j++)
-			bytes = sla_sat_add(bytes, size_of(g, h[j].block));
+			bytes = sla_sat_add(bytes, size_of(st, h[j].block));
 		if (bytes > best_bytes) {
 			best_bytes = bytes;
 			best = h[i].stack;
@@ -193,17 +178,17 @@ static void add_owner(struct sla_results *res, struct sla_heapgraph *g, struct s
 		i = j;
 	}
 	f = sla_results_owner_finding(res, sla_stackset_intern(set, st, best),
-				      sla_stackset_intern(set, st, g->blk[u].b->stack));
+				      sla_stackset_intern(set, st, sla_hg_block(st, u)->stack));
 	f->holder_blocks++;
-	f->holder_bytes = sla_sat_add(f->holder_bytes, size_of(g, u));
-	if (size_of(g, u) < f->owner_min_size)
-		f->owner_min_size = size_of(g, u);
-	if (size_of(g, u) > f->owner_max_size)
-		f->owner_max_size = size_of(g, u);
+	f->holder_bytes = sla_sat_add(f->holder_bytes, size_of(st, u));
+	if (size_of(st, u) < f->owner_min_size)
+		f->owner_min_size = size_of(st, u);
+	if (size_of(st, u) > f->owner_max_size)
+		f->owner_max_size = size_of(st, u);
 	f->retained_bytes = sla_sat_add(f->retained_bytes, total);
 	f->retained_blocks += nh;
 	for (size_t i = 0; i < nh; i++) {
-		uint64_t size = size_of(g, h[i].block);
+		uint64_t size = size_of(st, h[i].block);
 
 		if (h[i].stack != best)
 			continue;
@@ -223,8 +208,7 @@ void sla_owner_collect(struct sla_results *res, struct sla_heapgraph *g, struct 
 {
 	struct sla_domtree t;
 	struct sla_digraph d = {
-		.n = g->n, .first = g->first, .edges = g->edges, .stride = sizeof(*g->edges),
-		.target_offset = offsetof(struct sla_hg_edge, dst),
+		.n = g->n, .first = g->first, .targets = g->dst,
 	};
 	uint32_t *roots, *near;
 	struct held *held;
@@ -238,15 +222,15 @@ void sla_owner_collect(struct sla_results *res, struct sla_heapgraph *g, struct 
 	d.nroots = nroots;
 	sla_dominators(&d, &t);
 	free(roots);
-	mark_owners(g, &t, th);
-	near = nearest_owners(g, &t, th, &nheld);
+	mark_owners(g, st, &t, th);
+	near = nearest_owners(g, st, &t, th, &nheld);
 	held = sla_xmalloc((nheld + 1) * sizeof(*held));
 	for (uint32_t i = 1; i < t.nreach; i++) {
 		uint32_t v = t.order[i];
 
 		if (v < g->n && near[v] != NONE && (g->flags[near[v]] & F_REPORT) &&
 		    !(g->flags[v] & (F_SKIP | F_OWNER)))
-			held[k++] = (struct held){ near[v], g->blk[v].b->stack, v };
+			held[k++] = (struct held){ near[v], sla_hg_block(st, v)->stack, v };
 	}
 	free(near);
 	qsort(held, nheld, sizeof(*held), cmp_held);
@@ -259,11 +243,11 @@ void sla_owner_collect(struct sla_results *res, struct sla_heapgraph *g, struct 
 
 		while (j < nheld && held[j].owner == held[i].owner)
 			j++;
-		add_owner(res, g, st, set, held + i, j - i, &rep[nrep++]);
+		add_owner(res, st, set, held + i, j - i, &rep[nrep++]);
 		i = j;
 	}
 	if (nrep)
-		reference_offsets(g, &t, rep, nrep);
+		reference_offsets(g, st, &t, rep, nrep);
 	free(rep);
 	free(held);
 	sla_domtree_free(&t);

@@ -8,45 +8,6 @@
 #include "xalloc.h"
 #include "units.h"
 
-static int cmp_range(const void *a, const void *b)
-{
-	const struct sla_range *x = a, *y = b;
-
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
-/* Clip, sort by start, merge: O(v log v) for v distinct views. */
-size_t sla_block_view_ranges(const struct sla_state *st, const struct sla_block *b,
-			     struct sla_range *out, size_t max)
-{
-	uint64_t bend = b->addr + b->size < b->addr ? UINT64_MAX : b->addr + b->size;
-	size_t n = 0, k = 0;
-
-	for (const struct sla_view *v = sla_block_views(st, b); v; v = v->bnext) {
-		uint64_t lo = v->ptr, hi = v->ptr + v->len;
-
-		if (hi < lo)
-			hi = UINT64_MAX; /* a corrupt length: clip at the block end below */
-		if (lo < b->addr)
-			lo = b->addr;
-		if (hi > bend)
-			hi = bend;
-		if (lo < hi && n < max)
-			out[n++] = (struct sla_range){ lo, hi };
-	}
-	if (n > 1)
-		qsort(out, n, sizeof(*out), cmp_range);
-	for (size_t i = 0; i < n; i++) {
-		if (k && out[i].lo <= out[k - 1].hi) {
-			if (out[i].hi > out[k - 1].hi)
-				out[k - 1].hi = out[i].hi;
-		} else {
-			out[k++] = out[i];
-		}
-	}
-	return k;
-}
-
 /* Most blocks have one or two views: those avoid the heap. */
 uint64_t sla_block_used(const struct sla_state *st, const struct sla_block *b)
 {

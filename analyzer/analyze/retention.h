@@ -26,19 +26,6 @@
 #include "stacks.h"
 #include "state.h"
 
-/* A byte range [lo, hi). */
-struct sla_range {
-	uint64_t lo, hi;
-};
-
-/*
- * The union of b's live view ranges, clipped to b, as sorted disjoint
- * ranges (touching ones merged) into out, which has room for max (at
- * least sla_block_nviews()). Returns how many.
- */
-size_t sla_block_view_ranges(const struct sla_state *st, const struct sla_block *b,
-			     struct sla_range *out, size_t max);
-
 /* The union of a block's live view ranges, in bytes (clipped to the block). */
 uint64_t sla_block_used(const struct sla_state *st, const struct sla_block *b);
 

@@ -1631,6 +1631,9 @@ merge:
 			sift_down(r, 0);
 			r->cur = next;
 		}
+		/* a pointer scan's records hold kilobytes each: they count for 64 */
+		if (out->kind == SLF_REC_SCAN_PTRS && r->release_countdown > 64)
+			r->release_countdown -= 63;
 		if (__builtin_expect(--r->release_countdown == 0, 0)) {
 			r->release_countdown = RELEASE_EVERY;
 			release_merged(r);

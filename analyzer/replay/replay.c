@@ -9,6 +9,7 @@
 
 #include <sliceleak/format.h>
 
+#include "heapgraph.h"
 #include "replay.h"
 #include "sampling.h"
 #include "xalloc.h"
@@ -21,6 +22,19 @@ typedef void (*replay_fn)(struct sla_state *st, const struct sla_record *rec);
 static inline void anomaly(struct sla_state *st, enum sla_anomaly a)
 {
 	st->anomalies[a]++;
+}
+
+/*
+ * A free or realloc of a block the log never allocated: an anomaly, but in
+ * a log whose recording started late (start=signal), where it is a block
+ * from before the start.
+ */
+static void unknown_block(struct sla_state *st, enum sla_anomaly a)
+{
+	if (st->process_flags & SLF_PROCESS_LATE_START)
+		st->before_start++;
+	else
+		anomaly(st, a);
 }
 
 /*
@@ -203,7 +217,7 @@ static void on_free(struct sla_state *st, const struct sla_record *rec)
 			anomaly(st, SLA_ANOM_double_free);
 			sla_state_remember_freed(st, addr);
 		} else {
-			anomaly(st, SLA_ANOM_free_unknown);
+			unknown_block(st, SLA_ANOM_free_unknown);
 		}
 		return;
 	}
@@ -265,7 +279,7 @@ static void on_realloc(struct sla_state *st, const struct sla_record *rec)
 				sla_state_move_views(st, &held, b);
 			remove_block(st, b);
 		} else {
-			anomaly(st, SLA_ANOM_realloc_unknown);
+			unknown_block(st, SLA_ANOM_realloc_unknown);
 		}
 	}
 	b = sla_state_find_block(st, new_addr);
@@ -354,9 +368,9 @@ static void on_end(struct sla_state *st, const struct sla_record *rec)
 /*
  * A pointer scan (format 1.1). The reader has checked its structure, so
  * these handlers see BEGIN, (REGION, PTRS*)*, END in that order, with
- * nothing in between. Pointers are kept only in the evaluation state
- * (collect_scans): pass 1 of an analysis at a snapshot or at the peak
- * needs none of them. A new scan replaces the previous one.
+ * nothing in between. Only the evaluation state (collect_scans) makes the
+ * heap graph of it, word by word (heapgraph.h); pass 1 of an analysis at a
+ * snapshot or at the peak needs none. A new scan replaces the previous one.
  */
 static void on_scan_begin(struct sla_state *st, const struct sla_record *rec)
 {
@@ -366,41 +380,32 @@ static void on_scan_begin(struct sla_state *st, const struct sla_record *rec)
 	sc->complete = false;
 	sc->capped = false;
 	sc->unread = false;
+	sc->in_region = false;
 	sc->heap_lo = rec->scan_begin.heap_lo;
 	sc->heap_hi = rec->scan_begin.heap_hi;
 	sc->bytes = 0;
-	sc->nregions = 0;
-	sc->nptrs = 0;
+	if (st->collect_scans)
+		sla_heapgraph_begin(st);
 }
 
 static void on_scan_region(struct sla_state *st, const struct sla_record *rec)
 {
-	struct sla_scan *sc = &st->scan;
-
-	if (!st->collect_scans)
-		return;
-	sla_xgrow(&sc->regions, &sc->regions_cap, sc->nregions + 1, sizeof(*sc->regions));
-	sc->regions[sc->nregions++] = (struct sla_scan_region){
-		.kind = rec->scan_region.kind,
-		.start = rec->scan_region.start,
-		.size = rec->scan_region.size,
-		.first = sc->nptrs,
-	};
+	st->scan.in_region = true;
+	if (st->collect_scans)
+		sla_heapgraph_region(st, rec->scan_region.kind, rec->scan_region.start,
+				     rec->scan_region.size);
 }
 
 static void on_scan_ptrs(struct sla_state *st, const struct sla_record *rec)
 {
-	struct sla_scan *sc = &st->scan;
 	struct sla_scan_iter it;
 	uint64_t loc, val;
 
-	if (!st->collect_scans || !sc->nregions)
+	if (!st->collect_scans || !st->scan.in_region || !st->graph)
 		return;
-	sla_xgrow(&sc->ptrs, &sc->ptrs_cap, sc->nptrs + rec->scan_ptrs.count, sizeof(*sc->ptrs));
 	sla_scan_iter_init(&it, rec);
 	while (sla_scan_iter_next(&it, &loc, &val))
-		sc->ptrs[sc->nptrs++] = (struct sla_scan_ptr){ loc, val };
-	sc->regions[sc->nregions - 1].n = sc->nptrs - sc->regions[sc->nregions - 1].first;
+		sla_heapgraph_word(st, loc, val);
 }
 
 static void on_scan_end(struct sla_state *st, const struct sla_record *rec)
@@ -414,6 +419,8 @@ static void on_scan_end(struct sla_state *st, const struct sla_record *rec)
 	sc->bytes = rec->scan_end.bytes;
 	sc->end_at = st->records + 1; /* this record counted */
 	st->scans++;
+	if (st->collect_scans)
+		sla_heapgraph_end(st);
 }
 
 static const replay_fn replay_table[SLF_REC_KIND_COUNT] = {

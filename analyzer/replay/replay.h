@@ -46,7 +46,8 @@ int sla_replay_run(struct sla_state *st, struct sla_reader *r, uint64_t max_reco
 /*
  * Right after the records up to a SNAPSHOT were applied: applies the pointer
  * scan that follows it, if the next record is a SCAN_BEGIN (st->scan then
- * holds it, complete or not when the log ends inside it). Returns 0 or the
+ * describes it, complete or not when the log ends inside it, and st->graph
+ * holds its heap graph when the state collects scans). Returns 0 or the
  * reader's negative error.
  */
 int sla_replay_scan(struct sla_state *st, struct sla_reader *r);

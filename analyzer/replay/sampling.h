@@ -18,12 +18,23 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <sliceleak/format.h>
+
 #include "state.h"
 
 /* Whether st's log is sampled. */
 static inline bool sla_sampled(const struct sla_state *st)
 {
 	return st->sample_bytes != 0;
+}
+
+/*
+ * Whether live blocks may be missing from the log: a sampled log, or one
+ * whose recording started after the process did (start=signal).
+ */
+static inline bool sla_heap_partial(const struct sla_state *st)
+{
+	return sla_sampled(st) || (st->process_flags & SLF_PROCESS_LATE_START);
 }
 
 /* Whether a block of `size` bytes is recorded with certainty (weight 1). */

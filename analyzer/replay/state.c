@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heapgraph.h"
 #include "state.h"
 #include "xalloc.h"
 
@@ -127,8 +128,7 @@ void sla_state_free(struct sla_state *st)
 	sla_ptrmap_free(&st->owner_views);
 	free(st->dirty);
 	free(st->freed);
-	free(st->scan.regions);
-	free(st->scan.ptrs);
+	sla_heapgraph_drop(st);
 	for (size_t i = 0; i < st->nmods; i++) {
 		free(st->mods[i].path);
 		free(st->mods[i].build_id);
@@ -319,24 +319,47 @@ static inline uint64_t view_hash(const uint64_t key[3])
 }
 
 /*
- * The index by address: slot = id + 1 of a live block, 0 empty; linear
- * probing over the hash of the address, at most half full, deletion by
- * backward shift (no tombstones). A probe compares the record's address.
+ * The index by address: a slot holds id + 1 of a live block (0: empty) in
+ * its low bits and, while ids fit in INDEX_ID_BITS, the top bits of the
+ * address's hash above them: a probe reads a record only when they match.
+ * Linear probing over the hash, at most half full, deletion by backward
+ * shift (no tombstones).
+ */
+#define INDEX_ID_BITS 27
+
+static inline uint32_t id_mask(const struct sla_state *st)
+{
+	return st->index_tagged ? (1u << INDEX_ID_BITS) - 1 : UINT32_MAX;
+}
+
+static inline uint32_t slot_of(const struct sla_state *st, uint64_t hash, uint32_t id)
+{
+	return st->index_tagged ? (uint32_t)(hash >> (64 - (32 - INDEX_ID_BITS))) << INDEX_ID_BITS | (id + 1)
+				: id + 1;
+}
+
+/*
+ * The record id of b. Blocks are removed right after they were looked
+ * up, so the last lookup's answer is the usual one; else the pages are
+ * searched (4096 records each).
  */
 static inline uint32_t block_id(const struct sla_state *st, const struct sla_block *b)
 {
-	for (size_t p = 0;; p++) /* pages are few: 4096 blocks each */
+	if (st->last_id < st->nrecords && sla_state_block(st, st->last_id) == b)
+		return st->last_id;
+	for (size_t p = 0;; p++)
 		if (b >= st->pages[p] && b < st->pages[p] + SLA_BLOCK_PAGE)
 			return (uint32_t)(p << SLA_BLOCK_PAGE_BITS | (size_t)(b - st->pages[p]));
 }
 
-static void index_put(uint32_t *index, size_t mask, uint64_t addr, uint32_t id)
+static void index_put(struct sla_state *st, uint64_t addr, uint32_t id)
 {
-	size_t i;
+	uint64_t h = sla_hash64(addr);
+	size_t i, mask = st->index_mask;
 
-	for (i = sla_hash64(addr) & mask; index[i]; i = (i + 1) & mask)
+	for (i = h & mask; st->index[i]; i = (i + 1) & mask)
 		;
-	index[i] = id + 1;
+	st->index[i] = slot_of(st, h, id);
 }
 
 /* (Re)builds the index of the live blocks, with room for one more and at least min_slots. */
@@ -349,12 +372,154 @@ static void index_build(struct sla_state *st, size_t min_slots)
 	free(st->index);
 	st->index = sla_xcalloc(n, sizeof(*st->index));
 	st->index_mask = n - 1;
+	st->index_tagged = st->nrecords + 2 < (1u << INDEX_ID_BITS); /* every id + 1 fits */
 	for (uint32_t id = 0; id < st->nrecords; id++) {
 		const struct sla_block *b = sla_state_block(st, id);
 
 		if (b->vx & SLA_BLOCK_LIVE)
-			index_put(st->index, st->index_mask, b->addr, id);
+			index_put(st, b->addr, id);
 	}
+}
+
+/* A change of the heap: the graph of the last scan describes it no more. */
+static inline void changed(struct sla_state *st)
+{
+	if (st->graph && !st->graph->b) /* (a scan changes nothing: none while one is read) */
+		sla_heapgraph_drop(st);
+}
+
+static inline void swap_blocks(struct sla_state *st, uint32_t i, uint32_t j)
+{
+	struct sla_block *x = sla_state_block(st, i), *y = sla_state_block(st, j), t = *x;
+
+	*x = *y;
+	*y = t;
+}
+
+static inline uint64_t addr_of(const struct sla_state *st, uint32_t i)
+{
+	return sla_state_block(st, i)->addr;
+}
+
+static void sift_down(struct sla_state *st, uint32_t lo, uint32_t root, uint32_t n)
+{
+	for (;;) {
+		uint32_t c = 2 * root + 1;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && addr_of(st, lo + c + 1) > addr_of(st, lo + c))
+			c++;
+		if (addr_of(st, lo + c) <= addr_of(st, lo + root))
+			return;
+		swap_blocks(st, lo + root, lo + c);
+		root = c;
+	}
+}
+
+/* Heapsort of records [lo, hi): the introsort's way out of a bad pivot sequence. */
+static void heap_sort(struct sla_state *st, uint32_t lo, uint32_t hi)
+{
+	uint32_t n = hi - lo;
+
+	for (uint32_t k = n / 2; k-- > 0;)
+		sift_down(st, lo, k, n);
+	while (n > 1) {
+		n--;
+		swap_blocks(st, lo, lo + n);
+		sift_down(st, lo, 0, n);
+	}
+}
+
+/*
+ * Introsort of records [lo, hi) by address, in place in the pages (a
+ * temporary copy would cost 24 bytes a block more at the peak).
+ */
+static void sort_records(struct sla_state *st, uint32_t lo, uint32_t hi, int depth)
+{
+	while (hi - lo > 16) {
+		uint32_t mid = lo + (hi - lo) / 2, i = lo, j = hi - 1;
+		uint64_t pivot;
+
+		if (depth-- == 0) {
+			heap_sort(st, lo, hi);
+			return;
+		}
+		/* median of three into mid */
+		if (addr_of(st, mid) < addr_of(st, lo))
+			swap_blocks(st, mid, lo);
+		if (addr_of(st, hi - 1) < addr_of(st, lo))
+			swap_blocks(st, hi - 1, lo);
+		if (addr_of(st, hi - 1) < addr_of(st, mid))
+			swap_blocks(st, hi - 1, mid);
+		pivot = addr_of(st, mid);
+		for (;;) { /* Hoare partition */
+			while (addr_of(st, i) < pivot)
+				i++;
+			while (addr_of(st, j) > pivot)
+				j--;
+			if (i >= j)
+				break;
+			swap_blocks(st, i++, j--);
+		}
+		/* [lo, j] <= pivot <= [j + 1, hi): recurse into the smaller side */
+		if (j + 1 - lo < hi - j - 1) {
+			sort_records(st, lo, j + 1, depth);
+			lo = j + 1;
+		} else {
+			sort_records(st, j + 1, hi, depth);
+			hi = j + 1;
+		}
+	}
+	for (uint32_t i = lo + 1; i < hi; i++) /* insertion sort of what is left */
+		for (uint32_t k = i; k > lo && addr_of(st, k) < addr_of(st, k - 1); k--)
+			swap_blocks(st, k, k - 1);
+}
+
+void sla_state_sort_blocks(struct sla_state *st)
+{
+	uint32_t n = 0, lim = 0, sorted = 1, moved = 0;
+
+	/* the live records to the front, in record order */
+	for (uint32_t id = 0; id < st->nrecords; id++) {
+		struct sla_block *b = sla_state_block(st, id);
+
+		if (!(b->vx & SLA_BLOCK_LIVE))
+			continue;
+		if (id != n) {
+			*sla_state_block(st, n) = *b;
+			moved = 1;
+		}
+		if (n && sorted && b->addr < addr_of(st, n - 1))
+			sorted = 0;
+		n++;
+	}
+	sla_assert(n == st->nlive);
+	while (((uint64_t)1 << lim) < n)
+		lim++;
+	if (!sorted)
+		sort_records(st, 0, n, 2 * (int)lim + 1);
+	/* the records past them are free: give their pages back */
+	for (size_t p = ((size_t)n + SLA_BLOCK_PAGE - 1) >> SLA_BLOCK_PAGE_BITS; p < st->npages; p++)
+		free(st->pages[p]);
+	st->npages = ((size_t)n + SLA_BLOCK_PAGE - 1) >> SLA_BLOCK_PAGE_BITS;
+	st->nrecords = n;
+	st->free_rec = UINT32_MAX;
+	if (sorted && !moved)
+		return; /* allocated in address order, none freed: every pointer still holds */
+	/* what points at records: views, the interior-pointer tree, the index */
+	for (uint32_t id = 0; id < n; id++) {
+		struct sla_block *b = sla_state_block(st, id);
+
+		for (struct sla_view *v = sla_block_views(st, b); v; v = v->bnext)
+			v->block = b;
+	}
+	if (st->tree) {
+		tdestroy(st->tree, noop_free);
+		st->tree = NULL;
+		st->tree_on = false;
+	}
+	sla_state_drop_index(st);
 }
 
 void sla_state_drop_index(struct sla_state *st)
@@ -363,32 +528,41 @@ void sla_state_drop_index(struct sla_state *st)
 	st->index = NULL;
 }
 
-struct sla_block *sla_state_find_block(struct sla_state *st, uint64_t addr)
+uint32_t sla_state_find_id(struct sla_state *st, uint64_t addr)
 {
+	uint64_t h = sla_hash64(addr);
+	uint32_t idm, tag, s;
 	size_t mask;
 
 	if (!st->index)
 		index_build(st, 0);
 	mask = st->index_mask;
-	for (size_t i = sla_hash64(addr) & mask; st->index[i]; i = (i + 1) & mask) {
-		struct sla_block *b = sla_state_block(st, st->index[i] - 1);
+	idm = id_mask(st);
+	tag = slot_of(st, h, 0) & ~idm;
+	for (size_t i = h & mask; (s = st->index[i]); i = (i + 1) & mask)
+		if ((s & ~idm) == tag && sla_state_block(st, (s & idm) - 1)->addr == addr)
+			return st->last_id = (s & idm) - 1;
+	return UINT32_MAX;
+}
 
-		if (b->addr == addr)
-			return b;
-	}
-	return NULL;
+struct sla_block *sla_state_find_block(struct sla_state *st, uint64_t addr)
+{
+	uint32_t id = sla_state_find_id(st, addr);
+
+	return id == UINT32_MAX ? NULL : sla_state_block(st, id);
 }
 
 static void index_remove(struct sla_state *st, uint32_t id)
 {
 	size_t mask = st->index_mask, i, j;
+	uint32_t idm = id_mask(st);
 
-	for (i = sla_hash64(sla_state_block(st, id)->addr) & mask; st->index[i] != id + 1;
+	for (i = sla_hash64(sla_state_block(st, id)->addr) & mask; (st->index[i] & idm) != id + 1;
 	     i = (i + 1) & mask)
 		sla_assert(st->index[i]); /* a live block is in the index */
 	/* backward shift: pull later entries of the cluster into the hole when allowed */
 	for (j = (i + 1) & mask; st->index[j]; j = (j + 1) & mask) {
-		size_t home = sla_hash64(sla_state_block(st, st->index[j] - 1)->addr) & mask;
+		size_t home = sla_hash64(sla_state_block(st, (st->index[j] & idm) - 1)->addr) & mask;
 
 		/* the entry at j may move to i only if its home is not in (i, j] cyclically */
 		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
@@ -413,8 +587,10 @@ struct sla_block *sla_state_add_block(struct sla_state *st, uint64_t addr, uint6
 		id = st->free_rec;
 		st->free_rec = (uint32_t)sla_state_block(st, id)->addr;
 	} else {
-		if (st->nrecords == UINT32_MAX)
-			sla_die("out of memory (more than %u live blocks)", UINT32_MAX - 1);
+		if (st->nrecords == UINT32_MAX - 1)
+			sla_die("out of memory (more than %u live blocks)", UINT32_MAX - 2);
+		if (st->index_tagged && st->nrecords + 2 >= (1u << INDEX_ID_BITS))
+			index_build(st, st->index_mask + 1); /* ids outgrow the tags */
 		id = st->nrecords++;
 		if ((size_t)id >> SLA_BLOCK_PAGE_BITS == st->npages) {
 			sla_xgrow(&st->pages, &st->pages_cap, st->npages + 1, sizeof(*st->pages));
@@ -424,7 +600,9 @@ struct sla_block *sla_state_add_block(struct sla_state *st, uint64_t addr, uint6
 	b = sla_state_block(st, id);
 	*b = (struct sla_block){ .addr = addr, .size = size, .stack = stack, .vx = SLA_BLOCK_LIVE };
 	st->nlive++;
-	index_put(st->index, st->index_mask, addr, id);
+	changed(st);
+	index_put(st, addr, id);
+	st->last_id = id;
 	if (st->tree_on)
 		tree_add(st, b);
 	return b;
@@ -490,6 +668,7 @@ static void drop_view(struct sla_state *st, struct sla_view *v)
 		sla_ptrmap_remove(&st->slice_views, view_hash(v->key), v);
 	st->views_live -= v->count;
 	put_view(st, v);
+	changed(st);
 	if (!bv->nviews)
 		bv->indexed = false;
 	release_bv(st, b, false);
@@ -530,6 +709,7 @@ void sla_state_remove_block(struct sla_state *st, struct sla_block *b)
 	b->addr = st->free_rec;
 	st->free_rec = id;
 	st->nlive--;
+	changed(st);
 }
 
 void sla_state_move_views(struct sla_state *st, struct sla_block *to, struct sla_block *from)
@@ -589,6 +769,7 @@ static struct sla_view *new_view(struct sla_state *st, struct sla_block *b,
 		bv->views->bprev = v;
 	bv->views = v;
 	bv->nviews++;
+	changed(st);
 	return v;
 }
 
@@ -757,4 +938,43 @@ const struct sla_ref *sla_block_oldest_ref(const struct sla_state *st, const str
 		}
 	}
 	return best;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct sla_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Clip, sort by start, merge: O(v log v) for v distinct views. */
+size_t sla_block_view_ranges(const struct sla_state *st, const struct sla_block *b,
+			     struct sla_range *out, size_t max)
+{
+	uint64_t bend = b->addr + b->size < b->addr ? UINT64_MAX : b->addr + b->size;
+	size_t n = 0, k = 0;
+
+	for (const struct sla_view *v = sla_block_views(st, b); v; v = v->bnext) {
+		uint64_t lo = v->ptr, hi = v->ptr + v->len;
+
+		if (hi < lo)
+			hi = UINT64_MAX; /* a corrupt length: clip at the block end below */
+		if (lo < b->addr)
+			lo = b->addr;
+		if (hi > bend)
+			hi = bend;
+		if (lo < hi && n < max)
+			out[n++] = (struct sla_range){ lo, hi };
+	}
+	if (n > 1)
+		qsort(out, n, sizeof(*out), cmp_range);
+	for (size_t i = 0; i < n; i++) {
+		if (k && out[i].lo <= out[k - 1].hi) {
+			if (out[i].hi > out[k - 1].hi)
+				out[k - 1].hi = out[i].hi;
+		} else {
+			out[k++] = out[i];
+		}
+	}
+	return k;
 }

@@ -136,34 +136,21 @@ struct sla_segidx {
 	uint32_t mod; /* index in st->mods */
 };
 
-/* One scanned region of a pointer scan and its pairs: ptrs[first, first + n). */
-struct sla_scan_region {
-	unsigned kind; /* enum slf_region_kind (or a newer one: treated as ANON) */
-	uint64_t start, size;
-	size_t first, n;
-};
-
-/* A candidate pointer: the word at `loc` holds `val`. */
-struct sla_scan_ptr {
-	uint64_t loc, val;
-};
+struct sla_heapgraph;
 
 /*
- * The latest pointer scan of a log (format 1.1), kept only when
- * st->collect_scans is set (the evaluation state), else only counted: a
- * new SCAN_BEGIN reuses the arrays, so memory is one scan's pointers.
+ * The latest pointer scan of a log (format 1.1). When st->collect_scans is
+ * set (the evaluation state) its words go into st->graph as they are read
+ * (heapgraph.h), else they are only counted.
  */
 struct sla_scan {
 	bool open;		  /* SCAN_BEGIN seen, SCAN_END not yet */
 	bool complete;		  /* SCAN_END seen */
 	bool capped;		  /* SCAN_END said the scan stopped at its cap */
 	bool unread;		  /* SCAN_END said some memory could not be read (2.2) */
+	bool in_region;		  /* a SCAN_REGION was read: words belong to it */
 	uint64_t end_at;	  /* st->records after its SCAN_END */
 	uint64_t heap_lo, heap_hi, bytes;
-	struct sla_scan_region *regions;
-	size_t nregions, regions_cap;
-	struct sla_scan_ptr *ptrs;
-	size_t nptrs, ptrs_cap;
 };
 
 /* Everything known about one log. */
@@ -175,6 +162,7 @@ struct sla_state {
 	char *interposer;	/* PROCESS: whose malloc the program called (NULL: ours) */
 	uint64_t process_flags; /* PROCESS: SLF_PROCESS_* */
 	uint64_t sample_bytes, exact_bytes; /* PROCESS (3.0): sampled log (sampling.h) */
+	uint64_t before_start;	/* late start: frees and reallocs of blocks from before it */
 
 	/* stacks and modules */
 	struct sla_stack_node *stacks; /* [0] is the empty stack */
@@ -196,6 +184,8 @@ struct sla_state {
 	uint32_t free_rec;	       /* free record list (through addr), UINT32_MAX: empty */
 	uint32_t *index;	       /* block id + 1 by address hash, 0 empty; NULL: dropped */
 	size_t index_mask;
+	bool index_tagged;	       /* slots carry hash bits above the id (state.c) */
+	uint32_t last_id;	       /* the last block looked up or added */
 	struct sla_bviews *bviews;     /* views of blocks that have some: [vx - 1] */
 	size_t nbviews, bviews_cap;
 	uint32_t free_bv;	       /* free list of bviews (through nviews), UINT32_MAX: empty */
@@ -234,6 +224,7 @@ struct sla_state {
 	/* pointer scans (format 1.1) */
 	bool collect_scans;	       /* keep the latest scan's pointers (evaluation state) */
 	struct sla_scan scan;	       /* the latest scan */
+	struct sla_heapgraph *graph;   /* its heap graph (collect_scans), while the heap is the scan's */
 	uint64_t scans;		       /* complete scans replayed */
 	bool scan_at_end;	       /* the scan right before END is complete */
 
@@ -313,6 +304,26 @@ static inline struct sla_view *sla_block_views(const struct sla_state *st, const
 	return bv ? bv->views : NULL;
 }
 
+/* A byte range [lo, hi). */
+struct sla_range {
+	uint64_t lo, hi;
+};
+
+/*
+ * The union of b's live view ranges, clipped to b, as sorted disjoint
+ * ranges (touching ones merged) into out, which has room for max (at
+ * least sla_block_nviews()). Returns how many.
+ */
+size_t sla_block_view_ranges(const struct sla_state *st, const struct sla_block *b,
+			     struct sla_range *out, size_t max);
+
+/*
+ * Sorts the live blocks by address: afterwards they are records 0 ..
+ * nlive - 1 (the heap graph's nodes). Block pointers taken before are
+ * void.
+ */
+void sla_state_sort_blocks(struct sla_state *st);
+
 /* Frees the index by address until the next lookup (which rebuilds it). */
 void sla_state_drop_index(struct sla_state *st);
 /* Frees b's view record if it holds nothing any more (no view, not dirty, nothing counted). */
@@ -320,6 +331,8 @@ void sla_state_release_views(struct sla_state *st, struct sla_block *b);
 
 /* Blocks. add() expects no live block at addr; remove() frees the block and its views. */
 struct sla_block *sla_state_find_block(struct sla_state *st, uint64_t addr);
+/* The record id of the live block at addr, or UINT32_MAX. */
+uint32_t sla_state_find_id(struct sla_state *st, uint64_t addr);
 struct sla_block *sla_state_add_block(struct sla_state *st, uint64_t addr, uint64_t size,
 				      uint32_t stack);
 void sla_state_remove_block(struct sla_state *st, struct sla_block *b);

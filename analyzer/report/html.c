@@ -102,10 +102,13 @@ static void write_data(FILE *out, const struct sla_results *res, struct sla_stac
 	sla_json_string(out, summary, summary_len, true);
 	fputs(",\"metrics\":[", out);
 	for (int m = 0; m < SLA_METRIC_COUNT; m++) {
-		fprintf(out, "%s{\"name\":\"%s\",\"desc\":\"%s\",\"bytes\":%" PRIu64
+		/* a sampled run's figures but the findings' (exact blocks only) are estimates */
+		bool est = res->sampled && m != SLA_METRIC_RETAINED && m != SLA_METRIC_OWNED;
+
+		fprintf(out, "%s{\"name\":\"%s\",\"desc\":\"%s%s\",\"bytes\":%" PRIu64
 			     ",\"objects\":%" PRIu64 "}",
-			m ? "," : "", sla_metric_name[m], sla_metric_desc[m], p.total[m].bytes,
-			p.total[m].objects);
+			m ? "," : "", sla_metric_name[m], sla_metric_desc[m],
+			est ? " (estimated from a sample)" : "", p.total[m].bytes, p.total[m].objects);
 	}
 	fprintf(out, "],\"peak\":{\"bytes\":%" PRIu64 ",\"t\":%.6f},\"names\":[",
 		res->peak_bytes, res->peak_time_s);

@@ -212,8 +212,10 @@ static void json_logs(FILE *out, const struct sla_results *res)
 			json_cstr(out, l->interposer);
 		else
 			fputs("null", out);
-		fprintf(out, ", \"go\": %s, \"sample_bytes\": %" PRIu64 ", \"exact_bytes\": %" PRIu64,
-			l->go ? "true" : "false", l->sample_bytes, l->sample_bytes ? l->exact_bytes : 0);
+		fprintf(out, ", \"go\": %s, \"sample_bytes\": %" PRIu64 ", \"exact_bytes\": %" PRIu64
+			     ", \"late_start\": %s, \"frees_before_start\": %" PRIu64,
+			l->go ? "true" : "false", l->sample_bytes, l->sample_bytes ? l->exact_bytes : 0,
+			l->late_start ? "true" : "false", l->before_start);
 		if (l->cut_seq != UINT64_MAX)
 			fprintf(out, ", \"cut_seq\": %" PRIu64 ", \"records_after_cut\": %" PRIu64,
 				l->cut_seq, l->cut_records);

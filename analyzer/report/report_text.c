@@ -599,6 +599,9 @@ void sla_report_text(FILE *out, const struct sla_results *res, struct sla_stacks
 		if (l->dropped)
 			fprintf(out, "WARNING: %s: the writer dropped %" PRIu64 " events\n", l->path,
 				l->dropped);
+		if (l->late_start)
+			fprintf(out, "NOTE: %s: recording started after the process did (start=signal): the blocks allocated before are unknown (%" PRIu64 " frees and reallocs of them were seen); what they pointed to counts as referenced\n",
+				l->path, l->before_start);
 		if (l->sample_bytes)
 			fprintf(out, "NOTE: %s: sampled log (sample_bytes %" PRIu64 "): every block of at least %" PRIu64 " bytes is recorded, the smaller ones with probability 1 - exp(-size / %" PRIu64 "); leak, live, peak and hot-spot figures are estimates, findings count only the blocks of at least %" PRIu64 " bytes\n",
 				l->path, l->sample_bytes, l->exact_bytes, l->sample_bytes, l->exact_bytes);

@@ -173,6 +173,8 @@ struct sla_log_info {
 	bool scan_capped;	      /* its scan stopped at the shim's cap or could not read */
 	uint64_t sample_bytes;	      /* sampled log (replay/sampling.h): the sampler's mean */
 	uint64_t exact_bytes;	      /* and the size from which every block is recorded */
+	bool late_start;	      /* recording started after the process (start=signal) */
+	uint64_t before_start;	      /* frees and reallocs of blocks from before the start */
 	double eval_time_s;	      /* log time of the evaluation point */
 	double duration_s;	      /* log time of its last record */
 	struct sla_series *series;    /* its heap over time (analyze/series.h), when asked for */

@@ -19,7 +19,7 @@
 /* A graph given as an edge list (src, dst); src == n is the root. */
 struct graph {
 	uint32_t n;
-	size_t *first;
+	uint32_t *first;
 	uint32_t *dst;
 	uint32_t *roots;
 	size_t nroots;
@@ -58,8 +58,8 @@ static void build(struct graph *g, uint32_t n, uint32_t *pairs, size_t m)
 static void run(const struct graph *g, struct sla_domtree *t)
 {
 	struct sla_digraph d = {
-		.n = g->n, .first = g->first, .edges = g->dst, .stride = sizeof(uint32_t),
-		.target_offset = 0, .roots = g->roots, .nroots = g->nroots,
+		.n = g->n, .first = g->first, .targets = g->dst, .roots = g->roots,
+		.nroots = g->nroots,
 	};
 
 	sla_dominators(&d, t);

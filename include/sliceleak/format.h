@@ -145,6 +145,8 @@
  *          blocks (Horvitz-Thompson). FREE, REALLOC and slice records
  *          concern recorded blocks only; views may name any block
  *          (records.def, PROCESS)
+ *        - PROCESS flag SLF_PROCESS_LATE_START: recording began after the
+ *          process did, so the log may free blocks it never allocated
  *
  * Little-endian, 64-bit Linux only.
  */
@@ -227,6 +229,9 @@ static inline int slf_kind_known(unsigned kind)
 }
 
 /* PROCESS flags (2.2). */
+#define SLF_PROCESS_LATE_START 2u /* since 3.0: recording started after the process did
+				     (start=signal): blocks allocated before are not in the
+				     log, and frees or reallocs of them may be */
 #define SLF_PROCESS_GO 1u /* a Go program: it exits through a raw exit_group, past
 			     libc, so its log ends without END and loses its last events */
 

@@ -72,6 +72,8 @@ def workloads(args):
     rounds = args.rounds or (100_000 if q else 5_000_000)
     recs = args.records or (10_000 if q else 300_000)
     lines = args.lines or (50_000 if q else 2_000_000)
+    nlive = args.live or (200_000 if q else 5_000_000)
+    scan_mib = args.scan_mib or (16 if q else 512)
     commits = 50 if q else 300
     ab = os.path.join(b, "alloc_bench")
     w = {
@@ -87,6 +89,12 @@ def workloads(args):
                        % (fmt_count(nbig), fmt_count(nbig // 4), fmt_count(nbig // 4 * 4)),
                        [ab, "-n", str(nbig // 4 * 4), "-t", "1", "-s", "1", "-m", str(nbig // 4), "-c", "4"],
                        2 * (nbig // 4 * 4)),
+        "live": ("%s blocks of 16..64 bytes allocated 16 frames deep and never freed, each pointing to the "
+                 "one before (a list): %s live blocks at exit, one exit scan" % (fmt_count(nlive), fmt_count(nlive)),
+                 [ab, "-n", str(nlive), "-t", "1", "-s", "16", "-m", "64", "-k"], nlive),
+        "scan": ("%d MiB in blocks of 512 KiB, every word a pointer to another block, all live at exit: "
+                 "an exit scan of %d MiB of pointers" % (scan_mib, scan_mib),
+                 [os.path.join(b, "scan_heap"), "pointers", str(scan_mib), str(512 << 10)], None),
         "slice": ("%s rounds of 2 sl_sub + 2 sl_release on 4 blocks of 16 MiB, 1024 views kept, 8 frames deep"
                   % fmt_count(rounds),
                   [os.path.join(b, "slice_bench"), "-n", str(rounds)], None),
@@ -395,13 +403,14 @@ def count_into(res, tool, files, args, count_events, fail):
 
 
 def analyse(kind, res, args):
-    """kind: sliceleak-report, heaptrack_print, heaptrack_interpret."""
+    """kind: sliceleak-report, sliceleak-baseline, heaptrack_print, heaptrack_interpret."""
     d = res["dir"]
     out = os.path.join(d, "an.%s.rx" % kind)
     env = dict(os.environ, LC_ALL="C")
     env.pop("LD_PRELOAD", None)
-    if kind == "sliceleak-report":
-        argv = [args.rx, out, args.sliceleak, "report"] + res["files"]
+    if kind in ("sliceleak-report", "sliceleak-baseline"):
+        exe = args.sliceleak if kind == "sliceleak-report" else args.baseline
+        argv = [args.rx, out, exe, "report"] + res["files"]
     elif kind == "heaptrack_print":
         argv = [args.rx, out, "heaptrack_print", res["files"][0]]
     elif kind == "heaptrack_interpret":
@@ -417,7 +426,7 @@ def analyse(kind, res, args):
     rx = parse_rx(out)
     with open(os.path.join(d, "an.%s.err" % kind), errors="replace") as f:
         err = f.read()
-    if kind == "sliceleak-report" and rc is not None and rc == 1:
+    if kind in ("sliceleak-report", "sliceleak-baseline") and rc is not None and rc == 1:
         rc = 0  # report never gates; tolerate 1 anyway
         if rx:
             rx["status"] = "exit:0"
@@ -425,6 +434,7 @@ def analyse(kind, res, args):
     if kind == "sliceleak-report" and fail and "unknown command" in err:
         fail = "no 'report' subcommand in this build"
     return {"kind": kind, "fail": fail, "wall": rx["wall"] if rx else wall,
+            "cpu": rx["user"] + rx["sys"] if rx else None,
             "rss": rx["maxrss"] if rx else None, "anon": sample.get("anon_peak") or None}
 
 
@@ -676,31 +686,33 @@ def print_report(results, analyses, wls, args, info, started, out):
     p()
     p("## Analysis (of each run's files)")
     p()
-    p("| workload | analysis | input | events | wall s | events/s | peak RSS | peak anon RSS | result |")
-    p("|---|---|---|---:|---:|---:|---:|---:|---|")
-    src = {"sliceleak-report": "sliceleak", "heaptrack_print": "heaptrack", "heaptrack_interpret": "heaptrack-raw"}
-    label = {"sliceleak-report": "sliceleak report", "heaptrack_print": "heaptrack_print",
-             "heaptrack_interpret": "heaptrack_interpret (of --raw)"}
+    p("| workload | analysis | input | events | wall s | cpu s | events/s | peak RSS | peak anon RSS | result |")
+    p("|---|---|---|---:|---:|---:|---:|---:|---:|---|")
+    src = {"sliceleak-report": "sliceleak", "sliceleak-baseline": "sliceleak", "heaptrack_print": "heaptrack",
+           "heaptrack_interpret": "heaptrack-raw"}
+    label = {"sliceleak-report": "sliceleak report", "sliceleak-baseline": "sliceleak report (baseline)",
+             "heaptrack_print": "heaptrack_print", "heaptrack_interpret": "heaptrack_interpret (of --raw)"}
     for wname in wls:
-        for kind in ("sliceleak-report", "heaptrack_print", "heaptrack_interpret"):
+        for kind in ("sliceleak-report", "sliceleak-baseline", "heaptrack_print", "heaptrack_interpret"):
             an = [a for a in analyses if a["workload"] == wname and a["kind"] == kind]
             recs = [r for r in results if r["workload"] == wname and r["tool"] == src[kind]]
-            if not an and not recs:
+            if not an and (not recs or kind == "sliceleak-baseline"):
                 continue
             ev = med([r.get("events") for r in recs])
             lb = med([r.get("log_bytes") for r in recs if not r["fail"]])
             if not an:
                 why = describe_failures(recs) or "no file"
-                p("| %s | %s | - | - | - | - | - | - | not run: recording %s |" % (wname, label[kind], why))
+                p("| %s | %s | - | - | - | - | - | - | - | not run: recording %s |" % (wname, label[kind], why))
                 continue
             ok = [a for a in an if not a["fail"]]
             wall = med([a["wall"] for a in ok])
+            cpu = med([a.get("cpu") for a in ok])
             rss = med([a["rss"] for a in ok]) if ok else max([a["rss"] or 0 for a in an])
             anon = med([a["anon"] for a in ok]) if ok else max([a["anon"] or 0 for a in an])
             rate = (ev / wall) if (ev and wall) else None
-            p("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 wname, label[kind], fmt_bytes(lb), fmt_count(int(ev)) if ev else "-", fmt_s(wall),
-                fmt_rate(rate), fmt_bytes(rss), fmt_bytes(anon) if anon else "-",
+                fmt_s(cpu) if cpu else "-", fmt_rate(rate), fmt_bytes(rss), fmt_bytes(anon) if anon else "-",
                 describe_failures(an) or "ok"))
     p()
 
@@ -728,6 +740,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=None, help="slice rounds (default 5M)")
     ap.add_argument("--records", type=int, default=None, help="python records (default 300k)")
     ap.add_argument("--lines", type=int, default=None, help="sort lines (default 2M)")
+    ap.add_argument("--live", type=int, default=None, help="live blocks at exit of `live` (default 5M)")
+    ap.add_argument("--scan-mib", type=int, default=None, help="MiB of pointers in `scan` (default 512)")
+    ap.add_argument("--baseline", default=None, metavar="SLICELEAK",
+                    help="another sliceleak binary (an older build): its `report` of the same logs "
+                         "is timed too, after sliceleak's own")
     ap.add_argument("--repeat-limit", type=float, default=120,
                     help="a tool whose first run takes longer than this (s) runs once (default 120)")
     ap.add_argument("--sample-bytes", default="512KiB", help="sample_bytes of sliceleak-sampled (512KiB)")
@@ -810,7 +827,8 @@ def main():
                     given_up[tool] = "slow"  # one run is enough to see a 20x-200x slowdown
                 if args.no_analysis or res["fail"] or not res["files"]:
                     continue
-                kinds = {"sliceleak": ["sliceleak-report"], "heaptrack": ["heaptrack_print"],
+                kinds = {"sliceleak": ["sliceleak-report"] + (["sliceleak-baseline"] if args.baseline else []),
+                         "heaptrack": ["heaptrack_print"],
                          "heaptrack-raw": ["heaptrack_interpret"]}.get(tool, [])
                 for kind in kinds:
                     if kind in given_up:

@@ -1559,6 +1559,11 @@ def t_sampled_exact_blocks(ctx):
     small = sum(1 for s in got if 16 <= s < exact)
     check(abs(small - expect) < 5 * math.sqrt(expect),
           '%d small blocks sampled, %.0f expected' % (small, expect))
+    # every block exact: the set of recorded addresses grows to ~25,000 and back
+    logs, recs = sampled_logs(ctx, [ctx.prog('sample_leak'), str(allocs), str(leaks), '20000'],
+                              'sample_bytes=1M:exact_bytes=16')
+    got = sum(1 for r in recs[0] if r['kind'] == 'ALLOC' and 16 <= num(r['size']) <= 1024)
+    check(allocs <= got <= allocs + 10, '%d blocks in the log for %d' % (got, allocs))  # + libc's
 
 
 def report_figures(ctx, log):
@@ -1587,6 +1592,38 @@ def t_sampled_estimates(ctx):
                          100.0 * os.path.getsize(logs[0]) / size0))
         check(abs(leak - leak0) <= 0.1 * leak0, 'seed %d: leak %d, exact %d' % (seed, leak, leak0))
         check(abs(peak - peak0) <= 0.1 * peak0, 'seed %d: peak %d, exact %d' % (seed, peak, peak0))
+
+def t_start_signal(ctx):
+    """start=signal: nothing recorded until snapshot_signal; blocks from before
+    the start are unknown, their frees counted as such."""
+    cmd = [ctx.prog('start_signal')]
+    logs, err = same_behaviour(ctx, cmd, opts='start=signal:snapshot_signal=SIGUSR2')
+    check(len(logs) == 1, '%d logs' % len(logs))
+    recs = ctx.complete(logs[0])
+    check(num(recs[0]['flags']) & 2, 'PROCESS flags %s: no late start' % recs[0]['flags'])
+    sizes = [num(r['size']) for r in recs if r['kind'] == 'ALLOC']
+    check(1000 not in sizes, 'a block from before the start is in the log')
+    check(sizes.count(2000) == 50, '%d blocks of 2000 bytes, expected 50' % sizes.count(2000))
+    doc = report_json(ctx, logs)
+    lg = doc['logs'][0]
+    check(lg['late_start'] and lg['frees_before_start'] == 10,
+          'late_start %s, frees_before_start %s' % (lg['late_start'], lg['frees_before_start']))
+    check(not lg['anomalies'], 'anomalies: %s' % lg['anomalies'])
+    leaked = sum(g['leaked_bytes'] for g in doc['leaks']['groups'])
+    check(leaked == 50 * 2000, '%d bytes leaked, expected %d' % (leaked, 50 * 2000))
+    # sampled and late: the same, with the sampler's set filtering the frees
+    logs, _ = same_behaviour(ctx, cmd, opts='start=signal:snapshot_signal=SIGUSR2:'
+                             'sample_bytes=1:exact_bytes=1500')
+    recs = ctx.complete(logs[0])
+    check(not replay(recs), 'sampled late start: replay anomalies %s' % replay(recs)[:2])
+    # no signal to wait for, or a bad value: one warning, recording from the start
+    for opts, warning in (('start=signal', 'needs a snapshot_signal'),
+                          ('start=later', "bad value for 'start'")):
+        rc, _, err, logs = ctx.run(cmd, opts=opts + ':quiet=1')
+        check(rc == 0 and err.decode().count(warning) == 1, '%s: exit %d, stderr %r'
+              % (opts, rc, err))
+        sizes = [num(r['size']) for r in ctx.complete(logs[0]) if r['kind'] == 'ALLOC']
+        check(sizes.count(1000) == 100, '%s: not recorded from the start' % opts)
 
 TESTS = {name[2:].replace('_', '-'): fn for name, fn in globals().items()
          if name.startswith('t_')}
