@@ -57,12 +57,11 @@
 
 #if !defined(SLP_FAST_UNWIND)
 /* Not x86-64, or a glibc without _dl_find_object (meson.build decides). */
-int slp_cfi_backtrace(void **buf, int max, bool *same)
+int slp_cfi_backtrace(void **buf, int max, struct slp_cfi_sum *sum)
 {
 	(void)buf;
 	(void)max;
-	if (same)
-		*same = false;
+	(void)sum;
 	return -1;
 }
 
@@ -1047,6 +1046,7 @@ struct replay {
 	unsigned epoch;	    /* cur_epoch of its rules */
 	int max;
 	int n;		    /* its result; -1: nothing to replay */
+	struct slp_cfi_sum sum; /* and what it worked out about it */
 	bool need_fp0;	    /* a CFA was computed from fp0 */
 	unsigned nreads;
 	uintptr_t at[REPLAY_READS]; /* the words read, in order */
@@ -1057,8 +1057,8 @@ struct replay {
 static _Thread_local struct replay tls_replay __attribute__((tls_model("initial-exec"))) = { .n = -1 };
 
 /* Whether the previous walk would repeat itself exactly: then buf gets its result. */
-static inline bool replayed(struct replay *rp, uintptr_t sp, uintptr_t fp, unsigned epoch, int max,
-			    void **buf)
+static inline bool replayed(const struct replay *rp, uintptr_t sp, uintptr_t fp, unsigned epoch,
+			    int max, void **buf)
 {
 	if (rp->n < 0 || rp->sp0 != sp || rp->epoch != epoch || rp->max != max ||
 	    (rp->need_fp0 && rp->fp0 != fp))
@@ -1070,14 +1070,16 @@ static inline bool replayed(struct replay *rp, uintptr_t sp, uintptr_t fp, unsig
 	return true;
 }
 
-__attribute__((noinline)) int slp_cfi_backtrace(void **buf, int max, bool *same)
+__attribute__((noinline)) int slp_cfi_backtrace(void **buf, int max, struct slp_cfi_sum *sum)
 {
 	uintptr_t pc, sp, fp, sp0, hi, fp0;
 	struct table *t;
 	unsigned epoch, full_epoch;
 	uintptr_t adj = 0; /* 0 for the first frame (its pc), then 1 (return address - 1) */
 	int n = 0;
-	struct replay *rp = same ? &tls_replay : NULL;
+	struct replay *rp = sum ? &tls_replay : NULL;
+	struct slp_cfi_sum acc = { 0 }; /* trimming and hashing as the frames come */
+	bool own = true;		/* still in the shim's own leading frames */
 	bool fp_read = false; /* fp came from a word of the stack, not from fp0 */
 	uintptr_t fp_at = 0;  /* that word's address, until a CFA used it */
 	unsigned nreads = 0;
@@ -1108,11 +1110,14 @@ __attribute__((noinline)) int slp_cfi_backtrace(void **buf, int max, bool *same)
 	fp0 = fp;
 	full_epoch = epoch;
 	if (rp) {
-		*same = replayed(rp, sp, fp, epoch, max, buf);
-		if (*same)
+		if (replayed(rp, sp, fp, epoch, max, buf)) {
+			*sum = rp->sum;
+			sum->replayed = true;
 			return rp->n;
+		}
 		rp->n = -1;
 		rp->need_fp0 = false;
+		slp_hash_start(&acc.sums);
 	}
 	epoch &= R_EPOCH_MASK;
 	for (unsigned i = 0; n < max; i++) {
@@ -1169,6 +1174,15 @@ __attribute__((noinline)) int slp_cfi_backtrace(void **buf, int max, bool *same)
 			break;
 		pc = ra;
 		buf[n++] = (void *)ra;
+		if (!rp)
+			continue;
+		if (own && slp_is_self(ra)) {
+			acc.first++;
+		} else if (acc.n < slp_st.depth) {
+			own = false;
+			slp_hash_add(&acc.sums, ra);
+			acc.n++;
+		}
 	}
 	if (rp) {
 		rp->sp0 = sp0;
@@ -1178,6 +1192,8 @@ __attribute__((noinline)) int slp_cfi_backtrace(void **buf, int max, bool *same)
 		rp->nreads = nreads;
 		memcpy(rp->out, buf, (size_t)n * sizeof(void *));
 		rp->n = n;
+		rp->sum = acc;
+		*sum = acc;
 	}
 	return n;
 }

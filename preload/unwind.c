@@ -172,40 +172,15 @@ static int libunwind_backtrace(void **ip, int max)
 	return got;
 }
 
-/*
- * Two 64-bit hashes of the frames, the key of the whole-stack cache
- * (stacks.c). Multilinear: each frame is multiplied by its own odd
- * constant and the products summed, so the multiplications do not wait on
- * each other (a chained hash costs ~2 ns per frame here, this ~0.5 ns);
- * a final avalanche mixes the sums. Together 128 bits: the chance that two
- * different stacks of one process share both is far below that of a bit
- * flip in RAM. h1 is never 0 (0 marks an empty cache slot).
- */
-static inline uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	return h ^ (h >> 33);
-}
-
+/* cfi.h's hash of the frames (what a fast walk with a sum works out as it goes). */
 static void hash_frames(void *const *ip, unsigned n, uint64_t *h1, uint64_t *h2)
 {
-	uint64_t a = n, b = ~(uint64_t)n;
-	uint64_t ka = 0x9e3779b97f4a7c15ull, kb = 0xd6e8feb86659fd93ull;
+	struct slp_hash_sums h;
 
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t x = (uint64_t)(uintptr_t)ip[i];
-
-		a += x * ka;
-		b += ((x << 29) | (x >> 35)) * kb;
-		ka += 0x6a09e667f3bcc90aull; /* even step: ka, kb stay odd */
-		kb += 0xbb67ae8584caa73cull;
-	}
-	a = mix64(a);
-	*h1 = a ? a : 1;
-	*h2 = mix64(b ^ a);
+	slp_hash_start(&h);
+	for (unsigned i = 0; i < n; i++)
+		slp_hash_add(&h, (uint64_t)(uintptr_t)ip[i]);
+	slp_hash_finish(&h, n, h1, h2);
 }
 
 /*
@@ -220,12 +195,6 @@ static inline bool may_unwind(void)
 {
 	return SLP_LIKELY(!slp_st.loader_unusable) && SLP_LIKELY(!slp_in_loader);
 }
-
-/* What the last fast walk of this thread gave, trimmed and hashed (its replay reuses it). */
-static _Thread_local struct {
-	unsigned first, n;
-	uint64_t hash, hash2;
-} tls_last __attribute__((tls_model("initial-exec")));
 
 /* The recorded part of a raw capture of got frames: [*first, *first + return). */
 static unsigned trim(void *const *ip, int got, unsigned *first)
@@ -269,8 +238,8 @@ static SLP_COLD void print_frames(const char *what, void *const *ip, unsigned n)
 static __attribute__((noinline)) int capture_checked(void **ip, int max)
 {
 	void *fast[SLP_MAX_DEPTH + SLP_MAX_SKIP];
-	bool same;
-	int got_fast = slp_cfi_backtrace(fast, max, &same); /* replays checked too */
+	struct slp_cfi_sum sum;
+	int got_fast = slp_cfi_backtrace(fast, max, &sum); /* replays checked too */
 	int got = libunwind_backtrace(ip, max);
 	unsigned ff, fl, nf, nl;
 
@@ -309,34 +278,34 @@ static __attribute__((noinline)) int capture_checked(void **ip, int max)
 void slp_unwind_capture(struct slp_trace *t)
 {
 	int got = 0, max = (int)(slp_st.depth + SLP_MAX_SKIP);
-	bool same = false, fast = false;
+	struct slp_cfi_sum sum;
 
 	if (slp_st.depth && may_unwind()) {
 		if (SLP_UNLIKELY(slp_opt.unwind_check)) {
 			got = capture_checked(t->ip, max);
+		} else if (SLP_LIKELY(slp_opt.fast_unwind) &&
+			   (got = slp_cfi_backtrace(t->ip, max, &sum)) >= 0) {
+			/* exactly unw_backtrace()'s frames, trimmed and hashed by the walk */
+			t->first = sum.first;
+			t->n = sum.n;
+			slp_hash_finish(&sum.sums, sum.n, &t->hash, &t->hash2);
+#ifndef NDEBUG
+			{
+				struct slp_trace u;
+
+				u.n = trim(t->ip, got, &u.first);
+				hash_frames(t->ip + u.first, u.n, &u.hash, &u.hash2);
+				SLP_ASSERT(u.first == t->first && u.n == t->n && u.hash == t->hash &&
+					   u.hash2 == t->hash2);
+			}
+#endif
+			return;
 		} else {
-			/* the fast walk's result is exactly unw_backtrace()'s, or -1 */
-			got = SLP_LIKELY(slp_opt.fast_unwind) ? slp_cfi_backtrace(t->ip, max, &same) : -1;
-			fast = got >= 0;
-			if (!fast)
-				got = libunwind_backtrace(t->ip, max);
+			got = libunwind_backtrace(t->ip, max);
 		}
-	}
-	if (same) { /* the frames of this thread's previous fast capture, trimmed and hashed */
-		t->first = tls_last.first;
-		t->n = tls_last.n;
-		t->hash = tls_last.hash;
-		t->hash2 = tls_last.hash2;
-		return;
 	}
 	t->n = trim(t->ip, got, &t->first);
 	hash_frames(t->ip + t->first, t->n, &t->hash, &t->hash2);
-	if (!fast)
-		return;
-	tls_last.first = t->first;
-	tls_last.n = t->n;
-	tls_last.hash = t->hash;
-	tls_last.hash2 = t->hash2;
 }
 
 /* The exit line of unwind_check=1 (also with quiet=1: it was asked for), once. */

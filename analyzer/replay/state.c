@@ -540,8 +540,10 @@ uint32_t sla_state_find_id(struct sla_state *st, uint64_t addr)
 	idm = id_mask(st);
 	tag = slot_of(st, h, 0) & ~idm;
 	for (size_t i = h & mask; (s = st->index[i]); i = (i + 1) & mask)
-		if ((s & ~idm) == tag && sla_state_block(st, (s & idm) - 1)->addr == addr)
+		if ((s & ~idm) == tag && sla_state_block(st, (s & idm) - 1)->addr == addr) {
+			st->last_slot = i;
 			return st->last_id = (s & idm) - 1;
+		}
 	return UINT32_MAX;
 }
 
@@ -557,9 +559,11 @@ static void index_remove(struct sla_state *st, uint32_t id)
 	size_t mask = st->index_mask, i, j;
 	uint32_t idm = id_mask(st);
 
-	for (i = sla_hash64(sla_state_block(st, id)->addr) & mask; (st->index[i] & idm) != id + 1;
-	     i = (i + 1) & mask)
-		sla_assert(st->index[i]); /* a live block is in the index */
+	i = st->last_slot & mask; /* where the lookup before the free found it, usually */
+	if ((st->index[i] & idm) != id + 1)
+		for (i = sla_hash64(sla_state_block(st, id)->addr) & mask;
+		     (st->index[i] & idm) != id + 1; i = (i + 1) & mask)
+			sla_assert(st->index[i]); /* a live block is in the index */
 	/* backward shift: pull later entries of the cluster into the hole when allowed */
 	for (j = (i + 1) & mask; st->index[j]; j = (j + 1) & mask) {
 		size_t home = sla_hash64(sla_state_block(st, (st->index[j] & idm) - 1)->addr) & mask;

@@ -186,6 +186,7 @@ struct sla_state {
 	size_t index_mask;
 	bool index_tagged;	       /* slots carry hash bits above the id (state.c) */
 	uint32_t last_id;	       /* the last block looked up or added */
+	size_t last_slot;	       /* the index slot of the last block looked up */
 	struct sla_bviews *bviews;     /* views of blocks that have some: [vx - 1] */
 	size_t nbviews, bviews_cap;
 	uint32_t free_bv;	       /* free list of bviews (through nviews), UINT32_MAX: empty */
