@@ -1,5 +1,6 @@
 /* analyzer/analyze/analysis.c - runs the passes over a set of logs. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "retention.h"
 #include "sampling.h"
 #include "series.h"
+#include "trace.h"
 #include "tracker.h"
 #include "xalloc.h"
 
@@ -227,14 +229,21 @@ static int analyse_log(struct sla_analysis *an, const struct sla_analysis_opts *
 	if (!found)
 		return 0;
 	if (stop_at != UINT64_MAX) {
+		/* pass 1 traced these records' events already: --trace-block says them once */
+		uint64_t traced = sla_trace_addr;
+
 		eval = keep_state(an, path);
 		eval->collect_scans = o->at == SLA_AT_LABEL;
 		ret = sla_reader_open(&r, path);
+		sla_trace_addr = 0;
 		if (ret == 0)
 			ret = sla_replay_run(eval, &r, stop_at);
 		/* at a snapshot: the scan written right after it (peak: none) */
 		if (ret == 0 && o->at == SLA_AT_LABEL)
 			ret = sla_replay_scan(eval, &r);
+		sla_trace_addr = traced;
+		if (traced && ret == 0)
+			sla_trace(traced, "evaluated after record %" PRIu64 " (--at)", stop_at);
 		if (ret < 0 && !(o->lenient && li->corrupt)) { /* the file changed under us */
 			sla_reader_describe(&r, ret, err, errlen);
 			sla_reader_close(&r);

@@ -60,6 +60,13 @@ grep_out "trace: verdict" "trace 0x7f0000000000: 1 live views use 5 of 1048576 b
 expect 0 "trace a block that goes" "$sliceleak" report --no-symbols --trace-block 0x600000001000 \
 	"$tmp/g.sllog"
 grep_out "trace: free" "trace 0x600000001000: freed at" "$tmp/err"
+# at a snapshot the log is replayed twice (whole, then to the label): each event is said once
+expect 0 "trace at a label" "$sliceleak" report --no-symbols --at mid --trace-block 0x7f0000000010 \
+	"$tmp/g.sllog"
+n=$(grep -c "allocated, 1048576 bytes" "$tmp/err")
+if [ "$n" -eq 1 ]; then pass=$((pass + 1)); else
+	fail=$((fail + 1)); echo "FAIL: trace at a label: the allocation said $n times"; cat "$tmp/err"; fi
+grep_out "trace at a label: where" "evaluated after record [0-9]* (--at)" "$tmp/err"
 expect 2 "trace a bad address" "$sliceleak" report --trace-block 12abc "$tmp/g.sllog"
 grep_out "bad address is named" "bad address" "$tmp/err"
 
