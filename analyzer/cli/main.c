@@ -169,8 +169,8 @@ static void usage(FILE *out)
 		"                           still referenced\n"
 		"  --allow-truncated        check: pass a truncated or (--lenient) corrupt log on\n"
 		"                           its figures; by default such a log fails the gate\n"
-		"  --baseline BASE.json     check: fail when retained or leaked bytes grew over\n"
-		"                           this saved JSON report by more than --max-increase\n"
+		"  --baseline BASE.json     check: fail when retained, owned or leaked bytes grew\n"
+		"                           over this saved JSON report by more than --max-increase\n"
 		"  --max-increase SIZE      check --baseline: the growth allowed (default 0)\n"
 		"  -o, --output FILE        report: write the report to FILE (whole or not at all)\n"
 		"  -o, --output PATTERN     run: log path pattern for the shim, %%p pid, %%e exe name\n"
@@ -756,7 +756,7 @@ static void print_partial_logs(FILE *out, const struct sla_results *res,
 }
 
 /*
- * `check --baseline BASE.json`: fails when retained or leaked bytes grew by
+ * `check --baseline BASE.json`: fails when retained, owned or leaked bytes grew by
  * more than --max-increase (default 0) over the baseline, naming what grew.
  * Also applies --max-retained / --max-leaked when given. Frees the analysis.
  */
@@ -766,27 +766,30 @@ static int check_baseline(struct sla_analysis *an, struct cmdline *c, struct sla
 	struct sla_diff d = { .base = *base };
 	struct sla_verdict v;
 	uint64_t inc = c->max_increase;
-	bool pass = sla_gate_check(&an->res, &c->limits, &v), retained_grew, leaked_grew;
-	char a[32], b[32], x[32], y[32], z[32];
+	bool pass = sla_gate_check(&an->res, &c->limits, &v), retained_grew, owned_grew, leaked_grew;
+	char a[32], b[32], x[32], y[32], z[32], o1[32], o2[32];
 
 	sla_diff_side_from_results(&d.new, &an->res, an->set, sym);
 	retained_grew = sla_sat_sub(d.new.retained, d.base.retained) > inc;
+	owned_grew = sla_sat_sub(d.new.owned, d.base.owned) > inc;
 	leaked_grew = sla_sat_sub(d.new.leaked, d.base.leaked) > inc;
-	pass = pass && !retained_grew && !leaked_grew;
+	pass = pass && !retained_grew && !owned_grew && !leaked_grew;
 	if (c->format == FMT_JSON) {
 		print_partial_logs(stderr, &an->res, &c->limits);
 		print_report(stdout, an, c, sym);
 	} else {
-		printf("sliceleak check: %s: retained %s (baseline %s), leaked %s (baseline %s), "
-		       "increase allowed %s\n",
+		printf("sliceleak check: %s: retained %s (baseline %s), owned %s (baseline %s), "
+		       "leaked %s (baseline %s), increase allowed %s\n",
 		       pass ? "OK" : "FAILED", sla_format_size(a, sizeof(a), d.new.retained, 1),
 		       sla_format_size(b, sizeof(b), d.base.retained, 1),
+		       sla_format_size(o1, sizeof(o1), d.new.owned, 1),
+		       sla_format_size(o2, sizeof(o2), d.base.owned, 1),
 		       sla_format_size(x, sizeof(x), d.new.leaked, 1),
 		       sla_format_size(y, sizeof(y), d.base.leaked, 1),
 		       sla_format_size(z, sizeof(z), inc, 1));
 		print_partial_logs(stdout, &an->res, &c->limits);
 		sla_diff_compute(&d);
-		if (retained_grew || leaked_grew) {
+		if (retained_grew || owned_grew || leaked_grew) {
 			printf("grew over the baseline:\n");
 			sla_diff_print_text(stdout, &d, true);
 		}

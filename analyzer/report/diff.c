@@ -238,6 +238,7 @@ int sla_diff_side_read(struct sla_diff_side *s, const struct sla_json *r, char *
 		return -1;
 	}
 	s->retained = sla_json_u64(r, "retained_bytes");
+	s->owned = sla_json_u64(r, "owned_bytes"); /* 0 in a report older than the field */
 	/* leaked (unreachable); a report older than that field: every block live at exit */
 	s->leaked = sla_json_u64(leaks, sla_json_get(leaks, "leaked_bytes") ? "leaked_bytes" : "bytes");
 	s->peak = sla_json_u64(peak, "bytes");
@@ -290,6 +291,7 @@ void sla_diff_side_from_results(struct sla_diff_side *s, const struct sla_result
 {
 	memset(s, 0, sizeof(*s));
 	s->retained = res->retained_bytes;
+	s->owned = res->owned_bytes;
 	s->leaked = res->leak_bytes;
 	s->peak = res->peak_bytes;
 	s->e[SLA_DIFF_FINDINGS] = sla_xcalloc(res->nfindings + 1, sizeof(struct sla_diff_entry));
@@ -466,6 +468,7 @@ void sla_diff_print_text(FILE *out, const struct sla_diff *d, bool only_growth)
 	size_t shown = 0;
 
 	print_total(out, "retained", d->base.retained, d->new.retained);
+	print_total(out, "owned", d->base.owned, d->new.owned);
 	print_total(out, "leaked", d->base.leaked, d->new.leaked);
 	print_total(out, "peak", d->base.peak, d->new.peak);
 	for (int l = 0; l < SLA_DIFF_NLISTS; l++) {
@@ -524,10 +527,11 @@ void sla_diff_print_json(FILE *out, const struct sla_diff *d, const char *base_n
 	sla_json_string(out, base_name_, strlen(base_name_), false);
 	fputs(",\n  \"new\": ", out);
 	sla_json_string(out, new_name, strlen(new_name), false);
-	fprintf(out, ",\n  \"totals\": {\"retained\": [%" PRIu64 ", %" PRIu64 "], \"leaked\": [%" PRIu64
-		     ", %" PRIu64 "], \"peak\": [%" PRIu64 ", %" PRIu64 "]}",
-		d->base.retained, d->new.retained, d->base.leaked, d->new.leaked, d->base.peak,
-		d->new.peak);
+	fprintf(out, ",\n  \"totals\": {\"retained\": [%" PRIu64 ", %" PRIu64 "], \"owned\": [%" PRIu64
+		     ", %" PRIu64 "], \"leaked\": [%" PRIu64 ", %" PRIu64 "], \"peak\": [%" PRIu64
+		     ", %" PRIu64 "]}",
+		d->base.retained, d->new.retained, d->base.owned, d->new.owned, d->base.leaked,
+		d->new.leaked, d->base.peak, d->new.peak);
 	for (int l = 0; l < SLA_DIFF_NLISTS; l++) {
 		bool first = true;
 

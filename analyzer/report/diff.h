@@ -39,7 +39,7 @@ struct sla_diff_entry {
 
 /* One side: its totals and entries. */
 struct sla_diff_side {
-	uint64_t retained, leaked, peak;
+	uint64_t retained, owned, leaked, peak;
 	struct sla_diff_entry *e[SLA_DIFF_NLISTS];
 	size_t n[SLA_DIFF_NLISTS];
 	bool cut[SLA_DIFF_NLISTS];	     /* a saved report listed only its largest (--top) */

@@ -114,6 +114,17 @@ sed 's/"retained_bytes": 3211233,/"retained_bytes": 1000,/' "$tmp/r.json" >"$tmp
 expect 1 "check --baseline above a lower baseline" "$sliceleak" check --no-symbols --baseline "$tmp/lower.json" "$tmp/g.sllog"
 expect 0 "check --baseline --max-increase" "$sliceleak" check --no-symbols --baseline "$tmp/lower.json" \
 	--max-increase 4MiB "$tmp/g.sllog"
+# owned bytes are gated too: a baseline with fewer fails, --max-increase lets the growth pass
+"$gen_log" heap 1000 "$tmp/h.sllog"
+"$sliceleak" report --no-symbols --format json --top 0 "$tmp/h.sllog" >"$tmp/h.json"
+grep_out "the heap log has owners" '"owned_bytes": [1-9]' "$tmp/h.json"
+sed 's/"owned_bytes": [0-9]*,/"owned_bytes": 0,/' "$tmp/h.json" >"$tmp/h0.json"
+expect 1 "check --baseline: owned bytes grew" "$sliceleak" check --no-symbols --baseline "$tmp/h0.json" "$tmp/h.sllog"
+grep_out "check --baseline names owned" "owned [0-9.]* [KMG]*i*B (baseline 0 B)" "$tmp/out"
+expect 0 "check --baseline: owned growth allowed" "$sliceleak" check --no-symbols --baseline "$tmp/h0.json" \
+	--max-increase 1MiB "$tmp/h.sllog"
+expect 0 "diff: owned total" "$sliceleak" diff --no-symbols --format json "$tmp/h0.json" "$tmp/h.sllog"
+grep_out "diff JSON owned total" '"owned": \[0, [1-9]' "$tmp/out"
 "$sliceleak" report --no-symbols --format json --top 1 "$tmp/g.sllog" >"$tmp/top1.json"
 expect 0 "diff of a report cut by --top with its own log" "$sliceleak" diff --no-symbols "$tmp/top1.json" "$tmp/g.sllog"
 grep_out "a cut report shows no change" "^0 changed" "$tmp/out"
