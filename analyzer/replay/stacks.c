@@ -9,7 +9,7 @@
  */
 #include <string.h>
 
-#include <uthash.h>
+#include "hash.h"
 
 #include "ptrmap.h"
 #include "stacks.h"

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <uthash.h>
+#include "hash.h"
 #include <zlib.h>
 
 #include "profile.h"

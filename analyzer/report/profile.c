@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <uthash.h>
+#include "hash.h"
 
 #include "profile.h"
 #include "xalloc.h"

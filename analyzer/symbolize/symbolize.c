@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <uthash.h>
+#include "hash.h"
 
 #include "symbolize.h"
 #include "xalloc.h"
