@@ -228,22 +228,19 @@ static size_t align8(size_t n)
  */
 static bool recycle(struct slp_stream *s)
 {
-	uint8_t head[1 + 3 * SLF_MAX_UV_LEN];
-	size_t body = s->used - HDR_RESERVE, n = 1, f;
-	uint8_t fields[2 * SLF_MAX_UV_LEN];
+	/* the frame (kind, length) goes in front of the fields (tid, base seq) */
+	uint8_t head[1 + 3 * SLF_MAX_UV_LEN], *fields = head + 1 + SLF_MAX_UV_LEN, *h;
+	size_t body = s->used - HDR_RESERVE, f;
 	bool ok;
 	int cancel;
 
 	f = slf_put_uv(fields, s->tid);
 	f += slf_put_uv(fields + f, s->base_seq);
-	head[0] = SLF_REC_CHUNK;
-	n += slf_put_uv(head + 1, f + body);
-	memcpy(head + n, fields, f);
-	n += f;
+	h = slp_writer_frame(SLF_REC_CHUNK, fields, f + body);
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	pthread_mutex_lock(&slp_st.file_lock);
 	__atomic_store_n(&s->hdr->copy, slp_st.w.end, __ATOMIC_RELEASE);
-	ok = slp_writer_write2(head, n, s->buf + HDR_RESERVE, body);
+	ok = slp_writer_write2(h, (size_t)(fields + f - h), s->buf + HDR_RESERVE, body);
 	slp_st.w.chunks += ok;
 	pthread_mutex_unlock(&slp_st.file_lock);
 	pthread_setcancelstate(cancel, NULL);
